@@ -1,0 +1,285 @@
+/*
+ * Public ML-KEM API: argument checks, the system RNG for the randomized
+ * forms, and the choice of backend (portable C, or AVX2 when the CPU has it).
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "crypto/ct.h"
+#include "crypto/mlkem/impl.h"
+#include "pqtls/mlkem.h"
+
+typedef struct {
+    int (*keygen_derand)(uint8_t *ek, uint8_t *dk, const uint8_t *seed);
+    int (*encaps_derand)(uint8_t *ct, uint8_t *ss, const uint8_t *ek, const uint8_t *m);
+    int (*decaps)(uint8_t *ss, const uint8_t *ct, const uint8_t *dk);
+    int (*check_ek)(const uint8_t *ek);
+    int (*check_dk)(const uint8_t *dk);
+} mlkem_ops;
+
+#define OPS(N, B)                                                                            \
+    {                                                                                        \
+        pqt_mlkem##N##_##B##_keygen_derand, pqt_mlkem##N##_##B##_encaps_derand,              \
+            pqt_mlkem##N##_##B##_decaps, pqt_mlkem##N##_##B##_check_ek,                      \
+            pqt_mlkem##N##_##B##_check_dk                                                    \
+    }
+
+static const mlkem_ops ops_portable[3] = {OPS(512, portable), OPS(768, portable),
+                                          OPS(1024, portable)};
+#ifdef PQT_CONFIG_X86_64
+static const mlkem_ops ops_avx2[3] = {OPS(512, avx2), OPS(768, avx2), OPS(1024, avx2)};
+#endif
+
+static const pqt_mlkem_params params[3] = {
+    {"ML-KEM-512", 2, PQT_MLKEM512_EK_BYTES, PQT_MLKEM512_DK_BYTES, PQT_MLKEM512_CT_BYTES},
+    {"ML-KEM-768", 3, PQT_MLKEM768_EK_BYTES, PQT_MLKEM768_DK_BYTES, PQT_MLKEM768_CT_BYTES},
+    {"ML-KEM-1024", 4, PQT_MLKEM1024_EK_BYTES, PQT_MLKEM1024_DK_BYTES, PQT_MLKEM1024_CT_BYTES},
+};
+
+/* 0 = not chosen yet; otherwise a pqt_backend value. */
+static _Atomic int active_backend;
+
+int pqt_backend_available(pqt_backend b)
+{
+    switch (b) {
+    case PQT_BACKEND_AUTO:
+    case PQT_BACKEND_PORTABLE:
+        return 1;
+    case PQT_BACKEND_AVX2:
+#ifdef PQT_CONFIG_X86_64
+        return pqt_cpu_has_avx2();
+#else
+        return 0;
+#endif
+    }
+    return 0;
+}
+
+const char *pqt_backend_name(pqt_backend b)
+{
+    switch (b) {
+    case PQT_BACKEND_AUTO:
+        return "auto";
+    case PQT_BACKEND_PORTABLE:
+        return "portable";
+    case PQT_BACKEND_AVX2:
+        return "avx2";
+    }
+    return "unknown";
+}
+
+static pqt_backend best_backend(void)
+{
+    return pqt_backend_available(PQT_BACKEND_AVX2) ? PQT_BACKEND_AVX2 : PQT_BACKEND_PORTABLE;
+}
+
+int pqt_mlkem_set_backend(pqt_backend b)
+{
+    if (b == PQT_BACKEND_AUTO) {
+        b = best_backend();
+    }
+    if (b != PQT_BACKEND_PORTABLE && b != PQT_BACKEND_AVX2) {
+        return PQT_ERR_ARG;
+    }
+    if (!pqt_backend_available(b)) {
+        return PQT_ERR_UNSUPPORTED;
+    }
+    atomic_store(&active_backend, (int)b);
+    return 0;
+}
+
+pqt_backend pqt_mlkem_get_backend(void)
+{
+    int b = atomic_load_explicit(&active_backend, memory_order_relaxed);
+    if (b == 0) {
+        b = (int)best_backend();
+        atomic_store(&active_backend, b);
+    }
+    return (pqt_backend)b;
+}
+
+static const mlkem_ops *ops_for(pqt_mlkem_alg alg)
+{
+#ifdef PQT_CONFIG_X86_64
+    if (pqt_mlkem_get_backend() == PQT_BACKEND_AVX2) {
+        return &ops_avx2[alg];
+    }
+#endif
+    return &ops_portable[alg];
+}
+
+const pqt_mlkem_params *pqt_mlkem_params_get(pqt_mlkem_alg alg)
+{
+    if ((unsigned)alg > PQT_MLKEM1024) {
+        return NULL;
+    }
+    return &params[alg];
+}
+
+int pqt_mlkem_alg_from_name(const char *name, pqt_mlkem_alg *alg)
+{
+    static const struct {
+        const char *name;
+        pqt_mlkem_alg alg;
+    } names[] = {
+        {"ML-KEM-512", PQT_MLKEM512},   {"MLKEM512", PQT_MLKEM512},   {"512", PQT_MLKEM512},
+        {"ML-KEM-768", PQT_MLKEM768},   {"MLKEM768", PQT_MLKEM768},   {"768", PQT_MLKEM768},
+        {"ML-KEM-1024", PQT_MLKEM1024}, {"MLKEM1024", PQT_MLKEM1024}, {"1024", PQT_MLKEM1024},
+    };
+    if (name == NULL || alg == NULL) {
+        return PQT_ERR_ARG;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(name, names[i].name) == 0) {
+            *alg = names[i].alg;
+            return 0;
+        }
+    }
+    return PQT_ERR_UNSUPPORTED;
+}
+
+static int random_bytes(uint8_t *out, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = getrandom(out, len, 0);
+        if (n <= 0) {
+            return PQT_ERR_RANDOM;
+        }
+        out += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int pqt_mlkem_keygen_derand(pqt_mlkem_alg alg, uint8_t *ek, size_t ek_len, uint8_t *dk,
+                            size_t dk_len, const uint8_t seed[64])
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    if (p == NULL || ek == NULL || dk == NULL || seed == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ek_len != p->ek_bytes) {
+        return PQT_ERR_EK_LENGTH;
+    }
+    if (dk_len != p->dk_bytes) {
+        return PQT_ERR_DK_LENGTH;
+    }
+    return ops_for(alg)->keygen_derand(ek, dk, seed);
+}
+
+int pqt_mlkem_encaps_derand(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len, uint8_t ss[32],
+                            const uint8_t *ek, size_t ek_len, const uint8_t m[32])
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    if (p == NULL || ct == NULL || ss == NULL || ek == NULL || m == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ek_len != p->ek_bytes) {
+        return PQT_ERR_EK_LENGTH;
+    }
+    if (ct_len != p->ct_bytes) {
+        return PQT_ERR_CT_LENGTH;
+    }
+    return ops_for(alg)->encaps_derand(ct, ss, ek, m);
+}
+
+int pqt_mlkem_encaps(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len, uint8_t ss[32],
+                     const uint8_t *ek, size_t ek_len)
+{
+    uint8_t m[32];
+    int ret = random_bytes(m, sizeof(m));
+    if (ret == 0) {
+        ret = pqt_mlkem_encaps_derand(alg, ct, ct_len, ss, ek, ek_len, m);
+    }
+    pqt_ct_wipe(m, sizeof(m));
+    return ret;
+}
+
+int pqt_mlkem_decaps(pqt_mlkem_alg alg, uint8_t ss[32], const uint8_t *ct, size_t ct_len,
+                     const uint8_t *dk, size_t dk_len)
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    if (p == NULL || ss == NULL || ct == NULL || dk == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ct_len != p->ct_bytes) {
+        memset(ss, 0, 32);
+        return PQT_ERR_CT_LENGTH;
+    }
+    if (dk_len != p->dk_bytes) {
+        memset(ss, 0, 32);
+        return PQT_ERR_DK_LENGTH;
+    }
+    return ops_for(alg)->decaps(ss, ct, dk);
+}
+
+int pqt_mlkem_check_ek(pqt_mlkem_alg alg, const uint8_t *ek, size_t ek_len)
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    if (p == NULL || ek == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ek_len != p->ek_bytes) {
+        return PQT_ERR_EK_LENGTH;
+    }
+    return ops_for(alg)->check_ek(ek);
+}
+
+int pqt_mlkem_check_dk(pqt_mlkem_alg alg, const uint8_t *dk, size_t dk_len)
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    if (p == NULL || dk == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (dk_len != p->dk_bytes) {
+        return PQT_ERR_DK_LENGTH;
+    }
+    return ops_for(alg)->check_dk(dk);
+}
+
+/* Fixed-size API: thin wrappers that cannot get a length wrong. */
+#define FIXED(N, ALG, EK, DK, CT)                                                            \
+    int pqt_mlkem##N##_keygen_derand(uint8_t ek[EK], uint8_t dk[DK], const uint8_t seed[64]) \
+    {                                                                                        \
+        return ops_for(ALG)->keygen_derand(ek, dk, seed);                                    \
+    }                                                                                        \
+    int pqt_mlkem##N##_keygen(uint8_t ek[EK], uint8_t dk[DK])                                \
+    {                                                                                        \
+        uint8_t seed[64];                                                                    \
+        int ret = random_bytes(seed, sizeof(seed));                                          \
+        if (ret == 0) {                                                                      \
+            ret = ops_for(ALG)->keygen_derand(ek, dk, seed);                                 \
+        } else {                                                                             \
+            memset(ek, 0, EK);                                                               \
+            memset(dk, 0, DK);                                                               \
+        }                                                                                    \
+        pqt_ct_wipe(seed, sizeof(seed));                                                     \
+        return ret;                                                                          \
+    }                                                                                        \
+    int pqt_mlkem##N##_encaps_derand(uint8_t ct[CT], uint8_t ss[32], const uint8_t ek[EK],   \
+                                     const uint8_t m[32])                                    \
+    {                                                                                        \
+        return ops_for(ALG)->encaps_derand(ct, ss, ek, m);                                   \
+    }                                                                                        \
+    int pqt_mlkem##N##_encaps(uint8_t ct[CT], uint8_t ss[32], const uint8_t ek[EK])          \
+    {                                                                                        \
+        return pqt_mlkem_encaps(ALG, ct, CT, ss, ek, EK);                                    \
+    }                                                                                        \
+    int pqt_mlkem##N##_decaps(uint8_t ss[32], const uint8_t ct[CT], const uint8_t dk[DK])    \
+    {                                                                                        \
+        return ops_for(ALG)->decaps(ss, ct, dk);                                             \
+    }                                                                                        \
+    int pqt_mlkem##N##_check_ek(const uint8_t ek[EK])                                        \
+    {                                                                                        \
+        return ops_for(ALG)->check_ek(ek);                                                   \
+    }                                                                                        \
+    int pqt_mlkem##N##_check_dk(const uint8_t dk[DK])                                        \
+    {                                                                                        \
+        return ops_for(ALG)->check_dk(dk);                                                   \
+    }
+
+FIXED(512, PQT_MLKEM512, 800, 1632, 768)
+FIXED(768, PQT_MLKEM768, 1184, 2400, 1088)
+FIXED(1024, PQT_MLKEM1024, 1568, 3168, 1568)

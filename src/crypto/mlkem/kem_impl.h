@@ -1,0 +1,220 @@
+/*
+ * ML-KEM (FIPS 203 Algorithms 13-18) written once against the backend
+ * primitive interface. Each compilation unit defines PQT_MLKEM_K, includes
+ * one backend header, then this file; the result is a set of functions
+ * named pqt_mlkem<level>_<backend>_*, which dispatch.c selects between.
+ *
+ * Secret data never decides a branch or an address here: the only
+ * secret-dependent choice, implicit rejection, goes through pqt_ct_cmov.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "crypto/ct.h"
+#include "crypto/keccak/fips202.h"
+#include "crypto/mlkem/params.h"
+
+#ifndef PQT_BACKEND_SUFFIX
+#error "include a backend header before kem_impl.h"
+#endif
+
+#define PQT_CAT3_(a, b, c, d) a##b##_##c##_##d
+#define PQT_CAT3(a, b, c, d) PQT_CAT3_(a, b, c, d)
+#define PQT_NS(name) PQT_CAT3(pqt_mlkem, MLKEM_LEVEL, PQT_BACKEND_SUFFIX, name)
+
+#include "crypto/mlkem/impl.h"
+
+#if MLKEM_DU == 10
+#define poly_compress_du poly_compress10
+#define poly_decompress_du poly_decompress10
+#else
+#define poly_compress_du poly_compress11
+#define poly_decompress_du poly_decompress11
+#endif
+#if MLKEM_DV == 4
+#define poly_compress_dv poly_compress4
+#define poly_decompress_dv poly_decompress4
+#else
+#define poly_compress_dv poly_compress5
+#define poly_decompress_dv poly_decompress5
+#endif
+
+/* K-PKE.Encrypt (Algorithm 14) from a decoded ek: t-hat and the matrix
+ * A-hat^T, both in the backend's NTT domain. */
+static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
+                        const pqt_poly at[MLKEM_K * MLKEM_K], const uint8_t m[32],
+                        const uint8_t r[32])
+{
+    pqt_poly rhat[MLKEM_K], e1[MLKEM_K + 1], u[MLKEM_K], v, mu;
+
+    /* y = PRF_eta1(r, 0..k-1); e1 = PRF_eta2(r, k..2k-1); e2 = PRF_eta2(r, 2k) */
+    sample_noise(rhat, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA2, r, 0);
+    sample_noise(e1, 0, MLKEM_ETA1, MLKEM_K + 1, MLKEM_ETA2, r, MLKEM_K);
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_ntt(&rhat[i]);
+    }
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        polyvec_basemul_acc(&u[i], &at[i * MLKEM_K], rhat, MLKEM_K);
+        poly_invntt_tomont(&u[i]);
+        poly_add(&u[i], &u[i], &e1[i]);
+        poly_reduce(&u[i]);
+        poly_compress_du(c + i * MLKEM_POLYCOMP_DU, &u[i]);
+    }
+    polyvec_basemul_acc(&v, that, rhat, MLKEM_K);
+    poly_invntt_tomont(&v);
+    poly_frommsg(&mu, m);
+    poly_add(&v, &v, &e1[MLKEM_K]);
+    poly_add(&v, &v, &mu);
+    poly_reduce(&v);
+    poly_compress_dv(c + MLKEM_K * MLKEM_POLYCOMP_DU, &v);
+
+    pqt_ct_wipe(rhat, sizeof(rhat));
+    pqt_ct_wipe(e1, sizeof(e1));
+    pqt_ct_wipe(u, sizeof(u));
+    pqt_ct_wipe(&v, sizeof(v));
+    pqt_ct_wipe(&mu, sizeof(mu));
+}
+
+/* Decode ek into t-hat and generate A-hat^T from rho. */
+static void ek_expand(pqt_poly that[MLKEM_K], pqt_poly at[MLKEM_K * MLKEM_K],
+                      const uint8_t ek[MLKEM_EK_BYTES])
+{
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
+    }
+    gen_matrix(at, ek + MLKEM_POLYVECBYTES, 1, MLKEM_K);
+}
+
+int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES],
+                          const uint8_t seed[64])
+{
+    uint8_t buf[33], rhosigma[64];
+    pqt_poly a[MLKEM_K * MLKEM_K], s[MLKEM_K], e[MLKEM_K], t;
+
+    /* Algorithm 13: (rho, sigma) = G(d || k), k as one byte (final FIPS 203). */
+    memcpy(buf, seed, 32);
+    buf[32] = MLKEM_K;
+    pqt_sha3_512(rhosigma, buf, sizeof(buf));
+    const uint8_t *rho = rhosigma, *sigma = rhosigma + 32;
+
+    gen_matrix(a, rho, 0, MLKEM_K);
+    sample_noise(s, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA1, sigma, 0);
+    sample_noise(e, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA1, sigma, MLKEM_K);
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_ntt(&s[i]);
+        poly_ntt(&e[i]);
+    }
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        polyvec_basemul_acc(&t, &a[i * MLKEM_K], s, MLKEM_K);
+        poly_tomont(&t);
+        poly_add(&t, &t, &e[i]);
+        poly_reduce(&t);
+        poly_tobytes(ek + i * MLKEM_POLYBYTES, &t);
+        poly_reduce(&s[i]);
+        poly_tobytes(dk + i * MLKEM_POLYBYTES, &s[i]);
+    }
+    memcpy(ek + MLKEM_POLYVECBYTES, rho, 32);
+
+    /* Algorithm 16: dk = dkPKE || ek || H(ek) || z */
+    memcpy(dk + MLKEM_POLYVECBYTES, ek, MLKEM_EK_BYTES);
+    pqt_sha3_256(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES, ek, MLKEM_EK_BYTES);
+    memcpy(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES + 32, seed + 32, 32);
+
+    pqt_ct_wipe(buf, sizeof(buf));
+    pqt_ct_wipe(rhosigma, sizeof(rhosigma));
+    pqt_ct_wipe(s, sizeof(s));
+    pqt_ct_wipe(e, sizeof(e));
+    pqt_ct_wipe(&t, sizeof(t));
+    return 0;
+}
+
+int PQT_NS(check_ek)(const uint8_t ek[MLKEM_EK_BYTES])
+{
+    return ek_modulus_ok(ek, MLKEM_K) ? 0 : PQT_ERR_EK_MODULUS;
+}
+
+int PQT_NS(encaps_derand)(uint8_t ct[MLKEM_CT_BYTES], uint8_t ss[32],
+                          const uint8_t ek[MLKEM_EK_BYTES], const uint8_t m[32])
+{
+    uint8_t buf[64], kr[64];
+    pqt_poly that[MLKEM_K], at[MLKEM_K * MLKEM_K];
+
+    if (!ek_modulus_ok(ek, MLKEM_K)) {
+        memset(ct, 0, MLKEM_CT_BYTES);
+        memset(ss, 0, 32);
+        return PQT_ERR_EK_MODULUS;
+    }
+    /* Algorithm 17: (K, r) = G(m || H(ek)) */
+    memcpy(buf, m, 32);
+    pqt_sha3_256(buf + 32, ek, MLKEM_EK_BYTES);
+    pqt_sha3_512(kr, buf, sizeof(buf));
+    ek_expand(that, at, ek);
+    pke_encrypt(ct, that, at, m, kr + 32);
+    memcpy(ss, kr, 32);
+
+    pqt_ct_wipe(buf, sizeof(buf));
+    pqt_ct_wipe(kr, sizeof(kr));
+    return 0;
+}
+
+int PQT_NS(check_dk)(const uint8_t dk[MLKEM_DK_BYTES])
+{
+    uint8_t h[32];
+    pqt_sha3_256(h, dk + MLKEM_POLYVECBYTES, MLKEM_EK_BYTES);
+    /* The stored hash is not secret, but dk as a whole is marked secret in
+     * the constant-time build, so compare without branching on bytes. */
+    int ok = pqt_ct_eq(h, dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES, 32);
+    PQT_CT_PUBLIC(&ok, sizeof(ok));
+    return ok ? 0 : PQT_ERR_DK_HASH;
+}
+
+int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
+                   const uint8_t dk[MLKEM_DK_BYTES])
+{
+    const uint8_t *ek = dk + MLKEM_POLYVECBYTES;
+    const uint8_t *h = ek + MLKEM_EK_BYTES;
+    const uint8_t *z = h + 32;
+    uint8_t buf[64], kr[64], cmp[MLKEM_CT_BYTES];
+    uint8_t zc[32 + MLKEM_CT_BYTES];
+    pqt_poly shat[MLKEM_K], u[MLKEM_K], v, w, that[MLKEM_K], at[MLKEM_K * MLKEM_K];
+
+    int ret = PQT_NS(check_dk)(dk);
+    if (ret != 0) {
+        memset(ss, 0, 32);
+        return ret;
+    }
+
+    /* Algorithm 15, K-PKE.Decrypt: w = v - NTT^-1(s-hat^T o NTT(u)) */
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_decompress_du(&u[i], ct + i * MLKEM_POLYCOMP_DU);
+        poly_ntt(&u[i]);
+        poly_frombytes(&shat[i], dk + i * MLKEM_POLYBYTES);
+    }
+    poly_decompress_dv(&v, ct + MLKEM_K * MLKEM_POLYCOMP_DU);
+    polyvec_basemul_acc(&w, shat, u, MLKEM_K);
+    poly_invntt_tomont(&w);
+    poly_sub(&w, &v, &w);
+    poly_reduce(&w);
+    poly_tomsg(buf, &w);
+
+    /* Algorithm 18: (K', r') = G(m' || h); K-bar = J(z || c) */
+    memcpy(buf + 32, h, 32);
+    pqt_sha3_512(kr, buf, sizeof(buf));
+    memcpy(zc, z, 32);
+    memcpy(zc + 32, ct, MLKEM_CT_BYTES);
+    pqt_shake256(ss, 32, zc, sizeof(zc));
+
+    /* Re-encrypt and keep K' only if c' == c, without branching. */
+    ek_expand(that, at, ek);
+    pke_encrypt(cmp, that, at, buf, kr + 32);
+    uint8_t differ = pqt_ct_neq(ct, cmp, MLKEM_CT_BYTES);
+    pqt_ct_cmov(ss, kr, 32, (uint8_t)~differ);
+
+    pqt_ct_wipe(buf, sizeof(buf));
+    pqt_ct_wipe(kr, sizeof(kr));
+    pqt_ct_wipe(cmp, sizeof(cmp));
+    pqt_ct_wipe(zc, sizeof(zc));
+    pqt_ct_wipe(shat, sizeof(shat));
+    pqt_ct_wipe(&w, sizeof(w));
+    return 0;
+}

@@ -1,0 +1,428 @@
+/*
+ * The portable C backend of ML-KEM: every primitive that the KEM template
+ * (kem_impl.h) needs, in plain C11. Always built, always tested; the native
+ * backends must produce byte-identical keys, ciphertexts and secrets.
+ *
+ * Representation: coefficients in natural order, the NTT domain in the
+ * bit-reversed order of FIPS 203 §4.3. Functions are static: the template
+ * is compiled once per parameter set, with this file included.
+ */
+#ifndef PQT_CRYPTO_MLKEM_PORTABLE_BACKEND_H
+#define PQT_CRYPTO_MLKEM_PORTABLE_BACKEND_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "crypto/ct.h"
+#include "crypto/keccak/fips202.h"
+#include "crypto/mlkem/params.h"
+#include "crypto/mlkem/portable/arith.h"
+
+#define PQT_BACKEND_SUFFIX portable
+
+/* ---- NTT (FIPS 203 Algorithms 9 and 10, with lazy reduction) ---- */
+
+/* In: |c| < q. Out: NTT domain, reduced to [-(q-1)/2, (q-1)/2]. */
+static void poly_ntt(pqt_poly *p)
+{
+    int16_t *r = p->c;
+    unsigned k = 1;
+    for (unsigned len = 128; len >= 2; len >>= 1) {
+        for (unsigned start = 0; start < 256; start += 2 * len) {
+            int16_t zeta = pqt_mlkem_zetas[k++];
+            for (unsigned j = start; j < start + len; j++) {
+                int16_t t = pqt_fqmul(zeta, r[j + len]);
+                r[j + len] = (int16_t)(r[j] - t);
+                r[j] = (int16_t)(r[j] + t);
+            }
+        }
+    }
+    for (unsigned j = 0; j < 256; j++) {
+        r[j] = pqt_barrett_reduce(r[j]);
+    }
+}
+
+/* In: NTT domain, |c| < q. Out: natural order times 2^16, |c| < q. */
+static void poly_invntt_tomont(pqt_poly *p)
+{
+    int16_t *r = p->c;
+    const int16_t f = 1441; /* 2^32 / 128 mod q: undoes the 1/128 and adds R */
+    unsigned k = 127;
+    for (unsigned len = 2; len <= 128; len <<= 1) {
+        for (unsigned start = 0; start < 256; start += 2 * len) {
+            int16_t zeta = pqt_mlkem_zetas[k--];
+            for (unsigned j = start; j < start + len; j++) {
+                int16_t t = r[j];
+                r[j] = pqt_barrett_reduce((int16_t)(t + r[j + len]));
+                r[j + len] = pqt_fqmul(zeta, (int16_t)(r[j + len] - t));
+            }
+        }
+    }
+    for (unsigned j = 0; j < 256; j++) {
+        r[j] = pqt_fqmul(r[j], f);
+    }
+}
+
+/*
+ * r = sum_i a[i] o b[i] * 2^-16 over k polynomials (FIPS 203 Algorithm 11).
+ * The products b_odd * zeta are computed once per b polynomial and the sums
+ * are accumulated in 32 bits and reduced once: for |a| < 4096 and |b| < q
+ * the sum of 2k <= 8 products stays below 2^15 q, Montgomery's input bound.
+ */
+static void polyvec_basemul_acc(pqt_poly *r, const pqt_poly *a, const pqt_poly *b, unsigned k)
+{
+    int32_t acc[256] = {0};
+    for (unsigned v = 0; v < k; v++) {
+        const int16_t *x = a[v].c;
+        const int16_t *y = b[v].c;
+        for (unsigned i = 0; i < 64; i++) {
+            int16_t zeta = pqt_mlkem_zetas[64 + i];
+            int16_t c0 = pqt_fqmul(y[4 * i + 1], zeta);
+            int16_t c1 = pqt_fqmul(y[4 * i + 3], (int16_t)-zeta);
+            acc[4 * i + 0] += (int32_t)x[4 * i + 0] * y[4 * i + 0] + (int32_t)x[4 * i + 1] * c0;
+            acc[4 * i + 1] += (int32_t)x[4 * i + 0] * y[4 * i + 1] + (int32_t)x[4 * i + 1] * y[4 * i + 0];
+            acc[4 * i + 2] += (int32_t)x[4 * i + 2] * y[4 * i + 2] + (int32_t)x[4 * i + 3] * c1;
+            acc[4 * i + 3] += (int32_t)x[4 * i + 2] * y[4 * i + 3] + (int32_t)x[4 * i + 3] * y[4 * i + 2];
+        }
+    }
+    for (unsigned j = 0; j < 256; j++) {
+        r->c[j] = pqt_montgomery_reduce(acc[j]);
+    }
+}
+
+/* ---- Coefficient-wise helpers ---- */
+
+static void poly_tomont(pqt_poly *p)
+{
+    const int16_t f = 1353; /* 2^32 mod q */
+    for (unsigned j = 0; j < 256; j++) {
+        p->c[j] = pqt_fqmul(p->c[j], f);
+    }
+}
+
+/* Out: canonical representatives in [0, q). In: any int16. */
+static void poly_reduce(pqt_poly *p)
+{
+    for (unsigned j = 0; j < 256; j++) {
+        p->c[j] = pqt_caddq(pqt_barrett_reduce(p->c[j]));
+    }
+}
+
+static void poly_add(pqt_poly *r, const pqt_poly *a, const pqt_poly *b)
+{
+    for (unsigned j = 0; j < 256; j++) {
+        r->c[j] = (int16_t)(a->c[j] + b->c[j]);
+    }
+}
+
+static void poly_sub(pqt_poly *r, const pqt_poly *a, const pqt_poly *b)
+{
+    for (unsigned j = 0; j < 256; j++) {
+        r->c[j] = (int16_t)(a->c[j] - b->c[j]);
+    }
+}
+
+/* ---- Encodings (FIPS 203 Algorithms 5 and 6, §4.2.1 compression) ---- */
+
+/* ByteEncode12. In: [0, q). */
+static void poly_tobytes(uint8_t r[MLKEM_POLYBYTES], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 128; i++) {
+        uint16_t t0 = (uint16_t)a->c[2 * i];
+        uint16_t t1 = (uint16_t)a->c[2 * i + 1];
+        r[3 * i + 0] = (uint8_t)t0;
+        r[3 * i + 1] = (uint8_t)((t0 >> 8) | (t1 << 4));
+        r[3 * i + 2] = (uint8_t)(t1 >> 4);
+    }
+}
+
+/* ByteDecode12 without the range check (see ek_modulus_ok). */
+static void poly_frombytes(pqt_poly *r, const uint8_t a[MLKEM_POLYBYTES])
+{
+    for (unsigned i = 0; i < 128; i++) {
+        r->c[2 * i] = (int16_t)((a[3 * i] | ((uint16_t)a[3 * i + 1] << 8)) & 0xFFF);
+        r->c[2 * i + 1] = (int16_t)((a[3 * i + 1] >> 4) | ((uint16_t)a[3 * i + 2] << 4));
+    }
+}
+
+/* FIPS 203 §7.2 modulus check: 1 if every 12-bit value is < q. Public data. */
+static int ek_modulus_ok(const uint8_t *a, unsigned npolys)
+{
+    uint32_t bad = 0;
+    for (unsigned i = 0; i < 128 * npolys; i++) {
+        uint32_t t0 = (a[3 * i] | ((uint32_t)a[3 * i + 1] << 8)) & 0xFFF;
+        uint32_t t1 = (a[3 * i + 1] >> 4) | ((uint32_t)a[3 * i + 2] << 4);
+        bad |= ((uint32_t)(MLKEM_Q - 1) - t0) | ((uint32_t)(MLKEM_Q - 1) - t1);
+    }
+    return (bad >> 31) == 0;
+}
+
+/*
+ * Compress_d(x) = round(2^d x / q) mod 2^d for x in [0, q), by a multiply
+ * and shift instead of a division (a variable-time instruction on some CPUs).
+ * Constants checked for every x by tests/unit/test_mlkem_arith.
+ */
+static inline uint32_t compress10(int16_t x)
+{
+    return (uint32_t)(((((uint64_t)(uint16_t)x << 10) + 1665) * 1290167) >> 32) & 0x3FF;
+}
+static inline uint32_t compress11(int16_t x)
+{
+    return (uint32_t)(((((uint64_t)(uint16_t)x << 11) + 1664) * 645084) >> 31) & 0x7FF;
+}
+static inline uint32_t compress4(int16_t x)
+{
+    return (uint32_t)(((((uint32_t)(uint16_t)x << 4) + 1665) * 80635) >> 28) & 0xF;
+}
+static inline uint32_t compress5(int16_t x)
+{
+    return (uint32_t)(((((uint32_t)(uint16_t)x << 5) + 1664) * 40318) >> 27) & 0x1F;
+}
+static inline int16_t decompress(uint32_t y, unsigned d)
+{
+    return (int16_t)((y * MLKEM_Q + (1u << (d - 1))) >> d);
+}
+
+static inline void poly_compress10(uint8_t r[320], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        uint32_t t[4];
+        for (unsigned j = 0; j < 4; j++) {
+            t[j] = compress10(a->c[4 * i + j]);
+        }
+        r[5 * i + 0] = (uint8_t)t[0];
+        r[5 * i + 1] = (uint8_t)((t[0] >> 8) | (t[1] << 2));
+        r[5 * i + 2] = (uint8_t)((t[1] >> 6) | (t[2] << 4));
+        r[5 * i + 3] = (uint8_t)((t[2] >> 4) | (t[3] << 6));
+        r[5 * i + 4] = (uint8_t)(t[3] >> 2);
+    }
+}
+
+static inline void poly_decompress10(pqt_poly *r, const uint8_t a[320])
+{
+    for (unsigned i = 0; i < 64; i++) {
+        const uint8_t *b = a + 5 * i;
+        uint32_t t0 = (b[0] | ((uint32_t)b[1] << 8)) & 0x3FF;
+        uint32_t t1 = ((b[1] >> 2) | ((uint32_t)b[2] << 6)) & 0x3FF;
+        uint32_t t2 = ((b[2] >> 4) | ((uint32_t)b[3] << 4)) & 0x3FF;
+        uint32_t t3 = ((b[3] >> 6) | ((uint32_t)b[4] << 2)) & 0x3FF;
+        r->c[4 * i + 0] = decompress(t0, 10);
+        r->c[4 * i + 1] = decompress(t1, 10);
+        r->c[4 * i + 2] = decompress(t2, 10);
+        r->c[4 * i + 3] = decompress(t3, 10);
+    }
+}
+
+static inline void poly_compress11(uint8_t r[352], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        uint64_t acc = 0;
+        uint8_t *o = r + 11 * i;
+        /* 8 values of 11 bits = 88 bits: low 64 in acc, then 24 more. */
+        uint32_t t[8];
+        for (unsigned j = 0; j < 8; j++) {
+            t[j] = compress11(a->c[8 * i + j]);
+        }
+        for (unsigned j = 0; j < 5; j++) {
+            acc |= (uint64_t)t[j] << (11 * j); /* bits 0..54 */
+        }
+        acc |= (uint64_t)t[5] << 55;           /* bits 55..63 (9 of 11) */
+        for (unsigned j = 0; j < 8; j++) {
+            o[j] = (uint8_t)(acc >> (8 * j));
+        }
+        uint32_t hi = (t[5] >> 9) | (t[6] << 2) | (t[7] << 13); /* bits 64..87 */
+        o[8] = (uint8_t)hi;
+        o[9] = (uint8_t)(hi >> 8);
+        o[10] = (uint8_t)(hi >> 16);
+    }
+}
+
+static inline void poly_decompress11(pqt_poly *r, const uint8_t a[352])
+{
+    for (unsigned i = 0; i < 32; i++) {
+        const uint8_t *b = a + 11 * i;
+        uint64_t lo = 0;
+        for (unsigned j = 0; j < 8; j++) {
+            lo |= (uint64_t)b[j] << (8 * j);
+        }
+        uint32_t hi = b[8] | ((uint32_t)b[9] << 8) | ((uint32_t)b[10] << 16);
+        uint32_t t[8];
+        for (unsigned j = 0; j < 5; j++) {
+            t[j] = (uint32_t)(lo >> (11 * j)) & 0x7FF;
+        }
+        t[5] = ((uint32_t)(lo >> 55) | (hi << 9)) & 0x7FF;
+        t[6] = (hi >> 2) & 0x7FF;
+        t[7] = (hi >> 13) & 0x7FF;
+        for (unsigned j = 0; j < 8; j++) {
+            r->c[8 * i + j] = decompress(t[j], 11);
+        }
+    }
+}
+
+static inline void poly_compress4(uint8_t r[128], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 128; i++) {
+        r[i] = (uint8_t)(compress4(a->c[2 * i]) | (compress4(a->c[2 * i + 1]) << 4));
+    }
+}
+
+static inline void poly_decompress4(pqt_poly *r, const uint8_t a[128])
+{
+    for (unsigned i = 0; i < 128; i++) {
+        r->c[2 * i] = decompress(a[i] & 15u, 4);
+        r->c[2 * i + 1] = decompress((uint32_t)a[i] >> 4, 4);
+    }
+}
+
+static inline void poly_compress5(uint8_t r[160], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < 8; j++) {
+            acc |= (uint64_t)compress5(a->c[8 * i + j]) << (5 * j);
+        }
+        for (unsigned j = 0; j < 5; j++) {
+            r[5 * i + j] = (uint8_t)(acc >> (8 * j));
+        }
+    }
+}
+
+static inline void poly_decompress5(pqt_poly *r, const uint8_t a[160])
+{
+    for (unsigned i = 0; i < 32; i++) {
+        uint64_t acc = 0;
+        for (unsigned j = 0; j < 5; j++) {
+            acc |= (uint64_t)a[5 * i + j] << (8 * j);
+        }
+        for (unsigned j = 0; j < 8; j++) {
+            r->c[8 * i + j] = decompress((uint32_t)(acc >> (5 * j)) & 31u, 5);
+        }
+    }
+}
+
+/* Decompress_1 of a 32-byte message: bit b becomes b * (q+1)/2, by mask. */
+static void poly_frommsg(pqt_poly *r, const uint8_t m[32])
+{
+    for (unsigned i = 0; i < 32; i++) {
+        for (unsigned j = 0; j < 8; j++) {
+            uint32_t mask = 0u - (uint32_t)((m[i] >> j) & 1);
+            r->c[8 * i + j] = (int16_t)pqt_ct_select_u32(mask, (MLKEM_Q + 1) / 2, 0);
+        }
+    }
+}
+
+/* Compress_1 into 32 bytes. In: [0, q). */
+static void poly_tomsg(uint8_t m[32], const pqt_poly *a)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        uint32_t byte = 0;
+        for (unsigned j = 0; j < 8; j++) {
+            uint32_t t = (uint32_t)(uint16_t)a->c[8 * i + j];
+            t = (((t << 1) + 1665) * 80635) >> 28;
+            byte |= (t & 1) << j;
+        }
+        m[i] = (uint8_t)byte;
+    }
+}
+
+/* ---- Sampling (FIPS 203 Algorithms 7 and 8) ---- */
+
+/* Rejection sampling of 12-bit values < q. Runs on public data (rho). */
+static unsigned rej_uniform(int16_t *r, unsigned len, const uint8_t *buf, unsigned buflen)
+{
+    unsigned ctr = 0, pos = 0;
+    while (ctr < len && pos + 3 <= buflen) {
+        uint16_t v0 = (uint16_t)((buf[pos] | ((uint16_t)buf[pos + 1] << 8)) & 0xFFF);
+        uint16_t v1 = (uint16_t)((buf[pos + 1] >> 4) | ((uint16_t)buf[pos + 2] << 4));
+        pos += 3;
+        if (v0 < MLKEM_Q) {
+            r[ctr++] = (int16_t)v0;
+        }
+        if (ctr < len && v1 < MLKEM_Q) {
+            r[ctr++] = (int16_t)v1;
+        }
+    }
+    return ctr;
+}
+
+/* 3 blocks of SHAKE128 give 256 values except with probability ~2^-38. */
+#define GEN_MATRIX_NBLOCKS 3
+
+/* A-hat[i][j] = SampleNTT(rho || j || i); transposed swaps the two bytes.
+ * Out: NTT domain, [0, q). a holds k*k polynomials, row-major. */
+static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsigned k)
+{
+    uint8_t seed[34];
+    uint8_t buf[GEN_MATRIX_NBLOCKS * PQT_SHAKE128_RATE];
+    uint64_t st[25];
+    memcpy(seed, rho, 32);
+    for (unsigned i = 0; i < k; i++) {
+        for (unsigned j = 0; j < k; j++) {
+            seed[32] = (uint8_t)(transposed ? i : j);
+            seed[33] = (uint8_t)(transposed ? j : i);
+            pqt_shake128_absorb_once(st, seed, sizeof(seed));
+            pqt_shake128_squeezeblocks(buf, GEN_MATRIX_NBLOCKS, st);
+            unsigned ctr = rej_uniform(a[i * k + j].c, 256, buf, sizeof(buf));
+            while (ctr < 256) {
+                pqt_shake128_squeezeblocks(buf, 1, st);
+                ctr += rej_uniform(a[i * k + j].c + ctr, 256 - ctr, buf, PQT_SHAKE128_RATE);
+            }
+        }
+    }
+}
+
+/* SamplePolyCBD_2: 128 bytes -> 256 coefficients in [-2, 2]. */
+static void cbd2(pqt_poly *r, const uint8_t buf[128])
+{
+    for (unsigned i = 0; i < 32; i++) {
+        uint32_t t = (uint32_t)buf[4 * i] | ((uint32_t)buf[4 * i + 1] << 8) |
+                     ((uint32_t)buf[4 * i + 2] << 16) | ((uint32_t)buf[4 * i + 3] << 24);
+        uint32_t d = (t & 0x55555555u) + ((t >> 1) & 0x55555555u);
+        for (unsigned j = 0; j < 8; j++) {
+            int16_t x = (int16_t)((d >> (4 * j)) & 3);
+            int16_t y = (int16_t)((d >> (4 * j + 2)) & 3);
+            r->c[8 * i + j] = (int16_t)(x - y);
+        }
+    }
+}
+
+/* SamplePolyCBD_3: 192 bytes -> 256 coefficients in [-3, 3]. */
+static void cbd3(pqt_poly *r, const uint8_t buf[192])
+{
+    for (unsigned i = 0; i < 64; i++) {
+        uint32_t t = (uint32_t)buf[3 * i] | ((uint32_t)buf[3 * i + 1] << 8) |
+                     ((uint32_t)buf[3 * i + 2] << 16);
+        uint32_t d = (t & 0x00249249u) + ((t >> 1) & 0x00249249u) + ((t >> 2) & 0x00249249u);
+        for (unsigned j = 0; j < 4; j++) {
+            int16_t x = (int16_t)((d >> (6 * j)) & 7);
+            int16_t y = (int16_t)((d >> (6 * j + 3)) & 7);
+            r->c[4 * i + j] = (int16_t)(x - y);
+        }
+    }
+}
+
+/*
+ * n1 polynomials with eta1 then n2 with eta2, from PRF(seed, nonce0 + i)
+ * = SHAKE256(seed || N). Out: |c| <= eta, natural order.
+ */
+static void sample_noise(pqt_poly *out, unsigned n1, unsigned eta1, unsigned n2, unsigned eta2,
+                         const uint8_t seed[32], uint8_t nonce0)
+{
+    uint8_t ext[33];
+    uint8_t buf[192];
+    memcpy(ext, seed, 32);
+    for (unsigned i = 0; i < n1 + n2; i++) {
+        unsigned eta = i < n1 ? eta1 : eta2;
+        ext[32] = (uint8_t)(nonce0 + i);
+        pqt_shake256(buf, 64 * eta, ext, sizeof(ext));
+        if (eta == 2) {
+            cbd2(&out[i], buf);
+        } else {
+            cbd3(&out[i], buf);
+        }
+    }
+    pqt_ct_wipe(ext, sizeof(ext));
+    pqt_ct_wipe(buf, sizeof(buf));
+}
+
+#endif
