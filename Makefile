@@ -1,0 +1,59 @@
+# What people type. CMake does the building; this file only wraps it.
+#
+#   make            build everything (the command lands at build/bin/pqtls)
+#   make check      install missing dependencies, build, run the whole suite
+#   make demo       the main job (see README.md)
+#   make bench      benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make check-sanitize | check-ct | fuzz   the extra CI steps
+BUILD ?= build
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 20
+
+.PHONY: all build deps check check-sanitize check-ct fuzz bench demo install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps
+	$(MAKE) build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900
+
+check-sanitize: deps
+	CC=clang cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_SANITIZE=ON
+	cmake --build build-sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS) --timeout 1800 -LE nosanitize
+
+check-ct: deps
+	cmake -S . -B build-ct -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_CT_TEST=ON -DPQT_CONFIG_TESTS=ON
+	cmake --build build-ct -j $(JOBS)
+	ctest --test-dir build-ct --output-on-failure -L ct
+
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_FUZZ=ON -DPQT_CONFIG_SANITIZE=ON
+	cmake --build build-fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+bench: build
+	$(BUILD)/bin/pqtls bench kem
+
+demo: deps
+	$(MAKE) build
+	scripts/demo.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) build-sanitize build-ct build-fuzz
