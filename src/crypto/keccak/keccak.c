@@ -1,9 +1,8 @@
 /*
  * Keccak-f[1600] (FIPS 202 §3) and the sponge functions built on it.
  *
- * The permutation is written with constant array indices only, so the
- * compiler keeps all 25 lanes in registers; two rounds per loop iteration
- * ping-pong between two states instead of copying back.
+ * The permutation keeps the 25 lanes in named locals so the compiler can
+ * hold most of them in registers, computing the state plane by plane.
  */
 #include <string.h>
 
@@ -21,100 +20,213 @@ static const uint64_t keccak_rc[24] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* theta, rho and pi from A into B (B[y, 2x+3y] = ROT(A[x,y] ^ D[x])). */
-#define THETA_RHO_PI(A, B)                                                      \
-    do {                                                                        \
-        uint64_t C0 = A[0] ^ A[5] ^ A[10] ^ A[15] ^ A[20];                      \
-        uint64_t C1 = A[1] ^ A[6] ^ A[11] ^ A[16] ^ A[21];                      \
-        uint64_t C2 = A[2] ^ A[7] ^ A[12] ^ A[17] ^ A[22];                      \
-        uint64_t C3 = A[3] ^ A[8] ^ A[13] ^ A[18] ^ A[23];                      \
-        uint64_t C4 = A[4] ^ A[9] ^ A[14] ^ A[19] ^ A[24];                      \
-        uint64_t D[5] = {C4 ^ ROL64(C1, 1), C0 ^ ROL64(C2, 1), C1 ^ ROL64(C3, 1), \
-                         C2 ^ ROL64(C4, 1), C3 ^ ROL64(C0, 1)};                 \
-        B[0] = A[0] ^ D[0];                                                     \
-        B[10] = ROL64(A[1] ^ D[1], 1);                                          \
-        B[20] = ROL64(A[2] ^ D[2], 62);                                         \
-        B[5] = ROL64(A[3] ^ D[3], 28);                                          \
-        B[15] = ROL64(A[4] ^ D[4], 27);                                         \
-        B[16] = ROL64(A[5] ^ D[0], 36);                                         \
-        B[1] = ROL64(A[6] ^ D[1], 44);                                          \
-        B[11] = ROL64(A[7] ^ D[2], 6);                                          \
-        B[21] = ROL64(A[8] ^ D[3], 55);                                         \
-        B[6] = ROL64(A[9] ^ D[4], 20);                                          \
-        B[7] = ROL64(A[10] ^ D[0], 3);                                          \
-        B[17] = ROL64(A[11] ^ D[1], 10);                                        \
-        B[2] = ROL64(A[12] ^ D[2], 43);                                         \
-        B[12] = ROL64(A[13] ^ D[3], 25);                                        \
-        B[22] = ROL64(A[14] ^ D[4], 39);                                        \
-        B[23] = ROL64(A[15] ^ D[0], 41);                                        \
-        B[8] = ROL64(A[16] ^ D[1], 45);                                         \
-        B[18] = ROL64(A[17] ^ D[2], 15);                                        \
-        B[3] = ROL64(A[18] ^ D[3], 21);                                         \
-        B[13] = ROL64(A[19] ^ D[4], 8);                                         \
-        B[14] = ROL64(A[20] ^ D[0], 18);                                        \
-        B[24] = ROL64(A[21] ^ D[1], 2);                                         \
-        B[9] = ROL64(A[22] ^ D[2], 61);                                         \
-        B[19] = ROL64(A[23] ^ D[3], 56);                                        \
-        B[4] = ROL64(A[24] ^ D[4], 14);                                         \
-    } while (0)
-
-/* chi on one row of five lanes starting at index i, from B into A. */
-#define CHI_ROW(A, B, i)                                    \
-    do {                                                    \
-        A[(i) + 0] = B[(i) + 0] ^ (~B[(i) + 1] & B[(i) + 2]); \
-        A[(i) + 1] = B[(i) + 1] ^ (~B[(i) + 2] & B[(i) + 3]); \
-        A[(i) + 2] = B[(i) + 2] ^ (~B[(i) + 3] & B[(i) + 4]); \
-        A[(i) + 3] = B[(i) + 3] ^ (~B[(i) + 4] & B[(i) + 0]); \
-        A[(i) + 4] = B[(i) + 4] ^ (~B[(i) + 0] & B[(i) + 1]); \
-    } while (0)
-
-#define ROUND(A, B, E, rc)    \
-    do {                      \
-        THETA_RHO_PI(A, B);   \
-        CHI_ROW(E, B, 0);     \
-        CHI_ROW(E, B, 5);     \
-        CHI_ROW(E, B, 10);    \
-        CHI_ROW(E, B, 15);    \
-        CHI_ROW(E, B, 20);    \
-        E[0] ^= (rc);         \
-    } while (0)
-
+/*
+ * One round is theta, rho, pi, chi, iota (FIPS 202 §3.2). Each output plane
+ * y is computed from its five pi-preimage lanes b0..b4, so only five
+ * temporaries are live besides the state. Two rounds per iteration swap the
+ * roles of the a.. and e.. variables instead of copying.
+ */
 void pqt_keccakf1600(uint64_t s[25])
 {
-    uint64_t a[25], b[25], e[25];
-    memcpy(a, s, sizeof(a));
+    uint64_t a00 = s[0], a01 = s[1], a02 = s[2], a03 = s[3], a04 = s[4], a05 = s[5], a06 = s[6], a07 = s[7], a08 = s[8], a09 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13], a14 = s[14], a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19], a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24];
+    uint64_t e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23, e24;
+    uint64_t b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+
     for (int r = 0; r < 24; r += 2) {
-        ROUND(a, b, e, keccak_rc[r]);
-        ROUND(e, b, a, keccak_rc[r + 1]);
+        c0 = a00 ^ a05 ^ a10 ^ a15 ^ a20;
+        c1 = a01 ^ a06 ^ a11 ^ a16 ^ a21;
+        c2 = a02 ^ a07 ^ a12 ^ a17 ^ a22;
+        c3 = a03 ^ a08 ^ a13 ^ a18 ^ a23;
+        c4 = a04 ^ a09 ^ a14 ^ a19 ^ a24;
+        d0 = c4 ^ ROL64(c1, 1);
+        d1 = c0 ^ ROL64(c2, 1);
+        d2 = c1 ^ ROL64(c3, 1);
+        d3 = c2 ^ ROL64(c4, 1);
+        d4 = c3 ^ ROL64(c0, 1);
+        b0 = a00 ^ d0;
+        b1 = ROL64(a06 ^ d1, 44);
+        b2 = ROL64(a12 ^ d2, 43);
+        b3 = ROL64(a18 ^ d3, 21);
+        b4 = ROL64(a24 ^ d4, 14);
+        e00 = b0 ^ (~b1 & b2) ^ keccak_rc[r];
+        e01 = b1 ^ (~b2 & b3);
+        e02 = b2 ^ (~b3 & b4);
+        e03 = b3 ^ (~b4 & b0);
+        e04 = b4 ^ (~b0 & b1);
+        b0 = ROL64(a03 ^ d3, 28);
+        b1 = ROL64(a09 ^ d4, 20);
+        b2 = ROL64(a10 ^ d0, 3);
+        b3 = ROL64(a16 ^ d1, 45);
+        b4 = ROL64(a22 ^ d2, 61);
+        e05 = b0 ^ (~b1 & b2);
+        e06 = b1 ^ (~b2 & b3);
+        e07 = b2 ^ (~b3 & b4);
+        e08 = b3 ^ (~b4 & b0);
+        e09 = b4 ^ (~b0 & b1);
+        b0 = ROL64(a01 ^ d1, 1);
+        b1 = ROL64(a07 ^ d2, 6);
+        b2 = ROL64(a13 ^ d3, 25);
+        b3 = ROL64(a19 ^ d4, 8);
+        b4 = ROL64(a20 ^ d0, 18);
+        e10 = b0 ^ (~b1 & b2);
+        e11 = b1 ^ (~b2 & b3);
+        e12 = b2 ^ (~b3 & b4);
+        e13 = b3 ^ (~b4 & b0);
+        e14 = b4 ^ (~b0 & b1);
+        b0 = ROL64(a04 ^ d4, 27);
+        b1 = ROL64(a05 ^ d0, 36);
+        b2 = ROL64(a11 ^ d1, 10);
+        b3 = ROL64(a17 ^ d2, 15);
+        b4 = ROL64(a23 ^ d3, 56);
+        e15 = b0 ^ (~b1 & b2);
+        e16 = b1 ^ (~b2 & b3);
+        e17 = b2 ^ (~b3 & b4);
+        e18 = b3 ^ (~b4 & b0);
+        e19 = b4 ^ (~b0 & b1);
+        b0 = ROL64(a02 ^ d2, 62);
+        b1 = ROL64(a08 ^ d3, 55);
+        b2 = ROL64(a14 ^ d4, 39);
+        b3 = ROL64(a15 ^ d0, 41);
+        b4 = ROL64(a21 ^ d1, 2);
+        e20 = b0 ^ (~b1 & b2);
+        e21 = b1 ^ (~b2 & b3);
+        e22 = b2 ^ (~b3 & b4);
+        e23 = b3 ^ (~b4 & b0);
+        e24 = b4 ^ (~b0 & b1);
+        c0 = e00 ^ e05 ^ e10 ^ e15 ^ e20;
+        c1 = e01 ^ e06 ^ e11 ^ e16 ^ e21;
+        c2 = e02 ^ e07 ^ e12 ^ e17 ^ e22;
+        c3 = e03 ^ e08 ^ e13 ^ e18 ^ e23;
+        c4 = e04 ^ e09 ^ e14 ^ e19 ^ e24;
+        d0 = c4 ^ ROL64(c1, 1);
+        d1 = c0 ^ ROL64(c2, 1);
+        d2 = c1 ^ ROL64(c3, 1);
+        d3 = c2 ^ ROL64(c4, 1);
+        d4 = c3 ^ ROL64(c0, 1);
+        b0 = e00 ^ d0;
+        b1 = ROL64(e06 ^ d1, 44);
+        b2 = ROL64(e12 ^ d2, 43);
+        b3 = ROL64(e18 ^ d3, 21);
+        b4 = ROL64(e24 ^ d4, 14);
+        a00 = b0 ^ (~b1 & b2) ^ keccak_rc[r + 1];
+        a01 = b1 ^ (~b2 & b3);
+        a02 = b2 ^ (~b3 & b4);
+        a03 = b3 ^ (~b4 & b0);
+        a04 = b4 ^ (~b0 & b1);
+        b0 = ROL64(e03 ^ d3, 28);
+        b1 = ROL64(e09 ^ d4, 20);
+        b2 = ROL64(e10 ^ d0, 3);
+        b3 = ROL64(e16 ^ d1, 45);
+        b4 = ROL64(e22 ^ d2, 61);
+        a05 = b0 ^ (~b1 & b2);
+        a06 = b1 ^ (~b2 & b3);
+        a07 = b2 ^ (~b3 & b4);
+        a08 = b3 ^ (~b4 & b0);
+        a09 = b4 ^ (~b0 & b1);
+        b0 = ROL64(e01 ^ d1, 1);
+        b1 = ROL64(e07 ^ d2, 6);
+        b2 = ROL64(e13 ^ d3, 25);
+        b3 = ROL64(e19 ^ d4, 8);
+        b4 = ROL64(e20 ^ d0, 18);
+        a10 = b0 ^ (~b1 & b2);
+        a11 = b1 ^ (~b2 & b3);
+        a12 = b2 ^ (~b3 & b4);
+        a13 = b3 ^ (~b4 & b0);
+        a14 = b4 ^ (~b0 & b1);
+        b0 = ROL64(e04 ^ d4, 27);
+        b1 = ROL64(e05 ^ d0, 36);
+        b2 = ROL64(e11 ^ d1, 10);
+        b3 = ROL64(e17 ^ d2, 15);
+        b4 = ROL64(e23 ^ d3, 56);
+        a15 = b0 ^ (~b1 & b2);
+        a16 = b1 ^ (~b2 & b3);
+        a17 = b2 ^ (~b3 & b4);
+        a18 = b3 ^ (~b4 & b0);
+        a19 = b4 ^ (~b0 & b1);
+        b0 = ROL64(e02 ^ d2, 62);
+        b1 = ROL64(e08 ^ d3, 55);
+        b2 = ROL64(e14 ^ d4, 39);
+        b3 = ROL64(e15 ^ d0, 41);
+        b4 = ROL64(e21 ^ d1, 2);
+        a20 = b0 ^ (~b1 & b2);
+        a21 = b1 ^ (~b2 & b3);
+        a22 = b2 ^ (~b3 & b4);
+        a23 = b3 ^ (~b4 & b0);
+        a24 = b4 ^ (~b0 & b1);
     }
-    memcpy(s, a, sizeof(a));
+    s[0] = a00;
+    s[1] = a01;
+    s[2] = a02;
+    s[3] = a03;
+    s[4] = a04;
+    s[5] = a05;
+    s[6] = a06;
+    s[7] = a07;
+    s[8] = a08;
+    s[9] = a09;
+    s[10] = a10;
+    s[11] = a11;
+    s[12] = a12;
+    s[13] = a13;
+    s[14] = a14;
+    s[15] = a15;
+    s[16] = a16;
+    s[17] = a17;
+    s[18] = a18;
+    s[19] = a19;
+    s[20] = a20;
+    s[21] = a21;
+    s[22] = a22;
+    s[23] = a23;
+    s[24] = a24;
 }
 
 /* Lanes are little-endian (FIPS 202 §B.1); this builds on little-endian hosts
  * and falls back to byte assembly elsewhere. */
 static inline uint64_t load64_le(const uint8_t *p)
 {
+#ifdef PQT_KECCAK_LE
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+#else
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) {
         v = (v << 8) | p[i];
     }
     return v;
+#endif
 }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PQT_KECCAK_LE 1
+#endif
 
 static inline void xor_bytes(uint64_t s[25], unsigned off, const uint8_t *in, size_t len)
 {
+#ifdef PQT_KECCAK_LE
+    uint8_t *sb = (uint8_t *)s + off;
+    for (size_t i = 0; i < len; i++) {
+        sb[i] ^= in[i];
+    }
+#else
     for (size_t i = 0; i < len; i++) {
         unsigned pos = off + (unsigned)i;
         s[pos >> 3] ^= (uint64_t)in[i] << (8 * (pos & 7));
     }
+#endif
 }
 
 static inline void extract_bytes(const uint64_t s[25], unsigned off, uint8_t *out, size_t len)
 {
+#ifdef PQT_KECCAK_LE
+    memcpy(out, (const uint8_t *)s + off, len);
+#else
     for (size_t i = 0; i < len; i++) {
         unsigned pos = off + (unsigned)i;
         out[i] = (uint8_t)(s[pos >> 3] >> (8 * (pos & 7)));
     }
+#endif
 }
 
 static void absorb_full_blocks(uint64_t s[25], unsigned rate, const uint8_t **in, size_t *len)
