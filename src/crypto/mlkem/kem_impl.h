@@ -39,6 +39,31 @@
 #define poly_decompress_dv poly_decompress5
 #endif
 
+/* Backends without a mulcache get a pass-through one. */
+#ifndef PQT_BACKEND_HAS_MULCACHE
+typedef struct {
+    char unused;
+} pqt_poly_mulcache;
+static inline void poly_mulcache_compute(pqt_poly_mulcache *x, const pqt_poly *b)
+{
+    (void)x;
+    (void)b;
+}
+static inline void polyvec_basemul_acc_cached(pqt_poly *r, const pqt_poly *a, const pqt_poly *b,
+                                              const pqt_poly_mulcache *bc, unsigned k)
+{
+    (void)bc;
+    polyvec_basemul_acc(r, a, b, k);
+}
+#endif
+
+static void polyvec_mulcache(pqt_poly_mulcache x[MLKEM_K], const pqt_poly b[MLKEM_K])
+{
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_mulcache_compute(&x[i], &b[i]);
+    }
+}
+
 /* K-PKE.Encrypt (Algorithm 14) from a decoded ek: t-hat and the matrix
  * A-hat^T, both in the backend's NTT domain. */
 static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
@@ -46,6 +71,7 @@ static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
                         const uint8_t r[32])
 {
     pqt_poly rhat[MLKEM_K], e1[MLKEM_K + 1], u[MLKEM_K], v, mu;
+    pqt_poly_mulcache rcache[MLKEM_K];
 
     /* y = PRF_eta1(r, 0..k-1); e1 = PRF_eta2(r, k..2k-1); e2 = PRF_eta2(r, 2k) */
     sample_noise(rhat, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA2, r, 0);
@@ -53,14 +79,15 @@ static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
     for (unsigned i = 0; i < MLKEM_K; i++) {
         poly_ntt(&rhat[i]);
     }
+    polyvec_mulcache(rcache, rhat);
     for (unsigned i = 0; i < MLKEM_K; i++) {
-        polyvec_basemul_acc(&u[i], &at[i * MLKEM_K], rhat, MLKEM_K);
+        polyvec_basemul_acc_cached(&u[i], &at[i * MLKEM_K], rhat, rcache, MLKEM_K);
         poly_invntt_tomont(&u[i]);
         poly_add(&u[i], &u[i], &e1[i]);
         poly_reduce(&u[i]);
         poly_compress_du(c + i * MLKEM_POLYCOMP_DU, &u[i]);
     }
-    polyvec_basemul_acc(&v, that, rhat, MLKEM_K);
+    polyvec_basemul_acc_cached(&v, that, rhat, rcache, MLKEM_K);
     poly_invntt_tomont(&v);
     poly_frommsg(&mu, m);
     poly_add(&v, &v, &e1[MLKEM_K]);
@@ -69,6 +96,7 @@ static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
     poly_compress_dv(c + MLKEM_K * MLKEM_POLYCOMP_DU, &v);
 
     pqt_ct_wipe(rhat, sizeof(rhat));
+    pqt_ct_wipe(rcache, sizeof(rcache));
     pqt_ct_wipe(e1, sizeof(e1));
     pqt_ct_wipe(u, sizeof(u));
     pqt_ct_wipe(&v, sizeof(v));
@@ -90,6 +118,7 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
 {
     uint8_t buf[33], rhosigma[64];
     pqt_poly a[MLKEM_K * MLKEM_K], s[MLKEM_K], e[MLKEM_K], t;
+    pqt_poly_mulcache scache[MLKEM_K];
 
     /* Algorithm 13: (rho, sigma) = G(d || k), k as one byte (final FIPS 203). */
     memcpy(buf, seed, 32);
@@ -104,8 +133,9 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
         poly_ntt(&s[i]);
         poly_ntt(&e[i]);
     }
+    polyvec_mulcache(scache, s);
     for (unsigned i = 0; i < MLKEM_K; i++) {
-        polyvec_basemul_acc(&t, &a[i * MLKEM_K], s, MLKEM_K);
+        polyvec_basemul_acc_cached(&t, &a[i * MLKEM_K], s, scache, MLKEM_K);
         poly_tomont(&t);
         poly_add(&t, &t, &e[i]);
         poly_reduce(&t);
@@ -123,6 +153,7 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
     pqt_ct_wipe(buf, sizeof(buf));
     pqt_ct_wipe(rhosigma, sizeof(rhosigma));
     pqt_ct_wipe(s, sizeof(s));
+    pqt_ct_wipe(scache, sizeof(scache));
     pqt_ct_wipe(e, sizeof(e));
     pqt_ct_wipe(&t, sizeof(t));
     return 0;
@@ -177,6 +208,7 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
     uint8_t buf[64], kr[64], cmp[MLKEM_CT_BYTES];
     uint8_t zc[32 + MLKEM_CT_BYTES];
     pqt_poly shat[MLKEM_K], u[MLKEM_K], v, w, that[MLKEM_K], at[MLKEM_K * MLKEM_K];
+    pqt_poly_mulcache ucache[MLKEM_K];
 
     int ret = PQT_NS(check_dk)(dk);
     if (ret != 0) {
@@ -191,7 +223,8 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
         poly_frombytes(&shat[i], dk + i * MLKEM_POLYBYTES);
     }
     poly_decompress_dv(&v, ct + MLKEM_K * MLKEM_POLYCOMP_DU);
-    polyvec_basemul_acc(&w, shat, u, MLKEM_K);
+    polyvec_mulcache(ucache, u);
+    polyvec_basemul_acc_cached(&w, shat, u, ucache, MLKEM_K);
     poly_invntt_tomont(&w);
     poly_sub(&w, &v, &w);
     poly_reduce(&w);

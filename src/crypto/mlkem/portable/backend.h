@@ -22,67 +22,108 @@
 
 /* ---- NTT (FIPS 203 Algorithms 9 and 10, with lazy reduction) ---- */
 
-/* In: |c| < q. Out: NTT domain, reduced to [-(q-1)/2, (q-1)/2]. */
-static void poly_ntt(pqt_poly *p)
+/* One Cooley-Tukey layer; called with constant arguments so that each layer
+ * is specialised (and its inner loop vectorised) by the compiler. */
+static inline void ntt_layer(int16_t r[256], unsigned len, unsigned k)
 {
-    int16_t *r = p->c;
-    unsigned k = 1;
-    for (unsigned len = 128; len >= 2; len >>= 1) {
-        for (unsigned start = 0; start < 256; start += 2 * len) {
-            int16_t zeta = pqt_mlkem_zetas[k++];
-            for (unsigned j = start; j < start + len; j++) {
-                int16_t t = pqt_fqmul(zeta, r[j + len]);
-                r[j + len] = (int16_t)(r[j] - t);
-                r[j] = (int16_t)(r[j] + t);
-            }
+    for (unsigned start = 0; start < 256; start += 2 * len) {
+        int16_t zeta = pqt_mlkem_zetas[k++];
+        for (unsigned j = start; j < start + len; j++) {
+            int16_t t = pqt_fqmul(zeta, r[j + len]);
+            r[j + len] = (int16_t)(r[j] - t);
+            r[j] = (int16_t)(r[j] + t);
         }
-    }
-    for (unsigned j = 0; j < 256; j++) {
-        r[j] = pqt_barrett_reduce(r[j]);
-    }
-}
-
-/* In: NTT domain, |c| < q. Out: natural order times 2^16, |c| < q. */
-static void poly_invntt_tomont(pqt_poly *p)
-{
-    int16_t *r = p->c;
-    const int16_t f = 1441; /* 2^32 / 128 mod q: undoes the 1/128 and adds R */
-    unsigned k = 127;
-    for (unsigned len = 2; len <= 128; len <<= 1) {
-        for (unsigned start = 0; start < 256; start += 2 * len) {
-            int16_t zeta = pqt_mlkem_zetas[k--];
-            for (unsigned j = start; j < start + len; j++) {
-                int16_t t = r[j];
-                r[j] = pqt_barrett_reduce((int16_t)(t + r[j + len]));
-                r[j + len] = pqt_fqmul(zeta, (int16_t)(r[j + len] - t));
-            }
-        }
-    }
-    for (unsigned j = 0; j < 256; j++) {
-        r[j] = pqt_fqmul(r[j], f);
     }
 }
 
 /*
- * r = sum_i a[i] o b[i] * 2^-16 over k polynomials (FIPS 203 Algorithm 11).
- * The products b_odd * zeta are computed once per b polynomial and the sums
- * are accumulated in 32 bits and reduced once: for |a| < 4096 and |b| < q
- * the sum of 2k <= 8 products stays below 2^15 q, Montgomery's input bound.
+ * Forward NTT. In: |c| < q. Out: NTT domain, |c| < 8q: each of the 7 layers adds at most
+ * q (the Montgomery product is below q), and 8q < 2^15, so no reduction pass
+ * is needed; consumers (base multiplication, addition before poly_reduce)
+ * accept that bound.
  */
-static void polyvec_basemul_acc(pqt_poly *r, const pqt_poly *a, const pqt_poly *b, unsigned k)
+static void poly_ntt(pqt_poly *p)
+{
+    ntt_layer(p->c, 128, 1);
+    ntt_layer(p->c, 64, 2);
+    ntt_layer(p->c, 32, 4);
+    ntt_layer(p->c, 16, 8);
+    ntt_layer(p->c, 8, 16);
+    ntt_layer(p->c, 4, 32);
+    ntt_layer(p->c, 2, 64);
+}
+
+/* One Gentleman-Sande layer, zetas taken downwards from index k. */
+static inline void invntt_layer(int16_t r[256], unsigned len, unsigned k)
+{
+    for (unsigned start = 0; start < 256; start += 2 * len) {
+        int16_t zeta = pqt_mlkem_zetas[k--];
+        for (unsigned j = start; j < start + len; j++) {
+            int16_t t = r[j];
+            r[j] = pqt_barrett_reduce((int16_t)(t + r[j + len]));
+            r[j + len] = pqt_fqmul(zeta, (int16_t)(r[j + len] - t));
+        }
+    }
+}
+
+/*
+ * In: NTT domain, |c| < 9200 (base multiplication output). Out: natural
+ * order times 2^16, |c| < q. The first multiplication by f = 2^32/128 mod q
+ * (undoing the 1/128 of the inverse transform and adding the Montgomery
+ * factor) happens up front, which also brings the input below q.
+ */
+static void poly_invntt_tomont(pqt_poly *p)
+{
+    const int16_t f = 1441;
+    for (unsigned j = 0; j < 256; j++) {
+        p->c[j] = pqt_fqmul(p->c[j], f);
+    }
+    invntt_layer(p->c, 2, 127);
+    invntt_layer(p->c, 4, 63);
+    invntt_layer(p->c, 8, 31);
+    invntt_layer(p->c, 16, 15);
+    invntt_layer(p->c, 32, 7);
+    invntt_layer(p->c, 64, 3);
+    invntt_layer(p->c, 128, 1);
+}
+
+/*
+ * Base multiplication (FIPS 203 Algorithm 11) in two steps. The products
+ * b_odd * zeta depend only on b, and b (s-hat, r-hat, u-hat) multiplies k
+ * or k+1 matrix rows, so they are computed once into a "mulcache".
+ */
+#define PQT_BACKEND_HAS_MULCACHE 1
+typedef struct {
+    int16_t c[128];
+} pqt_poly_mulcache;
+
+static void poly_mulcache_compute(pqt_poly_mulcache *x, const pqt_poly *b)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        int16_t zeta = pqt_mlkem_zetas[64 + i];
+        x->c[2 * i] = pqt_fqmul(b->c[4 * i + 1], zeta);
+        x->c[2 * i + 1] = pqt_fqmul(b->c[4 * i + 3], (int16_t)-zeta);
+    }
+}
+
+/*
+ * r = sum_i a[i] o b[i] * 2^-16 over k polynomials. Sums are accumulated in
+ * 32 bits and reduced once. Bounds: a < 4096 (decoded, possibly unchecked
+ * dk bytes), b < 8q (NTT output), cache < q, so one coefficient pair adds
+ * below 4096 * 9q < 2^27, k <= 4 pairs below 2^29, and Montgomery reduction
+ * of that returns |r| < 2^29 / 2^16 + q/2 < 9200.
+ */
+static void polyvec_basemul_acc_cached(pqt_poly *r, const pqt_poly *a, const pqt_poly *b,
+                                       const pqt_poly_mulcache *bc, unsigned k)
 {
     int32_t acc[256] = {0};
     for (unsigned v = 0; v < k; v++) {
         const int16_t *x = a[v].c;
         const int16_t *y = b[v].c;
-        for (unsigned i = 0; i < 64; i++) {
-            int16_t zeta = pqt_mlkem_zetas[64 + i];
-            int16_t c0 = pqt_fqmul(y[4 * i + 1], zeta);
-            int16_t c1 = pqt_fqmul(y[4 * i + 3], (int16_t)-zeta);
-            acc[4 * i + 0] += (int32_t)x[4 * i + 0] * y[4 * i + 0] + (int32_t)x[4 * i + 1] * c0;
-            acc[4 * i + 1] += (int32_t)x[4 * i + 0] * y[4 * i + 1] + (int32_t)x[4 * i + 1] * y[4 * i + 0];
-            acc[4 * i + 2] += (int32_t)x[4 * i + 2] * y[4 * i + 2] + (int32_t)x[4 * i + 3] * c1;
-            acc[4 * i + 3] += (int32_t)x[4 * i + 2] * y[4 * i + 3] + (int32_t)x[4 * i + 3] * y[4 * i + 2];
+        const int16_t *z = bc[v].c;
+        for (unsigned i = 0; i < 128; i++) {
+            acc[2 * i] += (int32_t)x[2 * i] * y[2 * i] + (int32_t)x[2 * i + 1] * z[i];
+            acc[2 * i + 1] += (int32_t)x[2 * i] * y[2 * i + 1] + (int32_t)x[2 * i + 1] * y[2 * i];
         }
     }
     for (unsigned j = 0; j < 256; j++) {
