@@ -1,0 +1,15 @@
+/* Subcommands of the `pqtls` command, one file each (kem.c, bench.c). */
+#ifndef PQTLS_CLI_H
+#define PQTLS_CLI_H
+
+#include <stdio.h>
+
+/* argv[0] is the subcommand name ("kem", "bench"); returns a CLI_EXIT_* code. */
+int cli_cmd_kem(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
+
+/* Help texts, for `pqtls help <topic>` and `<topic> --help`. */
+void cli_help_kem(FILE *out);
+void cli_help_bench(FILE *out);
+
+#endif
