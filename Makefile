@@ -38,12 +38,12 @@ check-sanitize: deps
 check-ct: deps
 	cmake -S . -B build-ct -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_CT_TEST=ON -DPQT_CONFIG_TESTS=ON
 	cmake --build build-ct -j $(JOBS)
-	ctest --test-dir build-ct --output-on-failure -L ct
+	ctest --test-dir build-ct --output-on-failure -L '^ct$$'
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_FUZZ=ON -DPQT_CONFIG_SANITIZE=ON
 	cmake --build build-fuzz -j $(JOBS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build-fuzz --output-on-failure -L fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$$'
 
 bench: build
 	$(BUILD)/bin/pqtls bench kem

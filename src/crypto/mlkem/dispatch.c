@@ -160,11 +160,11 @@ int pqt_mlkem_keygen_derand(pqt_mlkem_alg alg, uint8_t *ek, size_t ek_len, uint8
     if (p == NULL || ek == NULL || dk == NULL || seed == NULL) {
         return PQT_ERR_ARG;
     }
-    if (ek_len != p->ek_bytes) {
-        return PQT_ERR_EK_LENGTH;
-    }
-    if (dk_len != p->dk_bytes) {
-        return PQT_ERR_DK_LENGTH;
+    if (ek_len != p->ek_bytes || dk_len != p->dk_bytes) {
+        /* Outputs are zeroed on every failure (mlkem.h). */
+        memset(ek, 0, ek_len);
+        memset(dk, 0, dk_len);
+        return ek_len != p->ek_bytes ? PQT_ERR_EK_LENGTH : PQT_ERR_DK_LENGTH;
     }
     return ops_for(alg)->keygen_derand(ek, dk, seed);
 }
@@ -176,11 +176,10 @@ int pqt_mlkem_encaps_derand(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len, uint8
     if (p == NULL || ct == NULL || ss == NULL || ek == NULL || m == NULL) {
         return PQT_ERR_ARG;
     }
-    if (ek_len != p->ek_bytes) {
-        return PQT_ERR_EK_LENGTH;
-    }
-    if (ct_len != p->ct_bytes) {
-        return PQT_ERR_CT_LENGTH;
+    if (ek_len != p->ek_bytes || ct_len != p->ct_bytes) {
+        memset(ct, 0, ct_len);
+        memset(ss, 0, 32);
+        return ek_len != p->ek_bytes ? PQT_ERR_EK_LENGTH : PQT_ERR_CT_LENGTH;
     }
     return ops_for(alg)->encaps_derand(ct, ss, ek, m);
 }
@@ -192,6 +191,9 @@ int pqt_mlkem_encaps(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len, uint8_t ss[3
     int ret = random_bytes(m, sizeof(m));
     if (ret == 0) {
         ret = pqt_mlkem_encaps_derand(alg, ct, ct_len, ss, ek, ek_len, m);
+    } else if (ct != NULL && ss != NULL) {
+        memset(ct, 0, ct_len);
+        memset(ss, 0, 32);
     }
     pqt_ct_wipe(m, sizeof(m));
     return ret;
