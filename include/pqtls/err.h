@@ -37,7 +37,23 @@ enum {
     PQT_ERR_RANDOM = -13,       /* the system random generator failed */
     PQT_ERR_SYNTAX = -14,       /* malformed text input (hex, numbers, names) */
     PQT_ERR_IO = -15,           /* reading or writing a file or socket failed */
+    PQT_ERR_SHARE_LENGTH = -16, /* a TLS key_share of the wrong size for its group */
+    PQT_ERR_EC_POINT = -17,     /* peer EC point malformed, compressed or not on the curve */
+    PQT_ERR_EC_ZERO = -18,      /* (EC)DH result is all zero (low-order peer point) */
+    PQT_ERR_CRYPTO_LIB = -19,   /* OpenSSL libcrypto reported a failure */
 };
+
+/* TLS alert descriptions (RFC 8446 §6.2) that errors map to. */
+#define PQT_ALERT_HANDSHAKE_FAILURE 40
+#define PQT_ALERT_ILLEGAL_PARAMETER 47
+#define PQT_ALERT_DECODE_ERROR 50
+#define PQT_ALERT_INTERNAL_ERROR 80
+
+/*
+ * The TLS alert a peer should receive when processing its message failed
+ * with err: one table for the whole project (src/common/err.c).
+ */
+PQT_API int pqt_err_tls_alert(int err);
 
 /* A short, stable, human-readable description of a PQT_ERR_* code. */
 PQT_API const char *pqt_strerror(int err);

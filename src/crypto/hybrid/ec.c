@@ -1,0 +1,209 @@
+/*
+ * The classical halves of the hybrid groups, on OpenSSL libcrypto (EVP):
+ * X25519 (RFC 7748) and ECDH on P-256 / P-384 with uncompressed points
+ * (RFC 8446 §4.2.8.2). Peer values are validated here so that every caller
+ * gets the same errors: PQT_ERR_EC_POINT, PQT_ERR_EC_ZERO.
+ */
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <string.h>
+
+#include "crypto/ct.h"
+#include "crypto/hybrid/ec.h"
+
+static int curve_nid(pqt_ec_curve c)
+{
+    return c == PQT_EC_P256 ? NID_X9_62_prime256v1 : c == PQT_EC_P384 ? NID_secp384r1 : NID_undef;
+}
+
+static const char *curve_name(pqt_ec_curve c)
+{
+    return c == PQT_EC_P256 ? "P-256" : c == PQT_EC_P384 ? "P-384" : NULL;
+}
+
+size_t pqt_ec_share_bytes(pqt_ec_curve c)
+{
+    switch (c) {
+    case PQT_EC_X25519:
+        return 32;
+    case PQT_EC_P256:
+        return 65;
+    case PQT_EC_P384:
+        return 97;
+    default:
+        return 0;
+    }
+}
+
+size_t pqt_ec_secret_bytes(pqt_ec_curve c)
+{
+    return c == PQT_EC_P384 ? 48 : c == PQT_EC_NONE ? 0 : 32;
+}
+
+size_t pqt_ec_priv_bytes(pqt_ec_curve c)
+{
+    return c == PQT_EC_P384 ? 48 : c == PQT_EC_NONE ? 0 : 32;
+}
+
+/* An EVP_PKEY for a NIST curve from public octets and, optionally, a private
+ * scalar. */
+static EVP_PKEY *nist_key_fromdata(pqt_ec_curve c, const uint8_t *pub, size_t publen,
+                                   const BIGNUM *priv)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *key = NULL;
+
+    if (bld == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve_name(c), 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen) ||
+        (priv != NULL && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv))) {
+        goto cleanup;
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &key, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+        key = NULL;
+    }
+cleanup:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return key;
+}
+
+/* Uncompressed encoding of priv * G. */
+static int nist_public_from_private(pqt_ec_curve c, const BIGNUM *priv, uint8_t *pub)
+{
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(curve_nid(c));
+    EC_POINT *point = group ? EC_POINT_new(group) : NULL;
+    int ret = PQT_ERR_CRYPTO_LIB;
+    if (point != NULL && EC_POINT_mul(group, point, priv, NULL, NULL, NULL) == 1 &&
+        EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, pub,
+                           pqt_ec_share_bytes(c), NULL) == pqt_ec_share_bytes(c)) {
+        ret = 0;
+    }
+    EC_POINT_free(point);
+    EC_GROUP_free(group);
+    return ret;
+}
+
+int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY **out,
+                  uint8_t *pub)
+{
+    EVP_PKEY *key = NULL;
+    int ret = PQT_ERR_CRYPTO_LIB;
+    *out = NULL;
+
+    if (priv != NULL && priv_len != pqt_ec_priv_bytes(c)) {
+        return PQT_ERR_ARG;
+    }
+    if (c == PQT_EC_X25519) {
+        size_t len = 32;
+        key = priv ? EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32)
+                   : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        if (key == NULL || EVP_PKEY_get_raw_public_key(key, pub, &len) <= 0 || len != 32) {
+            goto cleanup;
+        }
+    } else if (c == PQT_EC_P256 || c == PQT_EC_P384) {
+        if (priv != NULL) {
+            BIGNUM *d = BN_bin2bn(priv, (int)priv_len, NULL);
+            if (d == NULL) {
+                goto cleanup;
+            }
+            ret = nist_public_from_private(c, d, pub);
+            if (ret == 0) {
+                key = nist_key_fromdata(c, pub, pqt_ec_share_bytes(c), d);
+                ret = PQT_ERR_CRYPTO_LIB;
+            }
+            BN_clear_free(d);
+            if (key == NULL) {
+                goto cleanup;
+            }
+        } else {
+            size_t len = 0;
+            key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve_name(c));
+            if (key == NULL ||
+                EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                                pqt_ec_share_bytes(c), &len) <= 0 ||
+                len != pqt_ec_share_bytes(c) || pub[0] != 0x04) {
+                goto cleanup;
+            }
+        }
+    } else {
+        return PQT_ERR_UNSUPPORTED;
+    }
+    *out = key;
+    key = NULL;
+    ret = 0;
+cleanup:
+    EVP_PKEY_free(key);
+    return ret;
+}
+
+/* RFC 8446 §4.2.8.2: only the uncompressed form, and the point must be on
+ * the curve (and not the point at infinity). */
+static int nist_peer_valid(pqt_ec_curve c, const uint8_t *pub, size_t len)
+{
+    if (len != pqt_ec_share_bytes(c) || pub[0] != 0x04) {
+        return 0;
+    }
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(curve_nid(c));
+    EC_POINT *point = group ? EC_POINT_new(group) : NULL;
+    int ok = point != NULL && EC_POINT_oct2point(group, point, pub, len, NULL) == 1 &&
+             EC_POINT_is_on_curve(group, point, NULL) == 1 &&
+             EC_POINT_is_at_infinity(group, point) == 0;
+    EC_POINT_free(point);
+    EC_GROUP_free(group);
+    return ok;
+}
+
+int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
+                  uint8_t *secret)
+{
+    EVP_PKEY *pk = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    size_t outlen = pqt_ec_secret_bytes(c);
+    int ret = PQT_ERR_CRYPTO_LIB;
+
+    if (peer_len != pqt_ec_share_bytes(c)) {
+        return PQT_ERR_SHARE_LENGTH;
+    }
+    if (c == PQT_EC_X25519) {
+        pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
+    } else {
+        if (!nist_peer_valid(c, peer, peer_len)) {
+            return PQT_ERR_EC_POINT;
+        }
+        pk = nist_key_fromdata(c, peer, peer_len, NULL);
+    }
+    ctx = pk ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, pk) <= 0) {
+        ret = c == PQT_EC_X25519 ? PQT_ERR_CRYPTO_LIB : PQT_ERR_EC_POINT;
+        goto cleanup;
+    }
+    if (EVP_PKEY_derive(ctx, secret, &outlen) <= 0 || outlen != pqt_ec_secret_bytes(c)) {
+        /* OpenSSL refuses an all-zero X25519 result itself (RFC 7748 §6.1). */
+        ret = c == PQT_EC_X25519 ? PQT_ERR_EC_ZERO : PQT_ERR_CRYPTO_LIB;
+        goto cleanup;
+    }
+    /* RFC 8446 §7.4.2: abort if the X25519 output is all zero. */
+    static const uint8_t zero[48];
+    if (pqt_ct_eq(secret, zero, outlen)) {
+        ret = PQT_ERR_EC_ZERO;
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    if (ret != 0) {
+        pqt_ct_wipe(secret, pqt_ec_secret_bytes(c));
+    }
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    return ret;
+}

@@ -1,0 +1,24 @@
+/* Internal: classical (EC)DH halves of the hybrid groups, on libcrypto. */
+#ifndef PQT_CRYPTO_HYBRID_EC_H
+#define PQT_CRYPTO_HYBRID_EC_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqtls/groups.h"
+
+size_t pqt_ec_share_bytes(pqt_ec_curve c);
+size_t pqt_ec_secret_bytes(pqt_ec_curve c);
+size_t pqt_ec_priv_bytes(pqt_ec_curve c);
+
+/* New key pair (random, or from priv when not NULL); writes the public
+ * value (X25519: 32 bytes; P-256/P-384: uncompressed point) to pub. */
+int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY **out,
+                  uint8_t *pub);
+
+/* Validate the peer's public value and compute the shared secret. */
+int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
+                  uint8_t *secret);
+
+#endif
