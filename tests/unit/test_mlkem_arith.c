@@ -190,6 +190,24 @@ static void test_barrett(void)
             break;
         }
     }
+    /* poly_reduce: any int16 to [0, q); poly_tomont: times 2^16, |c| < q. */
+    for (int32_t base = -32768; base < 32768; base += 256) {
+        pqt_poly p, t;
+        for (unsigned j = 0; j < 256; j++) {
+            p.c[j] = (int16_t)(base + (int32_t)j);
+        }
+        t = p;
+        poly_reduce(&t);
+        for (unsigned j = 0; j < 256; j++) {
+            CHECK(t.c[j] == modq(p.c[j]), "poly_reduce(%d) = %d", p.c[j], t.c[j]);
+        }
+        t = p;
+        poly_tomont(&t);
+        for (unsigned j = 0; j < 256; j++) {
+            CHECK(modq(t.c[j] - (int64_t)p.c[j] * 65536) == 0 && t.c[j] > -Q && t.c[j] < Q,
+                  "poly_tomont(%d) = %d", p.c[j], t.c[j]);
+        }
+    }
     for (int32_t a = -Q + 1; a < Q; a++) {
         int16_t r = pqt_caddq((int16_t)a);
         if (r != modq(a)) {
