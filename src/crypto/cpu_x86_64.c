@@ -1,0 +1,55 @@
+/*
+ * Run-time detection of the x86-64 features the AVX2 ML-KEM backend uses.
+ * This file is compiled without -mavx2: it must run on every x86-64 CPU.
+ *
+ * AVX2 is usable only when the CPU has it (CPUID.(EAX=7,ECX=0):EBX bit 5)
+ * and the OS saves the YMM registers on context switch: CPUID.1:ECX.OSXSAVE
+ * set and XCR0 bits 1 (SSE) and 2 (AVX) both set (Intel SDM Vol. 1 §14.3).
+ * The backend also uses BMI2 (pext) and POPCNT.
+ */
+#include <cpuid.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "crypto/mlkem/impl.h"
+
+static uint64_t read_xcr0(void)
+{
+    uint32_t lo, hi;
+    /* XGETBV with ECX = 0 reads XCR0; inline asm so this file needs no -mxsave. */
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static int detect_avx2(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (__get_cpuid_max(0, 0) < 7) {
+        return 0;
+    }
+    __cpuid(1, eax, ebx, ecx, edx);
+    const unsigned osxsave = 1u << 27, avx = 1u << 28, popcnt = 1u << 23;
+    if ((ecx & (osxsave | avx | popcnt)) != (osxsave | avx | popcnt)) {
+        return 0;
+    }
+    if ((read_xcr0() & 6) != 6) {
+        return 0;
+    }
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned avx2 = 1u << 5, bmi2 = 1u << 8;
+    return (ebx & (avx2 | bmi2)) == (avx2 | bmi2);
+}
+
+/* 0 = not probed yet, 1 = no, 2 = yes. Every thread computes the same value,
+ * so concurrent first calls are harmless; the atomic keeps it race-free. */
+static _Atomic int avx2_state;
+
+int pqt_cpu_has_avx2(void)
+{
+    int s = atomic_load_explicit(&avx2_state, memory_order_relaxed);
+    if (s == 0) {
+        s = detect_avx2() ? 2 : 1;
+        atomic_store_explicit(&avx2_state, s, memory_order_relaxed);
+    }
+    return s == 2;
+}

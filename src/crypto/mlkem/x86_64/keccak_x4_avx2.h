@@ -1,0 +1,33 @@
+/*
+ * Four independent Keccak-f[1600] states side by side in AVX2 registers:
+ * lane i of instance j is 64-bit element j of s[i]. Used by the AVX2 ML-KEM
+ * backend to squeeze four SHAKE128 streams for the matrix A-hat and four
+ * SHAKE256 streams for the noise polynomials at once (FIPS 202 §6.2).
+ * Compiled with -mavx2 only; callers check pqt_cpu_has_avx2() first.
+ */
+#ifndef PQT_CRYPTO_MLKEM_X86_64_KECCAK_X4_AVX2_H
+#define PQT_CRYPTO_MLKEM_X86_64_KECCAK_X4_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The permutation, 24 rounds, on all four states. */
+void pqt_keccakx4_f1600(__m256i s[25]);
+
+/*
+ * Absorb four inputs of the same length len (< rate) in one block, with the
+ * SHAKE domain byte 0x1F and pad10*1; rate is 168 (SHAKE128) or 136
+ * (SHAKE256). The state is overwritten; like the scalar
+ * pqt_shake128_absorb_once, the permutation runs at the first squeeze.
+ */
+void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
+                              const uint8_t *in1, const uint8_t *in2, const uint8_t *in3,
+                              size_t len);
+
+/* nblocks times: permute, then output one block of rate bytes to each of
+ * the four outputs. */
+void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+                                size_t nblocks, unsigned rate, __m256i s[25]);
+
+#endif
