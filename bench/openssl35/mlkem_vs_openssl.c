@@ -18,6 +18,7 @@
  *           pqtls: from the expanded dk bytes, including the FIPS 203 hash
  *           check that OpenSSL does once at import
  */
+#define _POSIX_C_SOURCE 200809L
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <stdint.h>
