@@ -27,7 +27,7 @@ fail() {
 value() { sed -n "s/^$1=//p" "$2"; }
 
 echo "== pqtls"
-"$PQTLS" --version | sed 's/^/  /'
+"$PQTLS" --version | sed 's/^./  &/'
 
 echo "== ML-KEM self-test (FIPS 203): keygen -> encaps -> decaps"
 for alg in ML-KEM-512 ML-KEM-768 ML-KEM-1024; do
@@ -58,5 +58,5 @@ grep -q "modulus check" "$WORK/err" || fail "the error does not mention the modu
 echo "  rejected with exit 1: $(cat "$WORK/err")"
 
 echo "== ML-KEM benchmark ($ITERATIONS iterations per operation)"
-"$PQTLS" bench kem --iterations "$ITERATIONS" | sed 's/^/  /'
+"$PQTLS" bench kem --iterations "$ITERATIONS" | sed 's/^./  &/'
 echo "== demo passed"
