@@ -125,6 +125,9 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
     buf[32] = MLKEM_K;
     pqt_sha3_512(rhosigma, buf, sizeof(buf));
     const uint8_t *rho = rhosigma, *sigma = rhosigma + 32;
+    /* rho is derived from the secret d but published in ek (Algorithm 13),
+     * so rejection sampling may branch on it. */
+    PQT_CT_PUBLIC(rhosigma, 32);
 
     gen_matrix(a, rho, 0, MLKEM_K);
     sample_noise(s, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA1, sigma, 0);
