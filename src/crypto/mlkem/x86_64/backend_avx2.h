@@ -402,17 +402,9 @@ static int ek_modulus_ok(const uint8_t *a, unsigned npolys)
 
 /* ---- Compression (FIPS 203 §4.2.1) ---- */
 
-static inline uint32_t compress10(int16_t x)
-{
-    return (uint32_t)(((((uint64_t)(uint16_t)x << 10) + 1665) * 1290167) >> 32) & 0x3FF;
-}
 static inline uint32_t compress11(int16_t x)
 {
     return (uint32_t)(((((uint64_t)(uint16_t)x << 11) + 1664) * 645084) >> 31) & 0x7FF;
-}
-static inline uint32_t compress4(int16_t x)
-{
-    return (uint32_t)(((((uint32_t)(uint16_t)x << 4) + 1665) * 80635) >> 28) & 0xF;
 }
 static inline uint32_t compress5(int16_t x)
 {
@@ -423,33 +415,78 @@ static inline int16_t decompress(uint32_t y, unsigned d)
     return (int16_t)((y * MLKEM_Q + (1u << (d - 1))) >> d);
 }
 
+/*
+ * Compress_10 of 16 values in [0, q). c = floor(16 x * 1260 / 2^16) is
+ * round(2^10 x / q) or one off; the remainder (2^10 x + 1664) - c q, exact
+ * mod 2^16 and within (-2^15, 2^15), tells which. Verified against the
+ * FIPS 203 definition for every x in [0, q) when the constant was chosen.
+ */
+static inline __m256i compress10_v(__m256i x)
+{
+    const __m256i q = v_q();
+    __m256i c = _mm256_mulhi_epu16(_mm256_slli_epi16(x, 4), _mm256_set1_epi16(1260));
+    __m256i r = _mm256_add_epi16(_mm256_slli_epi16(x, 10), _mm256_set1_epi16(1664));
+    r = _mm256_sub_epi16(r, _mm256_mullo_epi16(c, q));
+    c = _mm256_sub_epi16(c, _mm256_cmpgt_epi16(r, _mm256_set1_epi16(MLKEM_Q - 1)));
+    c = _mm256_add_epi16(c, _mm256_cmpgt_epi16(_mm256_setzero_si256(), r));
+    return _mm256_and_si256(c, _mm256_set1_epi16(0x3FF));
+}
+
+/* Decompress_d: round(y q / 2^d) = mulhrs(y 2^(15-d), q), for y < 2^d. */
+static inline __m256i decompress_v(__m256i y, int d)
+{
+    return _mm256_mulhrs_epi16(_mm256_sll_epi16(y, _mm_cvtsi32_si128(15 - d)), v_q());
+}
+
+/* ByteEncode_10 (Algorithm 5) of Compress_10: 16 values -> 20 bytes per step. */
 static inline void poly_compress10(uint8_t r[320], const pqt_poly *a)
 {
-    for (unsigned i = 0; i < 64; i++) {
-        uint32_t t[4];
-        for (unsigned j = 0; j < 4; j++) {
-            t[j] = compress10(a->c[4 * i + j]);
+    const __m256i idx = _mm256_setr_epi8(0, 1, 2, 3, 4, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, -1,
+                                         0, 1, 2, 3, 4, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, -1);
+    for (unsigned i = 0; i < 16; i++) {
+        __m256i c = compress10_v(_mm256_load_si256((const __m256i *)a->c + i));
+        __m256i w = _mm256_madd_epi16(c, _mm256_set1_epi32(0x04000001)); /* c0 + 2^10 c1 */
+        /* 64-bit lanes: p0 + 2^32 p1 -> p0 + 2^20 p1 (40 bits) */
+        w = _mm256_or_si256(_mm256_and_si256(w, _mm256_set1_epi64x(0xFFFFFFFF)),
+                            _mm256_andnot_si256(_mm256_set1_epi64x(0xFFFFF),
+                                                _mm256_srli_epi64(w, 12)));
+        w = _mm256_shuffle_epi8(w, idx); /* 10 bytes at the start of each 128-bit lane */
+        __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+        if (i < 15) {
+            /* 16-byte stores; the garbage tails are overwritten by later stores. */
+            _mm_storeu_si128((__m128i *)(r + 20 * i), lo);
+            _mm_storeu_si128((__m128i *)(r + 20 * i + 10), hi);
+        } else {
+            uint8_t t[32] __attribute__((aligned(16)));
+            _mm_store_si128((__m128i *)t, lo);
+            _mm_store_si128((__m128i *)(t + 16), hi);
+            memcpy(r + 20 * i, t, 10);
+            memcpy(r + 20 * i + 10, t + 16, 10);
         }
-        r[5 * i + 0] = (uint8_t)t[0];
-        r[5 * i + 1] = (uint8_t)((t[0] >> 8) | (t[1] << 2));
-        r[5 * i + 2] = (uint8_t)((t[1] >> 6) | (t[2] << 4));
-        r[5 * i + 3] = (uint8_t)((t[2] >> 4) | (t[3] << 6));
-        r[5 * i + 4] = (uint8_t)(t[3] >> 2);
     }
 }
 
+/* ByteDecode_10 then Decompress_10: per 128-bit lane, 10 bytes -> 8 values;
+ * value i sits at bit 10 i: a byte pair shifted by 0, 2, 4 or 6. */
 static inline void poly_decompress10(pqt_poly *r, const uint8_t a[320])
 {
-    for (unsigned i = 0; i < 64; i++) {
-        const uint8_t *b = a + 5 * i;
-        uint32_t t0 = (b[0] | ((uint32_t)b[1] << 8)) & 0x3FF;
-        uint32_t t1 = ((b[1] >> 2) | ((uint32_t)b[2] << 6)) & 0x3FF;
-        uint32_t t2 = ((b[2] >> 4) | ((uint32_t)b[3] << 4)) & 0x3FF;
-        uint32_t t3 = ((b[3] >> 6) | ((uint32_t)b[4] << 2)) & 0x3FF;
-        r->c[4 * i + 0] = decompress(t0, 10);
-        r->c[4 * i + 1] = decompress(t1, 10);
-        r->c[4 * i + 2] = decompress(t2, 10);
-        r->c[4 * i + 3] = decompress(t3, 10);
+    const __m256i idx = _mm256_setr_epi8(0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 6, 7, 7, 8, 8, 9,
+                                         0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 6, 7, 7, 8, 8, 9);
+    const __m256i sh = _mm256_setr_epi16(64, 16, 4, 1, 64, 16, 4, 1, 64, 16, 4, 1, 64, 16, 4, 1);
+    for (unsigned i = 0; i < 16; i++) {
+        __m256i v;
+        if (i < 15) {
+            v = _mm256_loadu2_m128i((const __m128i *)(a + 20 * i + 10),
+                                    (const __m128i *)(a + 20 * i));
+        } else {
+            uint8_t t[32] __attribute__((aligned(16))) = {0};
+            memcpy(t, a + 20 * i, 10);
+            memcpy(t + 16, a + 20 * i + 10, 10);
+            v = _mm256_load_si256((const __m256i *)t);
+        }
+        v = _mm256_shuffle_epi8(v, idx);
+        v = _mm256_srli_epi16(_mm256_mullo_epi16(v, sh), 6);
+        _mm256_store_si256((__m256i *)r->c + i, decompress_v(v, 10));
     }
 }
 
@@ -498,18 +535,44 @@ static inline void poly_decompress11(pqt_poly *r, const uint8_t a[352])
     }
 }
 
+/* Compress_4: round(2^4 x / q) = round(floor(x * 630 / 2^16) / 2), verified
+ * against the definition for every x in [0, q). */
+static inline __m256i compress4_v(__m256i x)
+{
+    __m256i y = _mm256_mulhi_epu16(x, _mm256_set1_epi16(630));
+    y = _mm256_mulhrs_epi16(y, _mm256_set1_epi16(1 << 14));
+    return _mm256_and_si256(y, _mm256_set1_epi16(15));
+}
+
+/* ByteEncode_4 of Compress_4: 64 values -> 32 bytes per step. Packing to
+ * bytes works within 128-bit lanes; the final dword permutation restores
+ * the order. */
 static inline void poly_compress4(uint8_t r[128], const pqt_poly *a)
 {
-    for (unsigned i = 0; i < 128; i++) {
-        r[i] = (uint8_t)(compress4(a->c[2 * i]) | (compress4(a->c[2 * i + 1]) << 4));
+    const __m256i nib = _mm256_set1_epi16(0x1001); /* bytes (1, 16): c0 + 16 c1 */
+    const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i *c = (const __m256i *)a->c;
+    for (unsigned i = 0; i < 4; i++) {
+        __m256i c0 = compress4_v(_mm256_load_si256(c + 4 * i));
+        __m256i c1 = compress4_v(_mm256_load_si256(c + 4 * i + 1));
+        __m256i c2 = compress4_v(_mm256_load_si256(c + 4 * i + 2));
+        __m256i c3 = compress4_v(_mm256_load_si256(c + 4 * i + 3));
+        __m256i m01 = _mm256_maddubs_epi16(_mm256_packus_epi16(c0, c1), nib);
+        __m256i m23 = _mm256_maddubs_epi16(_mm256_packus_epi16(c2, c3), nib);
+        __m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(m01, m23), perm);
+        _mm256_storeu_si256((__m256i *)(r + 32 * i), b);
     }
 }
 
 static inline void poly_decompress4(pqt_poly *r, const uint8_t a[128])
 {
-    for (unsigned i = 0; i < 128; i++) {
-        r->c[2 * i] = decompress(a[i] & 15u, 4);
-        r->c[2 * i + 1] = decompress((uint32_t)a[i] >> 4, 4);
+    const __m128i m0f = _mm_set1_epi8(0x0F);
+    for (unsigned i = 0; i < 16; i++) {
+        __m128i t = _mm_loadl_epi64((const __m128i *)(a + 8 * i));
+        __m128i lo = _mm_and_si128(t, m0f);
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(t, 4), m0f);
+        __m256i y = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(lo, hi));
+        _mm256_store_si256((__m256i *)r->c + i, decompress_v(y, 4));
     }
 }
 

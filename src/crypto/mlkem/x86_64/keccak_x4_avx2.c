@@ -129,26 +129,32 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
                               const uint8_t *in1, const uint8_t *in2, const uint8_t *in3,
                               size_t len)
 {
-    /* One padded block per instance: in || 0x1F || 0.. || 0x80 (FIPS 202 §5.1,
-     * with the SHAKE suffix 1111 of §6.2). len < rate <= 168. */
-    uint8_t blk[4][168];
+    /* One padded block per instance: in || 0x1F || 0.. || 0x80 (FIPS 202
+     * §5.1, with the SHAKE suffix 1111 of §6.2); len < rate. Lanes 0..len/8
+     * carry the input, the last of them partial with the domain byte. */
     const uint8_t *in[4] = {in0, in1, in2, in3};
-    for (unsigned j = 0; j < 4; j++) {
-        memset(blk[j], 0, rate);
-        memcpy(blk[j], in[j], len);
-        blk[j][len] ^= 0x1F;
-        blk[j][rate - 1] ^= 0x80;
-    }
+    const unsigned full = (unsigned)(len / 8), rest = (unsigned)(len % 8);
+    uint64_t w[4];
+    uint8_t t[8];
     for (unsigned i = 0; i < 25; i++) {
         s[i] = _mm256_setzero_si256();
     }
-    for (unsigned i = 0; i < rate / 8; i++) {
-        s[i] = _mm256_set_epi64x((long long)load64_le(blk[3] + 8 * i),
-                                 (long long)load64_le(blk[2] + 8 * i),
-                                 (long long)load64_le(blk[1] + 8 * i),
-                                 (long long)load64_le(blk[0] + 8 * i));
+    for (unsigned i = 0; i < full; i++) {
+        for (unsigned j = 0; j < 4; j++) {
+            w[j] = load64_le(in[j] + 8 * i);
+        }
+        s[i] = _mm256_loadu_si256((const __m256i *)w);
     }
-    pqt_ct_wipe(blk, sizeof(blk));
+    for (unsigned j = 0; j < 4; j++) {
+        memset(t, 0, sizeof(t));
+        memcpy(t, in[j] + 8 * full, rest);
+        t[rest] = 0x1F;
+        w[j] = load64_le(t);
+    }
+    s[full] = _mm256_loadu_si256((const __m256i *)w);
+    s[rate / 8 - 1] = _mm256_xor_si256(s[rate / 8 - 1], _mm256_set1_epi64x((long long)(1ULL << 63)));
+    pqt_ct_wipe(w, sizeof(w));
+    pqt_ct_wipe(t, sizeof(t));
 }
 
 void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
