@@ -169,7 +169,9 @@ static int load_kem(const char *acvp_dir, const char *param, kem_vec *v)
 static size_t place(uint8_t *out, int ec_first, const uint8_t *kem, size_t kem_len,
                     const uint8_t *ec, size_t ec_len)
 {
-    if (ec_first) {
+    if (ec_len == 0) { /* pure ML-KEM group */
+        memcpy(out, kem, kem_len);
+    } else if (ec_first) {
         memcpy(out, ec, ec_len);
         memcpy(out + ec_len, kem, kem_len);
     } else {
