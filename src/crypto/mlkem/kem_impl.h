@@ -57,6 +57,16 @@ static inline void polyvec_basemul_acc_cached(pqt_poly *r, const pqt_poly *a, co
 }
 #endif
 
+/* Backends without a combined hash compute H(ek) and J(z || c) in turn. */
+#ifndef PQT_BACKEND_HAS_HASH_HJ
+static inline void hash_h_j(uint8_t h[32], const uint8_t *ek, size_t eklen, uint8_t j[32],
+                            const uint8_t *zc, size_t zclen)
+{
+    pqt_sha3_256(h, ek, eklen);
+    pqt_shake256(j, 32, zc, zclen);
+}
+#endif
+
 static void polyvec_mulcache(pqt_poly_mulcache x[MLKEM_K], const pqt_poly b[MLKEM_K])
 {
     for (unsigned i = 0; i < MLKEM_K; i++) {
@@ -213,10 +223,18 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
     pqt_poly shat[MLKEM_K], u[MLKEM_K], v, w, that[MLKEM_K], at[MLKEM_K * MLKEM_K];
     pqt_poly_mulcache ucache[MLKEM_K];
 
-    int ret = PQT_NS(check_dk)(dk);
-    if (ret != 0) {
+    /* §7.3 hash check and the rejection key K-bar = J(z || c), computed
+     * together (the AVX2 backend runs both in one 4-way Keccak). */
+    uint8_t hcheck[32];
+    memcpy(zc, z, 32);
+    memcpy(zc + 32, ct, MLKEM_CT_BYTES);
+    hash_h_j(hcheck, ek, MLKEM_EK_BYTES, ss, zc, sizeof(zc));
+    int ok = pqt_ct_eq(hcheck, h, 32);
+    PQT_CT_PUBLIC(&ok, sizeof(ok));
+    if (!ok) {
         memset(ss, 0, 32);
-        return ret;
+        pqt_ct_wipe(zc, sizeof(zc));
+        return PQT_ERR_DK_HASH;
     }
 
     /* Algorithm 15, K-PKE.Decrypt: w = v - NTT^-1(s-hat^T o NTT(u)) */
@@ -233,12 +251,9 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
     poly_reduce(&w);
     poly_tomsg(buf, &w);
 
-    /* Algorithm 18: (K', r') = G(m' || h); K-bar = J(z || c) */
+    /* Algorithm 18: (K', r') = G(m' || h) */
     memcpy(buf + 32, h, 32);
     pqt_sha3_512(kr, buf, sizeof(buf));
-    memcpy(zc, z, 32);
-    memcpy(zc + 32, ct, MLKEM_CT_BYTES);
-    pqt_shake256(ss, 32, zc, sizeof(zc));
 
     /* Re-encrypt and keep K' only if c' == c, without branching. */
     ek_expand(that, at, ek);

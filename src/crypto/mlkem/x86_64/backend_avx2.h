@@ -36,6 +36,17 @@
 
 #define PQT_BACKEND_SUFFIX avx2
 
+/* Decapsulation's H(ek) and J(z || c) share 4-way permutations. */
+#define PQT_BACKEND_HAS_HASH_HJ 1
+static inline void hash_h_j(uint8_t h[32], const uint8_t *ek, size_t eklen, uint8_t j[32],
+                            const uint8_t *zc, size_t zclen)
+{
+    if (pqt_keccakx4_sha3_256_shake256(h, ek, eklen, j, zc, zclen) != 0) {
+        pqt_sha3_256(h, ek, eklen);
+        pqt_shake256(j, 32, zc, zclen);
+    }
+}
+
 /* ---- 16-lane arithmetic mod q ---- */
 
 static inline __m256i v_q(void)

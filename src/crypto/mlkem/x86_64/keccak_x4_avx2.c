@@ -185,3 +185,65 @@ void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
         out0 += rate, out1 += rate, out2 += rate, out3 += rate;
     }
 }
+
+/* Next padded 136-byte block of a rate-136 sponge input, or 0 when done.
+ * pos is how many input bytes were consumed; the final block carries the
+ * domain byte ds and the closing 0x80 (FIPS 202 §5.1 pad10*1). */
+static int next_block136(uint8_t blk[136], const uint8_t *in, size_t len, size_t *pos,
+                         uint8_t ds, int *done)
+{
+    if (*done) {
+        return 0;
+    }
+    size_t take = len - *pos < 136 ? len - *pos : 136;
+    memset(blk, 0, 136);
+    memcpy(blk, in + *pos, take);
+    *pos += take;
+    if (take < 136) {
+        blk[take] ^= ds;
+        blk[135] ^= 0x80;
+        *done = 1;
+    }
+    return 1;
+}
+
+int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0,
+                                   uint8_t j[32], const uint8_t *in1, size_t len1)
+{
+    /* Both functions have rate 136; they can share one 4-way permutation per
+     * block only when they need the same number of blocks. */
+    if (len0 / 136 != len1 / 136) {
+        return -1;
+    }
+    __m256i s[25];
+    uint8_t b0[136], b1[136];
+    size_t p0 = 0, p1 = 0;
+    int d0 = 0, d1 = 0;
+    for (unsigned i = 0; i < 25; i++) {
+        s[i] = _mm256_setzero_si256();
+    }
+    while (next_block136(b0, in0, len0, &p0, 0x06, &d0) &&
+           next_block136(b1, in1, len1, &p1, 0x1F, &d1)) {
+        for (unsigned i = 0; i < 17; i++) {
+            s[i] = _mm256_xor_si256(
+                s[i], _mm256_set_epi64x(0, 0, (long long)load64_le(b1 + 8 * i),
+                                        (long long)load64_le(b0 + 8 * i)));
+        }
+        pqt_keccakx4_f1600(s);
+    }
+    uint64_t lanes[4][4];
+    for (unsigned i = 0; i < 4; i++) {
+        _mm256_storeu_si256((__m256i *)lanes[i], s[i]);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        for (unsigned k = 0; k < 8; k++) {
+            h[8 * i + k] = (uint8_t)(lanes[i][0] >> (8 * k));
+            j[8 * i + k] = (uint8_t)(lanes[i][1] >> (8 * k));
+        }
+    }
+    pqt_ct_wipe(s, sizeof(s));
+    pqt_ct_wipe(b0, sizeof(b0));
+    pqt_ct_wipe(b1, sizeof(b1));
+    pqt_ct_wipe(lanes, sizeof(lanes));
+    return 0;
+}

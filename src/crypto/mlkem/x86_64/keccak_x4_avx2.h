@@ -30,4 +30,13 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
 void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
                                 size_t nblocks, unsigned rate, __m256i s[25]);
 
+/*
+ * SHA3-256(in0) into h and SHAKE256(in1) (32 bytes) into j, in lanes 0 and 1
+ * of one 4-way permutation per block: ML-KEM decapsulation's H(ek) check and
+ * J(z || c) together. Returns -1 (computing nothing) if the two inputs need a
+ * different number of 136-byte blocks; the caller then hashes one at a time.
+ */
+int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0,
+                                   uint8_t j[32], const uint8_t *in1, size_t len1);
+
 #endif
