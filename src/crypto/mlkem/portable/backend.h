@@ -67,7 +67,7 @@ static inline void invntt_layer(int16_t r[256], unsigned len, unsigned k)
 }
 
 /*
- * In: NTT domain, |c| < 9200 (base multiplication output). Out: natural
+ * In: NTT domain, |c| < 2^14 (base multiplication output). Out: natural
  * order times 2^16, |c| < q. The first multiplication by f = 2^32/128 mod q
  * (undoing the 1/128 of the inverse transform and adding the Montgomery
  * factor) happens up front, which also brings the input below q.
@@ -109,9 +109,9 @@ static void poly_mulcache_compute(pqt_poly_mulcache *x, const pqt_poly *b)
 /*
  * r = sum_i a[i] o b[i] * 2^-16 over k polynomials. Sums are accumulated in
  * 32 bits and reduced once. Bounds: a < 4096 (decoded, possibly unchecked
- * dk bytes), b < 8q (NTT output), cache < q, so one coefficient pair adds
- * below 4096 * 9q < 2^27, k <= 4 pairs below 2^29, and Montgomery reduction
- * of that returns |r| < 2^29 / 2^16 + q/2 < 9200.
+ * dk bytes), b < 8q (NTT output), cache < q. The odd coefficient is the
+ * larger sum, a0*b1 + a1*b0 < 2 * 4096 * 8q < 2^28, so k <= 4 of them stay
+ * below 2^30 and Montgomery reduction returns |r| < 2^30/2^16 + q/2 < 2^14.
  */
 static void polyvec_basemul_acc_cached(pqt_poly *r, const pqt_poly *a, const pqt_poly *b,
                                        const pqt_poly_mulcache *bc, unsigned k)
