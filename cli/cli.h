@@ -12,4 +12,13 @@ int cli_cmd_bench(int argc, char **argv);
 void cli_help_kem(FILE *out);
 void cli_help_bench(FILE *out);
 
+/* The tools, each built when its file and library exist (cli/CMakeLists.txt
+ * defines PQT_CLI_HAVE_<NAME>). */
+int cli_cmd_scan(int argc, char **argv);
+void cli_help_scan(FILE *out);
+int cli_cmd_observe(int argc, char **argv);
+void cli_help_observe(FILE *out);
+int cli_cmd_mask(int argc, char **argv);
+void cli_help_mask(FILE *out);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * The `pqtls` command: dispatches to one file per subcommand (kem.c,
- * bench.c). Exit codes are listed in util.h, --help and docs/cli.md.
+ * The `pqtls` command: dispatches through one table to one file per
+ * subcommand (kem.c, bench.c, and scan.c / observe.c / mask.c when they are
+ * built). Exit codes are listed in util.h, --help and docs/cli.md.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,21 +14,59 @@
 #define PQT_VERSION_STRING "unknown"
 #endif
 
+typedef struct {
+    const char *name;
+    const char *usage;   /* shown in the command list */
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    void (*help)(FILE *out);
+} command;
+
+static const command commands[] = {
+#ifdef PQT_CLI_HAVE_SCAN
+    {"scan", "scan TARGET...", "post-quantum readiness of TLS endpoints", cli_cmd_scan,
+     cli_help_scan},
+#endif
+#ifdef PQT_CLI_HAVE_OBSERVE
+    {"observe", "observe FILE... | -i IFACE", "TLS handshakes from captures or live traffic",
+     cli_cmd_observe, cli_help_observe},
+#endif
+#ifdef PQT_CLI_HAVE_MASK
+    {"mask", "mask IN OUT", "scrub captures and logs before sharing", cli_cmd_mask, cli_help_mask},
+#endif
+    {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,
+     cli_help_kem},
+    {"bench", "bench kem", "ML-KEM benchmark (ticks and microseconds)", cli_cmd_bench,
+     cli_help_bench},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const command *find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
 static void help_main(FILE *out)
 {
     fputs("pqtls - hybrid post-quantum TLS toolkit\n"
           "\n"
           "Usage: pqtls COMMAND [OPTIONS]\n"
           "\n"
-          "Commands:\n"
-          "  kem keygen|encaps|decaps   ML-KEM (FIPS 203) key generation,\n"
-          "                             encapsulation and decapsulation\n"
-          "  bench kem                  ML-KEM benchmark (ticks and microseconds)\n"
-          "  help [kem|bench]           help for a command\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-28s %s\n", commands[i].usage, commands[i].summary);
+    }
+    fputs("  help COMMAND                 help for a command (also COMMAND --help)\n"
           "\n"
           "Options:\n"
-          "  -h, --help                 this text\n"
-          "  -V, --version              version and active ML-KEM backend\n"
+          "  -h, --help                   this text\n"
+          "  -V, --version                version and active ML-KEM backend\n"
           "\n"
           "Examples:\n"
           "  pqtls kem keygen --alg ML-KEM-768\n"
@@ -47,23 +86,35 @@ static int version(void)
     return cli_finish_output("--version");
 }
 
+static void list_names(char *buf, size_t cap)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", commands[i].name);
+    }
+}
+
 static int help_topic(int argc, char **argv)
 {
+    char names[256];
     if (argc < 2) {
         help_main(stdout);
-    } else if (strcmp(argv[1], "kem") == 0) {
-        cli_help_kem(stdout);
-    } else if (strcmp(argv[1], "bench") == 0) {
-        cli_help_bench(stdout);
-    } else {
-        cli_error("help", "no help for '%s'; topics: kem, bench", argv[1]);
+        return cli_finish_output("help");
+    }
+    const command *c = find(argv[1]);
+    if (c == NULL) {
+        list_names(names, sizeof(names));
+        cli_error("help", "no help for '%s'; topics: %s", argv[1], names);
         return CLI_EXIT_USAGE;
     }
+    c->help(stdout);
     return cli_finish_output("help");
 }
 
 int main(int argc, char **argv)
 {
+    char names[256];
     if (argc < 2) {
         help_main(stderr);
         cli_error("", "missing command; see 'pqtls --help'");
@@ -80,12 +131,11 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0) {
         return help_topic(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "kem") == 0) {
-        return cli_cmd_kem(argc - 1, argv + 1);
+    const command *c = find(cmd);
+    if (c != NULL) {
+        return c->run(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "bench") == 0) {
-        return cli_cmd_bench(argc - 1, argv + 1);
-    }
-    cli_error("", "unknown command '%s'; commands: kem, bench, help (see 'pqtls --help')", cmd);
+    list_names(names, sizeof(names));
+    cli_error("", "unknown command '%s'; commands: %s, help (see 'pqtls --help')", cmd, names);
     return CLI_EXIT_USAGE;
 }
