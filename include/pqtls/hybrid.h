@@ -79,6 +79,19 @@ PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond(uint16_t code, const uint8_
                                                      size_t *server_len, uint8_t *secret,
                                                      size_t secret_cap, size_t *secret_len);
 
+/*
+ * Server: the peer checks of pqt_hybrid_server_respond without the
+ * encapsulation, for callers that must reject a bad key_share before they
+ * answer it (the OpenSSL provider: libssl 3.0 sends illegal_parameter only
+ * when storing the peer share fails). Exact length (PQT_ERR_SHARE_LENGTH),
+ * FIPS 203 §7.2 ek modulus check (PQT_ERR_EK_MODULUS), uncompressed on-curve
+ * NIST point (PQT_ERR_EC_POINT), X25519 u-coordinate not of small order
+ * (PQT_ERR_EC_ZERO). PQT_ERR_UNSUPPORTED for a group pqtls does not
+ * implement.
+ */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share,
+                                                         size_t len);
+
 /* The same from fixed randomness: m for ML-KEM, ec_priv for the server's
  * ephemeral classical key (formats as for the client). */
 PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond_derand(

@@ -17,6 +17,11 @@ size_t pqt_ec_priv_bytes(pqt_ec_curve c);
 int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY **out,
                   uint8_t *pub);
 
+/* Validate the peer's public value alone: 0, PQT_ERR_SHARE_LENGTH,
+ * PQT_ERR_EC_POINT (NIST point malformed or off the curve) or
+ * PQT_ERR_EC_ZERO (an X25519 u-coordinate of small order). */
+int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len);
+
 /* Validate the peer's public value and compute the shared secret. */
 int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
                   uint8_t *secret);

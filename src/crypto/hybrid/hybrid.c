@@ -193,6 +193,26 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
     return ret;
 }
 
+int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share, size_t len)
+{
+    const pqt_group *g = implemented(code);
+
+    if (g == NULL) {
+        return PQT_ERR_UNSUPPORTED;
+    }
+    if (client_share == NULL || len != g->client_share_bytes) {
+        return PQT_ERR_SHARE_LENGTH;
+    }
+    const pqt_mlkem_params *mp = pqt_mlkem_params_get(g->mlkem);
+    size_t mo, eo;
+    split(g, mp->ek_bytes, &mo, &eo);
+    int ret = pqt_mlkem_check_ek(g->mlkem, client_share + mo, mp->ek_bytes);
+    if (ret == 0 && g->ec != PQT_EC_NONE) {
+        ret = pqt_ec_check_peer(g->ec, client_share + eo, g->ec_share_bytes);
+    }
+    return ret;
+}
+
 static int server_respond(uint16_t code, const uint8_t *client_share, size_t len,
                           const uint8_t *m_in, const uint8_t *ec_priv, size_t ec_priv_len,
                           uint8_t *server_share, size_t cap, size_t *server_len, uint8_t *secret,

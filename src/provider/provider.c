@@ -1,0 +1,287 @@
+/*
+ * The pqtls OpenSSL 3 provider: initialisation, provider parameters, the
+ * algorithm query and the TLS-GROUP capability.
+ *
+ * How libssl (3.0 and later) uses what is registered here:
+ *   SSL_CTX_new_ex -> ssl_load_groups: OSSL_PROVIDER_get_capabilities(
+ *   "TLS-GROUP") on every active provider; each record is kept when
+ *   EVP_KEYMGMT_fetch(tls-group-alg) succeeds. `-groups X25519MLKEM768`
+ *   (SSL_CTX_set1_groups_list, nginx ssl_ecdh_curve, curl --curves) then
+ *   matches tls-group-name. The key exchange itself is in keymgmt.c / kem.c.
+ *
+ * Algorithm names. Every KEYMGMT/KEM is registered as "pqtls-<IANA name>"
+ * with the property "provider=pqtls", never under OpenSSL's own names.
+ * OpenSSL 3.5 and later implement the same six groups in the default
+ * provider as KEYMGMT/KEM "X25519MLKEM768", "SecP256r1MLKEM768",
+ * "SecP384r1MLKEM1024" and "ML-KEM-512/768/1024" (alias "MLKEM768" ...).
+ * Sharing those names would put our key manager in the running for every
+ * fetch of them, including non-TLS users (genpkey, PEM/DER encoders) that
+ * need import/export pqtls does not offer, and could pair a key from one
+ * provider with a KEM from the other. With names of our own nothing outside
+ * TLS can reach pqtls by accident.
+ *
+ * Two providers offering one TLS group (OpenSSL 3.5+): libssl appends every
+ * provider's TLS-GROUP records to one list in the order it visits providers
+ * (OSSL_PROVIDER_do_all) and both name lookup (tls1_group_name2id) and code
+ * point lookup (tls1_group_id_lookup) return the FIRST record. That record's
+ * tls-group-alg decides the implementation for the whole SSL_CTX, and since
+ * each record names only its own provider's algorithms, a handshake never
+ * mixes the two. Providers are visited in the provider store's order, which
+ * is sorted by provider name ("default" < "pqtls") once the store has been
+ * searched after the last load, as happens when more than one provider is
+ * loaded by name or from openssl.cnf. So on OpenSSL 3.5+ with the default
+ * provider active, OpenSSL's built-in ML-KEM groups are used and pqtls only
+ * adds what is missing; on 3.0-3.4 pqtls is the only implementation. Both
+ * speak the same wire format (RFC 10024, draft-ietf-tls-mlkem), so peers
+ * cannot tell and nothing breaks either way.
+ */
+#include <openssl/core_names.h>
+#include <openssl/opensslv.h>
+#include <openssl/params.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pqtls/mlkem.h"
+#include "provider/prov.h"
+
+#ifndef PQT_PROVIDER_VERSION
+#define PQT_PROVIDER_VERSION "0.0.0"
+#endif
+
+/* Gettable provider parameter naming the ML-KEM backend in use. */
+#define PQT_PROV_PARAM_MLKEM_BACKEND "pqtls-mlkem-backend"
+
+#define PQT_PROV_NAME "pqtls"
+#define PQT_PROV_PROPERTIES "provider=pqtls"
+
+/* Provider context plus the build information text it hands out. */
+struct pqt_prov_instance {
+    struct pqt_prov prov;
+    char buildinfo[160];
+};
+
+static void set_error(const struct pqt_prov *prov, uint32_t reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    prov->vset_error(prov->handle, reason, fmt, ap);
+    va_end(ap);
+}
+
+void pqt_prov_raise(const struct pqt_prov *prov, int err, const char *file, int line,
+                    const char *func, const char *what)
+{
+    if (prov == NULL || prov->new_error == NULL || prov->vset_error == NULL) {
+        return;
+    }
+    prov->new_error(prov->handle);
+    if (prov->set_error_debug != NULL) {
+        prov->set_error_debug(prov->handle, file, line, func);
+    }
+    /* Reason codes are the PQT_ERR_* values negated, so they stay stable. */
+    uint32_t reason = err < 0 ? (uint32_t)-err : 1u;
+    set_error(prov, reason, "%s: %s (%s)", what, pqt_strerror(err), pqt_errname(err));
+}
+
+static const char *active_backend(void)
+{
+    return pqt_backend_name(pqt_mlkem_get_backend());
+}
+
+/* --- provider parameters ------------------------------------------------ */
+
+static const OSSL_PARAM provider_param_types[] = {
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_NAME, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_VERSION, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
+    OSSL_PARAM_DEFN(PQT_PROV_PARAM_MLKEM_BACKEND, OSSL_PARAM_UTF8_PTR, NULL, 0),
+    OSSL_PARAM_END,
+};
+
+static OSSL_FUNC_provider_gettable_params_fn prov_gettable_params;
+static const OSSL_PARAM *prov_gettable_params(void *provctx)
+{
+    (void)provctx;
+    return provider_param_types;
+}
+
+static OSSL_FUNC_provider_get_params_fn prov_get_params;
+static int prov_get_params(void *provctx, OSSL_PARAM params[])
+{
+    const struct pqt_prov_instance *inst = provctx;
+    OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, PQT_PROV_NAME)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, PQT_PROVIDER_VERSION)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, inst->buildinfo)) {
+        return 0;
+    }
+    /* Always running: pqtls has no error state that disables it. */
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
+    if (p != NULL && !OSSL_PARAM_set_int(p, 1)) {
+        return 0;
+    }
+    p = OSSL_PARAM_locate(params, PQT_PROV_PARAM_MLKEM_BACKEND);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, active_backend())) {
+        return 0;
+    }
+    return 1;
+}
+
+/* --- algorithms and capabilities ---------------------------------------- */
+
+static OSSL_FUNC_provider_query_operation_fn prov_query_operation;
+static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int operation_id, int *no_cache)
+{
+    const struct pqt_prov *prov = provctx;
+
+    *no_cache = 0;
+    switch (operation_id) {
+    case OSSL_OP_KEYMGMT:
+        return prov->keymgmt;
+    case OSSL_OP_KEM:
+        return prov->kem;
+    default:
+        return NULL;
+    }
+}
+
+static OSSL_FUNC_provider_get_capabilities_fn prov_get_capabilities;
+static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb,
+                                 void *arg)
+{
+    const struct pqt_prov *prov = provctx;
+
+    if (capability == NULL || strcasecmp(capability, "TLS-GROUP") != 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < prov->ngroups; i++) {
+        if (!cb(prov->groups[i].cap, arg)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static OSSL_FUNC_provider_teardown_fn prov_teardown;
+static void prov_teardown(void *provctx)
+{
+    free(provctx);
+}
+
+static const OSSL_DISPATCH provider_dispatch[] = {
+    {OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))prov_teardown},
+    {OSSL_FUNC_PROVIDER_GETTABLE_PARAMS, (void (*)(void))prov_gettable_params},
+    {OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params},
+    {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query_operation},
+    {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))prov_get_capabilities},
+    {0, NULL},
+};
+
+/*
+ * The TLS-GROUP record of one group (provider-base(7), "CAPABILITIES"):
+ * TLS 1.3 only (the hybrid and ML-KEM groups are defined for TLS 1.3 key
+ * shares alone; max 0 = no upper bound), never DTLS (-1), and a KEM:
+ * libssl then encapsulates on the server and decapsulates on the client
+ * instead of deriving.
+ */
+static int add_group(struct pqt_prov *prov, const pqt_group *g)
+{
+    if (prov->ngroups == PQT_PROV_MAX_GROUPS ||
+        pqt_prov_keymgmt_dispatch(prov->ngroups) == NULL) {
+        return 0;
+    }
+    struct pqt_prov_group *pg = &prov->groups[prov->ngroups];
+    int n = snprintf(pg->alg_name, sizeof(pg->alg_name), "pqtls-%s", g->name);
+    if (n < 0 || (size_t)n >= sizeof(pg->alg_name)) {
+        return 0;
+    }
+    pg->g = g;
+    pg->id = g->code;
+    pg->secbits = g->security_bits;
+    pg->is_kem = 1;
+    pg->min_tls = 0x0304; /* TLS1_3_VERSION */
+    pg->max_tls = 0;
+    pg->min_dtls = -1;
+    pg->max_dtls = -1;
+    OSSL_PARAM *c = pg->cap;
+    *c++ = OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME, (char *)g->name, 0);
+    /* The name libssl passes back to us as the "group" keygen parameter. */
+    *c++ = OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_NAME_INTERNAL,
+                                            (char *)g->name, 0);
+    *c++ = OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_ID, &pg->id);
+    *c++ = OSSL_PARAM_construct_utf8_string(OSSL_CAPABILITY_TLS_GROUP_ALG, pg->alg_name, 0);
+    *c++ = OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_SECURITY_BITS, &pg->secbits);
+    *c++ = OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_TLS, &pg->min_tls);
+    *c++ = OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_TLS, &pg->max_tls);
+    *c++ = OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MIN_DTLS, &pg->min_dtls);
+    *c++ = OSSL_PARAM_construct_int(OSSL_CAPABILITY_TLS_GROUP_MAX_DTLS, &pg->max_dtls);
+    *c++ = OSSL_PARAM_construct_uint(OSSL_CAPABILITY_TLS_GROUP_IS_KEM, &pg->is_kem);
+    *c = OSSL_PARAM_construct_end();
+
+    size_t i = prov->ngroups;
+    prov->keymgmt[i] = (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES,
+                                        pqt_prov_keymgmt_dispatch(i), g->name};
+    prov->kem[i] = (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES, pqt_prov_kem_dispatch,
+                                    g->name};
+    prov->ngroups++;
+    return 1;
+}
+
+__attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HANDLE *handle,
+                                                              const OSSL_DISPATCH *in,
+                                                              const OSSL_DISPATCH **out,
+                                                              void **provctx)
+{
+    struct pqt_prov_instance *inst = calloc(1, sizeof(*inst));
+    if (inst == NULL) {
+        return 0;
+    }
+    struct pqt_prov *prov = &inst->prov;
+    prov->handle = handle;
+    for (; in != NULL && in->function_id != 0; in++) {
+        switch (in->function_id) {
+        case OSSL_FUNC_CORE_NEW_ERROR:
+            prov->new_error = OSSL_FUNC_core_new_error(in);
+            break;
+        case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
+            prov->set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            break;
+        case OSSL_FUNC_CORE_VSET_ERROR:
+            prov->vset_error = OSSL_FUNC_core_vset_error(in);
+            break;
+        default:
+            break;
+        }
+    }
+
+    size_t count = 0;
+    const pqt_group *all = pqt_groups_all(&count);
+    for (size_t i = 0; i < count; i++) {
+        if (all[i].pqtls_implements && !add_group(prov, &all[i])) {
+            /* The table outgrew the provider: refuse to load, visibly. */
+            PQT_PROV_RAISE(prov, PQT_ERR_INTERNAL, "too many groups for the provider");
+            free(inst);
+            return 0;
+        }
+    }
+    /* The arrays end with a zeroed entry (calloc). */
+
+    snprintf(inst->buildinfo, sizeof(inst->buildinfo),
+             "pqtls %s: ML-KEM backend %s (portable C always built), built with %s",
+             PQT_PROVIDER_VERSION, active_backend(), OPENSSL_VERSION_TEXT);
+    *out = provider_dispatch;
+    *provctx = inst;
+    return 1;
+}
