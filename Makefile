@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 
-.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl demo install clean
+.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake demo install clean
 
 all: build
 
@@ -47,6 +47,10 @@ fuzz: deps
 
 bench: build
 	$(BUILD)/bin/pqtls bench kem
+
+# TLS 1.3 handshakes with the pqtls provider: X25519 against X25519MLKEM768.
+bench-handshake: build
+	$(BUILD)/bin/handshake_bench --provider-path $(BUILD)/lib --groups X25519,X25519MLKEM768 --handshakes 4000 --rounds 20
 
 # ML-KEM against OpenSSL 3.5 (Node.js 24's), in one process.
 bench-openssl: deps
