@@ -39,10 +39,10 @@ extern "C" {
 #define PQT_GROUP_SECP256R1KYBER768DRAFT00 0x639A
 
 typedef enum {
-    PQT_GROUP_KIND_EC = 1,     /* classical elliptic-curve Diffie-Hellman */
-    PQT_GROUP_KIND_FFDHE = 2,  /* classical finite-field Diffie-Hellman */
-    PQT_GROUP_KIND_HYBRID = 3, /* ECDH combined with ML-KEM */
-    PQT_GROUP_KIND_MLKEM = 4,  /* ML-KEM alone */
+    PQT_GROUP_KIND_EC = 1,        /* classical elliptic-curve Diffie-Hellman */
+    PQT_GROUP_KIND_FFDHE = 2,     /* classical finite-field Diffie-Hellman */
+    PQT_GROUP_KIND_HYBRID = 3,    /* ECDH combined with ML-KEM */
+    PQT_GROUP_KIND_MLKEM = 4,     /* ML-KEM alone */
     PQT_GROUP_KIND_LEGACY_PQ = 5, /* pre-standard Kyber drafts, to be retired */
 } pqt_group_kind;
 
@@ -57,20 +57,20 @@ typedef enum {
 } pqt_ec_curve;
 
 typedef struct {
-    uint16_t code;         /* IANA code point */
-    const char *name;      /* IANA name, e.g. "X25519MLKEM768" */
-    const char *alias;     /* another common spelling, or NULL */
+    uint16_t code;     /* IANA code point */
+    const char *name;  /* IANA name, e.g. "X25519MLKEM768" */
+    const char *alias; /* another common spelling, or NULL */
     pqt_group_kind kind;
-    pqt_ec_curve ec;       /* classical component, PQT_EC_NONE if none */
-    int has_mlkem;         /* 1 if an ML-KEM component is present */
-    pqt_mlkem_alg mlkem;   /* valid when has_mlkem */
-    int mlkem_first;       /* RFC 10024: 1 for X25519MLKEM768 only */
-    size_t ec_share_bytes; /* classical public value in key_share, 0 if none */
+    pqt_ec_curve ec;           /* classical component, PQT_EC_NONE if none */
+    int has_mlkem;             /* 1 if an ML-KEM component is present */
+    pqt_mlkem_alg mlkem;       /* valid when has_mlkem */
+    int mlkem_first;           /* RFC 10024: 1 for X25519MLKEM768 only */
+    size_t ec_share_bytes;     /* classical public value in key_share, 0 if none */
     size_t client_share_bytes; /* key_share in ClientHello (0: variable) */
     size_t server_share_bytes; /* key_share in ServerHello (0: variable) */
-    size_t secret_bytes;   /* shared secret (0: variable, e.g. FFDHE) */
-    unsigned security_bits; /* classical-equivalent strength of the weakest part */
-    int pqtls_implements;  /* 1 if pqtls' hybrid API performs this exchange */
+    size_t secret_bytes;       /* shared secret (0: variable, e.g. FFDHE) */
+    unsigned security_bits;    /* classical-equivalent strength of the weakest part */
+    int pqtls_implements;      /* 1 if pqtls' hybrid API performs this exchange */
 } pqt_group;
 
 /* Look a group up; NULL if pqtls does not know it. */

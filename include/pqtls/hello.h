@@ -102,7 +102,7 @@ typedef struct {
 /* Parse a ClientHello body. PQT_ERR_LENGTH for more extensions or key
  * shares than the fixed tables hold (no real client comes close). */
 PQT_API PQT_MUST_CHECK int pqt_hello_parse_client(const uint8_t *body, size_t len,
-                                                 pqt_client_hello *ch);
+                                                  pqt_client_hello *ch);
 
 /* The i-th value of a raw big-endian u16 list. */
 static inline uint16_t pqt_u16_at(const uint8_t *list, size_t i)
@@ -133,7 +133,7 @@ typedef struct {
 
 /* Parse a ServerHello (or HelloRetryRequest) body. */
 PQT_API PQT_MUST_CHECK int pqt_hello_parse_server(const uint8_t *body, size_t len,
-                                                 pqt_server_hello *sh);
+                                                  pqt_server_hello *sh);
 
 /* The negotiated version: selected_version, else legacy_version. */
 static inline uint16_t pqt_hello_server_version(const pqt_server_hello *sh)
@@ -143,8 +143,7 @@ static inline uint16_t pqt_hello_server_version(const pqt_server_hello *sh)
 
 /* TLS 1.2 ECDHE ServerKeyExchange (RFC 8422 §5.4): the named curve. */
 PQT_API PQT_MUST_CHECK int pqt_hello_parse_server_key_exchange_group(const uint8_t *body,
-                                                                    size_t len,
-                                                                    uint16_t *group);
+                                                                     size_t len, uint16_t *group);
 
 /* What to put in a ClientHello the scanner sends. */
 typedef struct {
@@ -157,16 +156,16 @@ typedef struct {
     size_t n_key_shares;
     const uint16_t *sig_algs;
     size_t n_sig_algs;
-    const char *const *alpn; /* NULL-terminated list or NULL */
-    int tls12_too;           /* offer TLS 1.2 as well as 1.3 */
-    size_t pad_to;           /* add a padding extension to reach this body size (0: none) */
-    const uint8_t *random;   /* 32 bytes */
+    const char *const *alpn;   /* NULL-terminated list or NULL */
+    int tls12_too;             /* offer TLS 1.2 as well as 1.3 */
+    size_t pad_to;             /* add a padding extension to reach this body size (0: none) */
+    const uint8_t *random;     /* 32 bytes */
     const uint8_t *session_id; /* 32 bytes (middlebox compatibility) or NULL */
 } pqt_client_hello_spec;
 
 /* Build a whole handshake message (type, 24-bit length, body). */
 PQT_API PQT_MUST_CHECK int pqt_hello_build_client(const pqt_client_hello_spec *spec, uint8_t *out,
-                                                 size_t cap, size_t *len);
+                                                  size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

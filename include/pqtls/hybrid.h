@@ -58,6 +58,16 @@ PQT_API PQT_MUST_CHECK int pqt_hybrid_client_new_derand(uint16_t code, const uin
                                                         pqt_hybrid_client **out, uint8_t *share,
                                                         size_t cap, size_t *share_len);
 
+/*
+ * Client: a classical ECDHE key share (x25519, secp256r1, secp384r1) in the
+ * same state object, so that a probe that ends in a classical group can be
+ * finished with pqt_hybrid_client_finish like the hybrid ones (the
+ * scanner's classical probes). PQT_ERR_UNSUPPORTED for any other group.
+ */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_client_new_classical(uint16_t code, pqt_hybrid_client **out,
+                                                           uint8_t *share, size_t cap,
+                                                           size_t *share_len);
+
 /* Client: process the server's key_share and output the shared secret. */
 PQT_API PQT_MUST_CHECK int pqt_hybrid_client_finish(pqt_hybrid_client *c,
                                                     const uint8_t *server_share, size_t len,
@@ -94,10 +104,11 @@ PQT_API PQT_MUST_CHECK int pqt_hybrid_check_client_share(uint16_t code, const ui
 
 /* The same from fixed randomness: m for ML-KEM, ec_priv for the server's
  * ephemeral classical key (formats as for the client). */
-PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond_derand(
-    uint16_t code, const uint8_t *client_share, size_t len, const uint8_t m[32],
-    const uint8_t *ec_priv, size_t ec_priv_len, uint8_t *server_share, size_t cap,
-    size_t *server_len, uint8_t *secret, size_t secret_cap, size_t *secret_len);
+PQT_API PQT_MUST_CHECK int
+pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share, size_t len,
+                                 const uint8_t m[32], const uint8_t *ec_priv, size_t ec_priv_len,
+                                 uint8_t *server_share, size_t cap, size_t *server_len,
+                                 uint8_t *secret, size_t secret_cap, size_t *secret_len);
 
 #ifdef __cplusplus
 }

@@ -53,7 +53,7 @@ extern "C" {
  *                error: ss is then the rejection value J(z || c).
  * check_ek/dk:   the §7.2 / §7.3 input checks alone.
  */
-#define PQT_MLKEM_DECLARE(N, EK, DK, CT)                                                   \
+#define PQT_MLKEM_DECLARE(N, EK, DK, CT)                                                    \
     PQT_API PQT_MUST_CHECK int pqt_mlkem##N##_keygen_derand(uint8_t ek[EK], uint8_t dk[DK], \
                                                             const uint8_t seed[64]);        \
     PQT_API PQT_MUST_CHECK int pqt_mlkem##N##_keygen(uint8_t ek[EK], uint8_t dk[DK]);       \
@@ -93,8 +93,8 @@ PQT_API PQT_MUST_CHECK int pqt_mlkem_keygen_derand(pqt_mlkem_alg alg, uint8_t *e
                                                    uint8_t *dk, size_t dk_len,
                                                    const uint8_t seed[64]);
 PQT_API PQT_MUST_CHECK int pqt_mlkem_encaps_derand(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len,
-                                                   uint8_t ss[32], const uint8_t *ek,
-                                                   size_t ek_len, const uint8_t m[32]);
+                                                   uint8_t ss[32], const uint8_t *ek, size_t ek_len,
+                                                   const uint8_t m[32]);
 PQT_API PQT_MUST_CHECK int pqt_mlkem_encaps(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len,
                                             uint8_t ss[32], const uint8_t *ek, size_t ek_len);
 PQT_API PQT_MUST_CHECK int pqt_mlkem_decaps(pqt_mlkem_alg alg, uint8_t ss[32], const uint8_t *ct,

@@ -114,7 +114,8 @@ PQT_MUST_CHECK static inline int pqt_reader_u32(pqt_reader *r, uint32_t *v)
  * A vector with a prefix_bytes-byte (1..3) big-endian length: sub covers its
  * contents, r moves past it. The cursor does not move on failure.
  */
-PQT_MUST_CHECK static inline int pqt_reader_vec(pqt_reader *r, unsigned prefix_bytes, pqt_reader *sub)
+PQT_MUST_CHECK static inline int pqt_reader_vec(pqt_reader *r, unsigned prefix_bytes,
+                                                pqt_reader *sub)
 {
     pqt_reader save = *r;
     uint32_t len = 0;
@@ -144,7 +145,7 @@ typedef struct {
     size_t cap, len;
     int err;
     unsigned depth;
-    size_t open_at[PQT_WRITER_MAX_DEPTH];   /* offset of each reserved prefix */
+    size_t open_at[PQT_WRITER_MAX_DEPTH];    /* offset of each reserved prefix */
     unsigned open_len[PQT_WRITER_MAX_DEPTH]; /* its size in bytes */
 } pqt_writer;
 

@@ -7,12 +7,12 @@
 
 #include "pqtls/hello.h"
 
-#define TRY(expr)                \
-    do {                         \
-        int ret_ = (expr);       \
-        if (ret_ != 0) {         \
-            return ret_;         \
-        }                        \
+#define TRY(expr)          \
+    do {                   \
+        int ret_ = (expr); \
+        if (ret_ != 0) {   \
+            return ret_;   \
+        }                  \
     } while (0)
 
 /* RFC 8446 §4.1.3: SHA-256("HelloRetryRequest") as the ServerHello random. */

@@ -86,7 +86,8 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
         ret = random_seed(seed, sizeof(seed));
     }
     if (ret == 0) {
-        ret = pqt_mlkem_keygen_derand(g->mlkem, share + mo, mp->ek_bytes, c->dk, mp->dk_bytes, seed);
+        ret =
+            pqt_mlkem_keygen_derand(g->mlkem, share + mo, mp->ek_bytes, c->dk, mp->dk_bytes, seed);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
         ret = pqt_ec_keygen(g->ec, seed_in ? ec_priv : NULL, ec_priv_len, &c->ec, share + eo);
@@ -126,6 +127,41 @@ int pqt_hybrid_client_new_derand(uint16_t code, const uint8_t mlkem_seed[64],
     return client_new(code, mlkem_seed, ec_priv, ec_priv_len, out, share, cap, share_len);
 }
 
+int pqt_hybrid_client_new_classical(uint16_t code, pqt_hybrid_client **out, uint8_t *share,
+                                    size_t cap, size_t *share_len)
+{
+    const pqt_group *g = pqt_group_by_code(code);
+    pqt_hybrid_client *c = NULL;
+    int ret;
+
+    if (out == NULL || share == NULL || share_len == NULL) {
+        return PQT_ERR_ARG;
+    }
+    *out = NULL;
+    *share_len = 0;
+    if (g == NULL || g->kind != PQT_GROUP_KIND_EC ||
+        (g->ec != PQT_EC_X25519 && g->ec != PQT_EC_P256 && g->ec != PQT_EC_P384)) {
+        return PQT_ERR_UNSUPPORTED;
+    }
+    if (cap < g->client_share_bytes) {
+        return PQT_ERR_ARG;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    c->g = g;
+    ret = pqt_ec_keygen(g->ec, NULL, 0, &c->ec, share);
+    if (ret != 0) {
+        memset(share, 0, g->client_share_bytes);
+        pqt_hybrid_client_free(c);
+        return ret;
+    }
+    *share_len = g->client_share_bytes;
+    *out = c;
+    return 0;
+}
+
 uint16_t pqt_hybrid_client_group(const pqt_hybrid_client *c)
 {
     return c ? c->g->code : 0;
@@ -142,8 +178,8 @@ void pqt_hybrid_client_free(pqt_hybrid_client *c)
 }
 
 /* secret = ML-KEM K and EC secret, concatenated in the group's order. */
-static void combine(const pqt_group *g, uint8_t *secret, const uint8_t k[32],
-                    const uint8_t *ec_ss, size_t ec_len)
+static void combine(const pqt_group *g, uint8_t *secret, const uint8_t k[32], const uint8_t *ec_ss,
+                    size_t ec_len)
 {
     if (g->ec == PQT_EC_NONE) {
         memcpy(secret, k, 32);
@@ -173,6 +209,16 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
     /* RFC 10024 §3: a share of any other length is illegal_parameter. */
     if (len != g->server_share_bytes) {
         return PQT_ERR_SHARE_LENGTH;
+    }
+    if (!g->has_mlkem) {
+        /* A classical state from pqt_hybrid_client_new_classical. */
+        ret = pqt_ec_derive(g->ec, c->ec, server_share, len, secret);
+        if (ret == 0) {
+            *secret_len = g->secret_bytes;
+        } else {
+            pqt_ct_wipe(secret, g->secret_bytes);
+        }
+        return ret;
     }
     const pqt_mlkem_params *mp = pqt_mlkem_params_get(g->mlkem);
     size_t mo, eo;

@@ -28,8 +28,12 @@ static const uint64_t keccak_rc[24] = {
  */
 void pqt_keccakf1600(uint64_t s[25])
 {
-    uint64_t a00 = s[0], a01 = s[1], a02 = s[2], a03 = s[3], a04 = s[4], a05 = s[5], a06 = s[6], a07 = s[7], a08 = s[8], a09 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13], a14 = s[14], a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19], a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24];
-    uint64_t e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23, e24;
+    uint64_t a00 = s[0], a01 = s[1], a02 = s[2], a03 = s[3], a04 = s[4], a05 = s[5], a06 = s[6],
+             a07 = s[7], a08 = s[8], a09 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13],
+             a14 = s[14], a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19],
+             a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24];
+    uint64_t e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11, e12, e13, e14, e15, e16,
+        e17, e18, e19, e20, e21, e22, e23, e24;
     uint64_t b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
 
     for (int r = 0; r < 24; r += 2) {
@@ -312,8 +316,7 @@ void pqt_keccak_squeeze(pqt_keccak_ctx *ctx, uint8_t *out, size_t len)
 }
 
 /* One-shot absorb + pad for the fixed-output functions. */
-static void oneshot_absorb(uint64_t s[25], unsigned rate, const uint8_t *in, size_t len,
-                           uint8_t ds)
+static void oneshot_absorb(uint64_t s[25], unsigned rate, const uint8_t *in, size_t len, uint8_t ds)
 {
     memset(s, 0, 25 * sizeof(uint64_t));
     absorb_full_blocks(s, rate, &in, &len);

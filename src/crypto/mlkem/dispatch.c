@@ -19,11 +19,11 @@ typedef struct {
     int (*check_dk)(const uint8_t *dk);
 } mlkem_ops;
 
-#define OPS(N, B)                                                                            \
-    {                                                                                        \
-        pqt_mlkem##N##_##B##_keygen_derand, pqt_mlkem##N##_##B##_encaps_derand,              \
-            pqt_mlkem##N##_##B##_decaps, pqt_mlkem##N##_##B##_check_ek,                      \
-            pqt_mlkem##N##_##B##_check_dk                                                    \
+#define OPS(N, B)                                                               \
+    {                                                                           \
+        pqt_mlkem##N##_##B##_keygen_derand, pqt_mlkem##N##_##B##_encaps_derand, \
+            pqt_mlkem##N##_##B##_decaps, pqt_mlkem##N##_##B##_check_ek,         \
+            pqt_mlkem##N##_##B##_check_dk                                       \
     }
 
 static const mlkem_ops ops_portable[3] = {OPS(512, portable), OPS(768, portable),

@@ -267,7 +267,7 @@ static inline void poly_compress11(uint8_t r[352], const pqt_poly *a)
         for (unsigned j = 0; j < 5; j++) {
             acc |= (uint64_t)t[j] << (11 * j); /* bits 0..54 */
         }
-        acc |= (uint64_t)t[5] << 55;           /* bits 55..63 (9 of 11) */
+        acc |= (uint64_t)t[5] << 55; /* bits 55..63 (9 of 11) */
         for (unsigned j = 0; j < 8; j++) {
             o[j] = (uint8_t)(acc >> (8 * j));
         }
