@@ -283,29 +283,29 @@ static const OSSL_PARAM *km_settable_params(void *provctx)
  * table, see provider.c); everything else is shared. Slots are indices, not
  * groups: the group list stays the table.
  */
-#define KEYMGMT_SHARED                                                                    \
-    {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},                                    \
-        {OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))km_gen_set_params},            \
-        {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))km_gen_settable_params},  \
-        {OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))km_gen},                                  \
-        {OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))km_gen_cleanup},                  \
-        {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))km_has},                                  \
-        {OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))km_match},                              \
-        {OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))km_get_params},                    \
-        {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))km_gettable_params},          \
-        {OSSL_FUNC_KEYMGMT_SET_PARAMS, (void (*)(void))km_set_params},                    \
-        {OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, (void (*)(void))km_settable_params},          \
-    {                                                                                     \
-        0, NULL                                                                           \
+#define KEYMGMT_SHARED                                                                   \
+    {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},                                   \
+        {OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))km_gen_set_params},           \
+        {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))km_gen_settable_params}, \
+        {OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))km_gen},                                 \
+        {OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))km_gen_cleanup},                 \
+        {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))km_has},                                 \
+        {OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))km_match},                             \
+        {OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))km_get_params},                   \
+        {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))km_gettable_params},         \
+        {OSSL_FUNC_KEYMGMT_SET_PARAMS, (void (*)(void))km_set_params},                   \
+        {OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, (void (*)(void))km_settable_params},         \
+    {                                                                                    \
+        0, NULL                                                                          \
     }
 
-#define KEYMGMT_SLOT(i)                                                                      \
-    static OSSL_FUNC_keymgmt_gen_init_fn km_gen_init_##i;                                   \
-    static void *km_gen_init_##i(void *provctx, int selection, const OSSL_PARAM params[])    \
-    {                                                                                        \
-        return gen_init_slot(provctx, i, selection, params);                                 \
-    }                                                                                        \
-    static const OSSL_DISPATCH keymgmt_dispatch_##i[] = {                                    \
+#define KEYMGMT_SLOT(i)                                                                   \
+    static OSSL_FUNC_keymgmt_gen_init_fn km_gen_init_##i;                                 \
+    static void *km_gen_init_##i(void *provctx, int selection, const OSSL_PARAM params[]) \
+    {                                                                                     \
+        return gen_init_slot(provctx, i, selection, params);                              \
+    }                                                                                     \
+    static const OSSL_DISPATCH keymgmt_dispatch_##i[] = {                                 \
         {OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))km_gen_init_##i}, KEYMGMT_SHARED};
 
 KEYMGMT_SLOT(0)

@@ -198,8 +198,7 @@ static const OSSL_DISPATCH provider_dispatch[] = {
  */
 static int add_group(struct pqt_prov *prov, const pqt_group *g)
 {
-    if (prov->ngroups == PQT_PROV_MAX_GROUPS ||
-        pqt_prov_keymgmt_dispatch(prov->ngroups) == NULL) {
+    if (prov->ngroups == PQT_PROV_MAX_GROUPS || pqt_prov_keymgmt_dispatch(prov->ngroups) == NULL) {
         return 0;
     }
     struct pqt_prov_group *pg = &prov->groups[prov->ngroups];
@@ -231,10 +230,10 @@ static int add_group(struct pqt_prov *prov, const pqt_group *g)
     *c = OSSL_PARAM_construct_end();
 
     size_t i = prov->ngroups;
-    prov->keymgmt[i] = (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES,
-                                        pqt_prov_keymgmt_dispatch(i), g->name};
-    prov->kem[i] = (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES, pqt_prov_kem_dispatch,
-                                    g->name};
+    prov->keymgmt[i] =
+        (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES, pqt_prov_keymgmt_dispatch(i), g->name};
+    prov->kem[i] =
+        (OSSL_ALGORITHM){pg->alg_name, PQT_PROV_PROPERTIES, pqt_prov_kem_dispatch, g->name};
     prov->ngroups++;
     return 1;
 }

@@ -28,15 +28,15 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                      \
-    do {                                                      \
-        if (!(cond)) {                                        \
-            failures++;                                       \
+#define CHECK(cond, ...)                                         \
+    do {                                                         \
+        if (!(cond)) {                                           \
+            failures++;                                          \
             fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                     \
-            fputc('\n', stderr);                              \
-            ERR_print_errors_fp(stderr);                      \
-        }                                                     \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fputc('\n', stderr);                                 \
+            ERR_print_errors_fp(stderr);                         \
+        }                                                        \
     } while (0)
 
 static OSSL_LIB_CTX *libctx;
@@ -98,8 +98,7 @@ static int round_trip(const pqt_group *g, int quiet)
     }
     dctx = EVP_PKEY_CTX_new_from_pkey(libctx, client, NULL);
     if (dctx == NULL || EVP_PKEY_decapsulate_init(dctx, NULL) <= 0 ||
-        EVP_PKEY_decapsulate(dctx, NULL, &ss2_len, ct, ct_len) <= 0 ||
-        ss2_len != g->secret_bytes) {
+        EVP_PKEY_decapsulate(dctx, NULL, &ss2_len, ct, ct_len) <= 0 || ss2_len != g->secret_bytes) {
         goto cleanup;
     }
     ss2 = OPENSSL_malloc(ss2_len);
@@ -179,8 +178,8 @@ static void test_malformed_shares(const pqt_group *g)
     /* The last coefficient (top 12 bits of the last 3-byte pair) = 3329. */
     memcpy(bad, share, len);
     size_t ek_bytes = g->client_share_bytes - g->ec_share_bytes;
-    bad[ek_off + ek_bytes - 32 - 2] = (unsigned char)((bad[ek_off + ek_bytes - 32 - 2] & 0x0f) |
-                                                      ((3329 & 0x0f) << 4));
+    bad[ek_off + ek_bytes - 32 - 2] =
+        (unsigned char)((bad[ek_off + ek_bytes - 32 - 2] & 0x0f) | ((3329 & 0x0f) << 4));
     bad[ek_off + ek_bytes - 32 - 1] = (unsigned char)(3329 >> 4);
     CHECK(server_accepts(g, bad, len) == 0, "%s: ek coefficient == q accepted", g->name);
 
