@@ -21,19 +21,24 @@
  * TLS can reach pqtls by accident.
  *
  * Two providers offering one TLS group (OpenSSL 3.5+): libssl appends every
- * provider's TLS-GROUP records to one list in the order it visits providers
- * (OSSL_PROVIDER_do_all) and both name lookup (tls1_group_name2id) and code
- * point lookup (tls1_group_id_lookup) return the FIRST record. That record's
- * tls-group-alg decides the implementation for the whole SSL_CTX, and since
- * each record names only its own provider's algorithms, a handshake never
- * mixes the two. Providers are visited in the provider store's order, which
- * is sorted by provider name ("default" < "pqtls") once the store has been
- * searched after the last load, as happens when more than one provider is
- * loaded by name or from openssl.cnf. So on OpenSSL 3.5+ with the default
- * provider active, OpenSSL's built-in ML-KEM groups are used and pqtls only
- * adds what is missing; on 3.0-3.4 pqtls is the only implementation. Both
- * speak the same wire format (RFC 10024, draft-ietf-tls-mlkem), so peers
- * cannot tell and nothing breaks either way.
+ * provider's TLS-GROUP records to one list (ssl_load_groups, in the order
+ * OSSL_PROVIDER_do_all visits providers) and both name lookup
+ * (tls1_group_name2id) and code point lookup (tls1_group_id_lookup) return
+ * the FIRST record with that name or code point. That record's
+ * tls-group-alg decides the implementation for the whole SSL_CTX; since each
+ * record names only its own provider's algorithms, a handshake never mixes
+ * the two. OSSL_PROVIDER_do_all follows the provider store, which keeps
+ * providers in load order except that every load (and every lookup by
+ * name) first sorts the providers already there by name. So:
+ *   - openssl.cnf activating "default" before "pqtls" (our example,
+ *     docs/openssl.cnf.example): default is first both by load order and by
+ *     name, and OpenSSL's built-in implementation is used on 3.5+; pqtls
+ *     only serves groups the default provider lacks.
+ *   - pqtls loaded first (`-provider pqtls -provider default`): pqtls is
+ *     first until something sorts the store, after which default is.
+ *   - OpenSSL 3.0-3.4: pqtls is the only implementation.
+ * Both implement the same wire format (RFC 10024, draft-ietf-tls-mlkem) and
+ * the same peer checks, so peers cannot tell and nothing breaks either way.
  */
 #include <openssl/core_names.h>
 #include <openssl/opensslv.h>
