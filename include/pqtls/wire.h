@@ -33,7 +33,9 @@ typedef struct {
 
 static inline pqt_reader pqt_reader_make(const uint8_t *p, size_t len)
 {
-    pqt_reader r = {p, p + len};
+    /* NULL + 0 is undefined behaviour in C, so an empty reader over NULL
+     * is built without the addition. */
+    pqt_reader r = {p, p != NULL ? p + len : p};
     return r;
 }
 
