@@ -29,8 +29,10 @@ DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev)
 DEB_TEST=(valgrind)
 
 # Later work adds its packages here as it lands (capture tests: libpcap-dev
-# tcpdump; web peers: nginx curl chromium).
-DEB_LATER=()
+# tcpdump). Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
+# as servers and curl as a client, each with pqtls loaded through
+# OPENSSL_CONF; chromium as a browser with its default groups.
+DEB_LATER=(nginx haproxy curl chromium)
 
 # npm itself, only when the machine has no npm at all: it installs the
 # package.json devDependencies (the Node.js 24 binary for tests/interop).
