@@ -1,0 +1,269 @@
+/*
+ * pqtls scan: active post-quantum readiness inventory of TLS endpoints.
+ *
+ * Layers, each usable and testable alone:
+ *   targets   "host[:port][,sni]" lines -> pqt_scan_target (line-numbered
+ *             errors), deterministic sharding
+ *   probes    the fixed probe list; per connection, a ClientHello built by
+ *             pqt_hello_build_client and a bounded state machine that eats
+ *             the server's bytes (pqt_probe_session, no I/O, fuzzable)
+ *   engine    epoll over non-blocking sockets: concurrency limit, per-phase
+ *             timeouts, bounded retries, connection rate limit
+ *   staging   probe results -> stage (none/supported/preferred/required)
+ *             and flags; policy files
+ *   output    JSON Lines (schema PQT_SCAN_SCHEMA), table, CSV, HTML
+ */
+#ifndef PQTLS_SCAN_H
+#define PQTLS_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pqtls/err.h"
+#include "pqtls/hybrid.h"
+#include "pqtls/keyschedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The JSON Lines schema name and version; docs/scan.md documents it. */
+#define PQT_SCAN_SCHEMA "pqtls-scan/1"
+
+/* ---- targets ------------------------------------------------------------ */
+
+#define PQT_SCAN_HOST_MAX 254
+typedef struct {
+    char host[PQT_SCAN_HOST_MAX + 1]; /* name or IP literal, no brackets */
+    uint16_t port;
+    char sni[PQT_SCAN_HOST_MAX + 1]; /* "" means no server_name extension */
+    int host_is_ip;
+    unsigned line; /* 1-based line in the targets file (0 for arguments) */
+} pqt_scan_target;
+
+/*
+ * Parse one target line: "host", "host:port", "[v6]:port", a bare IPv6
+ * literal, each optionally followed by ",sni". Whitespace around it and a
+ * trailing "# comment" are ignored; a blank or comment-only line sets
+ * *blank = 1 and returns 0. The port defaults to 443; the SNI to the host
+ * for names and to none for IP literals (RFC 6066 §3 forbids literal
+ * addresses in server_name). On PQT_ERR_SYNTAX, *why says what is wrong.
+ */
+PQT_API PQT_MUST_CHECK int pqt_scan_target_parse(const char *line, pqt_scan_target *t, int *blank,
+                                                 const char **why);
+
+/* "host:port,sni" ("[v6]:port,sni"; ",sni" only when set): the stable
+ * name of a target in outputs, policies and sharding. */
+PQT_API void pqt_scan_target_name(const pqt_scan_target *t, char *buf, size_t cap);
+
+/* "k/N" with 1 <= k <= N <= 65536; PQT_ERR_SYNTAX otherwise. */
+PQT_API PQT_MUST_CHECK int pqt_scan_shard_parse(const char *s, unsigned *k, unsigned *n);
+
+/* 1 if the target belongs to shard k of n: FNV-1a of its name modulo n, so
+ * the split depends neither on the order of lines nor on the machine. */
+PQT_API int pqt_scan_shard_member(const pqt_scan_target *t, unsigned k, unsigned n);
+
+/* ---- probes -------------------------------------------------------------- */
+
+typedef enum {
+    PQT_PROBE_BROWSER = 0,        /* [X25519MLKEM768, X25519, P-256, P-384], 2 shares */
+    PQT_PROBE_X25519MLKEM768 = 1, /* one hybrid / pure ML-KEM group each */
+    PQT_PROBE_SECP256R1MLKEM768 = 2,
+    PQT_PROBE_SECP384R1MLKEM1024 = 3,
+    PQT_PROBE_MLKEM1024 = 4,
+    PQT_PROBE_HRR_PREFERENCE = 5, /* [X25519MLKEM768, X25519], X25519 share only */
+    PQT_PROBE_CLASSICAL = 6,      /* classical only; also the small segmentation baseline */
+    PQT_PROBE_LEGACY_KYBER = 7,   /* X25519Kyber768Draft00 (0x6399) only */
+    PQT_PROBE_SPLIT_SNI = 8,      /* classical, padded past one MSS, two segments */
+    PQT_PROBE_SPLIT_KEY_SHARE = 9,
+    PQT_PROBE_SPLIT_MSS = 10,
+    PQT_PROBE_COUNT = 11
+} pqt_probe_id;
+
+/* "browser", "x25519mlkem768", ..., "split-mss"; NULL when out of range. */
+PQT_API const char *pqt_probe_name(int id);
+/* By name; -1 if unknown. */
+PQT_API int pqt_probe_by_name(const char *name);
+
+typedef enum {
+    PQT_OUTCOME_NONE = 0,       /* not run (probe not selected) */
+    PQT_OUTCOME_SERVER_HELLO,   /* a ServerHello arrived */
+    PQT_OUTCOME_HRR,            /* a HelloRetryRequest arrived */
+    PQT_OUTCOME_ALERT,          /* the server answered with an alert */
+    PQT_OUTCOME_RESET,          /* connection reset */
+    PQT_OUTCOME_CLOSED,         /* orderly close before any answer */
+    PQT_OUTCOME_TIMEOUT,        /* a phase timed out */
+    PQT_OUTCOME_MALFORMED,      /* the answer violates TLS; see error */
+    PQT_OUTCOME_CONNECT_FAILED, /* refused, unreachable or connect timeout */
+} pqt_probe_outcome;
+
+PQT_API const char *pqt_probe_outcome_name(int outcome);
+
+/* Reasons for MALFORMED, TIMEOUT and failed verification; stable strings. */
+#define PQT_PROBE_DETAIL_MAX 120
+
+typedef struct {
+    int outcome;       /* pqt_probe_outcome */
+    uint16_t version;  /* negotiated (0x0304 TLS 1.3), 0 if none */
+    uint16_t cipher;   /* cipher suite, 0 if none */
+    uint16_t group;    /* selected, or asked for by HRR; 0 if none */
+    int alert;         /* alert description, -1 if none */
+    int verified;      /* 1: key exchange finished and EncryptedExtensions decrypted */
+    int broken;        /* 1: the server's key exchange is broken (bad share, bad record) */
+    const char *error; /* stable reason code (e.g. "share_length"), NULL if none */
+    char detail[PQT_PROBE_DETAIL_MAX]; /* human-readable detail, "" if none */
+    uint64_t bytes_sent, bytes_received;
+    uint32_t ms; /* connect start to verdict, last attempt */
+    unsigned attempts;
+} pqt_probe_result;
+
+/* Certificate facts learnt from the first probe that saw the Certificate. */
+typedef struct {
+    int seen;
+    char key_alg[24]; /* "RSA", "EC", "ED25519", "ML-DSA-65", ... */
+    int key_bits;
+    char key_curve[24];     /* EC curve name or "" */
+    char sig_alg[48];       /* signature algorithm of the certificate itself */
+    uint16_t verify_scheme; /* SignatureScheme in CertificateVerify, 0 if none */
+} pqt_scan_cert;
+
+/* Per-connection protocol state: feed it the server's bytes. */
+typedef struct pqt_probe_session pqt_probe_session;
+
+/*
+ * Start a probe: key shares and the ClientHello record(s). pqt_probe_session_hello gives
+ * the full record to send; *split is the offset at which the segmentation
+ * probes cut it into two writes (0: one write).
+ */
+PQT_API PQT_MUST_CHECK int pqt_probe_session_new(int probe, const char *sni,
+                                                 pqt_probe_session **out);
+PQT_API void pqt_probe_session_free(pqt_probe_session *s);
+PQT_API void pqt_probe_session_hello(const pqt_probe_session *s, const uint8_t **rec, size_t *len,
+                                     size_t *split);
+
+/*
+ * Feed received bytes. Returns 1 when the probe has its verdict (stop
+ * reading), 0 when more bytes are wanted, or a negative PQT_ERR_* only for
+ * local failures (memory). The verdict is in pqt_probe_session_result().
+ */
+PQT_API PQT_MUST_CHECK int pqt_probe_session_feed(pqt_probe_session *s, const uint8_t *data,
+                                                  size_t len);
+/* The end of the stream: EOF (reset = 0) or a reset (reset = 1); settles
+ * the verdict if the bytes so far did not. */
+PQT_API void pqt_probe_session_eof(pqt_probe_session *s, int reset);
+PQT_API const pqt_probe_result *pqt_probe_session_result(const pqt_probe_session *s);
+PQT_API const pqt_scan_cert *pqt_probe_session_cert(const pqt_probe_session *s);
+
+/* ---- staging and policy --------------------------------------------------- */
+
+typedef enum {
+    PQT_STAGE_NONE = 0,      /* no standardized PQ group negotiated */
+    PQT_STAGE_SUPPORTED = 1, /* a hybrid/ML-KEM group works when offered */
+    PQT_STAGE_PREFERRED = 2, /* chosen over X25519 at the cost of a HelloRetryRequest */
+    PQT_STAGE_REQUIRED = 3,  /* classical-only clients are refused */
+} pqt_scan_stage;
+
+#define PQT_FLAG_LEGACY_KYBER (1u << 0)
+#define PQT_FLAG_SEGMENTATION_INTOLERANT (1u << 1)
+#define PQT_FLAG_BROKEN_HYBRID (1u << 2)
+#define PQT_FLAG_UNREACHABLE (1u << 3)
+#define PQT_FLAG_COUNT 4
+
+PQT_API const char *pqt_scan_stage_name(int stage);
+/* By name; -1 if unknown. */
+PQT_API int pqt_scan_stage_by_name(const char *name);
+/* Name of flag bit i (0..PQT_FLAG_COUNT-1). */
+PQT_API const char *pqt_scan_flag_name(unsigned bit);
+PQT_API int pqt_scan_flag_by_name(const char *name); /* the bit, or -1 */
+
+/* Everything known about one target after its probes. */
+typedef struct {
+    pqt_scan_target target;
+    char name[2 * PQT_SCAN_HOST_MAX + 16]; /* pqt_scan_target_name */
+    char address[64];                      /* "ip:port" connected to, "" if none */
+    char error[160];                       /* target-level error (resolution), "" */
+    int stage;
+    unsigned flags;
+    unsigned probes_run; /* bit i: probe i was run */
+    pqt_probe_result probes[PQT_PROBE_COUNT];
+    pqt_scan_cert cert;
+    uint32_t ms; /* first connect to last verdict */
+} pqt_scan_result;
+
+/* Compute stage and flags from the probe results (pure; unit-tested). */
+PQT_API void pqt_scan_classify(pqt_scan_result *r);
+
+typedef struct pqt_scan_policy pqt_scan_policy;
+
+/*
+ * Load a policy: one rule per line, "PATTERN MIN_STAGE [no-FLAG...]", e.g.
+ *   *.bank.example  required  no-legacy-kyber
+ *   *               supported
+ * PATTERN is a shell glob matched against the host and against the target
+ * name; the first matching rule applies, targets no rule matches are not
+ * judged. On PQT_ERR_SYNTAX, *err_line and why describe the first bad line.
+ */
+PQT_API PQT_MUST_CHECK int pqt_scan_policy_load(FILE *f, pqt_scan_policy **out, unsigned *err_line,
+                                                char *why, size_t why_cap);
+PQT_API void pqt_scan_policy_free(pqt_scan_policy *p);
+/* 1 complies, 0 does not (reason written), -1 no rule applies. */
+PQT_API int pqt_scan_policy_check(const pqt_scan_policy *p, const pqt_scan_result *r, char *reason,
+                                  size_t cap);
+
+/* ---- engine --------------------------------------------------------------- */
+
+typedef struct {
+    unsigned concurrency;           /* simultaneous connections (default 64) */
+    unsigned connect_timeout_ms;    /* default 3000 */
+    unsigned first_byte_timeout_ms; /* after the ClientHello is sent; default 3000 */
+    unsigned handshake_timeout_ms;  /* connect start to verdict; default 8000 */
+    unsigned retries;      /* extra attempts after connect failure/timeout/reset; default 1 */
+    unsigned rate;         /* new connections per second, 0 = unlimited */
+    unsigned split_gap_ms; /* pause between the two segments; default 10 */
+    unsigned probe_mask;   /* bit i runs probe i; 0 = all */
+} pqt_scan_config;
+
+PQT_API void pqt_scan_config_default(pqt_scan_config *c);
+
+/* Next target to scan: 1 and *t filled, 0 when there are no more. */
+typedef int (*pqt_scan_next_fn)(void *ctx, pqt_scan_target *t);
+/* A finished target (classified); return non-zero to abort the scan. */
+typedef int (*pqt_scan_done_fn)(void *ctx, pqt_scan_result *r);
+
+/* Run a scan; memory is bounded by concurrency, not by the number of
+ * targets. Returns 0, or a negative PQT_ERR_* for a local failure. */
+PQT_API PQT_MUST_CHECK int pqt_scan_run(const pqt_scan_config *cfg, pqt_scan_next_fn next,
+                                        void *next_ctx, pqt_scan_done_fn done, void *done_ctx);
+
+/* ---- output --------------------------------------------------------------- */
+
+typedef enum {
+    PQT_SCAN_FMT_JSONL = 0,
+    PQT_SCAN_FMT_TABLE = 1,
+    PQT_SCAN_FMT_CSV = 2,
+    PQT_SCAN_FMT_HTML = 3,
+} pqt_scan_format;
+
+typedef struct pqt_scan_writer pqt_scan_writer;
+
+/* A streaming writer: header on open, one record per target, summary and
+ * footer on close (HTML keeps its rows in a temporary file, not memory). */
+PQT_API PQT_MUST_CHECK int pqt_scan_writer_open(pqt_scan_writer **out, FILE *f,
+                                                pqt_scan_format fmt);
+PQT_API PQT_MUST_CHECK int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r);
+/* Finish and free; 0 or PQT_ERR_IO when anything could not be written. */
+PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
+
+/* Write one result as one JSON Lines record. */
+PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r);
+
+/* "TLS1.3", "TLS1.2", ... or NULL. */
+PQT_API const char *pqt_scan_version_name(uint16_t v);
+/* IANA alert description name ("handshake_failure") or NULL. */
+PQT_API const char *pqt_scan_alert_name(int alert);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,566 @@
+/*
+ * The scan engine: one epoll loop over non-blocking sockets
+ * (include/pqtls/scan.h, pqt_scan_run).
+ *
+ * Targets are pulled from the caller one at a time when a connection slot
+ * is free and no active target has a probe left to start, so memory is
+ * bounded by the concurrency, never by the length of the target list.
+ * Every connection has a connect deadline, a first-byte deadline after the
+ * ClientHello is written, and an overall handshake deadline; timers are
+ * checked on every wake-up (O(concurrency), which is small).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan/scan_internal.h"
+
+enum { C_FREE = 0, C_CONNECTING, C_SENDING, C_GAP, C_READING };
+
+typedef struct target_slot {
+    int used;
+    pqt_scan_result res;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    unsigned todo;      /* probes waiting to be (re)started */
+    unsigned in_flight; /* probes with a connection */
+    unsigned attempts[PQT_PROBE_COUNT];
+    uint64_t retry_at[PQT_PROBE_COUNT];
+    uint64_t t_start;
+} target_slot;
+
+typedef struct {
+    int state;
+    int fd;
+    target_slot *t;
+    int probe;
+    pqt_probe_session *s;
+    const uint8_t *out;
+    size_t out_len, out_pos, out_stop;
+    uint64_t t0, deadline_phase, deadline_total, gap_until;
+    uint64_t sent;
+} conn;
+
+typedef struct {
+    const pqt_scan_config *cfg;
+    int ep;
+    conn *conns;
+    target_slot *targets;
+    unsigned n_conns, n_targets;
+    unsigned active_conns, active_targets;
+    unsigned probe_mask;
+    int eof, abort;
+    uint64_t next_conn_us;
+    pqt_scan_next_fn next;
+    void *next_ctx;
+    pqt_scan_done_fn done;
+    void *done_ctx;
+} engine;
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t pqt_scan_now_ms(void)
+{
+    return now_us() / 1000u;
+}
+
+void pqt_scan_config_default(pqt_scan_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->concurrency = 64;
+    c->connect_timeout_ms = 3000;
+    c->first_byte_timeout_ms = 3000;
+    c->handshake_timeout_ms = 8000;
+    c->retries = 1;
+    c->rate = 0;
+    c->split_gap_ms = 10;
+    c->probe_mask = 0;
+}
+
+/* Resolve and remember the first address; a failure is a target error. */
+static int resolve(target_slot *t)
+{
+    struct addrinfo hints, *ai = NULL;
+    char port[8];
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (t->res.target.host_is_ip ? AI_NUMERICHOST : 0);
+    snprintf(port, sizeof(port), "%u", t->res.target.port);
+    int rc = getaddrinfo(t->res.target.host, port, &hints, &ai);
+    if (rc != 0 || ai == NULL) {
+        snprintf(t->res.error, sizeof(t->res.error), "cannot resolve '%s': %s", t->res.target.host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
+    t->addr_len = ai->ai_addrlen;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (ai->ai_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip, sizeof(ip));
+        snprintf(t->res.address, sizeof(t->res.address), "[%s]:%u", ip, t->res.target.port);
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof(ip));
+        snprintf(t->res.address, sizeof(t->res.address), "%s:%u", ip, t->res.target.port);
+    }
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static int report(engine *e, target_slot *t)
+{
+    pqt_scan_classify(&t->res);
+    t->res.ms = (uint32_t)(pqt_scan_now_ms() - t->t_start);
+    int stop = e->done(e->done_ctx, &t->res);
+    t->used = 0;
+    e->active_targets--;
+    if (stop) {
+        e->abort = 1;
+    }
+    return 0;
+}
+
+/* Pull one new target; 1 if a slot was filled or a target reported. */
+static int activate_target(engine *e)
+{
+    target_slot *t = NULL;
+    if (e->eof || e->abort) {
+        return 0;
+    }
+    for (unsigned i = 0; i < e->n_targets; i++) {
+        if (!e->targets[i].used) {
+            t = &e->targets[i];
+            break;
+        }
+    }
+    if (t == NULL) {
+        return 0;
+    }
+    memset(t, 0, sizeof(*t));
+    if (!e->next(e->next_ctx, &t->res.target)) {
+        e->eof = 1;
+        return 0;
+    }
+    t->used = 1;
+    e->active_targets++;
+    pqt_scan_target_name(&t->res.target, t->res.name, sizeof(t->res.name));
+    t->t_start = pqt_scan_now_ms();
+    if (resolve(t) != 0) {
+        report(e, t);
+        return 1;
+    }
+    t->todo = e->probe_mask;
+    return 1;
+}
+
+static void close_conn(engine *e, conn *c)
+{
+    if (c->fd >= 0) {
+        /* Abortive close (RST): a scanner must not leave thousands of
+         * TIME_WAIT sockets behind on its own side. */
+        struct linger lg = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    pqt_probe_session_free(c->s);
+    c->s = NULL;
+    c->fd = -1;
+    c->state = C_FREE;
+    e->active_conns--;
+}
+
+/* The probe has a verdict: store it, maybe retry, maybe finish the target. */
+static void conn_done(engine *e, conn *c)
+{
+    target_slot *t = c->t;
+    const pqt_probe_result *pr = pqt_probe_session_result(c->s);
+    pqt_probe_result *dst = &t->res.probes[c->probe];
+    uint64_t now = pqt_scan_now_ms();
+
+    *dst = *pr;
+    dst->bytes_sent = c->sent;
+    dst->ms = (uint32_t)(now - c->t0);
+    dst->attempts = t->attempts[c->probe];
+    const pqt_scan_cert *cert = pqt_probe_session_cert(c->s);
+    if (cert->seen && !t->res.cert.seen) {
+        t->res.cert = *cert;
+    } else if (cert->verify_scheme && !t->res.cert.verify_scheme) {
+        t->res.cert.verify_scheme = cert->verify_scheme;
+    }
+    int retry = (pr->outcome == PQT_OUTCOME_CONNECT_FAILED || pr->outcome == PQT_OUTCOME_TIMEOUT ||
+                 pr->outcome == PQT_OUTCOME_RESET) &&
+                pr->bytes_received == 0 && t->attempts[c->probe] <= e->cfg->retries;
+    t->in_flight--;
+    if (retry) {
+        t->todo |= 1u << c->probe;
+        t->retry_at[c->probe] = now + 50u * t->attempts[c->probe];
+    } else {
+        t->res.probes_run |= 1u << c->probe;
+    }
+    close_conn(e, c);
+    if (t->todo == 0 && t->in_flight == 0) {
+        report(e, t);
+    }
+}
+
+static void fail(engine *e, conn *c, int outcome, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void fail(engine *e, conn *c, int outcome, const char *error, const char *fmt, ...)
+{
+    char detail[PQT_PROBE_DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    pqt_probe_session_fail(c->s, outcome, error, detail);
+    conn_done(e, c);
+}
+
+static int watch(engine *e, conn *c, uint32_t events, int op)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = c;
+    return epoll_ctl(e->ep, op, c->fd, &ev);
+}
+
+static void start_conn(engine *e, target_slot *t, int probe)
+{
+    conn *c = NULL;
+    for (unsigned i = 0; i < e->n_conns; i++) {
+        if (e->conns[i].state == C_FREE) {
+            c = &e->conns[i];
+            break;
+        }
+    }
+    if (c == NULL) {
+        return;
+    }
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->t = t;
+    c->probe = probe;
+    c->state = C_CONNECTING;
+    c->t0 = pqt_scan_now_ms();
+    c->deadline_phase = c->t0 + e->cfg->connect_timeout_ms;
+    c->deadline_total = c->t0 + e->cfg->handshake_timeout_ms;
+    e->active_conns++;
+    t->todo &= ~(1u << probe);
+    t->in_flight++;
+    t->attempts[probe]++;
+
+    int ret = pqt_probe_session_new(probe, t->res.target.sni, &c->s);
+    if (ret != 0) {
+        /* Only local failures (memory, randomness) get here. */
+        if (pqt_probe_session_new(PQT_PROBE_CLASSICAL, NULL, &c->s) != 0) {
+            e->abort = 1;
+            c->state = C_FREE;
+            e->active_conns--;
+            t->in_flight--;
+            return;
+        }
+        fail(e, c, PQT_OUTCOME_MALFORMED, "internal", "could not build the ClientHello: %s",
+             pqt_strerror(ret));
+        return;
+    }
+    size_t split = 0;
+    pqt_probe_session_hello(c->s, &c->out, &c->out_len, &split);
+    c->out_stop = split ? split : c->out_len;
+
+    c->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) {
+        fail(e, c, PQT_OUTCOME_CONNECT_FAILED, "socket", "socket(): %s", strerror(errno));
+        return;
+    }
+    /* The segmentation probes depend on each write leaving as its own segment. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(c->fd, (struct sockaddr *)&t->addr, t->addr_len) != 0 && errno != EINPROGRESS) {
+        fail(e, c, PQT_OUTCOME_CONNECT_FAILED, "connect", "connect(): %s", strerror(errno));
+        return;
+    }
+    if (watch(e, c, EPOLLOUT, EPOLL_CTL_ADD) != 0) {
+        fail(e, c, PQT_OUTCOME_CONNECT_FAILED, "epoll", "epoll_ctl(): %s", strerror(errno));
+    }
+}
+
+static void do_write(engine *e, conn *c)
+{
+    while (c->out_pos < c->out_stop) {
+        ssize_t n = send(c->fd, c->out + c->out_pos, c->out_stop - c->out_pos, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            pqt_probe_session_eof(c->s, 1);
+            conn_done(e, c);
+            return;
+        }
+        c->out_pos += (size_t)n;
+        c->sent += (uint64_t)n;
+    }
+    uint64_t now = pqt_scan_now_ms();
+    if (c->out_stop < c->out_len) {
+        /* First segment out: wait so the second leaves as its own packet. */
+        c->state = C_GAP;
+        c->gap_until = now + e->cfg->split_gap_ms;
+        watch(e, c, EPOLLIN, EPOLL_CTL_MOD);
+        return;
+    }
+    c->state = C_READING;
+    c->deadline_phase = now + e->cfg->first_byte_timeout_ms;
+    watch(e, c, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+static void do_read(engine *e, conn *c)
+{
+    uint8_t buf[16384];
+    for (int rounds = 0; rounds < 8; rounds++) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n > 0) {
+            c->deadline_phase = UINT64_MAX; /* first byte arrived */
+            int r = pqt_probe_session_feed(c->s, buf, (size_t)n);
+            if (r != 0) {
+                conn_done(e, c);
+                return;
+            }
+            continue;
+        }
+        if (n == 0) {
+            pqt_probe_session_eof(c->s, 0);
+            conn_done(e, c);
+            return;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        pqt_probe_session_eof(c->s, errno == ECONNRESET);
+        conn_done(e, c);
+        return;
+    }
+}
+
+static void on_event(engine *e, conn *c, uint32_t ev)
+{
+    if (c->state == C_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+            err = errno;
+        }
+        if (err != 0) {
+            fail(e, c, PQT_OUTCOME_CONNECT_FAILED, "connect", "connect: %s", strerror(err));
+            return;
+        }
+        if (!(ev & EPOLLOUT)) {
+            return;
+        }
+        c->state = C_SENDING;
+        do_write(e, c);
+        return;
+    }
+    if (c->state == C_SENDING && (ev & EPOLLOUT)) {
+        do_write(e, c);
+        return;
+    }
+    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        do_read(e, c);
+    }
+}
+
+/* Deadlines and the segmentation gap; returns the next wake-up (ms). */
+static uint64_t check_timers(engine *e, uint64_t now)
+{
+    uint64_t next = now + 1000;
+    for (unsigned i = 0; i < e->n_conns; i++) {
+        conn *c = &e->conns[i];
+        if (c->state == C_FREE) {
+            continue;
+        }
+        if (c->state == C_GAP && now >= c->gap_until) {
+            c->state = C_SENDING;
+            c->out_stop = c->out_len;
+            watch(e, c, EPOLLOUT | EPOLLIN, EPOLL_CTL_MOD);
+            do_write(e, c);
+            if (c->state == C_FREE) {
+                continue;
+            }
+        }
+        if (now >= c->deadline_total) {
+            fail(e, c, PQT_OUTCOME_TIMEOUT, "handshake_timeout",
+                 "no verdict within %u ms (%llu bytes received)", e->cfg->handshake_timeout_ms,
+                 (unsigned long long)pqt_probe_session_rx(c->s));
+            continue;
+        }
+        if (now >= c->deadline_phase) {
+            if (c->state == C_CONNECTING) {
+                fail(e, c, PQT_OUTCOME_CONNECT_FAILED, "connect_timeout",
+                     "TCP connect did not complete within %u ms", e->cfg->connect_timeout_ms);
+            } else {
+                fail(e, c, PQT_OUTCOME_TIMEOUT, "first_byte_timeout",
+                     "no answer within %u ms of the ClientHello", e->cfg->first_byte_timeout_ms);
+            }
+            continue;
+        }
+        uint64_t d = c->deadline_phase < c->deadline_total ? c->deadline_phase : c->deadline_total;
+        if (c->state == C_GAP && c->gap_until < d) {
+            d = c->gap_until;
+        }
+        if (d < next) {
+            next = d;
+        }
+    }
+    return next;
+}
+
+/* A target with a probe ready to start, or NULL. *wake gets the earliest
+ * retry time of the waiting ones. */
+static target_slot *startable(engine *e, uint64_t now, int *probe, uint64_t *wake)
+{
+    for (unsigned i = 0; i < e->n_targets; i++) {
+        target_slot *t = &e->targets[i];
+        if (!t->used || t->todo == 0) {
+            continue;
+        }
+        for (int p = 0; p < PQT_PROBE_COUNT; p++) {
+            if (!((t->todo >> p) & 1)) {
+                continue;
+            }
+            if (t->retry_at[p] <= now) {
+                *probe = p;
+                return t;
+            }
+            if (t->retry_at[p] < *wake) {
+                *wake = t->retry_at[p];
+            }
+        }
+    }
+    return NULL;
+}
+
+int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *next_ctx,
+                 pqt_scan_done_fn done, void *done_ctx)
+{
+    pqt_scan_config cfg = *cfg_in;
+    engine e;
+    int ret = 0;
+
+    if (cfg.concurrency == 0) {
+        cfg.concurrency = 1;
+    }
+    memset(&e, 0, sizeof(e));
+    e.cfg = &cfg;
+    e.next = next;
+    e.next_ctx = next_ctx;
+    e.done = done;
+    e.done_ctx = done_ctx;
+    e.n_conns = cfg.concurrency;
+    e.n_targets = cfg.concurrency;
+    e.probe_mask = cfg.probe_mask ? cfg.probe_mask & ((1u << PQT_PROBE_COUNT) - 1)
+                                  : (1u << PQT_PROBE_COUNT) - 1;
+    e.ep = epoll_create1(EPOLL_CLOEXEC);
+    e.conns = calloc(e.n_conns, sizeof(*e.conns));
+    e.targets = calloc(e.n_targets, sizeof(*e.targets));
+    if (e.ep < 0 || e.conns == NULL || e.targets == NULL || e.probe_mask == 0) {
+        ret = e.ep < 0 ? PQT_ERR_IO : e.probe_mask == 0 ? PQT_ERR_ARG : PQT_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (unsigned i = 0; i < e.n_conns; i++) {
+        e.conns[i].fd = -1;
+    }
+    e.next_conn_us = now_us();
+
+    for (;;) {
+        uint64_t now = pqt_scan_now_ms();
+        uint64_t wake = check_timers(&e, now);
+        /* Start connections while slots, rate and work allow. */
+        while (!e.abort && e.active_conns < e.n_conns) {
+            if (cfg.rate > 0) {
+                uint64_t us = now_us();
+                if (us < e.next_conn_us) {
+                    uint64_t at = (e.next_conn_us + 999) / 1000;
+                    wake = at < wake ? at : wake;
+                    break;
+                }
+                uint64_t step = 1000000u / cfg.rate;
+                /* No bursts after an idle period: at most one interval of credit. */
+                e.next_conn_us = (e.next_conn_us + step > us ? e.next_conn_us : us) + step;
+            }
+            int probe = -1;
+            target_slot *t = startable(&e, now, &probe, &wake);
+            if (t == NULL && activate_target(&e)) {
+                t = startable(&e, now, &probe, &wake);
+            }
+            if (t == NULL) {
+                if (cfg.rate > 0) {
+                    e.next_conn_us -= 1000000u / cfg.rate; /* give the slot back */
+                }
+                if (!e.eof && !e.abort && e.active_targets < e.n_targets) {
+                    continue; /* a target that reported at once; pull another */
+                }
+                break;
+            }
+            start_conn(&e, t, probe);
+        }
+        if (e.abort && e.active_conns == 0) {
+            break;
+        }
+        if (e.active_conns == 0 && e.active_targets == 0 && (e.eof || e.abort)) {
+            break;
+        }
+        now = pqt_scan_now_ms();
+        int timeout = wake > now ? (int)(wake - now) : 0;
+        if (timeout > 1000) {
+            timeout = 1000;
+        }
+        struct epoll_event evs[64];
+        int n = epoll_wait(e.ep, evs, 64, timeout);
+        if (n < 0 && errno != EINTR) {
+            ret = PQT_ERR_IO;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            conn *c = evs[i].data.ptr;
+            if (c->state != C_FREE) {
+                on_event(&e, c, evs[i].events);
+            }
+        }
+    }
+cleanup:
+    if (e.conns != NULL) {
+        for (unsigned i = 0; i < e.n_conns; i++) {
+            if (e.conns[i].state != C_FREE) {
+                close_conn(&e, &e.conns[i]);
+            }
+        }
+    }
+    if (e.ep >= 0) {
+        close(e.ep);
+    }
+    free(e.conns);
+    free(e.targets);
+    return ret;
+}

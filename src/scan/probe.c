@@ -1,0 +1,858 @@
+/*
+ * Probe sessions: the ClientHello of each probe and a bounded state machine
+ * over the server's bytes (include/pqtls/scan.h). No I/O: the engine feeds
+ * bytes in, and the fuzz target feeds hostile ones.
+ *
+ * Bounds: one record (2^14 + 2048 bytes, RFC 8446 §5.2) plus one handshake
+ * message of at most PQT_PROBE_MAX_HS bytes are buffered; a server that
+ * sends more than PQT_PROBE_MAX_RX bytes in total is cut off.
+ */
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "crypto/ct.h"
+#include "pqtls/groups.h"
+#include "pqtls/hello.h"
+#include "scan/scan_internal.h"
+
+#define PQT_PROBE_MAX_RECORD (16384 + 2048)
+#define PQT_PROBE_MAX_HS (1u << 16)
+#define PQT_PROBE_MAX_RX (1u << 20)
+#define PQT_PROBE_CH_CAP 4096
+/* Past one Ethernet MSS (1460) with room: RFC 7685 padding to this body size. */
+#define PQT_PROBE_PAD_TO 1700
+#define PQT_PROBE_SPLIT_AT_MSS 1448
+
+#define HS_ENCRYPTED_EXTENSIONS 8
+#define HS_CERTIFICATE 11
+#define HS_CERTIFICATE_REQUEST 13
+#define HS_SERVER_HELLO_DONE 14
+#define HS_CERTIFICATE_VERIFY 15
+#define HS_FINISHED 20
+
+enum { PH_HELLO = 0, PH_TLS13 = 1, PH_TLS12 = 2 };
+
+typedef struct {
+    const char *name;
+    uint16_t groups[4];
+    size_t n_groups;
+    uint16_t shares[2];
+    size_t n_shares;
+    int tls12;
+    int split; /* 0 none, 1 SNI, 2 key share, 3 MSS */
+} probe_def;
+
+static const probe_def probe_defs[PQT_PROBE_COUNT] = {
+    {"browser",
+     {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1},
+     4,
+     {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519},
+     2,
+     1,
+     0},
+    {"x25519mlkem768", {PQT_GROUP_X25519MLKEM768}, 1, {PQT_GROUP_X25519MLKEM768}, 1, 0, 0},
+    {"secp256r1mlkem768", {PQT_GROUP_SECP256R1MLKEM768}, 1, {PQT_GROUP_SECP256R1MLKEM768}, 1, 0, 0},
+    {"secp384r1mlkem1024",
+     {PQT_GROUP_SECP384R1MLKEM1024},
+     1,
+     {PQT_GROUP_SECP384R1MLKEM1024},
+     1,
+     0,
+     0},
+    {"mlkem1024", {PQT_GROUP_MLKEM1024}, 1, {PQT_GROUP_MLKEM1024}, 1, 0, 0},
+    {"hrr-preference",
+     {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519},
+     2,
+     {PQT_GROUP_X25519},
+     1,
+     0,
+     0},
+    {"classical",
+     {PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1},
+     3,
+     {PQT_GROUP_X25519},
+     1,
+     1,
+     0},
+    {"legacy-kyber",
+     {PQT_GROUP_X25519KYBER768DRAFT00},
+     1,
+     {PQT_GROUP_X25519KYBER768DRAFT00},
+     1,
+     0,
+     0},
+    {"split-sni",
+     {PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1},
+     3,
+     {PQT_GROUP_X25519},
+     1,
+     1,
+     1},
+    {"split-key-share",
+     {PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1},
+     3,
+     {PQT_GROUP_X25519},
+     1,
+     1,
+     2},
+    {"split-mss",
+     {PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1},
+     3,
+     {PQT_GROUP_X25519},
+     1,
+     1,
+     3},
+};
+
+static const uint16_t suites13[] = {0x1301, 0x1302, 0x1303};
+static const uint16_t suites12[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C,
+                                    0xC030, 0xCCA9, 0xCCA8, 0x009C, 0x009D};
+/* RFC 8446 §4.2.3 schemes, with the ML-DSA code points (draft-ietf-tls-mldsa)
+ * so that a server with a PQ certificate can pick it. */
+static const uint16_t sig_algs[] = {0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805,
+                                    0x0806, 0x0401, 0x0501, 0x0601, 0x0904, 0x0905, 0x0906};
+static const char *const alpn[] = {"h2", "http/1.1", NULL};
+
+struct pqt_probe_session {
+    int probe;
+    pqt_probe_result res;
+    pqt_scan_cert cert;
+    int done;
+    int phase;
+    uint16_t share_groups[2];
+    pqt_hybrid_client *kex[2];
+    size_t n_shares;
+    uint8_t rec[PQT_PROBE_CH_CAP]; /* ClientHello record */
+    size_t rec_len, split;
+    uint8_t rx[PQT_TLS_RECORD_HEADER + PQT_PROBE_MAX_RECORD];
+    size_t rx_len;
+    uint8_t *hs; /* handshake reassembly, grows to PQT_PROBE_MAX_HS + 4 */
+    size_t hs_len, hs_cap;
+    int seen_ee;
+    unsigned ccs;
+    uint64_t rx_total;
+    pqt_record_keys rk;
+    uint8_t pt[PQT_PROBE_MAX_RECORD];
+};
+
+const char *pqt_probe_name(int id)
+{
+    return id >= 0 && id < PQT_PROBE_COUNT ? probe_defs[id].name : NULL;
+}
+
+int pqt_probe_by_name(const char *name)
+{
+    for (int i = 0; i < PQT_PROBE_COUNT; i++) {
+        if (strcmp(name, probe_defs[i].name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *pqt_probe_outcome_name(int outcome)
+{
+    static const char *const names[] = {"not_run", "server_hello", "hrr",
+                                        "alert",   "reset",        "closed",
+                                        "timeout", "malformed",    "connect_failed"};
+    return outcome >= 0 && outcome <= PQT_OUTCOME_CONNECT_FAILED ? names[outcome] : "unknown";
+}
+
+static void finish(pqt_probe_session *s)
+{
+    s->done = 1;
+    /* The private keys are no longer needed once there is a verdict. */
+    for (size_t i = 0; i < s->n_shares; i++) {
+        pqt_hybrid_client_free(s->kex[i]);
+        s->kex[i] = NULL;
+    }
+    pqt_ks_wipe(&s->rk, sizeof(s->rk));
+}
+
+static void verdict(pqt_probe_session *s, int outcome, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void verdict(pqt_probe_session *s, int outcome, const char *error, const char *fmt, ...)
+{
+    if (outcome != 0) {
+        s->res.outcome = outcome;
+    }
+    if (error != NULL && s->res.error == NULL) {
+        s->res.error = error;
+        if (fmt != NULL) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(s->res.detail, sizeof(s->res.detail), fmt, ap);
+            va_end(ap);
+        }
+    }
+    finish(s);
+}
+
+static void settle(pqt_probe_session *s, int outcome)
+{
+    if (outcome != 0) {
+        s->res.outcome = outcome;
+    }
+    finish(s);
+}
+
+static int random_bytes(uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r <= 0) {
+            return PQT_ERR_RANDOM;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* X25519Kyber768Draft00 (draft-tls-westerbaan-xyber768d00): X25519 first,
+ * then a Kyber768 public key, whose encoding an ML-KEM-768 ek shares. We
+ * never finish this exchange: accepting the code point is the finding. */
+static int legacy_share(uint8_t *share, size_t cap, size_t *len)
+{
+    uint8_t tmp[1184 + 32];
+    size_t n = 0;
+    pqt_hybrid_client *c = NULL;
+    int ret = pqt_hybrid_client_new(PQT_GROUP_X25519MLKEM768, &c, tmp, sizeof(tmp), &n);
+    pqt_hybrid_client_free(c);
+    if (ret != 0) {
+        return ret;
+    }
+    if (cap < sizeof(tmp) || n != sizeof(tmp)) {
+        return PQT_ERR_INTERNAL;
+    }
+    memcpy(share, tmp + 1184, 32);
+    memcpy(share + 32, tmp, 1184);
+    *len = sizeof(tmp);
+    return 0;
+}
+
+static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+    if (m == 0 || m > n) {
+        return NULL;
+    }
+    for (size_t i = 0; i + m <= n; i++) {
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0) {
+            return hay + i;
+        }
+    }
+    return NULL;
+}
+
+int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
+{
+    pqt_probe_session *s = NULL;
+    uint8_t shares[2][PQT_HYBRID_MAX_CLIENT_SHARE];
+    pqt_key_share ks[2];
+    uint8_t random[32], session_id[32];
+    int ret;
+
+    *out = NULL;
+    if (probe < 0 || probe >= PQT_PROBE_COUNT) {
+        return PQT_ERR_ARG;
+    }
+    const probe_def *d = &probe_defs[probe];
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    s->probe = probe;
+    s->res.alert = -1;
+    ret = random_bytes(random, sizeof(random));
+    if (ret == 0) {
+        ret = random_bytes(session_id, sizeof(session_id));
+    }
+    for (size_t i = 0; ret == 0 && i < d->n_shares; i++) {
+        uint16_t g = d->shares[i];
+        size_t len = 0;
+        const pqt_group *gi = pqt_group_by_code(g);
+        if (g == PQT_GROUP_X25519KYBER768DRAFT00) {
+            ret = legacy_share(shares[i], sizeof(shares[i]), &len);
+        } else if (gi != NULL && gi->kind == PQT_GROUP_KIND_EC) {
+            ret =
+                pqt_hybrid_client_new_classical(g, &s->kex[i], shares[i], sizeof(shares[i]), &len);
+        } else {
+            ret = pqt_hybrid_client_new(g, &s->kex[i], shares[i], sizeof(shares[i]), &len);
+        }
+        s->share_groups[i] = g;
+        s->n_shares = i + 1;
+        ks[i].group = g;
+        ks[i].share = shares[i];
+        ks[i].len = (uint16_t)len;
+    }
+    if (ret != 0) {
+        goto cleanup;
+    }
+    pqt_client_hello_spec spec = {
+        .sni = (sni != NULL && sni[0]) ? sni : NULL,
+        .cipher_suites = d->tls12 ? suites12 : suites13,
+        .n_cipher_suites = d->tls12 ? sizeof(suites12) / 2 : sizeof(suites13) / 2,
+        .groups = d->groups,
+        .n_groups = d->n_groups,
+        .key_shares = ks,
+        .n_key_shares = d->n_shares,
+        .sig_algs = sig_algs,
+        .n_sig_algs = sizeof(sig_algs) / 2,
+        .alpn = alpn,
+        .tls12_too = d->tls12,
+        .pad_to = d->split ? PQT_PROBE_PAD_TO : 0,
+        .random = random,
+        .session_id = session_id,
+    };
+    size_t hs_len = 0;
+    ret = pqt_hello_build_client(&spec, s->rec + 5, sizeof(s->rec) - 5, &hs_len);
+    if (ret != 0) {
+        goto cleanup;
+    }
+    /* RFC 8446 §5.1: legacy_record_version 0x0301 for the first ClientHello. */
+    s->rec[0] = PQT_TLS_CT_HANDSHAKE;
+    s->rec[1] = 0x03;
+    s->rec[2] = 0x01;
+    s->rec[3] = (uint8_t)(hs_len >> 8);
+    s->rec[4] = (uint8_t)hs_len;
+    s->rec_len = hs_len + 5;
+    if (d->split == 1) {
+        const uint8_t *p = NULL;
+        if (spec.sni != NULL) {
+            p = find_bytes(s->rec + 44, s->rec_len - 44, (const uint8_t *)spec.sni,
+                           strlen(spec.sni));
+        }
+        /* Inside the host name; without SNI, inside the cipher suite list. */
+        s->split = p ? (size_t)(p - s->rec) + strlen(spec.sni) / 2 + (strlen(spec.sni) == 1)
+                     : 5 + 4 + 2 + 32 + 1 + 32 + 2 + 3;
+    } else if (d->split == 2) {
+        const uint8_t *p = find_bytes(s->rec, s->rec_len, shares[0], ks[0].len);
+        s->split = p ? (size_t)(p - s->rec) + 16 : s->rec_len / 2;
+    } else if (d->split == 3) {
+        s->split = PQT_PROBE_SPLIT_AT_MSS;
+    }
+    if (s->split >= s->rec_len) {
+        s->split = 0;
+    }
+    s->res.bytes_sent = 0;
+cleanup:
+    pqt_ct_wipe(shares, sizeof(shares));
+    if (ret != 0) {
+        pqt_probe_session_free(s);
+        return ret;
+    }
+    *out = s;
+    return 0;
+}
+
+void pqt_probe_session_free(pqt_probe_session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    finish(s);
+    free(s->hs);
+    pqt_ks_wipe(s, sizeof(*s));
+    free(s);
+}
+
+void pqt_probe_session_hello(const pqt_probe_session *s, const uint8_t **rec, size_t *len,
+                             size_t *split)
+{
+    *rec = s->rec;
+    *len = s->rec_len;
+    *split = s->split;
+}
+
+const pqt_probe_result *pqt_probe_session_result(const pqt_probe_session *s)
+{
+    return &s->res;
+}
+
+const pqt_scan_cert *pqt_probe_session_cert(const pqt_probe_session *s)
+{
+    return &s->cert;
+}
+
+int pqt_probe_session_done(const pqt_probe_session *s)
+{
+    return s->done;
+}
+
+uint64_t pqt_probe_session_rx(const pqt_probe_session *s)
+{
+    return s->rx_total;
+}
+
+void pqt_probe_session_fail(pqt_probe_session *s, int outcome, const char *error,
+                            const char *detail)
+{
+    if (s->done) {
+        return;
+    }
+    if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO) {
+        outcome = 0; /* keep what the server did say */
+    }
+    verdict(s, outcome, error, "%s", detail ? detail : "");
+}
+
+/* ---- certificates --------------------------------------------------------- */
+
+static void read_certificate(pqt_probe_session *s, const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        return;
+    }
+    pqt_scan_cert *c = &s->cert;
+    c->seen = 1;
+    int sig_nid = X509_get_signature_nid(x);
+    snprintf(c->sig_alg, sizeof(c->sig_alg), "%s",
+             sig_nid != NID_undef ? OBJ_nid2ln(sig_nid) : "unknown");
+    if (sig_nid == NID_undef) {
+        const X509_ALGOR *alg = NULL;
+        X509_get0_signature(NULL, &alg, x);
+        const ASN1_OBJECT *obj = NULL;
+        if (alg != NULL) {
+            X509_ALGOR_get0(&obj, NULL, NULL, alg);
+            OBJ_obj2txt(c->sig_alg, sizeof(c->sig_alg), obj, 0);
+        }
+    }
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    if (pk != NULL) {
+        const char *tn = EVP_PKEY_get0_type_name(pk);
+        snprintf(c->key_alg, sizeof(c->key_alg), "%s", tn ? tn : "unknown");
+        c->key_bits = EVP_PKEY_get_bits(pk);
+        size_t gl = 0;
+        if (EVP_PKEY_get_utf8_string_param(pk, "group", c->key_curve, sizeof(c->key_curve), &gl) !=
+            1) {
+            c->key_curve[0] = 0;
+        }
+    } else {
+        /* A key type this libcrypto cannot load (an ML-DSA key on OpenSSL
+         * 3.0): report its algorithm OID. */
+        X509_PUBKEY *xp = X509_get_X509_PUBKEY(x);
+        ASN1_OBJECT *obj = NULL;
+        if (xp != NULL && X509_PUBKEY_get0_param(&obj, NULL, NULL, NULL, xp) == 1) {
+            OBJ_obj2txt(c->key_alg, sizeof(c->key_alg), obj, 0);
+        }
+    }
+    X509_free(x);
+}
+
+/* RFC 8446 §4.4.2 (TLS 1.3: with a context and per-entry extensions) or
+ * RFC 5246 §7.4.2 (TLS 1.2); only the end-entity certificate is read. */
+static void parse_certificate(pqt_probe_session *s, const uint8_t *body, size_t len, int tls13)
+{
+    pqt_reader r = pqt_reader_make(body, len), ctx, list, cert;
+    if (tls13 && pqt_reader_vec(&r, 1, &ctx) != 0) {
+        return;
+    }
+    if (pqt_reader_vec(&r, 3, &list) != 0 || pqt_reader_vec(&list, 3, &cert) != 0) {
+        return;
+    }
+    read_certificate(s, cert.p, pqt_reader_left(&cert));
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+static int group_offered(const probe_def *d, uint16_t g)
+{
+    for (size_t i = 0; i < d->n_groups; i++) {
+        if (d->groups[i] == g) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *error_code(int err)
+{
+    switch (err) {
+    case PQT_ERR_SHARE_LENGTH:
+        return "share_length";
+    case PQT_ERR_EC_POINT:
+        return "ec_point";
+    case PQT_ERR_EC_ZERO:
+        return "ec_zero";
+    case PQT_ERR_CT_LENGTH:
+        return "share_length";
+    default:
+        return "key_exchange_failed";
+    }
+}
+
+/* TLS 1.3 ServerHello with a key share: finish the exchange and switch to
+ * the server's handshake traffic keys. */
+static void start_tls13(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *sh_msg,
+                        size_t sh_len)
+{
+    uint8_t secret[PQT_HYBRID_MAX_SECRET], th[PQT_KS_MAX_HASH];
+    size_t secret_len = 0, key_len = 0;
+    pqt_ks_hash h;
+    pqt_ks_secrets ks;
+    int slot = -1, ret;
+
+    memset(&ks, 0, sizeof(ks));
+    for (size_t i = 0; i < s->n_shares; i++) {
+        if (s->share_groups[i] == sh->key_share_group) {
+            slot = (int)i;
+        }
+    }
+    if (slot < 0) {
+        /* RFC 8446 §4.2.8: the selected share MUST match one the client sent. */
+        const char *gn = pqt_group_name(sh->key_share_group);
+        verdict(s, PQT_OUTCOME_MALFORMED, "group_not_offered",
+                "ServerHello selects group 0x%04x (%s), for which no key share was sent",
+                sh->key_share_group, gn ? gn : "unknown");
+        if (pqt_group_is_pq(sh->key_share_group)) {
+            s->res.broken = 1;
+        }
+        return;
+    }
+    if (pqt_ks_suite(sh->cipher_suite, &h, &key_len) != 0) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "cipher_not_offered",
+                "ServerHello selects cipher suite 0x%04x, not a TLS 1.3 suite we offered",
+                sh->cipher_suite);
+        return;
+    }
+    if (s->kex[slot] == NULL) {
+        /* X25519Kyber768Draft00: accepted, and that is all we need to know. */
+        settle(s, 0);
+        return;
+    }
+    ret = pqt_hybrid_client_finish(s->kex[slot], sh->key_share, sh->key_share_len, secret,
+                                   sizeof(secret), &secret_len);
+    if (ret != 0) {
+        const pqt_group *g = pqt_group_by_code(sh->key_share_group);
+        s->res.broken = 1;
+        verdict(s, 0, error_code(ret), "server key share rejected (%zu bytes, %s expects %zu): %s",
+                sh->key_share_len, g ? g->name : "group", g ? g->server_share_bytes : (size_t)0,
+                pqt_strerror(ret));
+        goto cleanup;
+    }
+    const uint8_t *parts[2] = {s->rec + 5, sh_msg};
+    size_t lens[2] = {s->rec_len - 5, sh_len};
+    ret = pqt_ks_transcript(h, parts, lens, 2, th);
+    if (ret == 0) {
+        ret = pqt_ks_early(&ks, h, NULL, 0, NULL);
+    }
+    if (ret == 0) {
+        ret = pqt_ks_handshake(&ks, secret, secret_len, th);
+    }
+    if (ret == 0) {
+        ret = pqt_record_keys_init(&s->rk, sh->cipher_suite, ks.server_hs_traffic);
+    }
+    if (ret != 0) {
+        verdict(s, 0, "internal", "key schedule failed: %s", pqt_strerror(ret));
+        goto cleanup;
+    }
+    s->phase = PH_TLS13;
+cleanup:
+    pqt_ks_wipe(secret, sizeof(secret));
+    pqt_ks_wipe(&ks, sizeof(ks));
+}
+
+static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len)
+{
+    const probe_def *d = &probe_defs[s->probe];
+    pqt_server_hello sh;
+    int ret = pqt_hello_parse_server(msg + 4, len - 4, &sh);
+    if (ret != 0) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "server_hello_syntax", "ServerHello does not parse: %s",
+                pqt_strerror(ret));
+        return;
+    }
+    s->res.version = pqt_hello_server_version(&sh);
+    s->res.cipher = sh.cipher_suite;
+    s->res.group = sh.has_key_share ? sh.key_share_group : 0;
+    if (sh.is_hrr) {
+        s->res.outcome = PQT_OUTCOME_HRR;
+        /* RFC 8446 §4.1.4: the selected_group must be offered and must not
+         * be one the client already sent a share for. */
+        if (!sh.has_key_share) {
+            settle(s, 0); /* a cookie-only HRR */
+        } else if (!group_offered(d, sh.key_share_group)) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "group_not_offered",
+                    "HelloRetryRequest asks for group 0x%04x, which was not offered",
+                    sh.key_share_group);
+        } else {
+            int shared = 0;
+            for (size_t i = 0; i < s->n_shares; i++) {
+                shared |= s->share_groups[i] == sh.key_share_group;
+            }
+            verdict(s, shared ? PQT_OUTCOME_MALFORMED : 0, shared ? "hrr_for_sent_share" : NULL,
+                    "HelloRetryRequest asks for group 0x%04x, whose share was already sent",
+                    sh.key_share_group);
+        }
+        return;
+    }
+    s->res.outcome = PQT_OUTCOME_SERVER_HELLO;
+    if (s->res.version == 0x0304) {
+        if (!sh.has_key_share) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "no_key_share",
+                    "TLS 1.3 ServerHello without key_share (no PSK was offered)");
+            return;
+        }
+        start_tls13(s, &sh, msg, len);
+    } else if (s->res.version == 0x0303 && d->tls12) {
+        s->phase = PH_TLS12;
+    } else {
+        verdict(s, 0, s->res.version == 0x0303 ? "version_not_offered" : "old_version",
+                "server negotiated version 0x%04x", s->res.version);
+    }
+}
+
+static void on_handshake_message(pqt_probe_session *s, const uint8_t *msg, size_t len)
+{
+    uint8_t type = msg[0];
+    if (s->phase == PH_HELLO) {
+        if (type != PQT_TLS_HS_SERVER_HELLO) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "unexpected_message",
+                    "expected ServerHello, got handshake message type %u", type);
+            return;
+        }
+        on_server_hello(s, msg, len);
+        return;
+    }
+    if (s->phase == PH_TLS12) {
+        uint16_t g = 0;
+        if (type == HS_CERTIFICATE) {
+            parse_certificate(s, msg + 4, len - 4, 0);
+        } else if (type == PQT_TLS_HS_SERVER_KEY_EXCHANGE) {
+            if (pqt_hello_parse_server_key_exchange_group(msg + 4, len - 4, &g) == 0) {
+                s->res.group = g;
+            }
+            settle(s, 0);
+        } else if (type == HS_SERVER_HELLO_DONE) {
+            settle(s, 0); /* RSA key exchange: no group */
+        }
+        return;
+    }
+    /* TLS 1.3, decrypted. RFC 8446 §4.3.1: EncryptedExtensions comes first. */
+    if (!s->seen_ee) {
+        if (type != HS_ENCRYPTED_EXTENSIONS) {
+            s->res.broken = 1;
+            verdict(s, 0, "no_encrypted_extensions",
+                    "first encrypted handshake message has type %u, not EncryptedExtensions", type);
+            return;
+        }
+        s->seen_ee = 1;
+        s->res.verified = 1;
+        return;
+    }
+    if (type == HS_CERTIFICATE) {
+        parse_certificate(s, msg + 4, len - 4, 1);
+    } else if (type == HS_CERTIFICATE_VERIFY) {
+        if (len >= 6) {
+            s->cert.verify_scheme = (uint16_t)((msg[4] << 8) | msg[5]);
+        }
+        settle(s, 0);
+    } else if (type == HS_FINISHED) {
+        settle(s, 0);
+    }
+}
+
+/* Append handshake bytes and dispatch every complete message. */
+static void on_handshake_bytes(pqt_probe_session *s, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        /* RFC 8446 §5.1: "MUST NOT send zero-length fragments of Handshake". */
+        verdict(s, PQT_OUTCOME_MALFORMED, "empty_handshake_record",
+                "zero-length handshake fragment");
+        return;
+    }
+    if (s->hs_len + n > s->hs_cap) {
+        size_t cap = s->hs_cap ? s->hs_cap : 4096;
+        while (cap < s->hs_len + n) {
+            cap *= 2;
+        }
+        if (cap > PQT_PROBE_MAX_HS + PQT_PROBE_MAX_RECORD) {
+            cap = PQT_PROBE_MAX_HS + PQT_PROBE_MAX_RECORD;
+        }
+        uint8_t *nb = realloc(s->hs, cap);
+        if (nb == NULL) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "internal", "out of memory");
+            return;
+        }
+        s->hs = nb;
+        s->hs_cap = cap;
+    }
+    memcpy(s->hs + s->hs_len, p, n);
+    s->hs_len += n;
+    size_t off = 0;
+    while (!s->done && s->hs_len - off >= 4) {
+        const uint8_t *m = s->hs + off;
+        size_t body = ((size_t)m[1] << 16) | ((size_t)m[2] << 8) | m[3];
+        if (body > PQT_PROBE_MAX_HS) {
+            if (s->seen_ee) {
+                /* A huge certificate chain after a verified exchange. */
+                settle(s, 0);
+            } else {
+                verdict(s, PQT_OUTCOME_MALFORMED, "handshake_too_large",
+                        "handshake message type %u claims %zu bytes (limit %u)", m[0], body,
+                        PQT_PROBE_MAX_HS);
+            }
+            break;
+        }
+        if (s->hs_len - off < 4 + body) {
+            break;
+        }
+        on_handshake_message(s, m, 4 + body);
+        off += 4 + body;
+    }
+    if (s->hs != NULL && off > 0) {
+        memmove(s->hs, s->hs + off, s->hs_len - off);
+        s->hs_len -= off;
+    }
+}
+
+static void on_alert(pqt_probe_session *s, const uint8_t *p, size_t n)
+{
+    if (n != 2) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "alert_syntax", "alert record of %zu bytes", n);
+        return;
+    }
+    s->res.alert = p[1];
+    settle(s, s->phase == PH_HELLO ? PQT_OUTCOME_ALERT : 0);
+}
+
+static void on_record(pqt_probe_session *s, const pqt_record_header *h, const uint8_t *hdr,
+                      const uint8_t *body)
+{
+    size_t n = h->length;
+    switch (h->type) {
+    case PQT_TLS_CT_ALERT:
+        on_alert(s, body, n);
+        return;
+    case PQT_TLS_CT_CHANGE_CIPHER_SPEC:
+        /* RFC 8446 §5: one CCS {0x01} may appear after the ServerHello/HRR. */
+        if (s->phase == PH_HELLO || n != 1 || body[0] != 1 || ++s->ccs > 1) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "unexpected_change_cipher_spec",
+                    "change_cipher_spec record where none is allowed");
+        }
+        return;
+    case PQT_TLS_CT_HANDSHAKE:
+        if (s->phase == PH_TLS13) {
+            s->res.broken = 1;
+            verdict(s, 0, "plaintext_after_server_hello",
+                    "unencrypted handshake record after a TLS 1.3 ServerHello");
+            return;
+        }
+        if (n > 16384) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "record_overflow",
+                    "plaintext record of %zu bytes (limit 16384)", n);
+            return;
+        }
+        on_handshake_bytes(s, body, n);
+        return;
+    case PQT_TLS_CT_APPLICATION_DATA: {
+        if (s->phase != PH_TLS13) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "unexpected_application_data",
+                    "application_data record before the handshake keys exist");
+            return;
+        }
+        size_t pt_len = 0;
+        uint8_t ct = 0;
+        int ret = pqt_record_decrypt(&s->rk, hdr, body, n, s->pt, &pt_len, &ct);
+        if (ret != 0) {
+            s->res.broken = 1;
+            verdict(s, 0, "decrypt_failed",
+                    "the server's first encrypted record does not decrypt with the derived "
+                    "handshake keys (%s)",
+                    pqt_strerror(ret));
+            return;
+        }
+        if (ct == PQT_TLS_CT_HANDSHAKE) {
+            on_handshake_bytes(s, s->pt, pt_len);
+        } else if (ct == PQT_TLS_CT_ALERT) {
+            on_alert(s, s->pt, pt_len);
+        } else {
+            verdict(s, 0, "unexpected_message", "encrypted record of inner type %u", ct);
+        }
+        return;
+    }
+    default:
+        verdict(s, PQT_OUTCOME_MALFORMED, "record_type", "record of unknown type %u", h->type);
+        return;
+    }
+}
+
+static void process_records(pqt_probe_session *s)
+{
+    size_t off = 0;
+    while (!s->done && s->rx_len - off >= PQT_TLS_RECORD_HEADER) {
+        pqt_reader r = pqt_reader_make(s->rx + off, s->rx_len - off);
+        pqt_record_header h;
+        if (pqt_record_header_parse(&r, &h) != 0) {
+            const uint8_t *b = s->rx + off;
+            verdict(s, PQT_OUTCOME_MALFORMED,
+                    s->rx_total <= s->rx_len ? "not_tls" : "record_header",
+                    "bytes %02x %02x %02x %02x %02x are not a TLS record header", b[0], b[1], b[2],
+                    b[3], b[4]);
+            break;
+        }
+        if ((h.version >> 8) != 0x03) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "record_version", "record version 0x%04x is not 3.x",
+                    h.version);
+            break;
+        }
+        if (pqt_reader_left(&r) < h.length) {
+            break;
+        }
+        on_record(s, &h, s->rx + off, r.p);
+        off += PQT_TLS_RECORD_HEADER + h.length;
+    }
+    memmove(s->rx, s->rx + off, s->rx_len - off);
+    s->rx_len -= off;
+}
+
+int pqt_probe_session_feed(pqt_probe_session *s, const uint8_t *data, size_t len)
+{
+    while (!s->done && len > 0) {
+        size_t room = sizeof(s->rx) - s->rx_len;
+        size_t take = len < room ? len : room;
+        if (s->rx_total + take > PQT_PROBE_MAX_RX) {
+            verdict(s, s->phase == PH_HELLO ? PQT_OUTCOME_MALFORMED : 0, "too_much_data",
+                    "more than %u bytes without a verdict", PQT_PROBE_MAX_RX);
+            break;
+        }
+        memcpy(s->rx + s->rx_len, data, take);
+        s->rx_len += take;
+        s->rx_total += take;
+        s->res.bytes_received += take;
+        data += take;
+        len -= take;
+        process_records(s);
+        if (!s->done && s->rx_len == sizeof(s->rx)) {
+            /* Cannot happen with the header limit; a guard all the same. */
+            verdict(s, PQT_OUTCOME_MALFORMED, "record_overflow", "record larger than the buffer");
+        }
+    }
+    return s->done ? 1 : 0;
+}
+
+void pqt_probe_session_eof(pqt_probe_session *s, int reset)
+{
+    if (s->done) {
+        return;
+    }
+    if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO) {
+        verdict(s, 0, reset ? "reset_after_server_hello" : "closed_after_server_hello",
+                "connection %s after the ServerHello (%llu bytes received)",
+                reset ? "reset" : "closed", (unsigned long long)s->rx_total);
+    } else if (s->rx_total == 0) {
+        settle(s, reset ? PQT_OUTCOME_RESET : PQT_OUTCOME_CLOSED);
+    } else {
+        verdict(s, PQT_OUTCOME_MALFORMED, reset ? "reset_mid_message" : "closed_mid_message",
+                "connection %s after %llu bytes, inside a record or message",
+                reset ? "reset" : "closed", (unsigned long long)s->rx_total);
+    }
+}

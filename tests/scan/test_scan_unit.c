@@ -1,0 +1,661 @@
+/*
+ * Unit tests for the scanner's pure layers: target lines (and their error
+ * messages), sharding, staging and flags from probe results, policies, and
+ * the probe state machine fed by an in-memory server that runs a real
+ * hybrid key exchange (pqt_hybrid_server_respond + the key schedule) or
+ * misbehaves on purpose.
+ */
+#define _GNU_SOURCE /* fmemopen */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pqtls/groups.h"
+#include "pqtls/hello.h"
+#include "pqtls/hybrid.h"
+#include "pqtls/keyschedule.h"
+#include "pqtls/scan.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        checks++;                                       \
+        if (!(cond)) {                                  \
+            failures++;                                 \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+        }                                               \
+    } while (0)
+
+/* ---- targets ---------------------------------------------------------------- */
+
+static void expect_target(const char *line, const char *host, unsigned port, const char *sni,
+                          const char *name)
+{
+    pqt_scan_target t;
+    int blank = 0;
+    const char *why = NULL;
+    char buf[600];
+    int r = pqt_scan_target_parse(line, &t, &blank, &why);
+    CHECK(r == 0 && !blank, "'%s' parses (%s)", line, why ? why : "");
+    if (r != 0) {
+        return;
+    }
+    pqt_scan_target_name(&t, buf, sizeof(buf));
+    CHECK(strcmp(t.host, host) == 0 && t.port == port && strcmp(t.sni, sni) == 0 &&
+              strcmp(buf, name) == 0,
+          "'%s' -> host '%s' port %u sni '%s' name '%s'", line, t.host, t.port, t.sni, buf);
+}
+
+static void expect_bad(const char *line, const char *why_part)
+{
+    pqt_scan_target t;
+    int blank = 0;
+    const char *why = NULL;
+    int r = pqt_scan_target_parse(line, &t, &blank, &why);
+    CHECK(r == PQT_ERR_SYNTAX && why != NULL && strstr(why, why_part) != NULL,
+          "'%s' is rejected with a reason mentioning '%s' (got %d, '%s')", line, why_part, r,
+          why ? why : "");
+}
+
+static void test_targets(void)
+{
+    expect_target("example.com", "example.com", 443, "example.com", "example.com:443");
+    expect_target("  example.com:8443  # staging", "example.com", 8443, "example.com",
+                  "example.com:8443");
+    expect_target("192.0.2.7", "192.0.2.7", 443, "", "192.0.2.7:443");
+    expect_target("192.0.2.7:444,api.example", "192.0.2.7", 444, "api.example",
+                  "192.0.2.7:444,api.example");
+    expect_target("[2001:db8::1]:8443", "2001:db8::1", 8443, "", "[2001:db8::1]:8443");
+    expect_target("2001:db8::1", "2001:db8::1", 443, "", "[2001:db8::1]:443");
+    expect_target("[::1]:443,localhost", "::1", 443, "localhost", "[::1]:443,localhost");
+    expect_target("a.example,b.example", "a.example", 443, "b.example", "a.example:443,b.example");
+
+    int blank = 0;
+    const char *why;
+    pqt_scan_target t;
+    CHECK(pqt_scan_target_parse("   # a comment", &t, &blank, &why) == 0 && blank,
+          "comment line is blank");
+    CHECK(pqt_scan_target_parse("\r\n", &t, &blank, &why) == 0 && blank, "empty line is blank");
+
+    expect_bad("example.com:0", "port");
+    expect_bad("example.com:70000", "port");
+    expect_bad("example.com:https", "port");
+    expect_bad("exa mple.com", "whitespace");
+    expect_bad("exa$mple.com", "host");
+    expect_bad("[2001:db8::1", "]");
+    expect_bad("[192.0.2.1]:443", "IPv6");
+    expect_bad("2001:db8::zz", "IPv6");
+    expect_bad("example.com,", "SNI");
+    expect_bad("a,b,c", "','");
+    expect_bad(":443", "empty");
+}
+
+static void test_shard(void)
+{
+    unsigned k, n;
+    CHECK(pqt_scan_shard_parse("2/4", &k, &n) == 0 && k == 2 && n == 4, "2/4");
+    CHECK(pqt_scan_shard_parse("0/4", &k, &n) != 0, "0/4 rejected");
+    CHECK(pqt_scan_shard_parse("5/4", &k, &n) != 0, "5/4 rejected");
+    CHECK(pqt_scan_shard_parse("1/0", &k, &n) != 0, "1/0 rejected");
+    CHECK(pqt_scan_shard_parse("1/4x", &k, &n) != 0, "1/4x rejected");
+    CHECK(pqt_scan_shard_parse("-1/4", &k, &n) != 0, "-1/4 rejected");
+
+    /* Every target lands in exactly one shard, the same one every time,
+     * and the shards are not absurdly unbalanced. */
+    unsigned counts[4] = {0};
+    for (int i = 0; i < 4000; i++) {
+        char line[64];
+        int blank;
+        const char *why;
+        pqt_scan_target t;
+        snprintf(line, sizeof(line), "host%d.example:%d", i, 443 + i % 7);
+        if (pqt_scan_target_parse(line, &t, &blank, &why) != 0) {
+            CHECK(0, "parse %s", line);
+            continue;
+        }
+        int owners = 0;
+        for (unsigned s = 1; s <= 4; s++) {
+            if (pqt_scan_shard_member(&t, s, 4)) {
+                owners++;
+                counts[s - 1]++;
+                CHECK(pqt_scan_shard_member(&t, s, 4), "deterministic");
+            }
+        }
+        CHECK(owners == 1, "%s belongs to exactly one of 4 shards (%d)", line, owners);
+        CHECK(pqt_scan_shard_member(&t, 1, 1), "shard 1/1 holds everything");
+    }
+    for (int s = 0; s < 4; s++) {
+        CHECK(counts[s] > 800 && counts[s] < 1200, "shard %d holds %u of 4000", s + 1, counts[s]);
+    }
+    /* A pinned value, so the split never changes between releases (machines
+     * running different versions must agree). */
+    pqt_scan_target t;
+    int blank;
+    const char *why;
+    CHECK(pqt_scan_target_parse("example.com", &t, &blank, &why) == 0, "parse");
+    int member = -1;
+    for (unsigned s = 1; s <= 7; s++) {
+        if (pqt_scan_shard_member(&t, s, 7)) {
+            member = (int)s;
+        }
+    }
+    printf("  example.com:443 is in shard %d/7\n", member);
+    CHECK(member == 6, "example.com:443 stays in shard 6/7 (got %d)", member);
+}
+
+/* ---- staging ------------------------------------------------------------------ */
+
+static void set(pqt_scan_result *r, int probe, int outcome, uint16_t group, int verified)
+{
+    r->probes_run |= 1u << probe;
+    r->probes[probe].outcome = outcome;
+    r->probes[probe].group = group;
+    r->probes[probe].verified = verified;
+    r->probes[probe].alert = outcome == PQT_OUTCOME_ALERT ? 40 : -1;
+    r->probes[probe].bytes_received = outcome == PQT_OUTCOME_CONNECT_FAILED ? 0 : 100;
+}
+
+/* A server with X25519MLKEM768 and classical groups, answering every probe. */
+static void base(pqt_scan_result *r, int hybrid, int hrr_prefers, int classical_ok)
+{
+    memset(r, 0, sizeof(*r));
+    uint16_t h = PQT_GROUP_X25519MLKEM768;
+    set(r, PQT_PROBE_BROWSER, PQT_OUTCOME_SERVER_HELLO, hybrid ? h : PQT_GROUP_X25519, 1);
+    set(r, PQT_PROBE_X25519MLKEM768, hybrid ? PQT_OUTCOME_SERVER_HELLO : PQT_OUTCOME_ALERT,
+        hybrid ? h : 0, hybrid);
+    for (int p = PQT_PROBE_SECP256R1MLKEM768; p <= PQT_PROBE_MLKEM1024; p++) {
+        set(r, p, PQT_OUTCOME_ALERT, 0, 0);
+    }
+    set(r, PQT_PROBE_HRR_PREFERENCE, hrr_prefers ? PQT_OUTCOME_HRR : PQT_OUTCOME_SERVER_HELLO,
+        hrr_prefers ? h : PQT_GROUP_X25519, !hrr_prefers);
+    set(r, PQT_PROBE_CLASSICAL, classical_ok ? PQT_OUTCOME_SERVER_HELLO : PQT_OUTCOME_ALERT,
+        classical_ok ? PQT_GROUP_X25519 : 0, classical_ok);
+    set(r, PQT_PROBE_LEGACY_KYBER, PQT_OUTCOME_ALERT, 0, 0);
+    for (int p = PQT_PROBE_SPLIT_SNI; p <= PQT_PROBE_SPLIT_MSS; p++) {
+        set(r, p, PQT_OUTCOME_SERVER_HELLO, PQT_GROUP_X25519, 1);
+    }
+}
+
+static void test_classify(void)
+{
+    pqt_scan_result r;
+    base(&r, 0, 0, 1);
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == 0, "classical server: none, no flags");
+
+    base(&r, 1, 0, 1);
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_SUPPORTED && r.flags == 0, "hybrid beside X25519: supported");
+
+    base(&r, 1, 1, 1);
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_PREFERRED, "HRR for the hybrid: preferred (%d)", r.stage);
+
+    base(&r, 1, 0, 0);
+    set(&r, PQT_PROBE_HRR_PREFERENCE, PQT_OUTCOME_HRR, PQT_GROUP_X25519MLKEM768, 0);
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_REQUIRED, "classical refused: required (%d)", r.stage);
+
+    /* A hybrid ServerHello whose exchange could not be verified does not
+     * count as support, and a broken one is flagged. */
+    base(&r, 1, 0, 1);
+    r.probes[PQT_PROBE_BROWSER].verified = 0;
+    r.probes[PQT_PROBE_X25519MLKEM768].verified = 0;
+    r.probes[PQT_PROBE_X25519MLKEM768].broken = 1;
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == PQT_FLAG_BROKEN_HYBRID,
+          "unverified hybrid: none + broken-hybrid (stage %d flags %x)", r.stage, r.flags);
+
+    base(&r, 0, 0, 1);
+    set(&r, PQT_PROBE_LEGACY_KYBER, PQT_OUTCOME_SERVER_HELLO, PQT_GROUP_X25519KYBER768DRAFT00, 0);
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == PQT_FLAG_LEGACY_KYBER, "0x6399: legacy-kyber");
+
+    base(&r, 1, 0, 1);
+    set(&r, PQT_PROBE_SPLIT_KEY_SHARE, PQT_OUTCOME_CLOSED, 0, 0);
+    pqt_scan_classify(&r);
+    CHECK(r.flags == PQT_FLAG_SEGMENTATION_INTOLERANT && r.stage == PQT_STAGE_SUPPORTED,
+          "split hello dropped: segmentation-intolerant");
+
+    /* An alert to the split hello is an answer, not intolerance. */
+    base(&r, 0, 0, 1);
+    set(&r, PQT_PROBE_SPLIT_SNI, PQT_OUTCOME_ALERT, 0, 0);
+    pqt_scan_classify(&r);
+    CHECK(r.flags == 0, "alert to a split hello is not segmentation intolerance");
+
+    /* If even the small hello gets no answer, nothing is said about splits. */
+    base(&r, 0, 0, 1);
+    set(&r, PQT_PROBE_CLASSICAL, PQT_OUTCOME_TIMEOUT, 0, 0);
+    set(&r, PQT_PROBE_SPLIT_SNI, PQT_OUTCOME_TIMEOUT, 0, 0);
+    pqt_scan_classify(&r);
+    CHECK(!(r.flags & PQT_FLAG_SEGMENTATION_INTOLERANT), "no baseline, no segmentation verdict");
+
+    memset(&r, 0, sizeof(r));
+    for (int p = 0; p < PQT_PROBE_COUNT; p++) {
+        set(&r, p, PQT_OUTCOME_CONNECT_FAILED, 0, 0);
+    }
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == PQT_FLAG_UNREACHABLE, "all refused: unreachable");
+
+    memset(&r, 0, sizeof(r));
+    snprintf(r.error, sizeof(r.error), "cannot resolve");
+    pqt_scan_classify(&r);
+    CHECK(r.flags == PQT_FLAG_UNREACHABLE, "resolution failure: unreachable");
+
+    CHECK(pqt_scan_stage_by_name("preferred") == PQT_STAGE_PREFERRED, "stage names");
+    CHECK(pqt_scan_flag_by_name("broken-hybrid") == 2, "flag names");
+    CHECK(pqt_probe_by_name("split-mss") == PQT_PROBE_SPLIT_MSS && pqt_probe_by_name("x") == -1,
+          "probe names");
+}
+
+/* ---- policy -------------------------------------------------------------------- */
+
+static pqt_scan_policy *policy_from(const char *text, int *rc, unsigned *line, char *why)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    pqt_scan_policy *p = NULL;
+    *rc = pqt_scan_policy_load(f, &p, line, why, 256);
+    fclose(f);
+    return p;
+}
+
+static void test_policy(void)
+{
+    int rc;
+    unsigned line;
+    char why[256], reason[256];
+    pqt_scan_policy *p = policy_from("# comment\n"
+                                     "*.bank.example  required  no-legacy-kyber\n"
+                                     "\n"
+                                     "10.0.0.*:8443   preferred\n"
+                                     "*               supported no-broken-hybrid\n",
+                                     &rc, &line, why);
+    CHECK(rc == 0 && p != NULL, "policy loads (%s)", why);
+    pqt_scan_result r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.target.host, sizeof(r.target.host), "www.bank.example");
+    snprintf(r.name, sizeof(r.name), "www.bank.example:443");
+    r.stage = PQT_STAGE_PREFERRED;
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 0 &&
+              strstr(reason, "below required") != NULL,
+          "bank below required fails: %s", reason);
+    r.stage = PQT_STAGE_REQUIRED;
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 1, "bank required passes");
+    r.flags = PQT_FLAG_LEGACY_KYBER;
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 0 &&
+              strstr(reason, "legacy-kyber") != NULL,
+          "forbidden flag fails: %s", reason);
+
+    snprintf(r.target.host, sizeof(r.target.host), "10.0.0.5");
+    snprintf(r.name, sizeof(r.name), "10.0.0.5:8443");
+    r.flags = 0;
+    r.stage = PQT_STAGE_SUPPORTED;
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 0, "host:port pattern applies");
+    snprintf(r.name, sizeof(r.name), "10.0.0.5:443");
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 1,
+          "other port falls through to '*'");
+    r.flags = PQT_FLAG_BROKEN_HYBRID;
+    CHECK(pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 0, "no-broken-hybrid");
+    pqt_scan_policy_free(p);
+
+    p = policy_from("*.example supported\n", &rc, &line, why);
+    snprintf(r.target.host, sizeof(r.target.host), "other.test");
+    snprintf(r.name, sizeof(r.name), "other.test:443");
+    CHECK(p && pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == -1, "no rule: not judged");
+    pqt_scan_policy_free(p);
+
+    p = policy_from("ok none\n*  mandatory\n", &rc, &line, why);
+    CHECK(p == NULL && rc == PQT_ERR_SYNTAX && line == 2 && strstr(why, "mandatory"),
+          "unknown stage reported on line 2: %u %s", line, why);
+    p = policy_from("*\n", &rc, &line, why);
+    CHECK(p == NULL && rc == PQT_ERR_SYNTAX && line == 1 && strstr(why, "no minimum stage"),
+          "missing stage: %s", why);
+    p = policy_from("* none no-such-flag\n", &rc, &line, why);
+    CHECK(p == NULL && rc == PQT_ERR_SYNTAX && strstr(why, "no-such-flag"), "bad flag: %s", why);
+}
+
+/* ---- probe sessions against an in-memory server ---------------------------- */
+
+static const uint8_t hrr_random[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+
+typedef struct {
+    uint8_t buf[16384];
+    size_t len;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n)
+{
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+/* ServerHello (or HRR) handshake message for the given ClientHello. */
+static size_t server_hello(const pqt_client_hello *ch, int hrr, uint16_t group,
+                           const uint8_t *share, size_t share_len, uint8_t *out, size_t cap)
+{
+    pqt_writer w;
+    static const uint8_t rnd[32] = {1, 2, 3};
+    size_t len = 0;
+    pqt_writer_init(&w, out, cap);
+    pqt_writer_u8(&w, PQT_TLS_HS_SERVER_HELLO);
+    pqt_writer_open(&w, 3);
+    pqt_writer_u16(&w, 0x0303);
+    pqt_writer_bytes(&w, hrr ? hrr_random : rnd, 32);
+    pqt_writer_open(&w, 1);
+    pqt_writer_bytes(&w, ch->session_id, ch->session_id_len);
+    pqt_writer_close(&w);
+    pqt_writer_u16(&w, 0x1301);
+    pqt_writer_u8(&w, 0);
+    pqt_writer_open(&w, 2);
+    pqt_writer_u16(&w, PQT_TLS_EXT_SUPPORTED_VERSIONS);
+    pqt_writer_open(&w, 2);
+    pqt_writer_u16(&w, 0x0304);
+    pqt_writer_close(&w);
+    pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
+    pqt_writer_open(&w, 2);
+    pqt_writer_u16(&w, group);
+    if (!hrr) {
+        pqt_writer_open(&w, 2);
+        pqt_writer_bytes(&w, share, share_len);
+        pqt_writer_close(&w);
+    }
+    pqt_writer_close(&w);
+    pqt_writer_close(&w);
+    pqt_writer_close(&w);
+    if (pqt_writer_finish(&w, &len) != 0) {
+        return 0;
+    }
+    return len;
+}
+
+static void record(bytes *b, uint8_t type, const uint8_t *p, size_t n)
+{
+    uint8_t h[5] = {type, 3, 3, (uint8_t)(n >> 8), (uint8_t)n};
+    put(b, h, 5);
+    put(b, p, n);
+}
+
+enum { SRV_GOOD, SRV_SHORT_SHARE, SRV_BAD_RECORD, SRV_WRONG_GROUP, SRV_HRR, SRV_NOT_EE };
+
+/* Answer a probe's ClientHello like a hybrid TLS 1.3 server would (or
+ * with one deliberate defect). */
+static int serve(const uint8_t *rec, size_t rec_len, int mode, bytes *out)
+{
+    pqt_client_hello ch;
+    uint8_t sh[4096], ss[2048], secret[128], th[48];
+    size_t ss_len = 0, secret_len = 0;
+    out->len = 0;
+    if (pqt_hello_parse_client(rec + 9, rec_len - 9, &ch) != 0 || ch.n_key_shares == 0) {
+        return -1;
+    }
+    const pqt_key_share *ks = &ch.key_shares[0];
+    if (mode == SRV_HRR) {
+        size_t n = server_hello(&ch, 1, PQT_GROUP_X25519MLKEM768, NULL, 0, sh, sizeof(sh));
+        record(out, 22, sh, n);
+        return 0;
+    }
+    if (pqt_hybrid_server_respond(ks->group, ks->share, ks->len, ss, sizeof(ss), &ss_len, secret,
+                                  sizeof(secret), &secret_len) != 0) {
+        return -1;
+    }
+    uint16_t group = mode == SRV_WRONG_GROUP ? PQT_GROUP_SECP521R1 : ks->group;
+    size_t n = server_hello(&ch, 0, group, ss, mode == SRV_SHORT_SHARE ? ss_len - 1 : ss_len, sh,
+                            sizeof(sh));
+    record(out, 22, sh, n);
+    static const uint8_t ccs = 1;
+    record(out, 20, &ccs, 1);
+
+    pqt_ks_secrets k;
+    pqt_record_keys rk;
+    const uint8_t *parts[2] = {rec + 5, sh};
+    size_t lens[2] = {rec_len - 5, n};
+    if (pqt_ks_transcript(PQT_KS_SHA256, parts, lens, 2, th) != 0 ||
+        pqt_ks_early(&k, PQT_KS_SHA256, NULL, 0, NULL) != 0 ||
+        pqt_ks_handshake(&k, secret, secret_len, th) != 0 ||
+        pqt_record_keys_init(&rk, 0x1301, k.server_hs_traffic) != 0) {
+        return -1;
+    }
+    /* EncryptedExtensions (empty), then a CertificateVerify stub. */
+    uint8_t flight[] = {mode == SRV_NOT_EE ? 11 : 8, 0, 0, 2, 0, 0, 15, 0, 0, 4, 0x08, 0x04, 0, 0};
+    uint8_t prot[256];
+    size_t prot_len = 0;
+    if (pqt_record_encrypt(&rk, 22, flight, sizeof(flight), prot, sizeof(prot), &prot_len) != 0) {
+        return -1;
+    }
+    if (mode == SRV_BAD_RECORD) {
+        prot[10] ^= 0x80;
+    }
+    put(out, prot, prot_len);
+    return 0;
+}
+
+static const pqt_probe_result *run_probe(pqt_probe_session **s, int probe, int mode, int bytewise)
+{
+    const uint8_t *rec;
+    size_t len, split;
+    bytes answer;
+    *s = NULL;
+    if (pqt_probe_session_new(probe, "server.example", s) != 0) {
+        CHECK(0, "session_new");
+        return NULL;
+    }
+    pqt_probe_session_hello(*s, &rec, &len, &split);
+    if (serve(rec, len, mode, &answer) != 0) {
+        CHECK(0, "in-memory server could not answer");
+        return NULL;
+    }
+    int r = 0;
+    if (bytewise) {
+        for (size_t i = 0; i < answer.len && r == 0; i++) {
+            r = pqt_probe_session_feed(*s, answer.buf + i, 1);
+        }
+    } else {
+        r = pqt_probe_session_feed(*s, answer.buf, answer.len);
+    }
+    if (r == 0) {
+        pqt_probe_session_eof(*s, 0);
+    }
+    return pqt_probe_session_result(*s);
+}
+
+static void test_sessions(void)
+{
+    pqt_probe_session *s;
+    const pqt_probe_result *p;
+
+    for (int probe = PQT_PROBE_X25519MLKEM768; probe <= PQT_PROBE_MLKEM1024; probe++) {
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            p = run_probe(&s, probe, SRV_GOOD, bytewise);
+            CHECK(p && p->outcome == PQT_OUTCOME_SERVER_HELLO && p->verified && !p->broken &&
+                      p->error == NULL && p->version == 0x0304 && p->cipher == 0x1301,
+                  "%s%s: hybrid exchange verified by decrypting EncryptedExtensions (%s %s)",
+                  pqt_probe_name(probe), bytewise ? " (one byte at a time)" : "",
+                  p ? pqt_probe_outcome_name(p->outcome) : "-", p && p->error ? p->error : "");
+            CHECK(!bytewise || pqt_probe_session_cert(s)->verify_scheme == 0x0804,
+                  "CertificateVerify scheme read");
+            pqt_probe_session_free(s);
+        }
+    }
+    p = run_probe(&s, PQT_PROBE_X25519MLKEM768, SRV_SHORT_SHARE, 0);
+    CHECK(p && p->broken && !p->verified && p->error && strcmp(p->error, "share_length") == 0,
+          "short server share: broken, share_length (%s)", p && p->error ? p->error : "");
+    pqt_probe_session_free(s);
+    p = run_probe(&s, PQT_PROBE_SECP256R1MLKEM768, SRV_BAD_RECORD, 0);
+    CHECK(p && p->broken && !p->verified && p->error && strcmp(p->error, "decrypt_failed") == 0,
+          "undecryptable EncryptedExtensions: broken, decrypt_failed");
+    pqt_probe_session_free(s);
+    p = run_probe(&s, PQT_PROBE_X25519MLKEM768, SRV_WRONG_GROUP, 0);
+    CHECK(p && p->outcome == PQT_OUTCOME_MALFORMED && p->error &&
+              strcmp(p->error, "group_not_offered") == 0 && strstr(p->detail, "0x0019"),
+          "ServerHello with a group never offered: malformed (%s)", p ? p->detail : "");
+    pqt_probe_session_free(s);
+    p = run_probe(&s, PQT_PROBE_X25519MLKEM768, SRV_NOT_EE, 0);
+    CHECK(p && p->broken && p->error && strcmp(p->error, "no_encrypted_extensions") == 0,
+          "first encrypted message not EncryptedExtensions: broken");
+    pqt_probe_session_free(s);
+    p = run_probe(&s, PQT_PROBE_HRR_PREFERENCE, SRV_HRR, 0);
+    CHECK(p && p->outcome == PQT_OUTCOME_HRR && p->group == PQT_GROUP_X25519MLKEM768 && !p->error,
+          "HRR for X25519MLKEM768 recorded");
+    pqt_probe_session_free(s);
+    p = run_probe(&s, PQT_PROBE_X25519MLKEM768, SRV_HRR, 0);
+    CHECK(p && p->outcome == PQT_OUTCOME_MALFORMED && p->error &&
+              strcmp(p->error, "hrr_for_sent_share") == 0,
+          "HRR for a group whose share was sent: malformed");
+    pqt_probe_session_free(s);
+
+    /* Hostile byte streams. */
+    static const struct {
+        const char *what;
+        const uint8_t *bytes;
+        size_t len;
+        int eof;
+        int outcome;
+        const char *error;
+    } hostile[] = {
+        {"HTTP instead of TLS", (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n\r\n", 28, 0,
+         PQT_OUTCOME_MALFORMED, "not_tls"},
+        {"huge record length", (const uint8_t *)"\x16\x03\x03\xff\xff", 5, 0, PQT_OUTCOME_MALFORMED,
+         "not_tls"},
+        {"huge handshake length", (const uint8_t *)"\x16\x03\x03\x00\x04\x02\xff\xff\xff", 9, 0,
+         PQT_OUTCOME_MALFORMED, "handshake_too_large"},
+        {"close mid-record", (const uint8_t *)"\x16\x03\x03\x00\x40\x02\x00", 7, 1,
+         PQT_OUTCOME_MALFORMED, "closed_mid_message"},
+        {"alert", (const uint8_t *)"\x15\x03\x03\x00\x02\x02\x28", 7, 0, PQT_OUTCOME_ALERT, NULL},
+        {"CCS before ServerHello", (const uint8_t *)"\x14\x03\x03\x00\x01\x01", 6, 0,
+         PQT_OUTCOME_MALFORMED, "unexpected_change_cipher_spec"},
+        {"empty handshake record", (const uint8_t *)"\x16\x03\x03\x00\x00", 5, 0,
+         PQT_OUTCOME_MALFORMED, "empty_handshake_record"},
+        {"not a ServerHello", (const uint8_t *)"\x16\x03\x03\x00\x04\x0b\x00\x00\x00", 9, 0,
+         PQT_OUTCOME_MALFORMED, "unexpected_message"},
+        {"bad ServerHello", (const uint8_t *)"\x16\x03\x03\x00\x06\x02\x00\x00\x02\x03\x03", 11, 0,
+         PQT_OUTCOME_MALFORMED, "server_hello_syntax"},
+        {"application data first", (const uint8_t *)"\x17\x03\x03\x00\x01\x00", 6, 0,
+         PQT_OUTCOME_MALFORMED, "unexpected_application_data"},
+        {"silence then close", (const uint8_t *)"", 0, 1, PQT_OUTCOME_CLOSED, NULL},
+    };
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        CHECK(pqt_probe_session_new(PQT_PROBE_BROWSER, NULL, &s) == 0, "new");
+        int r = pqt_probe_session_feed(s, hostile[i].bytes, hostile[i].len);
+        if (hostile[i].eof) {
+            CHECK(r == 0, "%s: needs more bytes before EOF", hostile[i].what);
+            pqt_probe_session_eof(s, 0);
+        } else {
+            CHECK(r == 1, "%s: verdict without waiting", hostile[i].what);
+        }
+        p = pqt_probe_session_result(s);
+        CHECK(p->outcome == hostile[i].outcome &&
+                  (hostile[i].error == NULL ? p->error == NULL
+                                            : p->error && strcmp(p->error, hostile[i].error) == 0),
+              "%s: %s/%s, got %s/%s (%s)", hostile[i].what,
+              pqt_probe_outcome_name(hostile[i].outcome), hostile[i].error ? hostile[i].error : "-",
+              pqt_probe_outcome_name(p->outcome), p->error ? p->error : "-", p->detail);
+        pqt_probe_session_free(s);
+    }
+    /* Endless records: a stream of CCS-free handshake fragments that never
+     * completes a message is cut off at the handshake message limit. */
+    CHECK(pqt_probe_session_new(PQT_PROBE_BROWSER, NULL, &s) == 0, "new");
+    uint8_t chunk[5 + 16384];
+    memset(chunk, 0, sizeof(chunk));
+    chunk[0] = 22;
+    chunk[1] = chunk[2] = 3;
+    chunk[3] = 0x40;
+    chunk[4] = 0;
+    chunk[5] = 2;
+    chunk[6] = 0;
+    chunk[7] = 0xff;
+    chunk[8] = 0xf0; /* a 65520-byte ServerHello, in 16 KiB fragments */
+    int r = 0, rounds = 0;
+    for (; r == 0 && rounds < 100; rounds++) {
+        r = pqt_probe_session_feed(s, chunk, sizeof(chunk));
+        chunk[5] = chunk[6] = chunk[7] = chunk[8] = 0;
+    }
+    p = pqt_probe_session_result(s);
+    CHECK(r == 1 && rounds < 100 && p->outcome == PQT_OUTCOME_MALFORMED,
+          "endless handshake fragments end in a bounded verdict (%d rounds, %s)", rounds,
+          p->error ? p->error : "-");
+    pqt_probe_session_free(s);
+
+    /* The segmentation probes: a padded hello past one MSS with a split
+     * inside the SNI, inside the key share, and at 1448. */
+    const uint8_t *rec;
+    size_t len, split;
+    static const int sp[] = {PQT_PROBE_SPLIT_SNI, PQT_PROBE_SPLIT_KEY_SHARE, PQT_PROBE_SPLIT_MSS};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(pqt_probe_session_new(sp[i], "server.example", &s) == 0, "new");
+        pqt_probe_session_hello(s, &rec, &len, &split);
+        CHECK(len > 1500 && split > 5 && split < len, "%s: %zu bytes split at %zu",
+              pqt_probe_name(sp[i]), len, split);
+        if (sp[i] == PQT_PROBE_SPLIT_SNI) {
+            size_t at = 0;
+            for (size_t j = 44; j + 14 <= len; j++) {
+                if (memcmp(rec + j, "server.example", 14) == 0) {
+                    at = j;
+                }
+            }
+            CHECK(at > 0 && split > at && split < at + 14,
+                  "split %zu falls inside the host name at %zu", split, at);
+        }
+        pqt_probe_session_free(s);
+    }
+    CHECK(pqt_probe_session_new(PQT_PROBE_CLASSICAL, "server.example", &s) == 0, "new");
+    pqt_probe_session_hello(s, &rec, &len, &split);
+    CHECK(len < 600 && split == 0, "the classical hello is small and sent whole (%zu)", len);
+    pqt_probe_session_free(s);
+
+    /* The legacy probe offers 0x6399 with x25519 || Kyber768-sized share. */
+    CHECK(pqt_probe_session_new(PQT_PROBE_LEGACY_KYBER, NULL, &s) == 0, "new");
+    pqt_probe_session_hello(s, &rec, &len, &split);
+    pqt_client_hello ch;
+    CHECK(pqt_hello_parse_client(rec + 9, len - 9, &ch) == 0 && ch.n_key_shares == 1 &&
+              ch.key_shares[0].group == 0x6399 && ch.key_shares[0].len == 32 + 1184,
+          "legacy-kyber hello offers 0x6399 with a 1216-byte share");
+    pqt_probe_session_free(s);
+}
+
+/* pqt_hybrid_client_new_classical + pqt_hybrid_client_finish. */
+static void test_classical_kex(void)
+{
+    static const uint16_t groups[] = {PQT_GROUP_X25519, PQT_GROUP_SECP256R1, PQT_GROUP_SECP384R1};
+    for (size_t i = 0; i < 3; i++) {
+        pqt_hybrid_client *a = NULL, *b = NULL;
+        uint8_t sa[133], sb[133], ka[66], kb[66];
+        size_t la = 0, lb = 0, na = 0, nb = 0;
+        int ok = pqt_hybrid_client_new_classical(groups[i], &a, sa, sizeof(sa), &la) == 0 &&
+                 pqt_hybrid_client_new_classical(groups[i], &b, sb, sizeof(sb), &lb) == 0 &&
+                 pqt_hybrid_client_finish(a, sb, lb, ka, sizeof(ka), &na) == 0 &&
+                 pqt_hybrid_client_finish(b, sa, la, kb, sizeof(kb), &nb) == 0;
+        CHECK(ok && na == nb && na > 0 && memcmp(ka, kb, na) == 0, "classical %s: both sides agree",
+              pqt_group_name(groups[i]));
+        CHECK(pqt_hybrid_client_finish(a, sb, lb - 1, ka, sizeof(ka), &na) == PQT_ERR_SHARE_LENGTH,
+              "classical: short peer share rejected");
+        pqt_hybrid_client_free(a);
+        pqt_hybrid_client_free(b);
+    }
+    pqt_hybrid_client *c = NULL;
+    uint8_t buf[2048];
+    size_t l;
+    CHECK(pqt_hybrid_client_new_classical(PQT_GROUP_X25519MLKEM768, &c, buf, sizeof(buf), &l) ==
+                  PQT_ERR_UNSUPPORTED &&
+              c == NULL,
+          "new_classical refuses hybrid groups");
+    CHECK(pqt_hybrid_client_new_classical(PQT_GROUP_FFDHE2048, &c, buf, sizeof(buf), &l) ==
+              PQT_ERR_UNSUPPORTED,
+          "new_classical refuses FFDHE");
+}
+
+int main(void)
+{
+    test_targets();
+    test_shard();
+    test_classify();
+    test_policy();
+    test_sessions();
+    test_classical_kex();
+    printf("test_scan_unit: %d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
