@@ -12,7 +12,8 @@
  * thread's (CLOCK_THREAD_CPUTIME_ID): crypto, TLS and socket system calls.
  *
  * Usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...]
- *                        [--handshakes N] [--rounds R] [--format table|jsonl]
+ *                        [--handshakes N] [--rounds R] [--default-context]
+ *                        [--format table|jsonl]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -159,7 +160,7 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
     const char *provider_path = "build/lib", *groups_arg = "X25519,X25519MLKEM768", *format = "table";
-    int total = 2000, rounds = 10;
+    int total = 2000, rounds = 10, default_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--provider-path") == 0) {
             provider_path = argv[++i];
@@ -169,11 +170,13 @@ int main(int argc, char **argv)
             total = atoi(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--rounds") == 0) {
             rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--default-context") == 0) {
+            default_ctx = 1;
         } else if (i + 1 < argc && strcmp(argv[i], "--format") == 0) {
             format = argv[++i];
         } else {
             fprintf(stderr, "usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...] "
-                            "[--handshakes N] [--rounds R] [--format table|jsonl]\n");
+                            "[--handshakes N] [--rounds R] [--default-context] [--format table|jsonl]\n");
             return 2;
         }
     }
@@ -187,8 +190,10 @@ int main(int argc, char **argv)
         groups[ng++] = g;
     }
 
-    OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
-    if (lib == NULL || OSSL_PROVIDER_set_default_search_path(lib, provider_path) != 1 ||
+    /* A library context of its own by default; --default-context loads the
+     * providers into OpenSSL's default one, as nginx and curl do. */
+    OSSL_LIB_CTX *lib = default_ctx ? NULL : OSSL_LIB_CTX_new();
+    if ((!default_ctx && lib == NULL) || OSSL_PROVIDER_set_default_search_path(lib, provider_path) != 1 ||
         OSSL_PROVIDER_load(lib, "default") == NULL) {
         die("cannot load the default provider");
     }
