@@ -55,7 +55,7 @@ void cli_help_scan(FILE *out)
         "      --retries N           extra attempts after a connect failure, timeout or reset\n"
         "                            with no answer (default 1)\n"
         "      --probes LIST         comma-separated subset, e.g. x25519mlkem768,classical\n"
-        "      --split-gap MS        pause between the two segments (default 10)\n"
+        "      --split-gap MS        pause between the two segments (default 25)\n"
         "      --progress, --no-progress  progress on stderr (default: when it is a terminal)\n"
         "  -h, --help                this text\n"
         "\n"

@@ -220,7 +220,7 @@ typedef struct {
     unsigned handshake_timeout_ms;  /* connect start to verdict; default 8000 */
     unsigned retries;      /* extra attempts after connect failure/timeout/reset; default 1 */
     unsigned rate;         /* new connections per second, 0 = unlimited */
-    unsigned split_gap_ms; /* pause between the two segments; default 10 */
+    unsigned split_gap_ms; /* pause between the two segments; default 25 */
     unsigned probe_mask;   /* bit i runs probe i; 0 = all */
 } pqt_scan_config;
 

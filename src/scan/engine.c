@@ -89,7 +89,7 @@ void pqt_scan_config_default(pqt_scan_config *c)
     c->handshake_timeout_ms = 8000;
     c->retries = 1;
     c->rate = 0;
-    c->split_gap_ms = 10;
+    c->split_gap_ms = 25;
     c->probe_mask = 0;
 }
 

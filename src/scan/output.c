@@ -340,10 +340,10 @@ static void html_escape(FILE *f, const char *s)
     }
 }
 
-#define TW_TARGET 30
+#define TW_TARGET 38
 #define TW_STAGE 10
-#define TW_PROBE 22
-#define TW_FLAGS 34
+#define TW_PROBE 21
+#define TW_FLAGS 24
 
 /* Fixed-width cell: longer text ends in "~" so columns stay aligned. */
 static void table_cell(FILE *f, const char *s, int width)

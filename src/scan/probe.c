@@ -793,10 +793,14 @@ static void process_records(pqt_probe_session *s)
         pqt_record_header h;
         if (pqt_record_header_parse(&r, &h) != 0) {
             const uint8_t *b = s->rx + off;
+            int tls_like = b[0] >= PQT_TLS_CT_CHANGE_CIPHER_SPEC &&
+                           b[0] <= PQT_TLS_CT_APPLICATION_DATA && b[1] == 3;
             verdict(s, PQT_OUTCOME_MALFORMED,
-                    s->rx_total <= s->rx_len ? "not_tls" : "record_header",
-                    "bytes %02x %02x %02x %02x %02x are not a TLS record header", b[0], b[1], b[2],
-                    b[3], b[4]);
+                    tls_like                   ? "record_too_large"
+                    : s->rx_total <= s->rx_len ? "not_tls"
+                                               : "record_header",
+                    "bytes %02x %02x %02x %02x %02x are not a valid TLS record header%s", b[0],
+                    b[1], b[2], b[3], b[4], tls_like ? " (length above 2^14 + 2048)" : "");
             break;
         }
         if ((h.version >> 8) != 0x03) {

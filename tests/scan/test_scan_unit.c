@@ -520,7 +520,7 @@ static void test_sessions(void)
         {"HTTP instead of TLS", (const uint8_t *)"HTTP/1.1 400 Bad Request\r\n\r\n", 28, 0,
          PQT_OUTCOME_MALFORMED, "not_tls"},
         {"huge record length", (const uint8_t *)"\x16\x03\x03\xff\xff", 5, 0, PQT_OUTCOME_MALFORMED,
-         "not_tls"},
+         "record_too_large"},
         {"huge handshake length", (const uint8_t *)"\x16\x03\x03\x00\x04\x02\xff\xff\xff", 9, 0,
          PQT_OUTCOME_MALFORMED, "handshake_too_large"},
         {"close mid-record", (const uint8_t *)"\x16\x03\x03\x00\x40\x02\x00", 7, 1,
