@@ -22,14 +22,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEB_BUILD=(build-essential cmake clang libclang-rt-14-dev llvm pkg-config)
 
 # Libraries the code links against, and the openssl command line that tests
-# use as a peer.
-DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev)
+# use as a peer. libpcap-dev: `pqtls observe` reads captures and interfaces
+# through libpcap (zlib1g-dev also serves its gzip input).
+DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev libpcap-dev)
 
-# Test tools: valgrind runs the constant-time suite (make check-ct).
-DEB_TEST=(valgrind)
+# Test tools: valgrind runs the constant-time suite (make check-ct);
+# tcpdump records the observe tests' loopback captures of real clients.
+DEB_TEST=(valgrind tcpdump)
 
-# Later work adds its packages here as it lands (capture tests: libpcap-dev
-# tcpdump). Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
+# Later work adds its packages here as it lands. Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
 # as servers and curl as a client, each with pqtls loaded through
 # OPENSSL_CONF; chromium as a browser with its default groups.
 DEB_LATER=(nginx haproxy curl chromium)

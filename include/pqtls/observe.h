@@ -1,0 +1,295 @@
+/*
+ * Passive TLS handshake observation (`pqtls observe`): packets in,
+ * one record per TLS handshake out, plus counters.
+ *
+ * Pipeline (src/observe/): capture.c (libpcap files, gzip, stdin, live
+ * interfaces) -> decode.c (link layer, VLAN, IPv4/IPv6, TCP through the
+ * bounded reader) -> flow.c (flow table with a hard limit, per-direction
+ * TCP reassembly with a byte budget) -> tlsstream.c (TLS records and
+ * handshake messages, parsed by src/tls/hello.c) -> engine.c (outcome,
+ * JA4, client family) -> output.c (JSON Lines, table, Prometheus).
+ *
+ * Nothing is dropped silently: every packet, flow or byte the observer
+ * cannot follow is counted in pqt_obs_stats and reported by every output.
+ */
+#ifndef PQTLS_OBSERVE_H
+#define PQTLS_OBSERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pqtls/err.h"
+#include "pqtls/hello.h"
+#include "pqtls/ja4.h"
+#include "pqtls/pseudonym.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* JSON Lines schema version: bumped on any incompatible change. */
+#define PQT_OBS_SCHEMA "pqtls.observe/1"
+
+/* ---- Decoded packets (decode.c) ------------------------------------- */
+
+/* libpcap link types the decoder understands (LINKTYPE_* values). */
+#define PQT_LINK_NULL 0      /* BSD loopback, host-order family */
+#define PQT_LINK_ETHERNET 1
+#define PQT_LINK_RAW 101     /* raw IPv4/IPv6 (libpcap may say DLT_RAW 12/14) */
+#define PQT_LINK_LOOP 108    /* OpenBSD loopback, network-order family */
+#define PQT_LINK_LINUX_SLL 113
+#define PQT_LINK_IPV4 228
+#define PQT_LINK_IPV6 229
+#define PQT_LINK_LINUX_SLL2 276
+
+#define PQT_OBS_MAX_VLAN 2
+
+#define PQT_TCP_FIN 0x01
+#define PQT_TCP_SYN 0x02
+#define PQT_TCP_RST 0x04
+#define PQT_TCP_ACK 0x10
+
+typedef struct {
+    uint8_t ip_version; /* 4 or 6 */
+    uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
+    uint8_t ttl;              /* IPv4 TTL or IPv6 hop limit */
+    uint16_t vlan[PQT_OBS_MAX_VLAN];
+    uint8_t n_vlan;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    const uint8_t *payload; /* TCP payload (within the captured bytes) */
+    size_t payload_len;
+    int payload_cut; /* the capture cut the payload short (snaplen) */
+    int fragment;    /* an IP fragment (not reassembled; counted) */
+} pqt_obs_packet;
+
+/* 1 if pqt_obs_decode understands this link type. */
+PQT_API int pqt_obs_linktype_supported(int linktype);
+
+/*
+ * Decode one captured frame. 0 for a TCP segment; PQT_ERR_UNSUPPORTED for
+ * anything that is not TCP over IP (or an unknown link type, or a non-first
+ * IP fragment); PQT_ERR_TRUNCATED / PQT_ERR_SYNTAX for damaged headers.
+ */
+PQT_API PQT_MUST_CHECK int pqt_obs_decode(int linktype, const uint8_t *frame, size_t caplen,
+                                         pqt_obs_packet *pkt);
+
+/* ---- Handshake records ---------------------------------------------- */
+
+typedef enum {
+    PQT_OBS_COMPLETED = 0,    /* both sides went on to encrypted traffic */
+    PQT_OBS_ALERT,            /* a fatal (or close_notify) plaintext alert */
+    PQT_OBS_RESET_AFTER_CH,   /* RST after the ClientHello, no ServerHello */
+    PQT_OBS_CLOSED_AFTER_CH,  /* FIN after the ClientHello, no ServerHello */
+    PQT_OBS_RESET,            /* RST after the ServerHello, before completion */
+    PQT_OBS_CLOSED,           /* FIN after the ServerHello, before completion */
+    PQT_OBS_TIMEOUT,          /* idle longer than the timeout, unfinished */
+    PQT_OBS_TRUNCATED,        /* the capture ended before the handshake did */
+    PQT_OBS_GAP,              /* bytes missing from the capture inside the handshake */
+    PQT_OBS_EVICTED,          /* pushed out of a full flow table */
+    PQT_OBS_N_OUTCOMES
+} pqt_obs_outcome;
+
+/* Stable outcome names used in every output ("completed", ...). */
+PQT_API const char *pqt_obs_outcome_name(pqt_obs_outcome o);
+
+/* Where the negotiated group came from. */
+typedef enum {
+    PQT_OBS_GROUP_NONE = 0,
+    PQT_OBS_GROUP_KEY_SHARE = 1,  /* TLS 1.3 ServerHello key_share */
+    PQT_OBS_GROUP_SKE = 2,        /* TLS 1.2 ECDHE ServerKeyExchange */
+} pqt_obs_group_source;
+
+/* Anomaly bits in pqt_obs_handshake.anomalies. */
+#define PQT_OBS_A_MIDSTREAM 0x01    /* no SYN seen: joined mid-stream */
+#define PQT_OBS_A_RETRANSMIT 0x02   /* retransmitted segments */
+#define PQT_OBS_A_OUT_OF_ORDER 0x04 /* segments arrived out of order */
+#define PQT_OBS_A_OVERLAP 0x08      /* overlapping segments (the first copy wins) */
+#define PQT_OBS_A_GAP 0x10          /* missing bytes (capture loss) */
+#define PQT_OBS_A_HELLO_TOO_BIG 0x20 /* a hello above the size limit, not parsed */
+#define PQT_OBS_A_PREAMBLE 0x40     /* TLS started after other bytes (proxy, STARTTLS) */
+#define PQT_OBS_A_SH_MALFORMED 0x80 /* ServerHello did not parse (e.g. draft formats) */
+#define PQT_OBS_A_BUDGET 0x100      /* reassembly gave up: buffer budget exhausted */
+#define PQT_OBS_A_SNAPLEN 0x200     /* packets cut by the capture snaplen */
+
+typedef struct {
+    uint64_t ts_us; /* capture time of the first ClientHello byte */
+    uint8_t ip_version;
+    uint8_t client[16], server[16];
+    uint16_t client_port, server_port;
+    uint16_t vlan[PQT_OBS_MAX_VLAN];
+    uint8_t n_vlan;
+    uint8_t client_ttl, server_ttl; /* 0: not seen */
+
+    /* First ClientHello (JA4 is taken from it, FoxIO note 4). ch points into
+     * observer memory valid only during the callback. */
+    int has_ch;       /* a complete ClientHello that parsed */
+    int ch_err;       /* its parse error when it did not (0 otherwise) */
+    pqt_client_hello ch;
+    size_t ch_size;   /* handshake length field (body bytes) */
+    unsigned ch_segments, ch_records;
+    char ja4[PQT_JA4_SIZE]; /* "" without a ClientHello */
+    const char *ja4_r;      /* raw sorted JA4, NULL without one */
+    const char *client_family;
+
+    /* Second ClientHello after a HelloRetryRequest: its key-share groups. */
+    uint16_t retry_key_share[PQT_HELLO_MAX_KEY_SHARES];
+    size_t n_retry_key_share;
+
+    int has_sh;              /* a ServerHello (not HRR) that parsed */
+    uint16_t server_version; /* negotiated (supported_versions or legacy) */
+    uint16_t cipher;
+    int group_source;        /* pqt_obs_group_source */
+    uint16_t group;
+    int hrr;
+    uint16_t hrr_group;      /* group the HRR asked for, 0 if none */
+
+    pqt_obs_outcome outcome;
+    int alert_from_server;   /* outcome ALERT: 1 server, 0 client */
+    uint8_t alert_level, alert_desc;
+    int closed_by_server;    /* outcomes RESET* / CLOSED*: who */
+    unsigned anomalies;      /* PQT_OBS_A_* */
+} pqt_obs_handshake;
+
+/* ---- Client families (family.c) -------------------------------------- */
+
+typedef struct pqt_obs_families pqt_obs_families;
+
+/* The built-in table (seeded from captures of real clients). */
+PQT_API PQT_MUST_CHECK int pqt_obs_families_new(pqt_obs_families **out);
+/*
+ * Add the entries of a text file, which take precedence over the built-in
+ * ones: one "JA4 FAMILY" per line ('#' comments), where JA4 is a full
+ * fingerprint or a prefix ending in '*'. On a syntax error *bad_line is the
+ * 1-based line and PQT_ERR_SYNTAX is returned.
+ */
+PQT_API PQT_MUST_CHECK int pqt_obs_families_load(pqt_obs_families *f, const char *path,
+                                                unsigned *bad_line);
+/* The family for a JA4, or "unknown". */
+PQT_API const char *pqt_obs_family(const pqt_obs_families *f, const char *ja4);
+PQT_API void pqt_obs_families_free(pqt_obs_families *f);
+
+/* ---- The observer (engine.c) ------------------------------------------ */
+
+typedef void (*pqt_obs_callback)(const pqt_obs_handshake *hs, void *arg);
+
+typedef struct {
+    size_t max_flows;          /* flow table limit (0: 65536) */
+    size_t max_buffer_bytes;   /* all buffered bytes, all flows (0: 64 MiB) */
+    uint64_t idle_timeout_us;  /* capture-time idle limit (0: 30 s) */
+    const pqt_obs_families *families; /* NULL: "unknown" for all */
+    pqt_obs_callback on_handshake;
+    void *arg;
+} pqt_obs_config;
+
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t not_tcp, decode_errors, unknown_linktype, ip_fragments, snaplen_cut;
+    uint64_t flows, flows_evicted, flows_expired, flows_not_tls;
+    uint64_t segments_retransmitted, segments_out_of_order, segments_overlap;
+    uint64_t segments_out_of_window;
+    uint64_t reassembly_gaps, reassembly_budget_giveups;
+    uint64_t hellos_too_big, tls_desync, server_only;
+    uint64_t handshakes;
+    uint64_t outcomes[PQT_OBS_N_OUTCOMES];
+    size_t flows_active, flows_peak, buffered_bytes, buffered_peak;
+} pqt_obs_stats;
+
+typedef struct pqt_obs pqt_obs;
+
+PQT_API PQT_MUST_CHECK int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out);
+/* Feed one captured frame. Frames that are not TCP are counted, not errors. */
+PQT_API void pqt_obs_frame(pqt_obs *o, int linktype, uint64_t ts_us, const uint8_t *frame,
+                           size_t caplen, size_t wirelen);
+/* Feed an already decoded segment (tests, fuzzing). */
+PQT_API void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *pkt);
+/* Close flows idle since before now_us - idle_timeout (live mode). */
+PQT_API void pqt_obs_expire(pqt_obs *o, uint64_t now_us);
+/*
+ * End of input: every unfinished handshake is reported, as TIMEOUT if it
+ * was idle longer than the timeout at the last packet, else TRUNCATED.
+ */
+PQT_API void pqt_obs_finish(pqt_obs *o);
+PQT_API const pqt_obs_stats *pqt_obs_get_stats(const pqt_obs *o);
+PQT_API void pqt_obs_free(pqt_obs *o);
+
+/* ---- Captures (capture.c) --------------------------------------------- */
+
+typedef struct pqt_capture pqt_capture;
+
+/*
+ * Open a pcap or pcapng file, "-" for standard input; gzip-compressed input
+ * is recognised by its magic and decompressed on the fly (zlib, no child
+ * process). errbuf (>= 256 bytes) says what went wrong.
+ */
+PQT_API PQT_MUST_CHECK int pqt_capture_open_file(const char *path, pqt_capture **out,
+                                                char *errbuf, size_t errlen);
+/* Live capture on an interface with an optional BPF filter. */
+PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *bpf,
+                                                int promisc, pqt_capture **out, char *errbuf,
+                                                size_t errlen);
+/*
+ * Next frame: 1 and the frame, 0 at the end of the input (or a live read
+ * timeout, see pqt_capture_is_live), or a negative error: PQT_ERR_TRUNCATED
+ * when the file ends inside a record, PQT_ERR_SYNTAX when it is corrupt.
+ */
+PQT_API PQT_MUST_CHECK int pqt_capture_next(pqt_capture *c, uint64_t *ts_us, const uint8_t **frame,
+                                           size_t *caplen, size_t *wirelen, char *errbuf,
+                                           size_t errlen);
+PQT_API int pqt_capture_linktype(const pqt_capture *c);
+PQT_API int pqt_capture_is_live(const pqt_capture *c);
+/* File descriptor to poll() in live mode, -1 otherwise. */
+PQT_API int pqt_capture_fd(const pqt_capture *c);
+/* Frames the kernel dropped (live mode), 0 for files. */
+PQT_API uint64_t pqt_capture_dropped(pqt_capture *c);
+PQT_API void pqt_capture_close(pqt_capture *c);
+
+/* ---- Outputs (output.c, agg.c) ------------------------------------------ */
+
+typedef struct {
+    const pqt_pseudonym *pseudonym; /* NULL: write names and addresses as seen */
+    unsigned prefix_v4, prefix_v6;  /* network-path prefix lengths (24, 48) */
+} pqt_obs_output_opts;
+
+/* One JSON Lines record (schema PQT_OBS_SCHEMA, docs/observe.md). */
+PQT_API PQT_MUST_CHECK int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs,
+                                             const pqt_obs_output_opts *opts);
+
+/* Text forms used by every output. */
+PQT_API void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out,
+                                 size_t cap);
+/* "X25519MLKEM768", or "0x4138" for a code point not in the group table. */
+PQT_API void pqt_obs_format_group(uint16_t group, char out[32]);
+/* "TLSv1.3", "TLSv1.3-draft-18", or "0xfb1a". */
+PQT_API void pqt_obs_format_version(uint16_t version, char out[24]);
+/* Initial TTL guess (32, 64, 128, 255) minus the observed one; -1 if unknown. */
+PQT_API int pqt_obs_hops(uint8_t ttl);
+
+/* Aggregates for the table and the Prometheus exposition. */
+typedef struct pqt_obs_agg pqt_obs_agg;
+
+PQT_API PQT_MUST_CHECK int pqt_obs_agg_new(const pqt_obs_output_opts *opts, pqt_obs_agg **out);
+PQT_API void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs);
+/* Summary table: hybrid share by client family and by server, failures by
+ * outcome and network path, and the observer's counters. */
+PQT_API PQT_MUST_CHECK int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st,
+                                                  FILE *f);
+/* Prometheus text exposition format 0.0.4, bounded label sets. */
+PQT_API PQT_MUST_CHECK int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st,
+                                                 FILE *f);
+PQT_API void pqt_obs_agg_free(pqt_obs_agg *a);
+
+/* ---- Metrics endpoint (http.c) ------------------------------------------ */
+
+/* Listen on "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464"); *fd is the socket. */
+PQT_API PQT_MUST_CHECK int pqt_obs_http_listen(const char *addr_port, int *fd, char *errbuf,
+                                              size_t errlen);
+/* Accept one connection on the listening fd and answer GET /metrics with body. */
+PQT_API int pqt_obs_http_answer(int listen_fd, const char *body, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

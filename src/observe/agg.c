@@ -1,0 +1,401 @@
+#define _POSIX_C_SOURCE 200809L
+/*
+ * Aggregates over handshake records for the summary table and the
+ * Prometheus exposition. Every map has a fixed capacity; keys beyond it
+ * are folded into "(other)" so memory and label cardinality stay bounded
+ * whatever the traffic looks like.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "obs_output.h"
+#include "pqtls/groups.h"
+
+#define MAP_CAP 4096 /* slots; at most MAP_CAP / 2 keys */
+#define MAX_FAMILY_LABELS 50
+#define TOP_N 20
+
+typedef struct {
+    char *key;
+    uint64_t total, pq, failed;
+} agg_entry;
+
+typedef struct {
+    agg_entry *slot;
+    size_t used;
+} agg_map;
+
+struct pqt_obs_agg {
+    pqt_obs_output_opts opts;
+    uint64_t total, pq;
+    agg_map by_family, by_server, failures, groups, prom, hrr;
+    size_t family_labels;
+    int err;
+};
+
+static uint32_t fnv(const char *s)
+{
+    uint32_t h = 2166136261u;
+    while (*s) {
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    }
+    return h;
+}
+
+static agg_entry *map_get(pqt_obs_agg *a, agg_map *m, const char *key)
+{
+    if (m->slot == NULL) {
+        m->slot = calloc(MAP_CAP, sizeof(*m->slot));
+        if (m->slot == NULL) {
+            a->err = PQT_ERR_NOMEM;
+            return NULL;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = fnv(key) & (MAP_CAP - 1);
+        while (m->slot[i].key != NULL) {
+            if (strcmp(m->slot[i].key, key) == 0) {
+                return &m->slot[i];
+            }
+            i = (i + 1) & (MAP_CAP - 1);
+        }
+        if (m->used < MAP_CAP / 2 || strcmp(key, "(other)") == 0) {
+            m->slot[i].key = strdup(key);
+            if (m->slot[i].key == NULL) {
+                a->err = PQT_ERR_NOMEM;
+                return NULL;
+            }
+            m->used++;
+            return &m->slot[i];
+        }
+        key = "(other)"; /* full: fold */
+    }
+    return NULL;
+}
+
+static void map_free(agg_map *m)
+{
+    if (m->slot != NULL) {
+        for (size_t i = 0; i < MAP_CAP; i++) {
+            free(m->slot[i].key);
+        }
+        free(m->slot);
+    }
+}
+
+int pqt_obs_agg_new(const pqt_obs_output_opts *opts, pqt_obs_agg **out)
+{
+    if (out == NULL) {
+        return PQT_ERR_ARG;
+    }
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    if (opts != NULL) {
+        (*out)->opts = *opts;
+    }
+    return 0;
+}
+
+void pqt_obs_agg_free(pqt_obs_agg *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    map_free(&a->by_family);
+    map_free(&a->by_server);
+    map_free(&a->failures);
+    map_free(&a->groups);
+    map_free(&a->prom);
+    map_free(&a->hrr);
+    free(a);
+}
+
+static void count(agg_entry *e, int pq, int failed)
+{
+    if (e != NULL) {
+        e->total++;
+        e->pq += (unsigned)pq;
+        e->failed += (unsigned)failed;
+    }
+}
+
+/* Group label: the table's name, "other" for code points it lacks. */
+static void group_label(const pqt_obs_handshake *hs, char out[32])
+{
+    if (hs->group_source == PQT_OBS_GROUP_NONE) {
+        snprintf(out, 32, "none");
+    } else if (pqt_group_name(hs->group) != NULL) {
+        snprintf(out, 32, "%s", pqt_group_name(hs->group));
+    } else {
+        snprintf(out, 32, "other");
+    }
+}
+
+void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
+{
+    obs_view v;
+    char key[512], g[32];
+    if (a == NULL || hs == NULL || obs_view_init(&v, hs, &a->opts) != 0) {
+        if (a != NULL) {
+            a->err = PQT_ERR_INTERNAL;
+        }
+        return;
+    }
+    int pq = hs->group_source != PQT_OBS_GROUP_NONE && pqt_group_is_pq(hs->group);
+    int failed = hs->outcome != PQT_OBS_COMPLETED;
+    a->total++;
+    a->pq += (unsigned)pq;
+    const char *fam = hs->client_family ? hs->client_family : "unknown";
+    count(map_get(a, &a->by_family, fam), pq, failed);
+    if (v.sni != NULL) {
+        snprintf(key, sizeof(key), "%.*s", (int)(v.sni_len > 255 ? 255 : v.sni_len), v.sni);
+        for (char *p = key; *p; p++) {
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
+                *p = '?'; /* the table is plain text */
+            }
+        }
+    } else {
+        snprintf(key, sizeof(key), "%s", v.server);
+    }
+    count(map_get(a, &a->by_server, key), pq, failed);
+    group_label(hs, g);
+    if (hs->group_source != PQT_OBS_GROUP_NONE && pqt_group_name(hs->group) == NULL) {
+        snprintf(g, sizeof(g), "0x%04x", hs->group);
+    }
+    count(map_get(a, &a->groups, g), pq, failed);
+    if (failed) {
+        char vlan[16] = "-";
+        if (hs->n_vlan > 0) {
+            snprintf(vlan, sizeof(vlan), "%u", hs->vlan[0]);
+        }
+        int hops = pqt_obs_hops(hs->server_ttl);
+        snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%d", pqt_obs_outcome_name(hs->outcome), vlan,
+                 v.client_prefix, v.server_prefix, hops);
+        count(map_get(a, &a->failures, key), pq, failed);
+    }
+    /* Prometheus: bounded families (the first MAX_FAMILY_LABELS seen). */
+    agg_entry *fe = map_get(a, &a->by_family, fam);
+    if (fe != NULL && fe->total == 1) {
+        a->family_labels++;
+    }
+    if (a->family_labels > MAX_FAMILY_LABELS && fe != NULL && fe->total == 1) {
+        fam = "other";
+    }
+    group_label(hs, g);
+    snprintf(key, sizeof(key), "%s\t%s\t%s", g, fam, pqt_obs_outcome_name(hs->outcome));
+    count(map_get(a, &a->prom, key), pq, failed);
+    if (hs->hrr) {
+        pqt_obs_handshake tmp = *hs;
+        tmp.group = hs->hrr_group;
+        tmp.group_source = hs->hrr_group ? PQT_OBS_GROUP_KEY_SHARE : PQT_OBS_GROUP_NONE;
+        group_label(&tmp, g);
+        count(map_get(a, &a->hrr, g), pq, failed);
+    }
+}
+
+static int cmp_total(const void *x, const void *y)
+{
+    const agg_entry *a = *(const agg_entry *const *)x, *b = *(const agg_entry *const *)y;
+    if (a->total != b->total) {
+        return a->total < b->total ? 1 : -1;
+    }
+    return strcmp(a->key, b->key);
+}
+
+/* Entries sorted by count, descending; caller frees. */
+static const agg_entry **sorted(const agg_map *m, size_t *n)
+{
+    *n = 0;
+    const agg_entry **v = malloc((m->used + 1) * sizeof(*v));
+    if (v == NULL || m->slot == NULL) {
+        return v;
+    }
+    for (size_t i = 0; i < MAP_CAP; i++) {
+        if (m->slot[i].key != NULL) {
+            v[(*n)++] = &m->slot[i];
+        }
+    }
+    qsort(v, *n, sizeof(*v), cmp_total);
+    return v;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static int share_section(FILE *f, const char *title, const char *col, const agg_map *m, size_t top)
+{
+    size_t n;
+    const agg_entry **v = sorted(m, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fprintf(f, "\n%s\n  %-40s %10s %10s %7s %10s\n", title, col, "handshakes", "hybrid", "share",
+            "failed");
+    for (size_t i = 0; i < n && i < top; i++) {
+        fprintf(f, "  %-40.40s %10llu %10llu %6.1f%% %10llu\n", v[i]->key,
+                (unsigned long long)v[i]->total, (unsigned long long)v[i]->pq,
+                pct(v[i]->pq, v[i]->total), (unsigned long long)v[i]->failed);
+    }
+    if (n > top) {
+        fprintf(f, "  (%zu more not shown)\n", n - top);
+    }
+    free(v);
+    return 0;
+}
+
+int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *f)
+{
+    size_t n;
+    int ret;
+    if (a == NULL || st == NULL || f == NULL) {
+        return PQT_ERR_ARG;
+    }
+    fprintf(f, "TLS handshakes: %llu, on a post-quantum group: %llu (%.1f%%)\n",
+            (unsigned long long)a->total, (unsigned long long)a->pq, pct(a->pq, a->total));
+    if ((ret = share_section(f, "Hybrid share by client family", "client family", &a->by_family,
+                             TOP_N)) != 0 ||
+        (ret = share_section(f, "Hybrid share by server (top 20)", "server (SNI or address)",
+                             &a->by_server, TOP_N)) != 0 ||
+        (ret = share_section(f, "Negotiated groups", "group", &a->groups, TOP_N)) != 0) {
+        return ret;
+    }
+    const agg_entry **v = sorted(&a->failures, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fprintf(f, "\nFailures by outcome and network path (top 20)\n  %-26s %5s %-20s %-20s %4s %8s\n",
+            "outcome", "vlan", "client prefix", "server prefix", "hops", "count");
+    for (size_t i = 0; i < n && i < TOP_N; i++) {
+        char buf[512], *parts[5] = {0};
+        snprintf(buf, sizeof(buf), "%s", v[i]->key);
+        char *p = buf;
+        for (int k = 0; k < 5; k++) {
+            parts[k] = p;
+            p = p != NULL ? strchr(p, '\t') : NULL;
+            if (p != NULL) {
+                *p++ = 0;
+            }
+        }
+        fprintf(f, "  %-26s %5s %-20s %-20s %4s %8llu\n", parts[0], parts[1] ? parts[1] : "",
+                parts[2] ? parts[2] : "", parts[3] ? parts[3] : "",
+                parts[4] && strcmp(parts[4], "-1") != 0 ? parts[4] : "?",
+                (unsigned long long)v[i]->total);
+    }
+    if (n == 0) {
+        fprintf(f, "  (none)\n");
+    }
+    free(v);
+    fprintf(f,
+            "\nObserver counters\n"
+            "  packets %llu, bytes %llu, not TCP %llu, undecodable %llu, IP fragments %llu\n"
+            "  flows %llu (peak %zu), evicted by the flow limit %llu, idle-expired %llu, not TLS %llu\n"
+            "  segments: retransmitted %llu, out of order %llu, overlapping %llu, out of window %llu\n"
+            "  reassembly gaps %llu, buffer-budget give-ups %llu (peak %zu bytes)\n"
+            "  hellos too big %llu, TLS desynchronised %llu, ServerHello without ClientHello %llu, snaplen-cut %llu\n",
+            (unsigned long long)st->packets, (unsigned long long)st->bytes,
+            (unsigned long long)st->not_tcp, (unsigned long long)st->decode_errors,
+            (unsigned long long)st->ip_fragments, (unsigned long long)st->flows, st->flows_peak,
+            (unsigned long long)st->flows_evicted, (unsigned long long)st->flows_expired,
+            (unsigned long long)st->flows_not_tls, (unsigned long long)st->segments_retransmitted,
+            (unsigned long long)st->segments_out_of_order, (unsigned long long)st->segments_overlap,
+            (unsigned long long)st->segments_out_of_window, (unsigned long long)st->reassembly_gaps,
+            (unsigned long long)st->reassembly_budget_giveups, st->buffered_peak,
+            (unsigned long long)st->hellos_too_big, (unsigned long long)st->tls_desync,
+            (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut);
+    return a->err;
+}
+
+/* Label values come from fixed tables or the family table; escape anyway
+ * (text format 0.0.4: backslash, quote, newline). */
+static void label(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') {
+            fputc('\\', f);
+            fputc(*s, f);
+        } else if (*s == '\n') {
+            fputs("\\n", f);
+        } else {
+            fputc(*s, f);
+        }
+    }
+}
+
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+            (unsigned long long)v);
+}
+
+int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *f)
+{
+    size_t n;
+    if (a == NULL || st == NULL || f == NULL) {
+        return PQT_ERR_ARG;
+    }
+    const agg_entry **v = sorted(&a->prom, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fputs("# HELP pqtls_observe_handshakes_total TLS handshakes seen, by negotiated group, client "
+          "family and outcome.\n# TYPE pqtls_observe_handshakes_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%s", v[i]->key);
+        char *fam = strchr(buf, '\t'), *out = fam ? strchr(fam + 1, '\t') : NULL;
+        if (fam == NULL || out == NULL) {
+            continue;
+        }
+        *fam++ = 0;
+        *out++ = 0;
+        fputs("pqtls_observe_handshakes_total{group=\"", f);
+        label(f, buf);
+        fputs("\",client_family=\"", f);
+        label(f, fam);
+        fputs("\",outcome=\"", f);
+        label(f, out);
+        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
+    }
+    free(v);
+    v = sorted(&a->hrr, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fputs("# HELP pqtls_observe_hello_retry_requests_total HelloRetryRequests, by the group "
+          "asked for.\n# TYPE pqtls_observe_hello_retry_requests_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        fputs("pqtls_observe_hello_retry_requests_total{group=\"", f);
+        label(f, v[i]->key);
+        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
+    }
+    free(v);
+    counter(f, "pqtls_observe_packets_total", "Frames read.", st->packets);
+    counter(f, "pqtls_observe_bytes_total", "Bytes on the wire of the frames read.", st->bytes);
+    counter(f, "pqtls_observe_flows_total", "TCP flows tracked.", st->flows);
+    counter(f, "pqtls_observe_flows_evicted_total", "Flows pushed out by the flow-table limit.",
+            st->flows_evicted);
+    counter(f, "pqtls_observe_flows_expired_total", "Flows closed after the idle timeout.",
+            st->flows_expired);
+    counter(f, "pqtls_observe_flows_not_tls_total", "Flows whose client stream did not start TLS.",
+            st->flows_not_tls);
+    counter(f, "pqtls_observe_reassembly_gaps_total", "Holes in reassembled streams.",
+            st->reassembly_gaps);
+    counter(f, "pqtls_observe_reassembly_giveups_total",
+            "Holes given up because the buffer budget was exhausted.",
+            st->reassembly_budget_giveups);
+    counter(f, "pqtls_observe_segments_retransmitted_total", "Retransmitted TCP segments.",
+            st->segments_retransmitted);
+    counter(f, "pqtls_observe_decode_errors_total", "Frames with damaged headers.",
+            st->decode_errors);
+    counter(f, "pqtls_observe_hellos_too_big_total", "Hellos above the size limit.",
+            st->hellos_too_big);
+    fprintf(f, "# HELP pqtls_observe_flows_active Flows in the table.\n# TYPE pqtls_observe_flows_active gauge\npqtls_observe_flows_active %zu\n",
+            st->flows_active);
+    return ferror(f) ? PQT_ERR_IO : a->err;
+}

@@ -1,0 +1,259 @@
+/*
+ * Link layer, VLAN, IPv4/IPv6 and TCP headers, read through pqt_reader
+ * (never by casting frame bytes to structs).
+ */
+#include <string.h>
+
+#include "pqtls/observe.h"
+#include "pqtls/wire.h"
+
+#define TRY(expr)                \
+    do {                         \
+        int ret_ = (expr);       \
+        if (ret_ != 0) {         \
+            return ret_;         \
+        }                        \
+    } while (0)
+
+#define ETH_IPV4 0x0800
+#define ETH_IPV6 0x86DD
+#define ETH_VLAN 0x8100
+#define ETH_QINQ 0x88A8
+#define ETH_QINQ_OLD 0x9100
+
+static int decode_tcp(pqt_reader *r, pqt_obs_packet *pkt, int cut)
+{
+    uint16_t u16;
+    uint8_t off, flags;
+    TRY(pqt_reader_u16(r, &pkt->sport));
+    TRY(pqt_reader_u16(r, &pkt->dport));
+    TRY(pqt_reader_u32(r, &pkt->seq));
+    TRY(pqt_reader_u32(r, &pkt->ack));
+    TRY(pqt_reader_u8(r, &off));
+    TRY(pqt_reader_u8(r, &flags));
+    TRY(pqt_reader_u16(r, &u16)); /* window */
+    TRY(pqt_reader_skip(r, 4));    /* checksum, urgent pointer */
+    size_t hdr = (size_t)(off >> 4) * 4;
+    if (hdr < 20) {
+        return PQT_ERR_SYNTAX;
+    }
+    TRY(pqt_reader_skip(r, hdr - 20)); /* options */
+    pkt->flags = flags;
+    pkt->payload = r->p;
+    pkt->payload_len = pqt_reader_left(r);
+    pkt->payload_cut = cut;
+    return 0;
+}
+
+static int decode_ipv4(pqt_reader *r, pqt_obs_packet *pkt)
+{
+    uint8_t vihl, tos, ttl, proto;
+    uint16_t total, id, frag;
+    const uint8_t *src, *dst;
+    pqt_reader start = *r;
+    TRY(pqt_reader_u8(r, &vihl));
+    if ((vihl >> 4) != 4 || (vihl & 15) < 5) {
+        return PQT_ERR_SYNTAX;
+    }
+    TRY(pqt_reader_u8(r, &tos));
+    TRY(pqt_reader_u16(r, &total));
+    TRY(pqt_reader_u16(r, &id));
+    TRY(pqt_reader_u16(r, &frag));
+    TRY(pqt_reader_u8(r, &ttl));
+    TRY(pqt_reader_u8(r, &proto));
+    TRY(pqt_reader_skip(r, 2)); /* checksum */
+    TRY(pqt_reader_bytes(r, 4, &src));
+    TRY(pqt_reader_bytes(r, 4, &dst));
+    size_t ihl = (size_t)(vihl & 15) * 4;
+    TRY(pqt_reader_skip(r, ihl - 20));
+    if (total < ihl) {
+        return PQT_ERR_SYNTAX;
+    }
+    /* Trim link-layer padding; a capture cut short (snaplen) keeps what it has. */
+    int cut = 0;
+    size_t have = pqt_reader_left(&start);
+    if (total <= have) {
+        r->end = start.p + total;
+    } else {
+        cut = 1;
+    }
+    pkt->ip_version = 4;
+    memset(pkt->src, 0, 16);
+    memset(pkt->dst, 0, 16);
+    memcpy(pkt->src, src, 4);
+    memcpy(pkt->dst, dst, 4);
+    pkt->ttl = ttl;
+    if ((frag & 0x1FFF) != 0 || (frag & 0x2000) != 0) {
+        pkt->fragment = 1;
+        return PQT_ERR_UNSUPPORTED; /* IP fragments: counted by the caller */
+    }
+    if (proto != 6) {
+        return PQT_ERR_UNSUPPORTED;
+    }
+    return decode_tcp(r, pkt, cut);
+}
+
+static int decode_ipv6(pqt_reader *r, pqt_obs_packet *pkt)
+{
+    uint32_t vtc;
+    uint16_t plen;
+    uint8_t next, hlim;
+    const uint8_t *src, *dst;
+    TRY(pqt_reader_u32(r, &vtc));
+    if ((vtc >> 28) != 6) {
+        return PQT_ERR_SYNTAX;
+    }
+    TRY(pqt_reader_u16(r, &plen));
+    TRY(pqt_reader_u8(r, &next));
+    TRY(pqt_reader_u8(r, &hlim));
+    TRY(pqt_reader_bytes(r, 16, &src));
+    TRY(pqt_reader_bytes(r, 16, &dst));
+    int cut = 0;
+    if (plen <= pqt_reader_left(r)) {
+        r->end = r->p + plen;
+    } else {
+        cut = 1;
+    }
+    pkt->ip_version = 6;
+    memcpy(pkt->src, src, 16);
+    memcpy(pkt->dst, dst, 16);
+    pkt->ttl = hlim;
+    /* RFC 8200 §4: walk the extension headers we may meet before TCP. */
+    for (int i = 0; i < 8; i++) {
+        uint8_t nh, len8;
+        switch (next) {
+        case 6:
+            return decode_tcp(r, pkt, cut);
+        case 0:  /* hop-by-hop */
+        case 43: /* routing */
+        case 60: /* destination options */
+            TRY(pqt_reader_u8(r, &nh));
+            TRY(pqt_reader_u8(r, &len8));
+            TRY(pqt_reader_skip(r, 6 + (size_t)len8 * 8));
+            next = nh;
+            break;
+        case 44: { /* fragment: only an atomic fragment (offset 0, M=0) goes on */
+            uint16_t off;
+            TRY(pqt_reader_u8(r, &nh));
+            TRY(pqt_reader_skip(r, 1));
+            TRY(pqt_reader_u16(r, &off));
+            TRY(pqt_reader_skip(r, 4));
+            if ((off & 0xFFF9) != 0) {
+                pkt->fragment = 1;
+                return PQT_ERR_UNSUPPORTED;
+            }
+            next = nh;
+            break;
+        }
+        default:
+            return PQT_ERR_UNSUPPORTED;
+        }
+    }
+    return PQT_ERR_UNSUPPORTED;
+}
+
+static int decode_ethertype(pqt_reader *r, uint16_t type, pqt_obs_packet *pkt)
+{
+    /* 802.1Q / 802.1ad tags, outermost first; deeper stacks are skipped. */
+    while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
+        uint16_t tci;
+        TRY(pqt_reader_u16(r, &tci));
+        TRY(pqt_reader_u16(r, &type));
+        if (pkt->n_vlan < PQT_OBS_MAX_VLAN) {
+            pkt->vlan[pkt->n_vlan++] = tci & 0x0FFF;
+        }
+    }
+    if (type == ETH_IPV4) {
+        return decode_ipv4(r, pkt);
+    }
+    if (type == ETH_IPV6) {
+        return decode_ipv6(r, pkt);
+    }
+    return PQT_ERR_UNSUPPORTED;
+}
+
+static int decode_ip_by_version(pqt_reader *r, pqt_obs_packet *pkt)
+{
+    if (pqt_reader_left(r) < 1) {
+        return PQT_ERR_TRUNCATED;
+    }
+    if ((r->p[0] >> 4) == 4) {
+        return decode_ipv4(r, pkt);
+    }
+    if ((r->p[0] >> 4) == 6) {
+        return decode_ipv6(r, pkt);
+    }
+    return PQT_ERR_UNSUPPORTED;
+}
+
+int pqt_obs_linktype_supported(int linktype)
+{
+    switch (linktype) {
+    case PQT_LINK_NULL:
+    case PQT_LINK_ETHERNET:
+    case PQT_LINK_RAW:
+    case 12:
+    case 14:
+    case PQT_LINK_LOOP:
+    case PQT_LINK_LINUX_SLL:
+    case PQT_LINK_IPV4:
+    case PQT_LINK_IPV6:
+    case PQT_LINK_LINUX_SLL2:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int pqt_obs_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_obs_packet *pkt)
+{
+    pqt_reader r = pqt_reader_make(frame, caplen);
+    uint16_t type;
+    if (frame == NULL || pkt == NULL) {
+        return PQT_ERR_ARG;
+    }
+    memset(pkt, 0, sizeof(*pkt));
+    switch (linktype) {
+    case PQT_LINK_ETHERNET:
+        TRY(pqt_reader_skip(&r, 12)); /* destination, source MAC */
+        TRY(pqt_reader_u16(&r, &type));
+        return decode_ethertype(&r, type, pkt);
+    case PQT_LINK_NULL:
+    case PQT_LINK_LOOP: {
+        const uint8_t *fam;
+        TRY(pqt_reader_bytes(&r, 4, &fam));
+        /* AF_INET is 2 everywhere; AF_INET6 is 24, 28 or 30 by OS. The
+         * value is in host order for NULL: accept either byte order. */
+        uint32_t be = ((uint32_t)fam[0] << 24) | ((uint32_t)fam[1] << 16) | ((uint32_t)fam[2] << 8) | fam[3];
+        uint32_t le = ((uint32_t)fam[3] << 24) | ((uint32_t)fam[2] << 16) | ((uint32_t)fam[1] << 8) | fam[0];
+        uint32_t f = be < 256 ? be : le;
+        if (f == 2) {
+            return decode_ipv4(&r, pkt);
+        }
+        if (f == 24 || f == 28 || f == 30) {
+            return decode_ipv6(&r, pkt);
+        }
+        return PQT_ERR_UNSUPPORTED;
+    }
+    case PQT_LINK_RAW:
+    case 12: /* DLT_RAW as libpcap reports LINKTYPE_RAW on most systems */
+    case 14: /* DLT_RAW on OpenBSD */
+        return decode_ip_by_version(&r, pkt);
+    case PQT_LINK_IPV4:
+        return decode_ipv4(&r, pkt);
+    case PQT_LINK_IPV6:
+        return decode_ipv6(&r, pkt);
+    case PQT_LINK_LINUX_SLL:
+        /* packet type, ARPHRD, address length, 8-byte address, protocol */
+        TRY(pqt_reader_skip(&r, 14));
+        TRY(pqt_reader_u16(&r, &type));
+        return decode_ethertype(&r, type, pkt);
+    case PQT_LINK_LINUX_SLL2:
+        /* protocol, reserved, ifindex, ARPHRD, packet type, addr len, addr */
+        TRY(pqt_reader_u16(&r, &type));
+        TRY(pqt_reader_skip(&r, 18));
+        return decode_ethertype(&r, type, pkt);
+    default:
+        return PQT_ERR_UNSUPPORTED;
+    }
+}

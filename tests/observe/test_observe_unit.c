@@ -1,0 +1,499 @@
+/*
+ * Unit tests for the observer's modules: JA4 against the spec's worked
+ * examples and ALPN rules, keyed pseudonyms, the frame decoder for every
+ * link type, and reassembly + handshake outcomes on synthetic flows
+ * (out of order, retransmitted, overlapping, mid-stream, gaps, resets,
+ * the flow limit and the buffer budget).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pqtls/groups.h"
+#include "pqtls/ja4.h"
+#include "pqtls/observe.h"
+#include "pqtls/pseudonym.h"
+
+static int failures;
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                       \
+        }                                                                     \
+    } while (0)
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* ---------------------------------------------------------------- JA4 */
+
+/* A ClientHello assembled field by field (JA4 reads only these). */
+typedef struct {
+    uint8_t ciphers[64], sigs[32], versions[8], alpn[64];
+    pqt_client_hello ch;
+} fake_ch;
+
+static void fake_init(fake_ch *f, const uint16_t *c, size_t nc, const uint16_t *e, size_t ne,
+                      const uint16_t *s, size_t ns, const uint8_t *alpn1, size_t alpn1_len)
+{
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < nc; i++) {
+        put16(f->ciphers + 2 * i, c[i]);
+    }
+    f->ch.cipher_suites = f->ciphers;
+    f->ch.n_cipher_suites = nc;
+    for (size_t i = 0; i < ne; i++) {
+        f->ch.ext[i].type = e[i];
+    }
+    f->ch.n_ext = ne;
+    for (size_t i = 0; i < ns; i++) {
+        put16(f->sigs + 2 * i, s[i]);
+    }
+    f->ch.sig_algs = ns ? f->sigs : NULL;
+    f->ch.n_sig_algs = ns;
+    put16(f->versions, 0x0A0A); /* GREASE: ignored */
+    put16(f->versions + 2, 0x0304);
+    put16(f->versions + 4, 0x0303);
+    f->ch.versions = f->versions;
+    f->ch.n_versions = 3;
+    f->ch.legacy_version = 0x0303;
+    if (alpn1 != NULL) {
+        f->alpn[0] = (uint8_t)alpn1_len;
+        memcpy(f->alpn + 1, alpn1, alpn1_len);
+        f->alpn[1 + alpn1_len] = 2;
+        memcpy(f->alpn + 2 + alpn1_len, "h2", 2);
+        f->ch.alpn = f->alpn;
+        f->ch.alpn_len = 4 + alpn1_len;
+    }
+}
+
+/* JA4.md "Example": the worked example's lists, plus GREASE that must not count. */
+static const uint16_t spec_ciphers[] = {0x1A1A, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c,
+                                        0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
+                                        0x002f, 0x0035};
+static const uint16_t spec_exts[] = {0x2A2A, 0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017,
+                                     0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01,
+                                     0x000b, 0x000a, 0x0015};
+static const uint16_t spec_sigs[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
+
+static void test_ja4_spec(void)
+{
+    fake_ch f;
+    char ja4[PQT_JA4_SIZE], raw[1024];
+    fake_init(&f, spec_ciphers, 16, spec_exts, 17, spec_sigs, 8, (const uint8_t *)"h2", 2);
+    CHECK(pqt_ja4(&f.ch, 't', ja4, raw, sizeof(raw)) == 0);
+    CHECK(strcmp(ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1") == 0);
+    CHECK(strcmp(raw, "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,"
+                      "c030,cca8,cca9_0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,"
+                      "0033,4469,ff01_0403,0804,0401,0503,0805,0501,0806,0601") == 0);
+    /* "If there are no signature algorithms ... ends without an underscore" */
+    fake_init(&f, spec_ciphers, 16, spec_exts, 17, NULL, 0, (const uint8_t *)"h2", 2);
+    CHECK(pqt_ja4(&f.ch, 't', ja4, NULL, 0) == 0);
+    CHECK(strcmp(ja4 + 24, "6d807ffa2a79") == 0);
+    /* No ciphers / only SNI and ALPN: zeros, not a hash of nothing. */
+    static const uint16_t sni_alpn[] = {0x0000, 0x0010};
+    fake_init(&f, NULL, 0, sni_alpn, 2, NULL, 0, NULL, 0);
+    CHECK(pqt_ja4(&f.ch, 't', ja4, NULL, 0) == 0);
+    CHECK(strcmp(ja4, "t13d000200_000000000000_000000000000") == 0);
+    /* Versions: the highest offered, unknown codes are "00". */
+    CHECK(strcmp(pqt_ja4_version(0x7f12), "00") == 0 && strcmp(pqt_ja4_version(0x0300), "s3") == 0);
+    /* Counts saturate at 99. */
+    uint16_t many[120];
+    for (int i = 0; i < 120; i++) {
+        many[i] = (uint16_t)(0x1000 + i);
+    }
+    fake_ch big;
+    memset(&big, 0, sizeof(big));
+    uint8_t *cs = malloc(240);
+    CHECK(cs != NULL);
+    for (int i = 0; cs && i < 120; i++) {
+        put16(cs + 2 * i, many[i]);
+    }
+    big.ch.cipher_suites = cs;
+    big.ch.n_cipher_suites = 120;
+    big.ch.legacy_version = 0x0301;
+    CHECK(pqt_ja4(&big.ch, 't', ja4, NULL, 0) == 0 && strncmp(ja4, "t10i990000_", 11) == 0);
+    free(cs);
+}
+
+static void test_ja4_alpn(void)
+{
+    /* JA4.md "ALPN Extension Value": the spec's own examples. */
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"\xAB", 1, "ab"},         {"\x20", 1, "20"},         {"\xAB\xCD", 2, "ad"},
+        {"\x20\x61", 2, "21"},     {"\x30\xAB", 2, "3b"},     {"\x61\x20", 2, "60"},
+        {"\x30\x31\xAB\xCD", 4, "3d"}, {"\x30\xAB\xCD\x31", 4, "01"}, {"h2", 2, "h2"},
+        {"http/1.1", 8, "h1"},     {"c", 1, "cc"},            {"H2", 2, "H2"},
+        {"\xBA\xAD", 2, "bd"}, /* foxio-ja4 tls-non-ascii-alpn: decision, see ja4.h */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fake_ch f;
+        char ja4[PQT_JA4_SIZE];
+        fake_init(&f, spec_ciphers, 16, spec_exts, 17, spec_sigs, 8, (const uint8_t *)cases[i].bytes,
+                  cases[i].len);
+        CHECK(pqt_ja4(&f.ch, 't', ja4, NULL, 0) == 0);
+        if (strncmp(ja4 + 8, cases[i].want, 2) != 0) {
+            fprintf(stderr, "ALPN case %zu: got %.2s want %s\n", i, ja4 + 8, cases[i].want);
+            failures++;
+        }
+    }
+    fake_ch f;
+    char ja4[PQT_JA4_SIZE];
+    fake_init(&f, spec_ciphers, 16, spec_exts, 17, spec_sigs, 8, NULL, 0);
+    CHECK(pqt_ja4(&f.ch, 't', ja4, NULL, 0) == 0 && strncmp(ja4 + 8, "00", 2) == 0);
+}
+
+/* ---------------------------------------------------------------- pseudonyms */
+
+static void test_pseudonym(void)
+{
+    pqt_pseudonym ps, other;
+    uint8_t key[32], a[4] = {10, 1, 2, 3}, b[4] = {10, 1, 2, 200}, c[4] = {10, 1, 3, 3};
+    uint8_t pa[4], pb[4], pc[4], pa2[4];
+    char n1[PQT_PSEUDONYM_NAME_SIZE], n2[PQT_PSEUDONYM_NAME_SIZE];
+    for (int i = 0; i < 32; i++) {
+        key[i] = (uint8_t)i;
+    }
+    CHECK(pqt_pseudonym_init(&ps, key, 15) == PQT_ERR_LENGTH);
+    CHECK(pqt_pseudonym_init(&ps, key, 32) == 0);
+    CHECK(pqt_pseudonym_ipv4(&ps, a, pa) == 0 && pqt_pseudonym_ipv4(&ps, b, pb) == 0 &&
+          pqt_pseudonym_ipv4(&ps, c, pc) == 0 && pqt_pseudonym_ipv4(&ps, a, pa2) == 0);
+    CHECK(memcmp(pa, pa2, 4) == 0 && memcmp(pa, a, 4) != 0);
+    CHECK(memcmp(pa, pb, 3) == 0 && pa[3] != pb[3]);  /* shared /24 kept */
+    CHECK(memcmp(pa, pc, 2) == 0 && pa[2] != pc[2]);  /* /16 shared, third octet differs */
+    uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8}, v6b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1}, o6a[16], o6b[16];
+    CHECK(pqt_pseudonym_ipv6(&ps, v6a, o6a) == 0 && pqt_pseudonym_ipv6(&ps, v6b, o6b) == 0);
+    CHECK(memcmp(o6a, o6b, 4) == 0 && memcmp(o6a, v6a, 16) != 0);
+    CHECK(pqt_pseudonym_name(&ps, (const uint8_t *)"Example.COM", 11, n1) == 0);
+    CHECK(pqt_pseudonym_name(&ps, (const uint8_t *)"example.com", 11, n2) == 0);
+    CHECK(strcmp(n1, n2) == 0 && strncmp(n1, "h-", 2) == 0 && strlen(n1) == 22);
+    key[0] ^= 1;
+    CHECK(pqt_pseudonym_init(&other, key, 32) == 0);
+    CHECK(pqt_pseudonym_name(&other, (const uint8_t *)"example.com", 11, n2) == 0 && strcmp(n1, n2) != 0);
+    pqt_pseudonym_clear(&ps);
+    CHECK(ps.key_len == 0);
+    CHECK(pqt_pseudonym_name(&ps, (const uint8_t *)"x", 1, n1) != 0); /* cleared key refuses */
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+static size_t ipv4_tcp(uint8_t *p, const uint8_t *payload, size_t n)
+{
+    memset(p, 0, 40);
+    p[0] = 0x45;
+    put16(p + 2, (uint16_t)(40 + n));
+    p[8] = 57; /* TTL */
+    p[9] = 6;
+    memcpy(p + 12, "\x0a\x00\x00\x01\xc0\x00\x02\x07", 8);
+    put16(p + 20, 40000);
+    put16(p + 22, 443);
+    p[24 + 3] = 1; /* seq 1 */
+    p[32] = 0x50;
+    p[33] = 0x18;
+    memcpy(p + 40, payload, n);
+    return 40 + n;
+}
+
+static void test_decode(void)
+{
+    uint8_t f[256], ip[128];
+    pqt_obs_packet pkt;
+    size_t iplen = ipv4_tcp(ip, (const uint8_t *)"hello", 5);
+    /* Ethernet with two VLAN tags and trailing padding. */
+    memset(f, 0, sizeof(f));
+    put16(f + 12, 0x88A8);
+    put16(f + 14, 100);
+    put16(f + 16, 0x8100);
+    put16(f + 18, 200);
+    put16(f + 20, 0x0800);
+    memcpy(f + 22, ip, iplen);
+    CHECK(pqt_obs_decode(PQT_LINK_ETHERNET, f, 22 + iplen + 6, &pkt) == 0);
+    CHECK(pkt.n_vlan == 2 && pkt.vlan[0] == 100 && pkt.vlan[1] == 200 && pkt.ttl == 57);
+    CHECK(pkt.sport == 40000 && pkt.dport == 443 && pkt.payload_len == 5 &&
+          memcmp(pkt.payload, "hello", 5) == 0); /* padding trimmed */
+    for (size_t cut = 0; cut < 22 + 40; cut++) {
+        CHECK(pqt_obs_decode(PQT_LINK_ETHERNET, f, cut, &pkt) == PQT_ERR_TRUNCATED);
+    }
+    /* Linux SLL, SLL2, BSD loopback (either byte order), raw. */
+    memset(f, 0, sizeof(f));
+    put16(f + 14, 0x0800);
+    memcpy(f + 16, ip, iplen);
+    CHECK(pqt_obs_decode(PQT_LINK_LINUX_SLL, f, 16 + iplen, &pkt) == 0 && pkt.payload_len == 5);
+    memset(f, 0, sizeof(f));
+    put16(f, 0x0800);
+    memcpy(f + 20, ip, iplen);
+    CHECK(pqt_obs_decode(PQT_LINK_LINUX_SLL2, f, 20 + iplen, &pkt) == 0 && pkt.payload_len == 5);
+    memset(f, 0, 4);
+    f[0] = 2;
+    memcpy(f + 4, ip, iplen);
+    CHECK(pqt_obs_decode(PQT_LINK_NULL, f, 4 + iplen, &pkt) == 0 && pkt.payload_len == 5);
+    f[0] = 0;
+    f[3] = 2;
+    CHECK(pqt_obs_decode(PQT_LINK_LOOP, f, 4 + iplen, &pkt) == 0);
+    CHECK(pqt_obs_decode(PQT_LINK_RAW, ip, iplen, &pkt) == 0 && pkt.ip_version == 4);
+    /* IPv6 with a hop-by-hop header. */
+    uint8_t v6[128];
+    memset(v6, 0, sizeof(v6));
+    v6[0] = 0x60;
+    put16(v6 + 4, 8 + 20 + 3);
+    v6[6] = 0; /* hop-by-hop */
+    v6[7] = 64;
+    v6[40] = 6; /* next: TCP */
+    put16(v6 + 48, 1234);
+    put16(v6 + 50, 443);
+    v6[60] = 0x50;
+    memcpy(v6 + 68, "abc", 3);
+    CHECK(pqt_obs_decode(PQT_LINK_RAW, v6, 71, &pkt) == 0 && pkt.ip_version == 6 && pkt.payload_len == 3);
+    /* Fragments and non-TCP are "unsupported", not errors. */
+    ip[6] = 0x20; /* MF */
+    CHECK(pqt_obs_decode(PQT_LINK_RAW, ip, iplen, &pkt) == PQT_ERR_UNSUPPORTED && pkt.fragment);
+    CHECK(pqt_obs_decode(9999, ip, iplen, &pkt) == PQT_ERR_UNSUPPORTED);
+    CHECK(!pqt_obs_linktype_supported(9999) && pqt_obs_linktype_supported(276));
+}
+
+/* ---------------------------------------------------------------- flows */
+
+typedef struct {
+    pqt_obs_handshake last;
+    char ja4[PQT_JA4_SIZE];
+    int n;
+} sink;
+
+static void on_hs(const pqt_obs_handshake *hs, void *arg)
+{
+    sink *s = arg;
+    s->last = *hs;
+    memcpy(s->ja4, hs->has_ch ? hs->ja4 : "", PQT_JA4_SIZE);
+    s->n++;
+}
+
+static uint8_t client_stream[4096], server_stream[2048];
+static size_t client_len, server_len;
+
+/* Client: ClientHello with an X25519MLKEM768 share (1216 bytes), split
+ * into two records, then a CCS and an application-data record. Server:
+ * ServerHello selecting X25519MLKEM768. */
+static void build_streams(void)
+{
+    static uint8_t share[1216], hello[2048];
+    uint16_t suites[] = {0x1301, 0x1302}, groups[] = {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519};
+    uint8_t random[32] = {1};
+    pqt_key_share ks = {PQT_GROUP_X25519MLKEM768, share, sizeof(share)};
+    const char *alpn[] = {"h2", NULL};
+    pqt_client_hello_spec spec = {.sni = "pq.example", .cipher_suites = suites, .n_cipher_suites = 2,
+                                  .groups = groups, .n_groups = 2, .key_shares = &ks,
+                                  .n_key_shares = 1, .alpn = alpn, .random = random};
+    size_t hl = 0;
+    CHECK(pqt_hello_build_client(&spec, hello, sizeof(hello), &hl) == 0);
+    /* Two records: 700 bytes, then the rest (a hello may span records). */
+    size_t first = 700, p = 0;
+    uint8_t *c = client_stream;
+    c[p++] = 22; c[p++] = 3; c[p++] = 1; put16(c + p, (uint16_t)first); p += 2;
+    memcpy(c + p, hello, first); p += first;
+    c[p++] = 22; c[p++] = 3; c[p++] = 3; put16(c + p, (uint16_t)(hl - first)); p += 2;
+    memcpy(c + p, hello + first, hl - first); p += hl - first;
+    static const uint8_t ccs_app[] = {20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 4, 9, 9, 9, 9};
+    memcpy(c + p, ccs_app, sizeof(ccs_app));
+    client_len = p + sizeof(ccs_app);
+
+    uint8_t *s = server_stream;
+    size_t body = 2 + 32 + 1 + 2 + 1 + 2 + (4 + 2) + (4 + 2 + 2 + 1120);
+    p = 0;
+    s[p++] = 22; s[p++] = 3; s[p++] = 3; put16(s + p, (uint16_t)(body + 4)); p += 2;
+    s[p++] = 2; s[p++] = 0; put16(s + p, (uint16_t)body); p += 2;
+    put16(s + p, 0x0303); p += 2;
+    memset(s + p, 7, 32); p += 32;
+    s[p++] = 0;
+    put16(s + p, 0x1301); p += 2;
+    s[p++] = 0;
+    put16(s + p, (uint16_t)(6 + 8 + 1120)); p += 2;
+    put16(s + p, 43); p += 2; put16(s + p, 2); p += 2; put16(s + p, 0x0304); p += 2;
+    put16(s + p, 51); p += 2; put16(s + p, (uint16_t)(4 + 1120)); p += 2;
+    put16(s + p, PQT_GROUP_X25519MLKEM768); p += 2; put16(s + p, 1120); p += 2;
+    memset(s + p, 5, 1120); p += 1120;
+    server_len = p;
+}
+
+static pqt_obs_packet seg(int from_client, uint32_t seq, uint8_t flags, const uint8_t *data, size_t n)
+{
+    pqt_obs_packet p;
+    memset(&p, 0, sizeof(p));
+    p.ip_version = 4;
+    memcpy(p.src, from_client ? "\x0a\x00\x00\x01" : "\xc0\x00\x02\x07", 4);
+    memcpy(p.dst, from_client ? "\xc0\x00\x02\x07" : "\x0a\x00\x00\x01", 4);
+    p.sport = from_client ? 40000 : 443;
+    p.dport = from_client ? 443 : 40000;
+    p.seq = seq;
+    p.flags = flags;
+    p.ttl = from_client ? 64 : 50;
+    p.payload = data;
+    p.payload_len = n;
+    return p;
+}
+
+enum { ORDER_IN = 0, ORDER_REVERSE, ORDER_DUPLICATE_OVERLAP, ORDER_MIDSTREAM, ORDER_GAP,
+       ORDER_RST, ORDER_SERVER_FIN };
+
+/* Feed one flow in the given way; returns what the observer reported. */
+static sink run_flow(int order, pqt_obs_config cfg, pqt_obs_stats *st_out)
+{
+    sink s;
+    pqt_obs *o = NULL;
+    memset(&s, 0, sizeof(s));
+    cfg.on_handshake = on_hs;
+    cfg.arg = &s;
+    CHECK(pqt_obs_new(&cfg, &o) == 0);
+    if (o == NULL) {
+        return s;
+    }
+    const uint32_t cisn = 0xFFFFFF00u, sisn = 1000; /* client wraps around 2^32 */
+    uint64_t t = 1700000000000000ull;
+    pqt_obs_packet p;
+    if (order != ORDER_MIDSTREAM) {
+        p = seg(1, cisn, PQT_TCP_SYN, NULL, 0);
+        pqt_obs_segment(o, t++, &p);
+        p = seg(0, sisn, PQT_TCP_SYN | PQT_TCP_ACK, NULL, 0);
+        pqt_obs_segment(o, t++, &p);
+    }
+    /* The hello in 300-byte segments. */
+    size_t hello_end = client_len - 15, nseg = (hello_end + 299) / 300;
+    for (size_t k = 0; k < nseg; k++) {
+        size_t i = order == ORDER_REVERSE ? nseg - 1 - k : k;
+        if (order == ORDER_GAP && i == 2) {
+            continue;
+        }
+        size_t off = i * 300, n = off + 300 <= hello_end ? 300 : hello_end - off;
+        p = seg(1, cisn + 1 + (uint32_t)off, PQT_TCP_ACK, client_stream + off, n);
+        pqt_obs_segment(o, t++, &p);
+        if (order == ORDER_DUPLICATE_OVERLAP) {
+            pqt_obs_segment(o, t++, &p); /* exact retransmission */
+            if (off >= 50) {             /* overlapping resend starting earlier */
+                p = seg(1, cisn + 1 + (uint32_t)(off - 50), PQT_TCP_ACK, client_stream + off - 50, n);
+                pqt_obs_segment(o, t++, &p);
+            }
+        }
+    }
+    if (order == ORDER_RST || order == ORDER_SERVER_FIN) {
+        p = seg(0, sisn + 1, order == ORDER_RST ? PQT_TCP_RST : (PQT_TCP_FIN | PQT_TCP_ACK), NULL, 0);
+        pqt_obs_segment(o, t++, &p);
+    } else {
+        p = seg(0, sisn + 1, PQT_TCP_ACK, server_stream, 900);
+        pqt_obs_segment(o, t++, &p);
+        p = seg(0, sisn + 901, PQT_TCP_ACK, server_stream + 900, server_len - 900);
+        pqt_obs_segment(o, t++, &p);
+        p = seg(1, cisn + 1 + (uint32_t)hello_end, PQT_TCP_ACK, client_stream + hello_end, 15);
+        pqt_obs_segment(o, t++, &p);
+    }
+    pqt_obs_finish(o);
+    *st_out = *pqt_obs_get_stats(o);
+    pqt_obs_free(o);
+    return s;
+}
+
+static void test_flows(void)
+{
+    pqt_obs_config cfg;
+    pqt_obs_stats st;
+    memset(&cfg, 0, sizeof(cfg));
+    build_streams();
+    char want[PQT_JA4_SIZE];
+    sink s = run_flow(ORDER_IN, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED && s.last.has_ch);
+    CHECK(s.last.group == PQT_GROUP_X25519MLKEM768 && s.last.group_source == PQT_OBS_GROUP_KEY_SHARE);
+    CHECK(s.last.server_version == 0x0304 && s.last.cipher == 0x1301 && s.last.ch_records == 2);
+    CHECK(s.last.ch_segments == (unsigned)((client_len - 15 + 299) / 300));
+    CHECK(s.last.client_port == 40000 && s.last.client_ttl == 64 && s.last.server_ttl == 50);
+    memcpy(want, s.ja4, sizeof(want));
+    CHECK(strncmp(want, "t13d0205h2_", 11) == 0);
+
+    s = run_flow(ORDER_REVERSE, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED && strcmp(s.ja4, want) == 0);
+    CHECK((s.last.anomalies & PQT_OBS_A_OUT_OF_ORDER) && st.segments_out_of_order > 0);
+    s = run_flow(ORDER_DUPLICATE_OVERLAP, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED && strcmp(s.ja4, want) == 0);
+    CHECK((s.last.anomalies & PQT_OBS_A_RETRANSMIT) && st.segments_retransmitted > 0);
+    s = run_flow(ORDER_MIDSTREAM, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED && strcmp(s.ja4, want) == 0);
+    CHECK(s.last.anomalies & PQT_OBS_A_MIDSTREAM);
+    s = run_flow(ORDER_GAP, cfg, &st);
+    CHECK(s.n == 1 && !s.last.has_ch && s.ja4[0] == 0 && (s.last.anomalies & PQT_OBS_A_GAP));
+    CHECK(s.last.outcome == PQT_OBS_GAP && st.reassembly_gaps > 0);
+    s = run_flow(ORDER_RST, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_RESET_AFTER_CH && s.last.closed_by_server);
+    s = run_flow(ORDER_SERVER_FIN, cfg, &st);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_CLOSED_AFTER_CH);
+    CHECK(strcmp(pqt_obs_outcome_name(PQT_OBS_RESET_AFTER_CH), "reset_after_client_hello") == 0);
+
+    /* Buffer budget too small for the reversed hello: the hole before the
+     * buffered segments is given up (counted), the skipped start means no
+     * hello is seen, nothing crashes and every buffered byte is returned. */
+    cfg.max_buffer_bytes = 1000;
+    s = run_flow(ORDER_REVERSE, cfg, &st);
+    CHECK(st.reassembly_budget_giveups > 0 && st.reassembly_gaps > 0 && s.n == 0);
+    CHECK(st.buffered_bytes == 0 && st.buffered_peak <= 1000);
+}
+
+static void test_flow_limit(void)
+{
+    sink s;
+    pqt_obs *o = NULL;
+    pqt_obs_config cfg;
+    memset(&s, 0, sizeof(s));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_flows = 4;
+    cfg.on_handshake = on_hs;
+    cfg.arg = &s;
+    build_streams();
+    CHECK(pqt_obs_new(&cfg, &o) == 0);
+    for (uint16_t port = 1; o && port <= 10; port++) {
+        pqt_obs_packet p = seg(1, 5000, PQT_TCP_ACK, client_stream, 600);
+        p.sport = port;
+        pqt_obs_segment(o, 1000 + port, &p);
+    }
+    if (o != NULL) {
+        const pqt_obs_stats *st = pqt_obs_get_stats(o);
+        CHECK(st->flows == 10 && st->flows_evicted == 6 && st->flows_active == 4 && st->flows_peak == 4);
+        CHECK(s.n == 6 && s.last.outcome == PQT_OBS_EVICTED);
+        pqt_obs_finish(o);
+        CHECK(s.n == 10 && s.last.outcome == PQT_OBS_TRUNCATED);
+        CHECK(pqt_obs_get_stats(o)->buffered_bytes == 0);
+        pqt_obs_free(o);
+    }
+}
+
+static void test_families(void)
+{
+    pqt_obs_families *f = NULL;
+    CHECK(pqt_obs_families_new(&f) == 0);
+    CHECK(strcmp(pqt_obs_family(f, "t13d1516h2_8daaf6152771_02713d6af862"), "Chrome") == 0);
+    CHECK(strcmp(pqt_obs_family(f, "t13d1516h2_8daaf6152771_ffffffffffff"), "Chrome") == 0);
+    CHECK(strcmp(pqt_obs_family(f, "t13d9999h2_aaaaaaaaaaaa_bbbbbbbbbbbb"), "unknown") == 0);
+    CHECK(strcmp(pqt_obs_family(f, ""), "unknown") == 0);
+    pqt_obs_families_free(f);
+}
+
+int main(void)
+{
+    test_ja4_spec();
+    test_ja4_alpn();
+    test_pseudonym();
+    test_decode();
+    test_flows();
+    test_flow_limit();
+    test_families();
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("observe unit tests: ok\n");
+    return 0;
+}
