@@ -116,8 +116,17 @@ estate_start() {
     estate_watchdog "$!"
 
     # nginx + the pqtls provider: hybrid alone (required), beside X25519 (supported).
-    local so="$build/lib/pqtls.so"
-    if command -v nginx >/dev/null 2>&1 && [ -f "$so" ]; then
+    local so="$build/lib/pqtls.so" why=""
+    command -v nginx >/dev/null 2>&1 || why="nginx is not installed"
+    [ -f "$so" ] || why="$so is not built"
+    if [ -z "$why" ]; then
+        # A sanitizer build's module cannot load into an uninstrumented nginx.
+        printf 'openssl_conf = i\n[i]\nproviders = p\n[p]\ndefault = d\npqtls = q\n[d]\nactivate = 1\n[q]\nmodule = %s\nactivate = 1\n' \
+            "$so" >"$dir/probe.cnf"
+        OPENSSL_CONF="$dir/probe.cnf" openssl list -providers 2>/dev/null | grep -q pqtls ||
+            why="openssl cannot load $so (a sanitizer build?)"
+    fi
+    if [ -z "$why" ]; then
         ESTATE_HAVE_NGINX=1
         port[nginx_required]=$(estate_free_port)
         port[nginx_supported]=$(estate_free_port)
@@ -167,7 +176,7 @@ EOF
         ESTATE_PIDS+=($!)
         estate_watchdog "$!"
     else
-        estate_note "nginx targets left out: $(command -v nginx >/dev/null || echo 'nginx is not installed')$([ -f "$so" ] || echo " $so is not built")"
+        estate_note "nginx targets left out: $why"
     fi
 
     for name in "${!port[@]}"; do
