@@ -578,6 +578,10 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
         o->last_expire_us = o->now_us;
     }
     obs_flow *f = flow_find(o, p, &side);
+    if (f != NULL && f->state != FLOW_ACTIVE && (p->flags & (PQT_TCP_SYN | PQT_TCP_ACK)) == PQT_TCP_SYN) {
+        flow_remove(o, f); /* a new connection on a reused 4-tuple */
+        f = NULL;
+    }
     if (f == NULL) {
         /* Pure ACKs and resets do not open a flow. */
         if ((p->flags & PQT_TCP_RST) || (!(p->flags & PQT_TCP_SYN) && p->payload_len == 0)) {

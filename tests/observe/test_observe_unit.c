@@ -272,7 +272,7 @@ static void on_hs(const pqt_obs_handshake *hs, void *arg)
 {
     sink *s = arg;
     s->last = *hs;
-    memcpy(s->ja4, hs->has_ch ? hs->ja4 : "", PQT_JA4_SIZE);
+    snprintf(s->ja4, sizeof(s->ja4), "%s", hs->has_ch ? hs->ja4 : "");
     s->n++;
 }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Seed corpora for the `pqtls observe` fuzz targets, built from synthetic
+handshakes (no captured traffic): a ClientHello with an X25519MLKEM768 key
+share split over segments, a ServerHello selecting it, an HRR, an alert.
+
+usage: make_observe_corpus.py tests/fuzz/corpus
+"""
+import os
+import struct
+import sys
+
+out = sys.argv[1]
+
+
+def u16(v):
+    return struct.pack(">H", v)
+
+
+def vec(b, n):
+    return len(b).to_bytes(n, "big") + b
+
+
+def ext(t, body):
+    return u16(t) + vec(body, 2)
+
+
+def client_hello(group=0x11EC, share_len=1216, alpn=b"h2", sni=b"pq.example"):
+    exts = ext(0, vec(b"\x00" + vec(sni, 2), 2))
+    exts += ext(10, vec(u16(group) + u16(0x1D), 2))
+    exts += ext(13, vec(u16(0x0403) + u16(0x0804), 2))
+    exts += ext(16, vec(vec(alpn, 1), 2))
+    exts += ext(43, vec(u16(0x0304) + u16(0x0303), 1))
+    exts += ext(51, vec(u16(group) + vec(b"\x42" * share_len, 2), 2))
+    body = u16(0x0303) + b"\x11" * 32 + vec(b"", 1) + vec(u16(0x1301) + u16(0xC02F), 2) + b"\x01\x00"
+    body += vec(exts, 2)
+    return b"\x01" + vec(body, 3)
+
+
+def server_hello(group=0x11EC, share_len=1120, hrr=False):
+    rnd = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C") if hrr else b"\x22" * 32
+    ks = u16(group) if hrr else u16(group) + vec(b"\x33" * share_len, 2)
+    exts = ext(43, u16(0x0304)) + ext(51, ks)
+    body = u16(0x0303) + rnd + vec(b"", 1) + u16(0x1301) + b"\x00" + vec(exts, 2)
+    return b"\x02" + vec(body, 3)
+
+
+def record(ct, payload):
+    return bytes([ct]) + u16(0x0303) + vec(payload, 2)
+
+
+def script(segments):
+    """fuzz_obs_stream format: flags, u16 offset, u8 length, bytes."""
+    s = b""
+    for flags, off, data in segments:
+        for i in range(0, len(data), 255):
+            chunk = data[i:i + 255]
+            s += bytes([flags]) + u16((off + i) & 0xFFFF) + bytes([len(chunk)]) + chunk
+    return s
+
+
+def eth_ipv4_tcp(src, dst, sport, dport, seq, flags, payload):
+    tcp = u16(sport) + u16(dport) + struct.pack(">II", seq, 0) + bytes([0x50, flags]) + u16(65535) + b"\x00" * 4
+    ip = bytes([0x45, 0]) + u16(20 + len(tcp) + len(payload)) + b"\x00" * 4 + bytes([64, 6]) + b"\x00\x00" + src + dst
+    return b"\x00" * 12 + u16(0x0800) + ip + tcp + payload
+
+
+def pcap(frames):
+    s = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    for i, f in enumerate(frames):
+        s += struct.pack("<IIII", 1700000000 + i, 0, len(f), len(f)) + f
+    return s
+
+
+def write(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+ch = record(22, client_hello())
+sh = record(22, server_hello())
+hrr = record(22, server_hello(group=0x17, hrr=True))
+alert = record(21, b"\x02\x28")
+app = record(23, b"\x00" * 16)
+
+# fuzz_obs_stream: SYNs, hello split in order and out of order, answers.
+write("fuzz_obs_stream", "pq-in-order", script([(2, 0, b""), (3, 0, b""), (0, 1, ch), (1, 1, sh), (0, 1 + len(ch), app)]))
+write("fuzz_obs_stream", "pq-reversed", script([(2, 0, b""), (0, 1 + 255, ch[255:]), (0, 1, ch[:255]), (1, 1, sh)]))
+write("fuzz_obs_stream", "hrr", script([(0, 0, record(22, client_hello(group=0x1D, share_len=32))), (1, 0, hrr)]))
+write("fuzz_obs_stream", "alert-rst", script([(0, 0, ch), (1, 0, alert), (9, 100, b"")]))
+write("fuzz_obs_stream", "preamble", script([(0, 0, b"CONNECT x:443 HTTP/1.1\r\n\r\n" + ch)]))
+
+# fuzz_obs_capture: whole pcaps.
+c, s_ = b"\x0a\x00\x00\x01", b"\xc0\x00\x02\x07"
+frames = [eth_ipv4_tcp(c, s_, 40000, 443, 100, 0x02, b""), eth_ipv4_tcp(s_, c, 443, 40000, 900, 0x12, b"")]
+frames += [eth_ipv4_tcp(c, s_, 40000, 443, 101, 0x18, ch[:1200]), eth_ipv4_tcp(c, s_, 40000, 443, 101 + 1200, 0x18, ch[1200:])]
+frames += [eth_ipv4_tcp(s_, c, 443, 40000, 901, 0x18, sh), eth_ipv4_tcp(c, s_, 40000, 443, 101 + len(ch), 0x18, app)]
+write("fuzz_obs_capture", "pq-split", pcap(frames))
+write("fuzz_obs_capture", "reset-after-ch", pcap(frames[:4] + [eth_ipv4_tcp(s_, c, 443, 40000, 901, 0x04, b"")]))
+write("fuzz_obs_capture", "truncated", pcap(frames)[:900])
+
+# fuzz_obs_decode: a frame per link type, and a bare ClientHello body.
+f = frames[2]
+write("fuzz_obs_decode", "ethernet", b"\x01" + f)
+write("fuzz_obs_decode", "raw", b"\x02" + f[14:])
+write("fuzz_obs_decode", "null", b"\x00" + b"\x02\x00\x00\x00" + f[14:])
+write("fuzz_obs_decode", "sll2", b"\x07" + u16(0x0800) + b"\x00" * 18 + f[14:])
+write("fuzz_obs_decode", "client-hello", b"\x01" + client_hello()[4:])
