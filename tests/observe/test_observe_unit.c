@@ -272,7 +272,12 @@ static void on_hs(const pqt_obs_handshake *hs, void *arg)
 {
     sink *s = arg;
     s->last = *hs;
-    snprintf(s->ja4, sizeof(s->ja4), "%s", hs->has_ch ? hs->ja4 : "");
+    /* Not snprintf("%s", c ? ja4 : ""): clang turns that into a fixed-size
+     * memcpy that reads past the empty literal (ASan). */
+    s->ja4[0] = 0;
+    if (hs->has_ch) {
+        snprintf(s->ja4, sizeof(s->ja4), "%s", hs->ja4);
+    }
     s->n++;
 }
 
