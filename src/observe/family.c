@@ -44,6 +44,15 @@ static const struct {
     {"t13d2613h2_2802a3db6c62_845d286b0d67", "Safari"},
     /* curl with OpenSSL, TLS 1.3 only: arkime curl-enabled-tls13 */
     {"t13d0413h2_16476d049b0b_ffceb19bae65", "curl/OpenSSL"},
+    /* The suite's own loopback recordings (tests/observe/record.sh), JA4
+     * computed by `pqtls observe` from the captured ClientHellos: */
+    /* Chromium 156 (Debian 12 package), default settings, X25519MLKEM768 */
+    {"t13d1517h2_8daaf6152771_cb7bf5808d99", "Chrome"},
+    /* curl 7.88.1 with Debian 12's OpenSSL 3.0 (with or without pqtls
+     * loaded: JA4 does not hash the groups) */
+    {"t13d3112h2_e8f1e7e78f70_b26ce05bbdd6", "curl/OpenSSL"},
+    /* Node.js 24 (OpenSSL 3.5) https.get with its defaults (no ALPN) */
+    {"t13d521100_b262b3658495_8e6e362c5eac", "Node.js"},
     /* openssl s_client 1.0.x: arkime openssl-tls1_2 */
     {"t12i740500_c43983326036_3eafcbe19126", "OpenSSL"},
     /* Chromium family by cipher list when the extension hash is new */
