@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# pqtls observe throughput on a generated handshake-heavy capture, and
+# tshark extracting the same fields from a slice of it.
+#
+#   bench/observe_bench.sh BUILD_DIR [--mib 1100] [--runs 5] [--slice-mib 64]
+#                          [--tshark-runs 3] [--keep DIR]
+#
+# BUILD_DIR holds bin/pqtls and bin/observe_gen (bench/observe_gen.c). The
+# captures are generated in a fresh temporary directory ($TMPDIR or /tmp)
+# and deleted at the end (--keep DIR: generate once into DIR and reuse).
+# Reported:
+#   - pqtls observe (JSON Lines to /dev/null, so the records are formatted):
+#     median wall time of --runs runs over the whole capture, GB/s
+#     (10^9 bytes of capture file per second), max RSS (/usr/bin/time -v);
+#   - the same over the slice, and the max RSS there (memory must be flat
+#     in the capture size);
+#   - tshark -T fields (TCP reassembly on, as by default) over the slice:
+#     frame.time, ip.src/dst, tcp ports, tls.handshake.type, SNI, supported
+#     groups, key_share groups, alert description -- the fields observe
+#     reports that Debian 12's tshark has (no ja4) -- and the ratio of the
+#     two per byte. Skipped with a note when tshark is not installed.
+# One process at a time; the machine's other load is not controlled.
+set -euo pipefail
+[ $# -ge 1 ] || {
+    sed -n '2,22p' "$0" >&2
+    exit 2
+}
+BUILD="$(cd "$1" && pwd)"
+shift
+MIB=1100 RUNS=5 SLICE=64 TRUNS=3 KEEP=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --mib) MIB="$2" ;;
+    --runs) RUNS="$2" ;;
+    --slice-mib) SLICE="$2" ;;
+    --tshark-runs) TRUNS="$2" ;;
+    --keep) KEEP="$2" ;;
+    *)
+        echo "observe_bench: unknown option $1" >&2
+        exit 2
+        ;;
+    esac
+    shift 2
+done
+PQTLS="$BUILD/bin/pqtls"
+GEN="$BUILD/bin/observe_gen"
+for f in "$PQTLS" "$GEN"; do
+    [ -x "$f" ] || {
+        echo "observe_bench: $f is missing; build with cmake --build $BUILD" >&2
+        exit 2
+    }
+done
+[ -x /usr/bin/time ] || {
+    echo "observe_bench: /usr/bin/time is missing (Debian package time)" >&2
+    exit 2
+}
+
+if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP"
+    DIR="$(cd "$KEEP" && pwd)"
+else
+    DIR="$(mktemp -d "${TMPDIR:-/tmp}/observe_bench.XXXXXX")"
+    trap 'rm -rf "$DIR"' EXIT
+fi
+trap 'exit 143' INT TERM HUP
+
+BIG="$DIR/big-$MIB.pcap"
+SMALL="$DIR/slice-$SLICE.pcap"
+gen() {
+    if [ ! -s "$1" ]; then
+        "$GEN" "$1" "$2" --seed 1 >"$1.info"
+    fi
+    echo "  $(basename "$1"): $(cat "$1.info")"
+}
+echo "observe_bench: $(nproc) CPUs, $(uname -m), $("$PQTLS" --version 2>/dev/null | head -n 1 || echo pqtls)"
+echo "generating captures (observe_gen, seed 1) in $DIR"
+gen "$BIG" "$MIB"
+gen "$SMALL" "$SLICE"
+
+# run_timed OUT_PREFIX CMD...: wall seconds and max RSS (KiB) of one run.
+run_timed() {
+    local out="$1"
+    shift
+    local t0 t1
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$out.time" "$@" >/dev/null 2>"$out.err"
+    t1=$(date +%s.%N)
+    WALL=$(echo "$t1 - $t0" | bc -l)
+    RSS=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out.time")
+}
+
+median() {
+    sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# bench_observe FILE RUNS: sets MED (s), MAXRSS (KiB), prints the runs.
+bench_observe() {
+    local file="$1" runs="$2" i walls="" rss=0
+    cat "$file" >/dev/null # page cache: measure parsing, not the disk
+    for i in $(seq 1 "$runs"); do
+        run_timed "$DIR/obs" "$PQTLS" observe -q "$file"
+        walls+="$WALL"$'\n'
+        [ "$RSS" -le "$rss" ] || rss=$RSS
+    done
+    MED=$(printf '%s' "$walls" | median)
+    MAXRSS=$rss
+    echo "    runs (s): $(printf '%s' "$walls" | tr '\n' ' ')"
+}
+
+SZ_BIG=$(stat -c %s "$BIG")
+SZ_SMALL=$(stat -c %s "$SMALL")
+echo "pqtls observe -q $(basename "$BIG") >/dev/null ($SZ_BIG bytes), $RUNS runs"
+bench_observe "$BIG" "$RUNS"
+OBS_BIG=$MED
+RSS_BIG=$MAXRSS
+GBS_BIG=$(echo "$SZ_BIG / $OBS_BIG / 1000000000" | bc -l)
+printf '  median %.3f s = %.2f GB/s, max RSS %d KiB\n' "$OBS_BIG" "$GBS_BIG" "$RSS_BIG"
+HS=$("$PQTLS" observe -q "$BIG" | wc -l)
+printf '  %d handshake records, %.0f handshakes/s\n' "$HS" "$(echo "$HS / $OBS_BIG" | bc -l)"
+
+echo "pqtls observe -q $(basename "$SMALL") >/dev/null ($SZ_SMALL bytes), $RUNS runs"
+bench_observe "$SMALL" "$RUNS"
+OBS_SMALL=$MED
+RSS_SMALL=$MAXRSS
+printf '  median %.3f s = %.2f GB/s, max RSS %d KiB\n' "$OBS_SMALL" \
+    "$(echo "$SZ_SMALL / $OBS_SMALL / 1000000000" | bc -l)" "$RSS_SMALL"
+printf 'memory: max RSS %d KiB for %d MiB, %d KiB for %d MiB of capture\n' "$RSS_SMALL" "$SLICE" \
+    "$RSS_BIG" "$MIB"
+
+if ! command -v tshark >/dev/null 2>&1; then
+    echo "tshark: not installed (apt-get install tshark); no comparison"
+    exit 0
+fi
+echo "$(tshark --version 2>/dev/null | head -n 1)"
+TFIELDS=(-e frame.time -e ip.src -e ip.dst -e tcp.srcport -e tcp.dstport -e tls.handshake.type
+    -e tls.handshake.extensions_server_name -e tls.handshake.extensions_supported_group
+    -e tls.handshake.extensions_key_share_group -e tls.alert_message.desc)
+echo "tshark -n -r $(basename "$SMALL") -T fields ${TFIELDS[*]} -Y 'tls.handshake or tls.alert_message', $TRUNS runs"
+walls=""
+for i in $(seq 1 "$TRUNS"); do
+    run_timed "$DIR/tshark" tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" \
+        -Y 'tls.handshake or tls.alert_message'
+    walls+="$WALL"$'\n'
+    TRSS=$RSS
+done
+echo "    runs (s): $(printf '%s' "$walls" | tr '\n' ' ')"
+TSH=$(printf '%s' "$walls" | median)
+NL=$(tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" -Y 'tls.handshake or tls.alert_message' 2>/dev/null | wc -l)
+printf '  median %.3f s = %.3f GB/s, max RSS %d KiB, %d lines\n' "$TSH" \
+    "$(echo "$SZ_SMALL / $TSH / 1000000000" | bc -l)" "$TRSS" "$NL"
+printf 'ratio per byte: %.0fx (tshark slice / observe slice), %.0fx (tshark slice / observe whole capture)\n' \
+    "$(echo "$TSH / $OBS_SMALL" | bc -l)" \
+    "$(echo "($TSH / $SZ_SMALL) / ($OBS_BIG / $SZ_BIG)" | bc -l)"
