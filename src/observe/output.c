@@ -1,8 +1,17 @@
 #define _POSIX_C_SOURCE 200809L
 /*
  * JSON Lines records (schema PQT_OBS_SCHEMA, documented in docs/observe.md)
- * through the project's JSON writer, and the text forms every output
- * shares: addresses, prefixes, group and version names, hop estimates.
+ * and the text forms every output shares: addresses, prefixes, group and
+ * version names, hop estimates.
+ *
+ * Records are built in a stack buffer and handed to stdio in one fwrite
+ * (or a few, for records above the buffer): on a handshake-heavy capture
+ * the record writer was three quarters of the run time when every
+ * character went through its own fwrite (bench/observe_bench.sh,
+ * docs/performance.md). The output is byte for byte what the project's
+ * streaming writer (pqtls/json.h) produces: same separators, same escapes
+ * (quote and backslash escaped, control characters and bytes that are not
+ * valid UTF-8 as \u00XX).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +21,6 @@
 
 #include "obs_output.h"
 #include "pqtls/groups.h"
-#include "pqtls/json.h"
 
 void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, size_t cap)
 {
@@ -175,25 +183,286 @@ int obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output
     return 0;
 }
 
-static void hex16(pqt_json *j, uint16_t v)
+/* ---- the record writer ---- */
+
+#define JW_BUF 4096
+#define JW_DEPTH 8
+
+typedef struct {
+    FILE *f;
+    int err;
+    unsigned depth;
+    uint8_t count[JW_DEPTH]; /* values at each level (saturating at 2) */
+    uint8_t after_key;
+    size_t len;
+    char buf[JW_BUF];
+} obs_jw;
+
+static void jw_flush(obs_jw *w)
 {
-    char b[8];
-    snprintf(b, sizeof(b), "0x%04x", v);
-    pqt_json_string(j, b);
+    if (w->len > 0 && w->err == 0 && fwrite(w->buf, 1, w->len, w->f) != w->len) {
+        w->err = PQT_ERR_IO;
+    }
+    w->len = 0;
 }
 
-static void group_value(pqt_json *j, uint16_t g)
+static void jw_put(obs_jw *w, const char *p, size_t n)
 {
-    char b[32];
-    pqt_obs_format_group(g, b);
-    pqt_json_string(j, b);
+    if (n > JW_BUF - w->len) {
+        jw_flush(w);
+        if (n > JW_BUF) {
+            if (w->err == 0 && fwrite(p, 1, n, w->f) != n) {
+                w->err = PQT_ERR_IO;
+            }
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
 }
 
-static void u16_list(pqt_json *j, const char *key, const uint8_t *list, size_t n, int groups,
+static void jw_init(obs_jw *w, FILE *f)
+{
+    w->f = f;
+    w->err = 0;
+    w->depth = 0;
+    w->after_key = 0;
+    w->len = 0;
+}
+
+/* Comma before the next array element; a value right after its key has none. */
+static void jw_before_value(obs_jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth > 0) {
+        if (w->count[w->depth - 1] != 0) {
+            jw_put(w, ",", 1);
+        }
+        w->count[w->depth - 1] = 1;
+    }
+}
+
+static void jw_open(obs_jw *w, char c)
+{
+    jw_before_value(w);
+    if (w->depth == JW_DEPTH) {
+        w->err = PQT_ERR_ARG;
+        return;
+    }
+    w->count[w->depth++] = 0;
+    jw_put(w, &c, 1);
+}
+
+static void jw_close(obs_jw *w, char c)
+{
+    if (w->depth == 0 || w->after_key) {
+        w->err = PQT_ERR_ARG;
+        return;
+    }
+    w->depth--;
+    jw_put(w, &c, 1);
+}
+
+static void jw_object_begin(obs_jw *w)
+{
+    jw_open(w, '{');
+}
+
+static void jw_object_end(obs_jw *w)
+{
+    jw_close(w, '}');
+}
+
+static void jw_array_begin(obs_jw *w)
+{
+    jw_open(w, '[');
+}
+
+static void jw_array_end(obs_jw *w)
+{
+    jw_close(w, ']');
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 when it is not one. */
+static size_t jw_utf8(const uint8_t *s, size_t n)
+{
+    uint32_t cp, lo;
+    size_t len;
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4, cp = s[0] & 0x07u, lo = 0x10000;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3, cp = s[0] & 0x0Fu, lo = 0x800;
+    } else if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2, cp = s[0] & 0x1Fu, lo = 0x80;
+    } else {
+        return 0;
+    }
+    if (n < len) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if (cp < lo || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return len;
+}
+
+static const char jw_hex[] = "0123456789abcdef";
+
+/* A JSON string from any bytes: runs of plain characters are copied at once. */
+static void jw_escaped(obs_jw *w, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    jw_put(w, "\"", 1);
+    while (i < n) {
+        size_t run = i;
+        while (run < n && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\') {
+            run++;
+        }
+        if (run > i) {
+            jw_put(w, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
+        uint8_t c = s[i];
+        size_t l = c >= 0x80 ? jw_utf8(s + i, n - i) : 0;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            jw_put(w, e, 2);
+            i++;
+        } else if (l > 0) {
+            jw_put(w, (const char *)s + i, l);
+            i += l;
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', jw_hex[c >> 4], jw_hex[c & 15]};
+            jw_put(w, e, 6);
+            i++;
+        }
+    }
+    jw_put(w, "\"", 1);
+}
+
+static void jw_key(obs_jw *w, const char *key)
+{
+    if (w->depth == 0 || w->after_key) {
+        w->err = PQT_ERR_ARG;
+        return;
+    }
+    /* Keys are this file's own identifiers (plain ASCII): no escaping. */
+    size_t n = strlen(key);
+    jw_before_value(w);
+    jw_put(w, "\"", 1);
+    jw_put(w, key, n);
+    jw_put(w, "\":", 2);
+    w->after_key = 1;
+}
+
+static void jw_string_n(obs_jw *w, const uint8_t *s, size_t n)
+{
+    jw_before_value(w);
+    jw_escaped(w, s, n);
+}
+
+static void jw_null(obs_jw *w)
+{
+    jw_before_value(w);
+    jw_put(w, "null", 4);
+}
+
+static void jw_string(obs_jw *w, const char *s)
+{
+    if (s == NULL) {
+        jw_null(w);
+    } else {
+        jw_string_n(w, (const uint8_t *)s, strlen(s));
+    }
+}
+
+static void jw_int(obs_jw *w, long long v)
+{
+    char b[24];
+    size_t i = sizeof(b);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        b[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        b[--i] = '-';
+    }
+    jw_before_value(w);
+    jw_put(w, b + i, sizeof(b) - i);
+}
+
+static void jw_bool(obs_jw *w, int v)
+{
+    jw_before_value(w);
+    jw_put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void jw_kv_string(obs_jw *w, const char *key, const char *s)
+{
+    jw_key(w, key);
+    jw_string(w, s);
+}
+
+static void jw_kv_int(obs_jw *w, const char *key, long long v)
+{
+    jw_key(w, key);
+    jw_int(w, v);
+}
+
+static void jw_kv_bool(obs_jw *w, const char *key, int v)
+{
+    jw_key(w, key);
+    jw_bool(w, v);
+}
+
+/* End the record: newline and one write; 0 or the first error. */
+static int jw_end_line(obs_jw *w)
+{
+    if (w->depth != 0 || w->after_key) {
+        w->err = PQT_ERR_ARG;
+    }
+    jw_put(w, "\n", 1);
+    jw_flush(w);
+    return w->err;
+}
+
+static void hex16(obs_jw *j, uint16_t v)
+{
+    char b[8] = {'"', '0', 'x', jw_hex[v >> 12], jw_hex[(v >> 8) & 15], jw_hex[(v >> 4) & 15],
+                 jw_hex[v & 15], '"'};
+    jw_before_value(j);
+    jw_put(j, b, 8);
+}
+
+static void group_value(obs_jw *j, uint16_t g)
+{
+    const char *name = pqt_group_name(g);
+    if (name != NULL) {
+        jw_string(j, name);
+    } else if (pqt_tls_is_grease(g)) {
+        jw_string(j, "GREASE");
+    } else {
+        hex16(j, g);
+    }
+}
+
+static void u16_list(obs_jw *j, const char *key, const uint8_t *list, size_t n, int groups,
                      int skip_grease)
 {
-    pqt_json_key(j, key);
-    pqt_json_array_begin(j);
+    jw_key(j, key);
+    jw_array_begin(j);
     for (size_t i = 0; i < n; i++) {
         uint16_t v = pqt_u16_at(list, i);
         if (skip_grease && pqt_tls_is_grease(v)) {
@@ -205,7 +474,7 @@ static void u16_list(pqt_json *j, const char *key, const uint8_t *list, size_t n
             hex16(j, v);
         }
     }
-    pqt_json_array_end(j);
+    jw_array_end(j);
 }
 
 static void ts_string(uint64_t us, char out[40])
@@ -220,66 +489,66 @@ static void ts_string(uint64_t us, char out[40])
     snprintf(out, 40, "%s.%06uZ", base, (unsigned)(us % 1000000u));
 }
 
-static void client_hello_fields(pqt_json *j, const pqt_obs_handshake *hs)
+static void client_hello_fields(obs_jw *j, const pqt_obs_handshake *hs)
 {
     const pqt_client_hello *ch = &hs->ch;
     char b[24];
-    pqt_json_key(j, "alpn");
-    pqt_json_array_begin(j);
+    jw_key(j, "alpn");
+    jw_array_begin(j);
     pqt_reader list = pqt_reader_make(ch->alpn, ch->alpn_len), name;
     while (ch->alpn != NULL && pqt_reader_vec(&list, 1, &name) == 0) {
-        pqt_json_string_n(j, name.p, pqt_reader_left(&name));
+        jw_string_n(j, name.p, pqt_reader_left(&name));
     }
-    pqt_json_array_end(j);
-    pqt_json_key(j, "offered_versions");
-    pqt_json_array_begin(j);
+    jw_array_end(j);
+    jw_key(j, "offered_versions");
+    jw_array_begin(j);
     if (ch->n_versions == 0) {
         pqt_obs_format_version(ch->legacy_version, b);
-        pqt_json_string(j, b);
+        jw_string(j, b);
     }
     for (size_t i = 0; i < ch->n_versions; i++) {
         uint16_t v = pqt_u16_at(ch->versions, i);
         if (!pqt_tls_is_grease(v)) {
             pqt_obs_format_version(v, b);
-            pqt_json_string(j, b);
+            jw_string(j, b);
         }
     }
-    pqt_json_array_end(j);
+    jw_array_end(j);
     u16_list(j, "cipher_suites", ch->cipher_suites, ch->n_cipher_suites, 0, 0);
     u16_list(j, "offered_groups", ch->groups, ch->n_groups, 1, 1);
-    pqt_json_key(j, "key_share_groups");
-    pqt_json_array_begin(j);
+    jw_key(j, "key_share_groups");
+    jw_array_begin(j);
     for (size_t i = 0; i < ch->n_key_shares; i++) {
         if (!pqt_tls_is_grease(ch->key_shares[i].group)) {
             group_value(j, ch->key_shares[i].group);
         }
     }
-    pqt_json_array_end(j);
-    pqt_json_key(j, "key_shares");
-    pqt_json_array_begin(j);
+    jw_array_end(j);
+    jw_key(j, "key_shares");
+    jw_array_begin(j);
     for (size_t i = 0; i < ch->n_key_shares; i++) {
         if (pqt_tls_is_grease(ch->key_shares[i].group)) {
             continue;
         }
-        pqt_json_object_begin(j);
-        pqt_json_key(j, "group");
+        jw_object_begin(j);
+        jw_key(j, "group");
         group_value(j, ch->key_shares[i].group);
-        pqt_json_kv_int(j, "size", ch->key_shares[i].len);
-        pqt_json_object_end(j);
+        jw_kv_int(j, "size", ch->key_shares[i].len);
+        jw_object_end(j);
     }
-    pqt_json_array_end(j);
+    jw_array_end(j);
     u16_list(j, "signature_algorithms", ch->sig_algs, ch->n_sig_algs, 0, 1);
-    pqt_json_key(j, "extensions");
-    pqt_json_array_begin(j);
+    jw_key(j, "extensions");
+    jw_array_begin(j);
     for (size_t i = 0; i < ch->n_ext; i++) {
         hex16(j, ch->ext[i].type);
     }
-    pqt_json_array_end(j);
+    jw_array_end(j);
 }
 
 int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
 {
-    pqt_json j;
+    obs_jw j;
     obs_view v;
     char b[40];
     if (f == NULL || hs == NULL) {
@@ -289,29 +558,29 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     if (ret != 0) {
         return ret;
     }
-    pqt_json_init(&j, f);
-    pqt_json_object_begin(&j);
-    pqt_json_kv_string(&j, "schema", PQT_OBS_SCHEMA);
+    jw_init(&j, f);
+    jw_object_begin(&j);
+    jw_kv_string(&j, "schema", PQT_OBS_SCHEMA);
     ts_string(hs->ts_us, b);
-    pqt_json_kv_string(&j, "ts", b);
-    pqt_json_kv_string(&j, "client", v.client);
-    pqt_json_kv_int(&j, "client_port", hs->client_port);
-    pqt_json_kv_string(&j, "server", v.server);
-    pqt_json_kv_int(&j, "server_port", hs->server_port);
-    pqt_json_key(&j, "sni");
+    jw_kv_string(&j, "ts", b);
+    jw_kv_string(&j, "client", v.client);
+    jw_kv_int(&j, "client_port", hs->client_port);
+    jw_kv_string(&j, "server", v.server);
+    jw_kv_int(&j, "server_port", hs->server_port);
+    jw_key(&j, "sni");
     if (v.sni != NULL) {
-        pqt_json_string_n(&j, v.sni, v.sni_len);
+        jw_string_n(&j, v.sni, v.sni_len);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_key(&j, "ja4");
+    jw_key(&j, "ja4");
     if (hs->has_ch && hs->ja4[0] != 0) {
-        pqt_json_string(&j, hs->ja4);
+        jw_string(&j, hs->ja4);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_kv_string(&j, "ja4_r", hs->has_ch ? hs->ja4_r : NULL);
-    pqt_json_kv_string(&j, "client_family", hs->client_family);
+    jw_kv_string(&j, "ja4_r", hs->has_ch ? hs->ja4_r : NULL);
+    jw_kv_string(&j, "client_family", hs->client_family);
     if (hs->has_ch) {
         client_hello_fields(&j, hs);
     } else {
@@ -319,120 +588,120 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
                                             "offered_groups", "key_share_groups", "key_shares",
                                             "signature_algorithms", "extensions"};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-            pqt_json_key(&j, lists[i]);
-            pqt_json_array_begin(&j);
-            pqt_json_array_end(&j);
+            jw_key(&j, lists[i]);
+            jw_array_begin(&j);
+            jw_array_end(&j);
         }
     }
-    pqt_json_key(&j, "client_hello");
-    pqt_json_object_begin(&j);
-    pqt_json_kv_bool(&j, "complete", hs->has_ch);
-    pqt_json_kv_int(&j, "size", (long long)hs->ch_size);
-    pqt_json_kv_int(&j, "segments", hs->ch_segments);
-    pqt_json_kv_int(&j, "records", hs->ch_records);
-    pqt_json_kv_string(&j, "error", hs->ch_err ? pqt_errname(hs->ch_err) : NULL);
-    pqt_json_object_end(&j);
+    jw_key(&j, "client_hello");
+    jw_object_begin(&j);
+    jw_kv_bool(&j, "complete", hs->has_ch);
+    jw_kv_int(&j, "size", (long long)hs->ch_size);
+    jw_kv_int(&j, "segments", hs->ch_segments);
+    jw_kv_int(&j, "records", hs->ch_records);
+    jw_kv_string(&j, "error", hs->ch_err ? pqt_errname(hs->ch_err) : NULL);
+    jw_object_end(&j);
 
-    pqt_json_key(&j, "version");
+    jw_key(&j, "version");
     if (hs->has_sh) {
         pqt_obs_format_version(hs->server_version, b);
-        pqt_json_string(&j, b);
+        jw_string(&j, b);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_key(&j, "cipher");
+    jw_key(&j, "cipher");
     if (hs->has_sh) {
         hex16(&j, hs->cipher);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_key(&j, "group");
+    jw_key(&j, "group");
     if (hs->group_source != PQT_OBS_GROUP_NONE) {
         group_value(&j, hs->group);
-        pqt_json_kv_int(&j, "group_code", hs->group);
-        pqt_json_kv_bool(&j, "group_pq", pqt_group_is_pq(hs->group));
-        pqt_json_kv_string(&j, "group_source",
+        jw_kv_int(&j, "group_code", hs->group);
+        jw_kv_bool(&j, "group_pq", pqt_group_is_pq(hs->group));
+        jw_kv_string(&j, "group_source",
                            hs->group_source == PQT_OBS_GROUP_KEY_SHARE ? "key_share"
                                                                        : "server_key_exchange");
     } else {
-        pqt_json_null(&j);
-        pqt_json_key(&j, "group_code");
-        pqt_json_null(&j);
-        pqt_json_kv_bool(&j, "group_pq", 0);
-        pqt_json_kv_string(&j, "group_source", NULL);
+        jw_null(&j);
+        jw_key(&j, "group_code");
+        jw_null(&j);
+        jw_kv_bool(&j, "group_pq", 0);
+        jw_kv_string(&j, "group_source", NULL);
     }
-    pqt_json_kv_bool(&j, "hrr", hs->hrr);
-    pqt_json_key(&j, "hrr_group");
+    jw_kv_bool(&j, "hrr", hs->hrr);
+    jw_key(&j, "hrr_group");
     if (hs->hrr && hs->hrr_group != 0) {
         group_value(&j, hs->hrr_group);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_key(&j, "retry_key_share_groups");
-    pqt_json_array_begin(&j);
+    jw_key(&j, "retry_key_share_groups");
+    jw_array_begin(&j);
     for (size_t i = 0; i < hs->n_retry_key_share; i++) {
         if (!pqt_tls_is_grease(hs->retry_key_share[i])) {
             group_value(&j, hs->retry_key_share[i]);
         }
     }
-    pqt_json_array_end(&j);
+    jw_array_end(&j);
 
-    pqt_json_kv_string(&j, "outcome", pqt_obs_outcome_name(hs->outcome));
-    pqt_json_key(&j, "alert");
+    jw_kv_string(&j, "outcome", pqt_obs_outcome_name(hs->outcome));
+    jw_key(&j, "alert");
     if (hs->outcome == PQT_OBS_ALERT) {
-        pqt_json_object_begin(&j);
-        pqt_json_kv_string(&j, "level", hs->alert_level == 2 ? "fatal" : "warning");
-        pqt_json_kv_int(&j, "code", hs->alert_desc);
-        pqt_json_kv_string(&j, "name", obs_alert_name(hs->alert_desc));
-        pqt_json_kv_string(&j, "from", hs->alert_from_server ? "server" : "client");
-        pqt_json_object_end(&j);
+        jw_object_begin(&j);
+        jw_kv_string(&j, "level", hs->alert_level == 2 ? "fatal" : "warning");
+        jw_kv_int(&j, "code", hs->alert_desc);
+        jw_kv_string(&j, "name", obs_alert_name(hs->alert_desc));
+        jw_kv_string(&j, "from", hs->alert_from_server ? "server" : "client");
+        jw_object_end(&j);
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
-    pqt_json_key(&j, "closed_by");
+    jw_key(&j, "closed_by");
     if (hs->outcome >= PQT_OBS_RESET_AFTER_CH && hs->outcome <= PQT_OBS_CLOSED) {
-        pqt_json_string(&j, hs->closed_by_server ? "server" : "client");
+        jw_string(&j, hs->closed_by_server ? "server" : "client");
     } else {
-        pqt_json_null(&j);
+        jw_null(&j);
     }
 
-    pqt_json_key(&j, "path");
-    pqt_json_object_begin(&j);
-    pqt_json_key(&j, "vlan");
-    pqt_json_array_begin(&j);
+    jw_key(&j, "path");
+    jw_object_begin(&j);
+    jw_key(&j, "vlan");
+    jw_array_begin(&j);
     for (unsigned i = 0; i < hs->n_vlan; i++) {
-        pqt_json_int(&j, hs->vlan[i]);
+        jw_int(&j, hs->vlan[i]);
     }
-    pqt_json_array_end(&j);
-    pqt_json_kv_string(&j, "client_prefix", v.client_prefix);
-    pqt_json_kv_string(&j, "server_prefix", v.server_prefix);
+    jw_array_end(&j);
+    jw_kv_string(&j, "client_prefix", v.client_prefix);
+    jw_kv_string(&j, "server_prefix", v.server_prefix);
     static const char *const ttl_keys[2][2] = {{"client_ttl", "client_hops"},
                                                {"server_ttl", "server_hops"}};
     for (int side = 0; side < 2; side++) {
         uint8_t ttl = side == 0 ? hs->client_ttl : hs->server_ttl;
-        pqt_json_key(&j, ttl_keys[side][0]);
+        jw_key(&j, ttl_keys[side][0]);
         if (ttl != 0) {
-            pqt_json_int(&j, ttl);
+            jw_int(&j, ttl);
         } else {
-            pqt_json_null(&j);
+            jw_null(&j);
         }
-        pqt_json_key(&j, ttl_keys[side][1]);
+        jw_key(&j, ttl_keys[side][1]);
         if (pqt_obs_hops(ttl) >= 0) {
-            pqt_json_int(&j, pqt_obs_hops(ttl));
+            jw_int(&j, pqt_obs_hops(ttl));
         } else {
-            pqt_json_null(&j);
+            jw_null(&j);
         }
     }
-    pqt_json_object_end(&j);
-    pqt_json_key(&j, "anomalies");
-    pqt_json_array_begin(&j);
+    jw_object_end(&j);
+    jw_key(&j, "anomalies");
+    jw_array_begin(&j);
     for (size_t i = 0; i < sizeof(anomaly_names) / sizeof(anomaly_names[0]); i++) {
         if (hs->anomalies & anomaly_names[i].bit) {
-            pqt_json_string(&j, anomaly_names[i].name);
+            jw_string(&j, anomaly_names[i].name);
         }
     }
-    pqt_json_array_end(&j);
-    pqt_json_kv_bool(&j, "pseudonymised", opts != NULL && opts->pseudonym != NULL);
-    pqt_json_object_end(&j);
-    return pqt_json_end_line(&j);
+    jw_array_end(&j);
+    jw_kv_bool(&j, "pseudonymised", opts != NULL && opts->pseudonym != NULL);
+    jw_object_end(&j);
+    return jw_end_line(&j);
 }
