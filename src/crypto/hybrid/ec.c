@@ -10,6 +10,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "crypto/ct.h"
 #include "crypto/hybrid/ec.h"
@@ -104,9 +105,23 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
         return PQT_ERR_ARG;
     }
     if (c == PQT_EC_X25519) {
+        /*
+         * RFC 7748 §6.1: the private key is 32 random bytes; X25519 clamps
+         * them itself (§5). Importing them costs less than EVP_PKEY_keygen
+         * (no key generation context, parameters or DRBG call), and the
+         * hybrid passes bytes it drew together with the ML-KEM seed.
+         */
+        uint8_t rnd[32];
         size_t len = 32;
-        key = priv ? EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32)
-                   : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        if (priv == NULL) {
+            if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+                pqt_ct_wipe(rnd, sizeof(rnd));
+                return PQT_ERR_RANDOM;
+            }
+            priv = rnd;
+        }
+        key = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, 32);
+        pqt_ct_wipe(rnd, sizeof(rnd));
         if (key == NULL || EVP_PKEY_get_raw_public_key(key, pub, &len) <= 0 || len != 32) {
             goto cleanup;
         }
@@ -213,6 +228,14 @@ int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len)
     return nist_peer_valid(c, peer, peer_len) ? 0 : PQT_ERR_EC_POINT;
 }
 
+/*
+ * One EVP_PKEY_CTX, made from our own key, serves both steps: importing the
+ * peer's public value (fromdata) and the derivation, so no second context is
+ * fetched by name for the peer key. libcrypto's own peer check is skipped
+ * (validate_peer = 0): NIST points are checked above (uncompressed, on the
+ * curve, not infinity), X25519 has no invalid encodings, and an all-zero
+ * X25519 result is refused below.
+ */
 int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
                   uint8_t *secret)
 {
@@ -220,20 +243,24 @@ int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t pe
     EVP_PKEY_CTX *ctx = NULL;
     size_t outlen = pqt_ec_secret_bytes(c);
     int ret = PQT_ERR_CRYPTO_LIB;
+    OSSL_PARAM params[3], *p = params;
 
     if (peer_len != pqt_ec_share_bytes(c)) {
         return PQT_ERR_SHARE_LENGTH;
     }
-    if (c == PQT_EC_X25519) {
-        pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
-    } else {
+    if (c != PQT_EC_X25519) {
         if (!nist_peer_valid(c, peer, peer_len)) {
             return PQT_ERR_EC_POINT;
         }
-        pk = nist_key_fromdata(c, peer, peer_len, NULL);
+        *p++ =
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve_name(c), 0);
     }
-    ctx = pk ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, pk) <= 0) {
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peer_len);
+    *p = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0 ||
+        EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0) {
         ret = c == PQT_EC_X25519 ? PQT_ERR_CRYPTO_LIB : PQT_ERR_EC_POINT;
         goto cleanup;
     }

@@ -13,7 +13,9 @@ size_t pqt_ec_secret_bytes(pqt_ec_curve c);
 size_t pqt_ec_priv_bytes(pqt_ec_curve c);
 
 /* New key pair (random, or from priv when not NULL); writes the public
- * value (X25519: 32 bytes; P-256/P-384: uncompressed point) to pub. */
+ * value (X25519: 32 bytes; P-256/P-384: uncompressed point) to pub.
+ * X25519: any 32 bytes are a private key (RFC 7748 §5 clamps them), so a
+ * caller with random bytes at hand passes them as priv. */
 int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY **out,
                   uint8_t *pub);
 
@@ -22,7 +24,8 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
  * PQT_ERR_EC_ZERO (an X25519 u-coordinate of small order). */
 int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len);
 
-/* Validate the peer's public value and compute the shared secret. */
+/* Validate the peer's public value and compute the shared secret with one
+ * EVP_PKEY_CTX (peer import and derivation). */
 int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
                   uint8_t *secret);
 

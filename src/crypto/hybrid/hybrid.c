@@ -53,13 +53,33 @@ static int random_seed(uint8_t *p, size_t n)
     return 0;
 }
 
+/*
+ * The randomness of one side in one system call: the ML-KEM part (n bytes:
+ * d || z, or m) followed, for an X25519 group, by the X25519 private key,
+ * which *ec_priv then points at (RFC 7748: 32 random bytes). The NIST
+ * curves keep libcrypto's key generation (*ec_priv = NULL): their scalar
+ * must be below the group order.
+ */
+static int draw_randomness(const pqt_group *g, uint8_t *buf, size_t n, const uint8_t **ec_priv,
+                           size_t *ec_priv_len)
+{
+    *ec_priv = NULL;
+    *ec_priv_len = 0;
+    if (g->ec != PQT_EC_X25519) {
+        return random_seed(buf, n);
+    }
+    *ec_priv = buf + n;
+    *ec_priv_len = 32;
+    return random_seed(buf, n + 32);
+}
+
 static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_priv,
                       size_t ec_priv_len, pqt_hybrid_client **out, uint8_t *share, size_t cap,
                       size_t *share_len)
 {
     const pqt_group *g = implemented(code);
     pqt_hybrid_client *c = NULL;
-    uint8_t seed[64];
+    uint8_t seed[64 + 32]; /* d || z, then an X25519 private key */
     int ret;
 
     *out = NULL;
@@ -80,17 +100,17 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
     }
     c->g = g;
     if (seed_in != NULL) {
-        memcpy(seed, seed_in, sizeof(seed));
+        memcpy(seed, seed_in, 64);
         ret = 0;
     } else {
-        ret = random_seed(seed, sizeof(seed));
+        ret = draw_randomness(g, seed, 64, &ec_priv, &ec_priv_len);
     }
     if (ret == 0) {
         ret =
             pqt_mlkem_keygen_derand(g->mlkem, share + mo, mp->ek_bytes, c->dk, mp->dk_bytes, seed);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_keygen(g->ec, seed_in ? ec_priv : NULL, ec_priv_len, &c->ec, share + eo);
+        ret = pqt_ec_keygen(g->ec, ec_priv, ec_priv_len, &c->ec, share + eo);
     }
     pqt_ct_wipe(seed, sizeof(seed));
     if (ret != 0) {
@@ -265,7 +285,7 @@ static int server_respond(uint16_t code, const uint8_t *client_share, size_t len
                           size_t secret_cap, size_t *secret_len)
 {
     const pqt_group *g = implemented(code);
-    uint8_t k[32], m[32], ec_ss[48];
+    uint8_t k[32], m[32 + 32], ec_ss[48]; /* m, then an X25519 private key */
     EVP_PKEY *eph = NULL;
     int ret;
 
@@ -293,7 +313,7 @@ static int server_respond(uint16_t code, const uint8_t *client_share, size_t len
         memcpy(m, m_in, 32);
         ret = 0;
     } else {
-        ret = random_seed(m, sizeof(m));
+        ret = draw_randomness(g, m, 32, &ec_priv, &ec_priv_len);
     }
     /* FIPS 203 §7.2 modulus check happens inside encaps. */
     if (ret == 0) {
@@ -301,7 +321,7 @@ static int server_respond(uint16_t code, const uint8_t *client_share, size_t len
                                       client_share + cmo, mp->ek_bytes, m);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_keygen(g->ec, m_in ? ec_priv : NULL, ec_priv_len, &eph, server_share + seo);
+        ret = pqt_ec_keygen(g->ec, ec_priv, ec_priv_len, &eph, server_share + seo);
         if (ret == 0) {
             ret = pqt_ec_derive(g->ec, eph, client_share + ceo, g->ec_share_bytes, ec_ss);
         }
