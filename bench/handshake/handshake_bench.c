@@ -10,6 +10,9 @@
  * so the ratio to the first group (the baseline, X25519 by default) holds
  * even when the machine's speed drifts. Each side's CPU time is its own
  * thread's (CLOCK_THREAD_CPUTIME_ID): crypto, TLS and socket system calls.
+ * "paired" is the median over rounds of each round's difference to the
+ * baseline measured just before it: on a shared machine whose load changes
+ * from second to second it moves far less than the difference of medians.
  *
  * Usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...]
  *                        [--handshakes N] [--rounds R] [--default-context]
@@ -246,7 +249,17 @@ int main(int argc, char **argv)
             wall[g][r] = per_round / (w1 - w0);
         }
     }
-    double ms[MAX_GROUPS], mc[MAX_GROUPS], mw[MAX_GROUPS];
+    double ms[MAX_GROUPS], mc[MAX_GROUPS], mw[MAX_GROUPS], pd[MAX_GROUPS], pr[MAX_GROUPS];
+    for (int g = 0; g < ng; g++) {
+        double d[MAX_ROUNDS], q[MAX_ROUNDS];
+        for (int r = 0; r < rounds; r++) {
+            double base = srv[0][r] + cli[0][r], t = srv[g][r] + cli[g][r];
+            d[r] = t - base;
+            q[r] = t / base;
+        }
+        pd[g] = median(d, rounds);
+        pr[g] = median(q, rounds);
+    }
     for (int g = 0; g < ng; g++) {
         ms[g] = median(srv[g], rounds);
         mc[g] = median(cli[g], rounds);
@@ -256,21 +269,26 @@ int main(int argc, char **argv)
         for (int g = 0; g < ng; g++) {
             printf("{\"group\":\"%s\",\"handshakes\":%d,\"rounds\":%d,"
                    "\"server_cpu_us\":%.1f,\"client_cpu_us\":%.1f,\"total_cpu_us\":%.1f,"
-                   "\"handshakes_per_s\":%.0f,\"ratio_to_%s\":%.3f,\"added_us\":%.1f}\n",
+                   "\"handshakes_per_s\":%.0f,\"ratio_to_%s\":%.3f,\"added_us\":%.1f,"
+                   "\"paired_ratio\":%.3f,\"paired_added_us\":%.1f}\n",
                    groups[g], per_round * rounds, rounds, ms[g], mc[g], ms[g] + mc[g], mw[g],
-                   groups[0], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0]);
+                   groups[0], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0], pr[g],
+                   pd[g]);
         }
     } else {
         printf("TLS 1.3 full handshakes over loopback, %s, P-256 ECDSA certificate;\n"
                "%d handshakes per group in %d interleaved rounds; medians over rounds.\n\n",
                OpenSSL_version(OPENSSL_VERSION), per_round * rounds, rounds);
-        printf("%-20s %13s %13s %12s %12s %8s %9s\n", "group (negotiated)", "server CPU us",
-               "client CPU us", "total CPU us", "handshakes/s", "ratio", "added us");
+        printf("%-20s %13s %13s %12s %12s %8s %9s %8s %9s\n", "group (negotiated)", "server CPU us",
+               "client CPU us", "total CPU us", "handshakes/s", "ratio", "added us", "paired", "paired us");
         for (int g = 0; g < ng; g++) {
-            printf("%-20s %13.1f %13.1f %12.1f %12.0f %7.3fx %9.1f\n", groups[g], ms[g], mc[g], ms[g] + mc[g], mw[g], (ms[g] + mc[g]) / (ms[0] + mc[0]),
-                   ms[g] + mc[g] - ms[0] - mc[0]);
+            printf("%-20s %13.1f %13.1f %12.1f %12.0f %7.3fx %9.1f %7.3fx %9.1f\n", groups[g], ms[g], mc[g],
+                   ms[g] + mc[g], mw[g], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0],
+                   pr[g], pd[g]);
         }
-        printf("\nratio and added us: total CPU against %s, measured in the same process.\n", groups[0]);
+        printf("\nratio and added us: total CPU against %s, measured in the same process;\n"
+               "paired: median over rounds of each round's ratio and difference to %s.\n",
+               groups[0], groups[0]);
     }
     X509_free(cert);
     EVP_PKEY_free(key);
