@@ -2,7 +2,7 @@
 # pqtls observe throughput on a generated handshake-heavy capture, and
 # tshark extracting the same fields from a slice of it.
 #
-#   bench/observe_bench.sh BUILD_DIR [--mib 1100] [--runs 5] [--slice-mib 64]
+#   bench/observe_bench.sh BUILD_DIR [--mib 1100] [--runs 5] [--slice-mib 256]
 #                          [--tshark-runs 3] [--keep DIR]
 #
 # BUILD_DIR holds bin/pqtls and bin/observe_gen (bench/observe_gen.c). The
@@ -10,8 +10,10 @@
 # and deleted at the end (--keep DIR: generate once into DIR and reuse).
 # Reported:
 #   - pqtls observe (JSON Lines to /dev/null, so the records are formatted):
-#     median wall time of --runs runs over the whole capture, GB/s
-#     (10^9 bytes of capture file per second), max RSS (/usr/bin/time -v);
+#     median CPU time (user + system, /usr/bin/time -v) of --runs runs over
+#     the whole capture, GB/s per core (10^9 bytes of capture file per CPU
+#     second), the median wall time beside it (it includes waiting for a
+#     core when the machine is shared), max RSS;
 #   - the same over the slice, and the max RSS there (memory must be flat
 #     in the capture size);
 #   - tshark -T fields (TCP reassembly on, as by default) over the slice:
@@ -27,7 +29,7 @@ set -euo pipefail
 }
 BUILD="$(cd "$1" && pwd)"
 shift
-MIB=1100 RUNS=5 SLICE=64 TRUNS=3 KEEP=
+MIB=1100 RUNS=5 SLICE=256 TRUNS=3 KEEP=
 while [ $# -gt 0 ]; do
     case "$1" in
     --mib) MIB="$2" ;;
@@ -77,15 +79,19 @@ echo "generating captures (observe_gen, seed 1) in $DIR"
 gen "$BIG" "$MIB"
 gen "$SMALL" "$SLICE"
 
-# run_timed OUT_PREFIX CMD...: wall seconds and max RSS (KiB) of one run.
+# run_timed OUT_PREFIX CMD...: CPU seconds (user + system), wall seconds
+# and max RSS (KiB) of one run.
 run_timed() {
     local out="$1"
     shift
-    local t0 t1
+    local t0 t1 u s
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$out.time" "$@" >/dev/null 2>"$out.err"
     t1=$(date +%s.%N)
     WALL=$(echo "$t1 - $t0" | bc -l)
+    u=$(sed -n 's/.*User time (seconds): //p' "$out.time")
+    s=$(sed -n 's/.*System time (seconds): //p' "$out.time")
+    CPU=$(echo "$u + $s" | bc -l)
     RSS=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$out.time")
 }
 
@@ -93,18 +99,21 @@ median() {
     sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-# bench_observe FILE RUNS: sets MED (s), MAXRSS (KiB), prints the runs.
+# bench_observe FILE RUNS: sets MED (CPU s), MEDW (wall s), MAXRSS (KiB).
 bench_observe() {
-    local file="$1" runs="$2" i walls="" rss=0
+    local file="$1" runs="$2" i walls="" cpus="" rss=0
     cat "$file" >/dev/null # page cache: measure parsing, not the disk
     for i in $(seq 1 "$runs"); do
         run_timed "$DIR/obs" "$PQTLS" observe -q "$file"
         walls+="$WALL"$'\n'
+        cpus+="$CPU"$'\n'
         [ "$RSS" -le "$rss" ] || rss=$RSS
     done
-    MED=$(printf '%s' "$walls" | median)
+    MED=$(printf '%s' "$cpus" | median)
+    MEDW=$(printf '%s' "$walls" | median)
     MAXRSS=$rss
-    echo "    runs (s): $(printf '%s' "$walls" | tr '\n' ' ')"
+    echo "    CPU s: $(printf '%s' "$cpus" | tr '\n' ' ')"
+    echo "    wall s: $(printf '%s' "$walls" | tr '\n' ' ')"
 }
 
 SZ_BIG=$(stat -c %s "$BIG")
@@ -114,7 +123,8 @@ bench_observe "$BIG" "$RUNS"
 OBS_BIG=$MED
 RSS_BIG=$MAXRSS
 GBS_BIG=$(echo "$SZ_BIG / $OBS_BIG / 1000000000" | bc -l)
-printf '  median %.3f s = %.2f GB/s, max RSS %d KiB\n' "$OBS_BIG" "$GBS_BIG" "$RSS_BIG"
+printf '  median %.3f CPU s = %.2f GB/s per core (wall %.3f s), max RSS %d KiB\n' "$OBS_BIG" \
+    "$GBS_BIG" "$MEDW" "$RSS_BIG"
 HS=$("$PQTLS" observe -q "$BIG" | wc -l)
 printf '  %d handshake records, %.0f handshakes/s\n' "$HS" "$(echo "$HS / $OBS_BIG" | bc -l)"
 
@@ -122,8 +132,8 @@ echo "pqtls observe -q $(basename "$SMALL") >/dev/null ($SZ_SMALL bytes), $RUNS 
 bench_observe "$SMALL" "$RUNS"
 OBS_SMALL=$MED
 RSS_SMALL=$MAXRSS
-printf '  median %.3f s = %.2f GB/s, max RSS %d KiB\n' "$OBS_SMALL" \
-    "$(echo "$SZ_SMALL / $OBS_SMALL / 1000000000" | bc -l)" "$RSS_SMALL"
+printf '  median %.3f CPU s = %.2f GB/s per core (wall %.3f s), max RSS %d KiB\n' "$OBS_SMALL" \
+    "$(echo "$SZ_SMALL / $OBS_SMALL / 1000000000" | bc -l)" "$MEDW" "$RSS_SMALL"
 printf 'memory: max RSS %d KiB for %d MiB, %d KiB for %d MiB of capture\n' "$RSS_SMALL" "$SLICE" \
     "$RSS_BIG" "$MIB"
 
@@ -137,17 +147,20 @@ TFIELDS=(-e frame.time -e ip.src -e ip.dst -e tcp.srcport -e tcp.dstport -e tls.
     -e tls.handshake.extensions_key_share_group -e tls.alert_message.desc)
 echo "tshark -n -r $(basename "$SMALL") -T fields ${TFIELDS[*]} -Y 'tls.handshake or tls.alert_message', $TRUNS runs"
 walls=""
+cpus=""
 for i in $(seq 1 "$TRUNS"); do
     run_timed "$DIR/tshark" tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" \
         -Y 'tls.handshake or tls.alert_message'
     walls+="$WALL"$'\n'
+    cpus+="$CPU"$'\n'
     TRSS=$RSS
 done
-echo "    runs (s): $(printf '%s' "$walls" | tr '\n' ' ')"
-TSH=$(printf '%s' "$walls" | median)
+echo "    CPU s: $(printf '%s' "$cpus" | tr '\n' ' ')"
+echo "    wall s: $(printf '%s' "$walls" | tr '\n' ' ')"
+TSH=$(printf '%s' "$cpus" | median)
 NL=$(tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" -Y 'tls.handshake or tls.alert_message' 2>/dev/null | wc -l)
-printf '  median %.3f s = %.3f GB/s, max RSS %d KiB, %d lines\n' "$TSH" \
+printf '  median %.3f CPU s = %.3f GB/s per core, max RSS %d KiB, %d lines\n' "$TSH" \
     "$(echo "$SZ_SMALL / $TSH / 1000000000" | bc -l)" "$TRSS" "$NL"
-printf 'ratio per byte: %.0fx (tshark slice / observe slice), %.0fx (tshark slice / observe whole capture)\n' \
+printf 'ratio per byte, CPU time: %.0fx (tshark slice / observe slice), %.0fx (tshark slice / observe whole capture)\n' \
     "$(echo "$TSH / $OBS_SMALL" | bc -l)" \
     "$(echo "($TSH / $SZ_SMALL) / ($OBS_BIG / $SZ_BIG)" | bc -l)"
