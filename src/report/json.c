@@ -12,7 +12,7 @@ void pqt_json_init(pqt_json *j, FILE *f)
 
 static void put(pqt_json *j, const char *s, size_t n)
 {
-    if (j->err == 0 && fwrite(s, 1, n, j->f) != n) {
+    if (j->err == 0 && n > 0 && fwrite(s, 1, n, j->f) != n) {
         j->err = PQT_ERR_IO;
     }
 }
@@ -126,33 +126,39 @@ static size_t utf8_len(const uint8_t *s, size_t n)
     return len;
 }
 
+/* Runs of bytes that need no escaping are written with one call, so long
+ * strings cost one fwrite, not one per character. */
 static void write_escaped(pqt_json *j, const uint8_t *s, size_t n)
 {
     char esc[8];
     put(j, "\"", 1);
-    size_t i = 0;
+    size_t i = 0, run = 0; /* s[run..i) is pending, unescaped */
     while (i < n && j->err == 0) {
         uint8_t c = s[i];
+        size_t l = 1;
+        int plain;
+        if (c == '"' || c == '\\' || c < 0x20 || c == 0x7F) {
+            plain = 0;
+        } else {
+            l = utf8_len(s + i, n - i);
+            plain = l != 0;
+        }
+        if (plain) {
+            i += l;
+            continue;
+        }
+        put(j, (const char *)s + run, i - run);
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c;
             put(j, esc, 2);
-            i++;
-        } else if (c < 0x20 || c == 0x7F) {
+        } else {
             snprintf(esc, sizeof(esc), "\\u%04x", c);
             put(j, esc, 6);
-            i++;
-        } else {
-            size_t l = utf8_len(s + i, n - i);
-            if (l == 0) {
-                snprintf(esc, sizeof(esc), "\\u%04x", c);
-                put(j, esc, 6);
-                i++;
-            } else {
-                put(j, (const char *)s + i, l);
-                i += l;
-            }
         }
+        i++;
+        run = i;
     }
+    put(j, (const char *)s + run, i - run);
     put(j, "\"", 1);
 }
 
@@ -245,11 +251,18 @@ void pqt_json_hex(pqt_json *j, const uint8_t *p, size_t n)
     if (before_value(j) != 0) {
         return;
     }
+    char b[128];
+    size_t used = 0;
     put(j, "\"", 1);
     for (size_t i = 0; i < n; i++) {
-        char b[2] = {digits[p[i] >> 4], digits[p[i] & 15]};
-        put(j, b, 2);
+        b[used++] = digits[p[i] >> 4];
+        b[used++] = digits[p[i] & 15];
+        if (used == sizeof(b)) {
+            put(j, b, used);
+            used = 0;
+        }
     }
+    put(j, b, used);
     put(j, "\"", 1);
 }
 
