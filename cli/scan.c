@@ -54,6 +54,8 @@ void cli_help_scan(FILE *out)
         "      --timeout MS          set all three\n"
         "      --retries N           extra attempts after a connect failure, timeout or reset\n"
         "                            with no answer (default 1)\n"
+        "      --resolve-timeout MS  per-name lookup limit (default 5000); names are resolved\n"
+        "                            ahead of use on --resolvers N threads (default 4)\n"
         "      --probes LIST         comma-separated subset, e.g. x25519mlkem768,classical\n"
         "      --split-gap MS        pause between the two segments (default 25)\n"
         "      --progress, --no-progress  progress on stderr (default: when it is a terminal)\n"
@@ -369,6 +371,18 @@ int cli_cmd_scan(int argc, char **argv)
             }
             if (a[2] == 'h' || a[2] == 't') {
                 cfg.handshake_timeout_ms = ms;
+            }
+        } else if (strcmp(a, "--resolve-timeout") == 0) {
+            NEEDS_VALUE();
+            if (parse_uint(a, v, 1, 600000, &cfg.resolve_timeout_ms) != 0) {
+                rc = CLI_EXIT_USAGE;
+                goto cleanup;
+            }
+        } else if (strcmp(a, "--resolvers") == 0) {
+            NEEDS_VALUE();
+            if (parse_uint(a, v, 1, 16, &cfg.resolvers) != 0) {
+                rc = CLI_EXIT_USAGE;
+                goto cleanup;
             }
         } else if (strcmp(a, "--retries") == 0) {
             NEEDS_VALUE();

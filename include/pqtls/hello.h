@@ -38,6 +38,7 @@ extern "C" {
 #define PQT_TLS_EXT_ALPN 16
 #define PQT_TLS_EXT_PADDING 21
 #define PQT_TLS_EXT_SUPPORTED_VERSIONS 43
+#define PQT_TLS_EXT_COOKIE 44
 #define PQT_TLS_EXT_KEY_SHARE 51
 
 #define PQT_TLS_RECORD_HEADER 5
@@ -161,6 +162,8 @@ typedef struct {
     size_t pad_to;             /* add a padding extension to reach this body size (0: none) */
     const uint8_t *random;     /* 32 bytes */
     const uint8_t *session_id; /* 32 bytes (middlebox compatibility) or NULL */
+    const uint8_t *cookie;     /* HelloRetryRequest cookie to echo (RFC 8446 §4.2.2) or NULL */
+    size_t cookie_len;         /* 1..65535 when cookie is set */
 } pqt_client_hello_spec;
 
 /* Build a whole handshake message (type, 24-bit length, body). */

@@ -116,6 +116,10 @@ typedef struct {
     uint64_t bytes_sent, bytes_received;
     uint32_t ms; /* connect start to verdict, last attempt */
     unsigned attempts;
+    /* Outcome HRR: a second ClientHello with a share for the requested
+     * group was sent and answered by a ServerHello (version, cipher and
+     * verified then describe that exchange). */
+    int retried;
 } pqt_probe_result;
 
 /* Certificate facts learnt from the first probe that saw the Certificate. */
@@ -141,6 +145,33 @@ PQT_API PQT_MUST_CHECK int pqt_probe_session_new(int probe, const char *sni,
 PQT_API void pqt_probe_session_free(pqt_probe_session *s);
 PQT_API void pqt_probe_session_hello(const pqt_probe_session *s, const uint8_t **rec, size_t *len,
                                      size_t *split);
+
+/*
+ * Bytes the probe must send now, or 0: after a HelloRetryRequest, the
+ * second ClientHello (RFC 8446 §4.1.4), which pqt_probe_session_feed
+ * prepares while it waits for the ServerHello. Call
+ * pqt_probe_session_output_taken once the bytes are queued for sending.
+ */
+PQT_API size_t pqt_probe_session_output(const pqt_probe_session *s, const uint8_t **out);
+PQT_API void pqt_probe_session_output_taken(pqt_probe_session *s);
+
+/*
+ * Certificate facts by DER: a small cache (8 recent certificates) that
+ * saves re-parsing the same certificate on every probe of a target and
+ * across names served by the same endpoint. Attach one to sessions with
+ * pqt_probe_session_set_cert_cache; skip = 1 makes a session ignore the
+ * Certificate (its facts are known already). A NULL cache parses every
+ * certificate.
+ */
+typedef struct pqt_scan_cert_cache pqt_scan_cert_cache;
+PQT_API PQT_MUST_CHECK int pqt_scan_cert_cache_new(pqt_scan_cert_cache **out);
+PQT_API void pqt_scan_cert_cache_free(pqt_scan_cert_cache *c);
+PQT_API void pqt_scan_cert_cache_lookup(pqt_scan_cert_cache *c, const uint8_t *der, size_t len,
+                                        pqt_scan_cert *facts);
+PQT_API void pqt_scan_cert_cache_stats(const pqt_scan_cert_cache *c, uint64_t *hits,
+                                       uint64_t *misses);
+PQT_API void pqt_probe_session_set_cert_cache(pqt_probe_session *s, pqt_scan_cert_cache *cache,
+                                              int skip);
 
 /*
  * Feed received bytes. Returns 1 when the probe has its verdict (stop
@@ -213,6 +244,11 @@ PQT_API int pqt_scan_policy_check(const pqt_scan_policy *p, const pqt_scan_resul
 
 /* ---- engine --------------------------------------------------------------- */
 
+struct addrinfo;
+/* getaddrinfo's signature: the resolver the engine calls (tests inject one). */
+typedef int (*pqt_scan_getaddrinfo_fn)(const char *node, const char *service,
+                                       const struct addrinfo *hints, struct addrinfo **res);
+
 typedef struct {
     unsigned concurrency;           /* simultaneous connections (default 64) */
     unsigned connect_timeout_ms;    /* default 3000 */
@@ -222,6 +258,12 @@ typedef struct {
     unsigned rate;         /* new connections per second, 0 = unlimited */
     unsigned split_gap_ms; /* pause between the two segments; default 25 */
     unsigned probe_mask;   /* bit i runs probe i; 0 = all */
+    /* Names are resolved ahead of use by `resolvers` threads (default 4)
+     * within a window of read-ahead targets; a lookup running longer than
+     * resolve_timeout_ms (default 5000) fails the target. */
+    unsigned resolvers;
+    unsigned resolve_timeout_ms;
+    pqt_scan_getaddrinfo_fn getaddrinfo; /* NULL: the system's */
 } pqt_scan_config;
 
 PQT_API void pqt_scan_config_default(pqt_scan_config *c);

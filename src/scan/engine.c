@@ -52,9 +52,25 @@ typedef struct {
     uint64_t sent;
 } conn;
 
+/* A target read ahead of use, its name being resolved meanwhile. */
+typedef struct {
+    pqt_scan_target target;
+    int ready; /* the address (or the error) is known */
+    int rc;    /* getaddrinfo's result; EAI_AGAIN + timed_out for a timeout */
+    int timed_out;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+} ahead_slot;
+
 typedef struct {
     const pqt_scan_config *cfg;
     int ep;
+    ahead_slot *ahead; /* ring of n_ahead read-ahead targets */
+    unsigned n_ahead, ahead_head, ahead_count;
+    int input_eof;
+    pqt_scan_resolver *resolver; /* created at the first name */
+    uint64_t resolve_wake;       /* when the head lookup times out, 0 if none */
+    int resolver_mark;           /* its address tags the eventfd in epoll */
     conn *conns;
     target_slot *targets;
     unsigned n_conns, n_targets;
@@ -66,6 +82,7 @@ typedef struct {
     void *next_ctx;
     pqt_scan_done_fn done;
     void *done_ctx;
+    pqt_scan_cert_cache *certs;
 } engine;
 
 static uint64_t now_us(void)
@@ -89,37 +106,112 @@ void pqt_scan_config_default(pqt_scan_config *c)
     c->handshake_timeout_ms = 8000;
     c->retries = 1;
     c->rate = 0;
+    c->resolvers = 4;
+    c->resolve_timeout_ms = 5000;
     c->split_gap_ms = 25;
     c->probe_mask = 0;
 }
 
-/* Resolve and remember the first address; a failure is a target error. */
-static int resolve(target_slot *t)
+/* "ip:port" / "[ip]:port" of the address a target will connect to. */
+static void set_address(target_slot *t, const struct sockaddr_storage *addr, socklen_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "";
+    memcpy(&t->addr, addr, len);
+    t->addr_len = len;
+    if (addr->ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, ip, sizeof(ip));
+        snprintf(t->res.address, sizeof(t->res.address), "[%s]:%u", ip, t->res.target.port);
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, ip, sizeof(ip));
+        snprintf(t->res.address, sizeof(t->res.address), "%s:%u", ip, t->res.target.port);
+    }
+}
+
+/* An IP literal: getaddrinfo with AI_NUMERICHOST does not block. */
+static void resolve_numeric(ahead_slot *a)
 {
     struct addrinfo hints, *ai = NULL;
     char port[8];
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | (t->res.target.host_is_ip ? AI_NUMERICHOST : 0);
-    snprintf(port, sizeof(port), "%u", t->res.target.port);
-    int rc = getaddrinfo(t->res.target.host, port, &hints, &ai);
-    if (rc != 0 || ai == NULL) {
-        snprintf(t->res.error, sizeof(t->res.error), "cannot resolve '%s': %s", t->res.target.host,
-                 gai_strerror(rc));
-        return -1;
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+    snprintf(port, sizeof(port), "%u", a->target.port);
+    a->rc = getaddrinfo(a->target.host, port, &hints, &ai);
+    if (a->rc == 0 && (ai == NULL || ai->ai_addrlen > sizeof(a->addr))) {
+        a->rc = EAI_FAMILY;
     }
-    memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
-    t->addr_len = ai->ai_addrlen;
-    char ip[INET6_ADDRSTRLEN] = "";
-    if (ai->ai_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip, sizeof(ip));
-        snprintf(t->res.address, sizeof(t->res.address), "[%s]:%u", ip, t->res.target.port);
-    } else {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof(ip));
-        snprintf(t->res.address, sizeof(t->res.address), "%s:%u", ip, t->res.target.port);
+    if (a->rc == 0) {
+        memcpy(&a->addr, ai->ai_addr, ai->ai_addrlen);
+        a->addr_len = ai->ai_addrlen;
     }
-    freeaddrinfo(ai);
-    return 0;
+    if (ai != NULL) {
+        freeaddrinfo(ai);
+    }
+    a->ready = 1;
+}
+
+/* Read targets ahead into the window; names go to the resolver threads. */
+static void fill_ahead(engine *e)
+{
+    while (!e->input_eof && !e->abort && e->ahead_count < e->n_ahead) {
+        unsigned i = (e->ahead_head + e->ahead_count) % e->n_ahead;
+        ahead_slot *a = &e->ahead[i];
+        memset(a, 0, sizeof(*a));
+        if (!e->next(e->next_ctx, &a->target)) {
+            e->input_eof = 1;
+            break;
+        }
+        e->ahead_count++;
+        if (a->target.host_is_ip) {
+            resolve_numeric(a);
+            continue;
+        }
+        if (e->resolver == NULL) {
+            if (pqt_scan_resolver_new(e->n_ahead, e->cfg->resolvers, e->cfg->getaddrinfo,
+                                      &e->resolver) != 0) {
+                e->abort = 1;
+                return;
+            }
+            struct epoll_event ev;
+            memset(&ev, 0, sizeof(ev));
+            ev.events = EPOLLIN;
+            ev.data.ptr = &e->resolver_mark;
+            if (epoll_ctl(e->ep, EPOLL_CTL_ADD, pqt_scan_resolver_fd(e->resolver), &ev) != 0) {
+                e->abort = 1;
+                return;
+            }
+        }
+        pqt_scan_resolver_submit(e->resolver, i, a->target.host, a->target.port, 0);
+    }
+}
+
+/* The head of the window, once its address is known; NULL while its name
+ * is still being resolved (e->resolve_wake says until when at most). */
+static ahead_slot *ahead_head_ready(engine *e, uint64_t now)
+{
+    e->resolve_wake = 0;
+    if (e->ahead_count == 0) {
+        return NULL;
+    }
+    ahead_slot *a = &e->ahead[e->ahead_head];
+    if (a->ready) {
+        return a;
+    }
+    int rc = 0;
+    uint64_t deadline = 0;
+    int st = pqt_scan_resolver_poll(e->resolver, e->ahead_head, now, e->cfg->resolve_timeout_ms,
+                                    &a->addr, &a->addr_len, &rc, &deadline);
+    if (st == PQT_RESOLVE_DONE) {
+        a->rc = rc;
+        a->ready = 1;
+    } else if (st == PQT_RESOLVE_TIMEOUT) {
+        a->rc = EAI_AGAIN;
+        a->timed_out = 1;
+        a->ready = 1;
+    } else if (st == PQT_RESOLVE_RUNNING) {
+        e->resolve_wake = deadline;
+    }
+    return a->ready ? a : NULL;
 }
 
 static int report(engine *e, target_slot *t)
@@ -135,11 +227,18 @@ static int report(engine *e, target_slot *t)
     return 0;
 }
 
-/* Pull one new target; 1 if a slot was filled or a target reported. */
+/* Start the next target in input order; 1 if a slot was filled or a
+ * target reported, 0 if none is ready (end of input, no free slot, or its
+ * name is still being resolved). */
 static int activate_target(engine *e)
 {
     target_slot *t = NULL;
     if (e->eof || e->abort) {
+        return 0;
+    }
+    fill_ahead(e);
+    if (e->ahead_count == 0 && e->input_eof) {
+        e->eof = 1;
         return 0;
     }
     for (unsigned i = 0; i < e->n_targets; i++) {
@@ -151,19 +250,33 @@ static int activate_target(engine *e)
     if (t == NULL) {
         return 0;
     }
-    memset(t, 0, sizeof(*t));
-    if (!e->next(e->next_ctx, &t->res.target)) {
-        e->eof = 1;
+    ahead_slot *a = ahead_head_ready(e, pqt_scan_now_ms());
+    if (a == NULL) {
         return 0;
     }
+    memset(t, 0, sizeof(*t));
+    t->res.target = a->target;
     t->used = 1;
     e->active_targets++;
     pqt_scan_target_name(&t->res.target, t->res.name, sizeof(t->res.name));
     t->t_start = pqt_scan_now_ms();
-    if (resolve(t) != 0) {
+    e->ahead_head = (e->ahead_head + 1) % e->n_ahead;
+    e->ahead_count--;
+    if (a->rc != 0) {
+        if (a->timed_out) {
+            snprintf(t->res.error, sizeof(t->res.error),
+                     "cannot resolve '%s': no answer within %u ms", t->res.target.host,
+                     e->cfg->resolve_timeout_ms);
+        } else {
+            snprintf(t->res.error, sizeof(t->res.error), "cannot resolve '%s': %s",
+                     t->res.target.host, gai_strerror(a->rc));
+        }
         report(e, t);
+        fill_ahead(e);
         return 1;
     }
+    set_address(t, &a->addr, a->addr_len);
+    fill_ahead(e);
     t->todo = e->probe_mask;
     return 1;
 }
@@ -280,6 +393,7 @@ static void start_conn(engine *e, target_slot *t, int probe)
              pqt_strerror(ret));
         return;
     }
+    pqt_probe_session_set_cert_cache(c->s, e->certs, t->res.cert.seen);
     size_t split = 0;
     pqt_probe_session_hello(c->s, &c->out, &c->out_len, &split);
     c->out_stop = split ? split : c->out_len;
@@ -342,6 +456,20 @@ static void do_read(engine *e, conn *c)
             int r = pqt_probe_session_feed(c->s, buf, (size_t)n);
             if (r != 0) {
                 conn_done(e, c);
+                return;
+            }
+            const uint8_t *more = NULL;
+            size_t more_len = pqt_probe_session_output(c->s, &more);
+            if (more_len > 0) {
+                /* A HelloRetryRequest: send the second ClientHello, then
+                 * wait for its first byte as for the first one. */
+                pqt_probe_session_output_taken(c->s);
+                c->out = more;
+                c->out_len = c->out_stop = more_len;
+                c->out_pos = 0;
+                c->state = C_SENDING;
+                watch(e, c, EPOLLOUT, EPOLL_CTL_MOD);
+                do_write(e, c);
                 return;
             }
             continue;
@@ -484,7 +612,17 @@ int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *nex
     e.ep = epoll_create1(EPOLL_CLOEXEC);
     e.conns = calloc(e.n_conns, sizeof(*e.conns));
     e.targets = calloc(e.n_targets, sizeof(*e.targets));
-    if (e.ep < 0 || e.conns == NULL || e.targets == NULL || e.probe_mask == 0) {
+    /* Read-ahead window: enough names in flight to keep the slots fed. */
+    e.n_ahead = e.n_targets < 16 ? 16 : e.n_targets > 256 ? 256 : e.n_targets;
+    e.ahead = calloc(e.n_ahead, sizeof(*e.ahead));
+    if (cfg.resolve_timeout_ms == 0) {
+        cfg.resolve_timeout_ms = 5000;
+    }
+    if (pqt_scan_cert_cache_new(&e.certs) != 0) {
+        e.certs = NULL;
+    }
+    if (e.ep < 0 || e.conns == NULL || e.targets == NULL || e.certs == NULL || e.ahead == NULL ||
+        e.probe_mask == 0) {
         ret = e.ep < 0 ? PQT_ERR_IO : e.probe_mask == 0 ? PQT_ERR_ARG : PQT_ERR_NOMEM;
         goto cleanup;
     }
@@ -509,21 +647,27 @@ int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *nex
                 /* No bursts after an idle period: at most one interval of credit. */
                 e.next_conn_us = (e.next_conn_us + step > us ? e.next_conn_us : us) + step;
             }
-            int probe = -1;
+            int probe = -1, activated = 0;
             target_slot *t = startable(&e, now, &probe, &wake);
-            if (t == NULL && activate_target(&e)) {
-                t = startable(&e, now, &probe, &wake);
+            if (t == NULL) {
+                activated = activate_target(&e);
+                if (activated) {
+                    t = startable(&e, now, &probe, &wake);
+                }
             }
             if (t == NULL) {
                 if (cfg.rate > 0) {
                     e.next_conn_us -= 1000000u / cfg.rate; /* give the slot back */
                 }
-                if (!e.eof && !e.abort && e.active_targets < e.n_targets) {
+                if (activated && !e.abort) {
                     continue; /* a target that reported at once; pull another */
                 }
                 break;
             }
             start_conn(&e, t, probe);
+        }
+        if (e.resolve_wake != 0 && e.resolve_wake < wake) {
+            wake = e.resolve_wake;
         }
         if (e.abort && e.active_conns == 0) {
             break;
@@ -543,6 +687,10 @@ int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *nex
             break;
         }
         for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == &e.resolver_mark) {
+                pqt_scan_resolver_drain(e.resolver);
+                continue;
+            }
             conn *c = evs[i].data.ptr;
             if (c->state != C_FREE) {
                 on_event(&e, c, evs[i].events);
@@ -557,10 +705,13 @@ cleanup:
             }
         }
     }
+    pqt_scan_resolver_free(e.resolver);
     if (e.ep >= 0) {
         close(e.ep);
     }
+    free(e.ahead);
     free(e.conns);
     free(e.targets);
+    pqt_scan_cert_cache_free(e.certs);
     return ret;
 }

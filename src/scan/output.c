@@ -167,7 +167,9 @@ static void probe_cell(const pqt_scan_result *r, int i, char *buf, size_t cap)
         }
         break;
     case PQT_OUTCOME_HRR:
-        snprintf(buf, cap, "HRR %s", g ? g : "?");
+        /* "verified" once the second ClientHello's exchange is proven. */
+        snprintf(buf, cap, "HRR %s%s%s%s", g ? g : "?", p->verified ? " verified" : "",
+                 p->error ? " " : "", p->error ? p->error : "");
         break;
     case PQT_OUTCOME_ALERT: {
         const char *a = pqt_scan_alert_name(p->alert);
@@ -275,6 +277,7 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
         pqt_json_uint(&j, p->bytes_received);
         pqt_json_kv_int(&j, "ms", p->ms);
         pqt_json_kv_int(&j, "attempts", p->attempts);
+        pqt_json_kv_bool(&j, "retried", p->retried);
         pqt_json_object_end(&j);
     }
     pqt_json_array_end(&j);

@@ -11,6 +11,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,15 @@
 #define HS_SERVER_HELLO_DONE 14
 #define HS_CERTIFICATE_VERIFY 15
 #define HS_FINISHED 20
+#define HS_MESSAGE_HASH 254
+#define EXT_COOKIE 44
+/* Certificates larger than this are parsed but not kept in the cache. */
+#define PQT_CERT_CACHE_MAX_DER 16384
+#define PQT_CERT_CACHE_SLOTS 8
 
-enum { PH_HELLO = 0, PH_TLS13 = 1, PH_TLS12 = 2 };
+/* PH_RETRY: a HelloRetryRequest was answered with a second ClientHello,
+ * and its ServerHello is awaited. */
+enum { PH_HELLO = 0, PH_TLS13 = 1, PH_TLS12 = 2, PH_RETRY = 3 };
 
 typedef struct {
     const char *name;
@@ -119,12 +127,50 @@ static const uint16_t sig_algs[] = {0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x08
                                     0x0806, 0x0401, 0x0501, 0x0601, 0x0904, 0x0905, 0x0906};
 static const char *const alpn[] = {"h2", "http/1.1", NULL};
 
+/*
+ * Certificate facts by DER. d2i_X509 was the largest single cost of a
+ * probe (40% of the scanner's instructions under callgrind): it decodes
+ * the public key through the provider decoders. A target's probes all see
+ * the same certificate, and so do the names behind one load balancer, so
+ * the engine keeps a few recent ones. Certificates are public: comparing
+ * them with memcmp leaks nothing.
+ */
+typedef struct {
+    uint64_t hash;
+    size_t len;
+    uint8_t *der;
+    pqt_scan_cert facts;
+    uint64_t used;
+} cert_slot;
+
+struct pqt_scan_cert_cache {
+    cert_slot slot[PQT_CERT_CACHE_SLOTS];
+    uint64_t clock;
+    uint64_t hits, misses;
+};
+
 struct pqt_probe_session {
     int probe;
     pqt_probe_result res;
     pqt_scan_cert cert;
+    pqt_scan_cert_cache *cert_cache; /* NULL: parse every certificate */
+    int skip_cert;                   /* the caller has this target's certificate facts */
     int done;
     int phase;
+    /* What the second ClientHello must repeat (RFC 8446 §4.1.2). */
+    uint8_t random[32], session_id[32];
+    char sni[PQT_SCAN_HOST_MAX + 1];
+    /* HelloRetryRequest continuation: message_hash(ClientHello1) and the
+     * HRR itself start the transcript (§4.4.1); retry holds the second
+     * ClientHello as a handshake message followed by its record(s). */
+    uint16_t hrr_suite;
+    uint8_t synthetic[4 + PQT_KS_MAX_HASH];
+    size_t synthetic_len;
+    uint8_t *hrr_msg;
+    size_t hrr_len;
+    uint8_t *retry;
+    size_t retry_msg_len, retry_rec_len;
+    int retry_pending; /* the second ClientHello waits to be sent */
     uint16_t share_groups[2];
     pqt_hybrid_client *kex[2];
     size_t n_shares;
@@ -138,6 +184,7 @@ struct pqt_probe_session {
     unsigned ccs;
     uint64_t rx_total;
     pqt_record_keys rk;
+    size_t pt_high; /* bytes of pt ever written, to wipe */
     uint8_t pt[PQT_PROBE_MAX_RECORD];
 };
 
@@ -215,6 +262,22 @@ static int random_bytes(uint8_t *p, size_t n)
     return 0;
 }
 
+/*
+ * A fresh key pair for one key share; nothing secret is reused across
+ * probes. (Importing random bytes with EVP_PKEY_new_raw_private_key instead
+ * of the library's X25519 generation was measured: under callgrind both
+ * cost the same ~0.6 M instructions per key, almost all of it the X25519
+ * scalar multiplication, so the plain entry points are kept.)
+ */
+static int new_share(uint16_t g, pqt_hybrid_client **kex, uint8_t *share, size_t cap, size_t *len)
+{
+    const pqt_group *gi = pqt_group_by_code(g);
+    if (gi != NULL && gi->kind == PQT_GROUP_KIND_EC) {
+        return pqt_hybrid_client_new_classical(g, kex, share, cap, len);
+    }
+    return pqt_hybrid_client_new(g, kex, share, cap, len);
+}
+
 /* X25519Kyber768Draft00 (draft-tls-westerbaan-xyber768d00): X25519 first,
  * then a Kyber768 public key, whose encoding an ML-KEM-768 ek shares. We
  * never finish this exchange: accepting the code point is the finding. */
@@ -223,7 +286,7 @@ static int legacy_share(uint8_t *share, size_t cap, size_t *len)
     uint8_t tmp[1184 + 32];
     size_t n = 0;
     pqt_hybrid_client *c = NULL;
-    int ret = pqt_hybrid_client_new(PQT_GROUP_X25519MLKEM768, &c, tmp, sizeof(tmp), &n);
+    int ret = new_share(PQT_GROUP_X25519MLKEM768, &c, tmp, sizeof(tmp), &n);
     pqt_hybrid_client_free(c);
     if (ret != 0) {
         return ret;
@@ -276,14 +339,10 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
     for (size_t i = 0; ret == 0 && i < d->n_shares; i++) {
         uint16_t g = d->shares[i];
         size_t len = 0;
-        const pqt_group *gi = pqt_group_by_code(g);
         if (g == PQT_GROUP_X25519KYBER768DRAFT00) {
             ret = legacy_share(shares[i], sizeof(shares[i]), &len);
-        } else if (gi != NULL && gi->kind == PQT_GROUP_KIND_EC) {
-            ret =
-                pqt_hybrid_client_new_classical(g, &s->kex[i], shares[i], sizeof(shares[i]), &len);
         } else {
-            ret = pqt_hybrid_client_new(g, &s->kex[i], shares[i], sizeof(shares[i]), &len);
+            ret = new_share(g, &s->kex[i], shares[i], sizeof(shares[i]), &len);
         }
         s->share_groups[i] = g;
         s->n_shares = i + 1;
@@ -294,8 +353,13 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
     if (ret != 0) {
         goto cleanup;
     }
+    memcpy(s->random, random, sizeof(random));
+    memcpy(s->session_id, session_id, sizeof(session_id));
+    if (sni != NULL && sni[0] && strlen(sni) < sizeof(s->sni)) {
+        memcpy(s->sni, sni, strlen(sni) + 1);
+    }
     pqt_client_hello_spec spec = {
-        .sni = (sni != NULL && sni[0]) ? sni : NULL,
+        .sni = s->sni[0] ? s->sni : NULL,
         .cipher_suites = d->tls12 ? suites12 : suites13,
         .n_cipher_suites = d->tls12 ? sizeof(suites12) / 2 : sizeof(suites13) / 2,
         .groups = d->groups,
@@ -358,8 +422,34 @@ void pqt_probe_session_free(pqt_probe_session *s)
     }
     finish(s);
     free(s->hs);
-    pqt_ks_wipe(s, sizeof(*s));
+    free(s->hrr_msg);
+    free(s->retry);
+    /* The keys are gone (finish); the decrypted plaintext is wiped as far
+     * as it was used, not the whole 40 KiB of buffers on every probe. */
+    pqt_ks_wipe(s->pt, s->pt_high);
+    pqt_ks_wipe(s, offsetof(pqt_probe_session, rx));
     free(s);
+}
+
+size_t pqt_probe_session_output(const pqt_probe_session *s, const uint8_t **out)
+{
+    if (!s->retry_pending || s->done) {
+        *out = NULL;
+        return 0;
+    }
+    *out = s->retry + s->retry_msg_len;
+    return s->retry_rec_len;
+}
+
+void pqt_probe_session_output_taken(pqt_probe_session *s)
+{
+    s->retry_pending = 0;
+}
+
+void pqt_probe_session_set_cert_cache(pqt_probe_session *s, pqt_scan_cert_cache *cache, int skip)
+{
+    s->cert_cache = cache;
+    s->skip_cert = skip;
 }
 
 void pqt_probe_session_hello(const pqt_probe_session *s, const uint8_t **rec, size_t *len,
@@ -396,7 +486,7 @@ void pqt_probe_session_fail(pqt_probe_session *s, int outcome, const char *error
     if (s->done) {
         return;
     }
-    if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO) {
+    if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO || s->res.outcome == PQT_OUTCOME_HRR) {
         outcome = 0; /* keep what the server did say */
     }
     verdict(s, outcome, error, "%s", detail ? detail : "");
@@ -404,14 +494,14 @@ void pqt_probe_session_fail(pqt_probe_session *s, int outcome, const char *error
 
 /* ---- certificates --------------------------------------------------------- */
 
-static void read_certificate(pqt_probe_session *s, const uint8_t *der, size_t len)
+static void read_certificate(const uint8_t *der, size_t len, pqt_scan_cert *c)
 {
     const unsigned char *p = der;
+    memset(c, 0, sizeof(*c));
     X509 *x = d2i_X509(NULL, &p, (long)len);
     if (x == NULL) {
         return;
     }
-    pqt_scan_cert *c = &s->cert;
     c->seen = 1;
     int sig_nid = X509_get_signature_nid(x);
     snprintf(c->sig_alg, sizeof(c->sig_alg), "%s",
@@ -458,7 +548,78 @@ static void parse_certificate(pqt_probe_session *s, const uint8_t *body, size_t 
     if (pqt_reader_vec(&r, 3, &list) != 0 || pqt_reader_vec(&list, 3, &cert) != 0) {
         return;
     }
-    read_certificate(s, cert.p, pqt_reader_left(&cert));
+    if (s->skip_cert) {
+        return;
+    }
+    uint16_t scheme = s->cert.verify_scheme;
+    pqt_scan_cert_cache_lookup(s->cert_cache, cert.p, pqt_reader_left(&cert), &s->cert);
+    s->cert.verify_scheme = scheme;
+}
+
+int pqt_scan_cert_cache_new(pqt_scan_cert_cache **out)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out ? 0 : PQT_ERR_NOMEM;
+}
+
+void pqt_scan_cert_cache_free(pqt_scan_cert_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < PQT_CERT_CACHE_SLOTS; i++) {
+        free(c->slot[i].der);
+    }
+    free(c);
+}
+
+void pqt_scan_cert_cache_stats(const pqt_scan_cert_cache *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c ? c->hits : 0;
+    *misses = c ? c->misses : 0;
+}
+
+void pqt_scan_cert_cache_lookup(pqt_scan_cert_cache *c, const uint8_t *der, size_t len,
+                                pqt_scan_cert *facts)
+{
+    if (c == NULL) {
+        read_certificate(der, len, facts);
+        return;
+    }
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ der[i]) * 0x100000001b3ull;
+    }
+    cert_slot *victim = &c->slot[0];
+    c->clock++;
+    for (size_t i = 0; i < PQT_CERT_CACHE_SLOTS; i++) {
+        cert_slot *e = &c->slot[i];
+        if (e->der != NULL && e->hash == h && e->len == len && memcmp(e->der, der, len) == 0) {
+            e->used = c->clock;
+            *facts = e->facts;
+            c->hits++;
+            return;
+        }
+        if (e->used < victim->used) {
+            victim = e;
+        }
+    }
+    c->misses++;
+    read_certificate(der, len, facts);
+    if (len == 0 || len > PQT_CERT_CACHE_MAX_DER) {
+        return;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        return; /* the facts are right; they just are not cached */
+    }
+    memcpy(copy, der, len);
+    free(victim->der);
+    victim->der = copy;
+    victim->len = len;
+    victim->hash = h;
+    victim->facts = *facts;
+    victim->used = c->clock;
 }
 
 /* ---- the state machine ---------------------------------------------------- */
@@ -538,9 +699,23 @@ static void start_tls13(pqt_probe_session *s, const pqt_server_hello *sh, const 
                 pqt_strerror(ret));
         goto cleanup;
     }
-    const uint8_t *parts[2] = {s->rec + 5, sh_msg};
-    size_t lens[2] = {s->rec_len - 5, sh_len};
-    ret = pqt_ks_transcript(h, parts, lens, 2, th);
+    /* RFC 8446 §4.4.1: after a HelloRetryRequest the transcript is
+     * message_hash(ClientHello1) || HelloRetryRequest || ClientHello2 || ServerHello. */
+    const uint8_t *parts[4] = {s->rec + 5, sh_msg, NULL, NULL};
+    size_t lens[4] = {s->rec_len - 5, sh_len, 0, 0};
+    size_t n_parts = 2;
+    if (s->retry != NULL) {
+        parts[0] = s->synthetic;
+        lens[0] = s->synthetic_len;
+        parts[1] = s->hrr_msg;
+        lens[1] = s->hrr_len;
+        parts[2] = s->retry;
+        lens[2] = s->retry_msg_len;
+        parts[3] = sh_msg;
+        lens[3] = sh_len;
+        n_parts = 4;
+    }
+    ret = pqt_ks_transcript(h, parts, lens, n_parts, th);
     if (ret == 0) {
         ret = pqt_ks_early(&ks, h, NULL, 0, NULL);
     }
@@ -560,38 +735,223 @@ cleanup:
     pqt_ks_wipe(&ks, sizeof(ks));
 }
 
+/* 1 if the probe answers a HelloRetryRequest for group g with a second
+ * ClientHello: every probe but the segmentation ones (whose question the
+ * first answer settles) and the legacy one, for groups pqtls can finish. */
+static int can_retry(const pqt_probe_session *s, uint16_t g)
+{
+    const probe_def *d = &probe_defs[s->probe];
+    const pqt_group *gi = pqt_group_by_code(g);
+    if (d->split != 0 || s->probe == PQT_PROBE_LEGACY_KYBER || gi == NULL) {
+        return 0;
+    }
+    return gi->pqtls_implements || g == PQT_GROUP_X25519 || g == PQT_GROUP_SECP256R1 ||
+           g == PQT_GROUP_SECP384R1;
+}
+
+/*
+ * RFC 8446 §4.1.4: answer a HelloRetryRequest with the same ClientHello,
+ * except that "key_share" holds a single share for the selected group and
+ * the HRR's "cookie" is echoed (§4.1.2, §4.2.2). The transcript then
+ * starts with message_hash(ClientHello1) and the HRR (§4.4.1).
+ */
+static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *msg,
+                        size_t len)
+{
+    const probe_def *d = &probe_defs[s->probe];
+    uint8_t share[PQT_HYBRID_MAX_CLIENT_SHARE];
+    const uint8_t *cookie = NULL;
+    size_t cookie_len = 0, share_len = 0, key_len = 0;
+    pqt_ks_hash h;
+    int ret;
+
+    if (pqt_hello_server_version(sh) != 0x0304) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "version_not_offered",
+                "HelloRetryRequest for version 0x%04x", pqt_hello_server_version(sh));
+        return;
+    }
+    if (pqt_ks_suite(sh->cipher_suite, &h, &key_len) != 0) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "cipher_not_offered",
+                "HelloRetryRequest selects cipher suite 0x%04x, not a TLS 1.3 suite we offered",
+                sh->cipher_suite);
+        return;
+    }
+    for (size_t i = 0; i < sh->n_ext; i++) {
+        if (sh->ext[i].type == EXT_COOKIE) {
+            /* struct { opaque cookie<1..2^16-1>; } Cookie; */
+            pqt_reader r = pqt_reader_make(sh->ext[i].data, sh->ext[i].len), v;
+            if (pqt_reader_vec(&r, 2, &v) != 0 || pqt_reader_close(&r) != 0 ||
+                pqt_reader_left(&v) == 0) {
+                verdict(s, PQT_OUTCOME_MALFORMED, "server_hello_syntax",
+                        "HelloRetryRequest cookie extension does not parse");
+                return;
+            }
+            cookie = v.p;
+            cookie_len = pqt_reader_left(&v);
+        }
+    }
+    s->hrr_suite = sh->cipher_suite;
+    size_t hl = pqt_ks_hash_len(h);
+    const uint8_t *ch1 = s->rec + 5;
+    size_t ch1_len = s->rec_len - 5;
+    s->synthetic[0] = HS_MESSAGE_HASH;
+    s->synthetic[1] = 0;
+    s->synthetic[2] = 0;
+    s->synthetic[3] = (uint8_t)hl;
+    s->synthetic_len = 4 + hl;
+    ret = pqt_ks_transcript(h, &ch1, &ch1_len, 1, s->synthetic + 4);
+    if (ret != 0) {
+        verdict(s, 0, "internal", "transcript hash failed: %s", pqt_strerror(ret));
+        return;
+    }
+    /* The old shares are useless now: a new key pair for the asked group. */
+    for (size_t i = 0; i < s->n_shares; i++) {
+        pqt_hybrid_client_free(s->kex[i]);
+        s->kex[i] = NULL;
+    }
+    s->n_shares = 0;
+    ret = new_share(sh->key_share_group, &s->kex[0], share, sizeof(share), &share_len);
+    if (ret != 0) {
+        verdict(s, 0, "internal", "key generation for the retry failed: %s", pqt_strerror(ret));
+        goto cleanup;
+    }
+    s->share_groups[0] = sh->key_share_group;
+    s->n_shares = 1;
+    pqt_key_share ks = {.group = sh->key_share_group, .share = share, .len = (uint16_t)share_len};
+    pqt_client_hello_spec spec = {
+        .sni = s->sni[0] ? s->sni : NULL,
+        .cipher_suites = d->tls12 ? suites12 : suites13,
+        .n_cipher_suites = d->tls12 ? sizeof(suites12) / 2 : sizeof(suites13) / 2,
+        .groups = d->groups,
+        .n_groups = d->n_groups,
+        .key_shares = &ks,
+        .n_key_shares = 1,
+        .sig_algs = sig_algs,
+        .n_sig_algs = sizeof(sig_algs) / 2,
+        .alpn = alpn,
+        .tls12_too = d->tls12,
+        .random = s->random,
+        .session_id = s->session_id,
+        .cookie = cookie,
+        .cookie_len = cookie_len,
+    };
+    /* The message, then the same bytes as records of at most 2^14 (a long
+     * cookie can push it past one). */
+    size_t cap = PQT_PROBE_CH_CAP + cookie_len;
+    size_t max_recs = cap / PQT_TLS_MAX_RECORD + 1;
+    s->hrr_msg = malloc(len);
+    s->retry = malloc(2 * cap + max_recs * PQT_TLS_RECORD_HEADER);
+    if (s->hrr_msg == NULL || s->retry == NULL) {
+        verdict(s, 0, "internal", "out of memory");
+        goto cleanup;
+    }
+    memcpy(s->hrr_msg, msg, len);
+    s->hrr_len = len;
+    ret = pqt_hello_build_client(&spec, s->retry, cap, &s->retry_msg_len);
+    if (ret != 0) {
+        verdict(s, 0, "internal", "could not build the second ClientHello: %s", pqt_strerror(ret));
+        goto cleanup;
+    }
+    uint8_t *out = s->retry + s->retry_msg_len;
+    for (size_t off = 0; off < s->retry_msg_len;) {
+        size_t n = s->retry_msg_len - off;
+        n = n > PQT_TLS_MAX_RECORD ? PQT_TLS_MAX_RECORD : n;
+        /* RFC 8446 §5.1: 0x0303 on every record but the first ClientHello. */
+        out[0] = PQT_TLS_CT_HANDSHAKE;
+        out[1] = 0x03;
+        out[2] = 0x03;
+        out[3] = (uint8_t)(n >> 8);
+        out[4] = (uint8_t)n;
+        memcpy(out + 5, s->retry + off, n);
+        out += 5 + n;
+        off += n;
+    }
+    s->retry_rec_len = (size_t)(out - (s->retry + s->retry_msg_len));
+    s->retry_pending = 1;
+    s->phase = PH_RETRY;
+cleanup:
+    pqt_ct_wipe(share, sizeof(share));
+}
+
+static void on_hrr(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *msg, size_t len)
+{
+    const probe_def *d = &probe_defs[s->probe];
+    if (s->phase == PH_RETRY) {
+        /* RFC 8446 §4.1.4: a second HRR "MUST abort ... unexpected_message". */
+        verdict(s, 0, "second_hrr", "a second HelloRetryRequest answered the second ClientHello");
+        return;
+    }
+    s->res.outcome = PQT_OUTCOME_HRR;
+    /* RFC 8446 §4.1.4: the selected_group must be offered and must not
+     * be one the client already sent a share for. */
+    if (!sh->has_key_share) {
+        settle(s, 0); /* a cookie-only HRR */
+        return;
+    }
+    if (!group_offered(d, sh->key_share_group)) {
+        verdict(s, PQT_OUTCOME_MALFORMED, "group_not_offered",
+                "HelloRetryRequest asks for group 0x%04x, which was not offered",
+                sh->key_share_group);
+        return;
+    }
+    for (size_t i = 0; i < s->n_shares; i++) {
+        if (s->share_groups[i] == sh->key_share_group) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "hrr_for_sent_share",
+                    "HelloRetryRequest asks for group 0x%04x, whose share was already sent",
+                    sh->key_share_group);
+            return;
+        }
+    }
+    if (!can_retry(s, sh->key_share_group)) {
+        settle(s, 0);
+        return;
+    }
+    start_retry(s, sh, msg, len);
+}
+
 static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len)
 {
     const probe_def *d = &probe_defs[s->probe];
     pqt_server_hello sh;
     int ret = pqt_hello_parse_server(msg + 4, len - 4, &sh);
     if (ret != 0) {
-        verdict(s, PQT_OUTCOME_MALFORMED, "server_hello_syntax", "ServerHello does not parse: %s",
-                pqt_strerror(ret));
+        verdict(s, s->phase == PH_RETRY ? 0 : PQT_OUTCOME_MALFORMED, "server_hello_syntax",
+                "ServerHello does not parse: %s", pqt_strerror(ret));
+        return;
+    }
+    if (s->phase == PH_RETRY && !sh.is_hrr) {
+        /* The answer to the second ClientHello; the outcome stays "hrr"
+         * (the answer to the probe) and version, cipher and verification
+         * come from this ServerHello. RFC 8446 §4.1.4: the cipher suite
+         * must be the HRR's; §4.2.8: so must the group. */
+        s->res.retried = 1;
+        s->res.version = pqt_hello_server_version(&sh);
+        s->res.cipher = sh.cipher_suite;
+        if (s->res.version != 0x0304) {
+            verdict(s, 0, "version_not_offered",
+                    "ServerHello after HelloRetryRequest negotiates version 0x%04x",
+                    s->res.version);
+        } else if (sh.cipher_suite != s->hrr_suite) {
+            verdict(s, 0, "hrr_cipher_changed",
+                    "ServerHello selects cipher suite 0x%04x, the HelloRetryRequest 0x%04x",
+                    sh.cipher_suite, s->hrr_suite);
+        } else if (!sh.has_key_share || sh.key_share_group != s->res.group) {
+            verdict(s, 0, "hrr_group_changed",
+                    "ServerHello selects group 0x%04x, the HelloRetryRequest asked for 0x%04x",
+                    sh.has_key_share ? sh.key_share_group : 0, s->res.group);
+            if (pqt_group_is_pq(s->res.group)) {
+                s->res.broken = 1;
+            }
+        } else {
+            start_tls13(s, &sh, msg, len);
+        }
         return;
     }
     s->res.version = pqt_hello_server_version(&sh);
     s->res.cipher = sh.cipher_suite;
     s->res.group = sh.has_key_share ? sh.key_share_group : 0;
     if (sh.is_hrr) {
-        s->res.outcome = PQT_OUTCOME_HRR;
-        /* RFC 8446 §4.1.4: the selected_group must be offered and must not
-         * be one the client already sent a share for. */
-        if (!sh.has_key_share) {
-            settle(s, 0); /* a cookie-only HRR */
-        } else if (!group_offered(d, sh.key_share_group)) {
-            verdict(s, PQT_OUTCOME_MALFORMED, "group_not_offered",
-                    "HelloRetryRequest asks for group 0x%04x, which was not offered",
-                    sh.key_share_group);
-        } else {
-            int shared = 0;
-            for (size_t i = 0; i < s->n_shares; i++) {
-                shared |= s->share_groups[i] == sh.key_share_group;
-            }
-            verdict(s, shared ? PQT_OUTCOME_MALFORMED : 0, shared ? "hrr_for_sent_share" : NULL,
-                    "HelloRetryRequest asks for group 0x%04x, whose share was already sent",
-                    sh.key_share_group);
-        }
+        on_hrr(s, &sh, msg, len);
         return;
     }
     s->res.outcome = PQT_OUTCOME_SERVER_HELLO;
@@ -613,7 +973,7 @@ static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len
 static void on_handshake_message(pqt_probe_session *s, const uint8_t *msg, size_t len)
 {
     uint8_t type = msg[0];
-    if (s->phase == PH_HELLO) {
+    if (s->phase == PH_HELLO || s->phase == PH_RETRY) {
         if (type != PQT_TLS_HS_SERVER_HELLO) {
             verdict(s, PQT_OUTCOME_MALFORMED, "unexpected_message",
                     "expected ServerHello, got handshake message type %u", type);
@@ -721,7 +1081,7 @@ static void on_alert(pqt_probe_session *s, const uint8_t *p, size_t n)
         return;
     }
     s->res.alert = p[1];
-    settle(s, s->phase == PH_HELLO ? PQT_OUTCOME_ALERT : 0);
+    settle(s, s->phase == PH_HELLO && s->res.outcome != PQT_OUTCOME_HRR ? PQT_OUTCOME_ALERT : 0);
 }
 
 static void on_record(pqt_probe_session *s, const pqt_record_header *h, const uint8_t *hdr,
@@ -734,7 +1094,8 @@ static void on_record(pqt_probe_session *s, const pqt_record_header *h, const ui
         return;
     case PQT_TLS_CT_CHANGE_CIPHER_SPEC:
         /* RFC 8446 §5: one CCS {0x01} may appear after the ServerHello/HRR. */
-        if (s->phase == PH_HELLO || n != 1 || body[0] != 1 || ++s->ccs > 1) {
+        if ((s->phase == PH_HELLO && s->res.outcome != PQT_OUTCOME_HRR) || n != 1 || body[0] != 1 ||
+            ++s->ccs > 1) {
             verdict(s, PQT_OUTCOME_MALFORMED, "unexpected_change_cipher_spec",
                     "change_cipher_spec record where none is allowed");
         }
@@ -761,6 +1122,9 @@ static void on_record(pqt_probe_session *s, const pqt_record_header *h, const ui
         }
         size_t pt_len = 0;
         uint8_t ct = 0;
+        if (n > s->pt_high) {
+            s->pt_high = n < sizeof(s->pt) ? n : sizeof(s->pt);
+        }
         int ret = pqt_record_decrypt(&s->rk, hdr, body, n, s->pt, &pt_len, &ct);
         if (ret != 0) {
             s->res.broken = 1;
@@ -848,7 +1212,11 @@ void pqt_probe_session_eof(pqt_probe_session *s, int reset)
     if (s->done) {
         return;
     }
-    if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO) {
+    if (s->phase == PH_RETRY) {
+        verdict(s, 0, reset ? "reset_after_hrr" : "closed_after_hrr",
+                "connection %s after the HelloRetryRequest, before a second ServerHello",
+                reset ? "reset" : "closed");
+    } else if (s->res.outcome == PQT_OUTCOME_SERVER_HELLO || s->res.outcome == PQT_OUTCOME_HRR) {
         verdict(s, 0, reset ? "reset_after_server_hello" : "closed_after_server_hello",
                 "connection %s after the ServerHello (%llu bytes received)",
                 reset ? "reset" : "closed", (unsigned long long)s->rx_total);

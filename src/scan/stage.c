@@ -100,7 +100,9 @@ void pqt_scan_classify(pqt_scan_result *r)
         if (p->outcome == PQT_OUTCOME_SERVER_HELLO && pq_standard(p->group) && p->verified) {
             supported = 1;
         }
-        if (p->outcome == PQT_OUTCOME_HRR && pq_standard(p->group)) {
+        /* An HRR asking for a PQ group counts once the second ClientHello's
+         * exchange with that group is verified like a ServerHello's. */
+        if (p->outcome == PQT_OUTCOME_HRR && pq_standard(p->group) && p->verified) {
             supported = 1;
         }
         if (p->broken && (pq_standard(p->group) || p->group == 0)) {
@@ -119,7 +121,7 @@ void pqt_scan_classify(pqt_scan_result *r)
      * prefers PQ; taking X25519 means it merely supports it. */
     if (ran(r, PQT_PROBE_HRR_PREFERENCE)) {
         const pqt_probe_result *p = &r->probes[PQT_PROBE_HRR_PREFERENCE];
-        if (p->outcome == PQT_OUTCOME_HRR && pq_standard(p->group)) {
+        if (p->outcome == PQT_OUTCOME_HRR && pq_standard(p->group) && p->verified) {
             preferred = 1;
         }
     }

@@ -354,6 +354,18 @@ int pqt_hello_build_client(const pqt_client_hello_spec *s, uint8_t *out, size_t 
     }
     pqt_writer_close(&w);
     pqt_writer_close(&w);
+    if (s->cookie != NULL) {
+        /* RFC 8446 §4.2.2: the HelloRetryRequest's cookie, echoed verbatim. */
+        if (s->cookie_len == 0 || s->cookie_len > 0xFFFF - 2) {
+            return PQT_ERR_ARG;
+        }
+        pqt_writer_u16(&w, PQT_TLS_EXT_COOKIE);
+        pqt_writer_open(&w, 2);
+        pqt_writer_open(&w, 2);
+        pqt_writer_bytes(&w, s->cookie, s->cookie_len);
+        pqt_writer_close(&w);
+        pqt_writer_close(&w);
+    }
     pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
     pqt_writer_open(&w, 2);
     pqt_writer_open(&w, 2);

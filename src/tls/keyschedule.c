@@ -3,15 +3,43 @@
  * on libcrypto's digests, HMAC and AEAD ciphers.
  */
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "crypto/ct.h"
 #include "pqtls/keyschedule.h"
 
+/*
+ * Digests and AEAD ciphers are fetched from the default library context
+ * once per process. EVP_sha256() and friends make every EVP_DigestInit_ex
+ * and EVP_DecryptInit_ex fetch the implementation again, and the one-shot
+ * HMAC() builds and fetches a MAC each call: the scanner runs the key
+ * schedule thousands of times a second, and those fetches were a visible
+ * share of its CPU time. Fetched objects live for the whole process.
+ */
+static EVP_MD *fetched_md[2];
+static EVP_CIPHER *fetched_cipher[3];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+    fetched_md[0] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    fetched_md[1] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    fetched_cipher[0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    fetched_cipher[1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    fetched_cipher[2] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+}
+
 static const EVP_MD *md_of(pqt_ks_hash h)
 {
-    return h == PQT_KS_SHA256 ? EVP_sha256() : h == PQT_KS_SHA384 ? EVP_sha384() : NULL;
+    pthread_once(&fetch_once, fetch_all);
+    return h == PQT_KS_SHA256 ? fetched_md[0] : h == PQT_KS_SHA384 ? fetched_md[1] : NULL;
+}
+
+/* Block size of SHA-256 / SHA-384 (RFC 2104's B). */
+static size_t block_len(pqt_ks_hash h)
+{
+    return h == PQT_KS_SHA384 ? 128 : 64;
 }
 
 size_t pqt_ks_hash_len(pqt_ks_hash h)
@@ -84,16 +112,58 @@ cleanup:
     return ret;
 }
 
+/* HMAC (RFC 2104) over two digest passes on the pre-fetched digest:
+ * H((K ^ opad) || H((K ^ ipad) || msg)). */
 static int hmac(pqt_ks_hash h, const uint8_t *key, size_t key_len, const uint8_t *msg,
                 size_t msg_len, uint8_t *out)
 {
-    unsigned int n = 0;
-    static const uint8_t empty[1] = {0};
-    if (HMAC(md_of(h), key, (int)key_len, msg_len ? msg : empty, msg_len, out, &n) == NULL ||
-        n != pqt_ks_hash_len(h)) {
-        return PQT_ERR_CRYPTO_LIB;
+    const EVP_MD *md = md_of(h);
+    size_t hl = pqt_ks_hash_len(h), bl = block_len(h);
+    uint8_t k[128], pad[128], inner[PQT_KS_MAX_HASH];
+    EVP_MD_CTX *ctx = NULL;
+    int ret = PQT_ERR_CRYPTO_LIB;
+    if (md == NULL || hl == 0) {
+        return md == NULL && hl != 0 ? PQT_ERR_CRYPTO_LIB : PQT_ERR_ARG;
     }
-    return 0;
+    memset(k, 0, sizeof(k));
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        goto cleanup;
+    }
+    if (key_len > bl) {
+        /* RFC 2104 §2: keys longer than B are hashed first. */
+        if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, key, key_len) != 1 ||
+            EVP_DigestFinal_ex(ctx, k, NULL) != 1) {
+            goto cleanup;
+        }
+    } else if (key_len > 0) {
+        memcpy(k, key, key_len);
+    }
+    for (size_t i = 0; i < bl; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, pad, bl) != 1 ||
+        (msg_len > 0 && EVP_DigestUpdate(ctx, msg, msg_len) != 1) ||
+        EVP_DigestFinal_ex(ctx, inner, NULL) != 1) {
+        goto cleanup;
+    }
+    for (size_t i = 0; i < bl; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, pad, bl) != 1 ||
+        EVP_DigestUpdate(ctx, inner, hl) != 1 || EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
+        goto cleanup;
+    }
+    ret = 0;
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    pqt_ct_wipe(k, sizeof(k));
+    pqt_ct_wipe(pad, sizeof(pad));
+    pqt_ct_wipe(inner, sizeof(inner));
+    if (ret != 0) {
+        pqt_ct_wipe(out, hl);
+    }
+    return ret;
 }
 
 int pqt_ks_extract(pqt_ks_hash h, const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
@@ -278,13 +348,14 @@ int pqt_record_keys_init(pqt_record_keys *k, uint16_t suite, const uint8_t *traf
 
 static const EVP_CIPHER *aead_of(uint16_t suite)
 {
+    pthread_once(&fetch_once, fetch_all);
     switch (suite) {
     case 0x1301:
-        return EVP_aes_128_gcm();
+        return fetched_cipher[0];
     case 0x1302:
-        return EVP_aes_256_gcm();
+        return fetched_cipher[1];
     case 0x1303:
-        return EVP_chacha20_poly1305();
+        return fetched_cipher[2];
     default:
         return NULL;
     }

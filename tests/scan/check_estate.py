@@ -83,11 +83,35 @@ def main():
     p = probe(o, "hrr-preference")
     check(p.get("outcome") == "hrr" and p.get("group") == "X25519MLKEM768",
           f"node24: HelloRetryRequest for X25519MLKEM768 ({p})")
+    # The preference is proven: the second ClientHello carried an
+    # X25519MLKEM768 share, and its ServerHello's exchange decrypted
+    # EncryptedExtensions.
+    check(p.get("retried") is True and p.get("verified") is True and
+          p.get("version") == "TLS1.3" and p.get("error") is None,
+          f"node24: HRR continued, X25519MLKEM768 verified on the second ClientHello ({p})")
     p = probe(o, "browser")
     check(p.get("group") == "X25519MLKEM768" and p.get("verified") is True,
           "node24: browser-like probe negotiates the hybrid")
     check(o["certificate"] and o["certificate"]["verify_scheme"] == "ecdsa_secp256r1_sha256",
           "node24: CertificateVerify scheme")
+
+    # TLS 1.2 only, ECDHE on P-384: the group comes from ServerKeyExchange.
+    for sni, family in (("tls12.test", "127.0.0.1:"), ("tls12-v6.test", "[::1]:")):
+        o = expect(sni, "none", [])
+        if o is None:
+            continue
+        check(o["address"].startswith(family) and o["target"].startswith(family),
+              f"{sni}: target {o['target']} connected to {o['address']}, expected {family}...")
+        for name in ("browser", "classical"):
+            p = probe(o, name)
+            check(p.get("outcome") == "server_hello" and p.get("version") == "TLS1.2" and
+                  p.get("group") == "secp384r1" and p.get("error") is None,
+                  f"{sni}/{name}: TLS 1.2 with secp384r1 from ServerKeyExchange ({p})")
+        p = probe(o, "x25519mlkem768")
+        check(p.get("outcome") == "alert" and p.get("verified") is False,
+              f"{sni}: a TLS 1.3-only hello is refused ({p})")
+        check(o["certificate"] and o["certificate"]["key"] == "EC",
+              f"{sni}: certificate read from the TLS 1.2 Certificate message")
 
     o = expect("legacy-kyber.test", "none", ["legacy-kyber"])
     check(probe(o, "legacy-kyber").get("group") == "X25519Kyber768Draft00",

@@ -11,6 +11,8 @@
 #   nginx-required.test   nginx + pqtls provider, X25519MLKEM768 alone
 #   nginx-supported.test  nginx + pqtls provider, X25519MLKEM768 beside X25519
 #   openssl-classic.test  Debian openssl s_server (OpenSSL 3.0), classical only
+#   tls12.test            openssl s_server -tls1_2, ECDHE on P-384 only
+#   tls12-v6.test         the same on the IPv6 loopback ([::1]:port)
 #   node24.test           Node.js 24 (OpenSSL 3.5) defaults: prefers the hybrid via HRR
 #   legacy-kyber.test     selects X25519Kyber768Draft00 (0x6399)
 #   middlebox.test        a relay to node24 that drops split ClientHellos
@@ -32,11 +34,15 @@ estate_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Wait until 127.0.0.1:port accepts connections (at most ~10 s).
+estate_free_port6() {
+    python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Wait until host:port (default 127.0.0.1) accepts connections (at most ~10 s).
 estate_wait_port() {
-    local port="$1" i
+    local port="$1" host="${2:-127.0.0.1}" i
     for i in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
             return 0
         fi
         sleep 0.1
@@ -114,6 +120,26 @@ estate_start() {
         -key "$dir/key.pem" -www -quiet >"$dir/s_server.log" 2>&1 </dev/null &
     ESTATE_PIDS+=($!)
     estate_watchdog "$!"
+
+    # TLS 1.2 only, ECDHE restricted to P-384 so that the group the scanner
+    # reports can only come from the ServerKeyExchange; once on 127.0.0.1
+    # and once on ::1 (IPv6 targets end to end). The IPv6 port is waited
+    # for here; the loop below only knows 127.0.0.1.
+    port[tls12]=$(estate_free_port)
+    openssl s_server -accept "127.0.0.1:${port[tls12]}" -tls1_2 -groups P-384 \
+        -cert "$dir/cert.pem" -key "$dir/key.pem" -www -quiet >"$dir/s_server12.log" 2>&1 </dev/null &
+    ESTATE_PIDS+=($!)
+    estate_watchdog "$!"
+    local port6
+    port6=$(estate_free_port6)
+    openssl s_server -accept "[::1]:$port6" -tls1_2 -groups P-384 \
+        -cert "$dir/cert.pem" -key "$dir/key.pem" -www -quiet >"$dir/s_server12v6.log" 2>&1 </dev/null &
+    ESTATE_PIDS+=($!)
+    estate_watchdog "$!"
+    estate_wait_port "$port6" ::1 || {
+        echo "estate: s_server on [::1]:$port6 did not start (see $dir/s_server12v6.log)" >&2
+        return 1
+    }
 
     # nginx + the pqtls provider: hybrid alone (required), beside X25519 (supported).
     local so="$build/lib/pqtls.so" why=""
@@ -196,6 +222,8 @@ EOF
             echo "127.0.0.1:${port[nginx_supported]},nginx-supported.test  # nginx + pqtls, X25519MLKEM768:X25519"
         fi
         echo "127.0.0.1:${port[classic]},openssl-classic.test  # Debian openssl s_server"
+        echo "127.0.0.1:${port[tls12]},tls12.test              # s_server -tls1_2, P-384"
+        echo "[::1]:$port6,tls12-v6.test                   # the same on IPv6"
         echo "127.0.0.1:${port[node]},node24.test              # Node.js 24 defaults"
         echo "127.0.0.1:${port[legacy]},legacy-kyber.test      # selects 0x6399"
         echo "127.0.0.1:${port[relay]},middlebox.test          # drops split ClientHellos"
