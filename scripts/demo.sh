@@ -95,6 +95,8 @@ if [ "$ESTATE_HAVE_NGINX" = 1 ]; then
     expect nginx-supported.test supported
 fi
 expect openssl-classic.test none
+expect tls12.test none
+expect tls12-v6.test none
 expect node24.test preferred
 expect legacy-kyber.test none legacy-kyber
 expect middlebox.test preferred segmentation-intolerant

@@ -164,6 +164,12 @@ PQT_API void pqt_probe_session_output_taken(pqt_probe_session *s);
  * certificate.
  */
 typedef struct pqt_scan_cert_cache pqt_scan_cert_cache;
+/* Facts of one DER certificate: a DER walk for RSA, EC on
+ * P-256/384/521 and Ed25519/Ed448 keys, d2i_X509 for anything else or when
+ * use_x509 is set (the tests compare both). facts->seen = 0 if it does not
+ * parse. */
+PQT_API void pqt_scan_cert_facts(const uint8_t *der, size_t len, pqt_scan_cert *facts,
+                                 int use_x509);
 PQT_API PQT_MUST_CHECK int pqt_scan_cert_cache_new(pqt_scan_cert_cache **out);
 PQT_API void pqt_scan_cert_cache_free(pqt_scan_cert_cache *c);
 PQT_API void pqt_scan_cert_cache_lookup(pqt_scan_cert_cache *c, const uint8_t *der, size_t len,

@@ -167,9 +167,15 @@ static void probe_cell(const pqt_scan_result *r, int i, char *buf, size_t cap)
         }
         break;
     case PQT_OUTCOME_HRR:
-        /* "verified" once the second ClientHello's exchange is proven. */
-        snprintf(buf, cap, "HRR %s%s%s%s", g ? g : "?", p->verified ? " verified" : "",
-                 p->error ? " " : "", p->error ? p->error : "");
+        /* Once the second ClientHello's exchange is verified, the group
+         * was negotiated (after a retry); otherwise only asked for. */
+        if (p->verified) {
+            snprintf(buf, cap, "%s (HRR)", g ? g : "?");
+        } else if (p->error != NULL) {
+            snprintf(buf, cap, "HRR %s (%s)", g ? g : "?", p->error);
+        } else {
+            snprintf(buf, cap, "HRR %s", g ? g : "?");
+        }
         break;
     case PQT_OUTCOME_ALERT: {
         const char *a = pqt_scan_alert_name(p->alert);

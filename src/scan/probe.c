@@ -537,6 +537,198 @@ static void read_certificate(const uint8_t *der, size_t len, pqt_scan_cert *c)
     X509_free(x);
 }
 
+/*
+ * The same facts without d2i_X509 for the usual key types (RSA, EC on the
+ * NIST curves, EdDSA): a DER walk
+ * (X.690) to the signature algorithm and the SubjectPublicKeyInfo
+ * (RFC 5280 §4.1), with OIDs named by libcrypto's object table. 0 when it
+ * filled *c; -1 for anything unusual (long tags, key types it does not
+ * know), which the caller hands to d2i_X509. It reads through pqt_reader
+ * and checks that every structure it opens is well formed.
+ */
+static int der_next(pqt_reader *r, uint8_t *tag, pqt_reader *content, const uint8_t **start)
+{
+    uint8_t t, l;
+    size_t len = 0;
+    const uint8_t *body;
+    *start = r->p;
+    if (pqt_reader_u8(r, &t) != 0 || (t & 0x1f) == 0x1f || pqt_reader_u8(r, &l) != 0) {
+        return -1;
+    }
+    if (l < 0x80) {
+        len = l;
+    } else {
+        unsigned n = l & 0x7f;
+        if (n == 0 || n > 3) {
+            return -1; /* indefinite or absurd lengths */
+        }
+        for (unsigned i = 0; i < n; i++) {
+            uint8_t b;
+            if (pqt_reader_u8(r, &b) != 0) {
+                return -1;
+            }
+            len = (len << 8) | b;
+        }
+    }
+    if (pqt_reader_bytes(r, len, &body) != 0) {
+        return -1;
+    }
+    *tag = t;
+    *content = pqt_reader_make(body, len);
+    return 0;
+}
+
+static int der_expect(pqt_reader *r, uint8_t tag, pqt_reader *content)
+{
+    uint8_t t;
+    const uint8_t *start;
+    return der_next(r, &t, content, &start) == 0 && t == tag ? 0 : -1;
+}
+
+/* The NID of the OID whose TLV starts at p (n bytes in all). */
+static int der_oid_nid(const uint8_t *p, size_t n, char *txt, size_t cap)
+{
+    const unsigned char *q = p;
+    ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &q, (long)n);
+    int nid = NID_undef;
+    if (o != NULL) {
+        nid = OBJ_obj2nid(o);
+        if (txt != NULL) {
+            OBJ_obj2txt(txt, (int)cap, o, 1);
+        }
+        ASN1_OBJECT_free(o);
+    }
+    return nid;
+}
+
+/* AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } */
+static int der_alg(pqt_reader *r, int *nid, char *txt, size_t cap, pqt_reader *params)
+{
+    pqt_reader seq, oid;
+    uint8_t t;
+    const uint8_t *start;
+    if (der_expect(r, 0x30, &seq) != 0 || der_next(&seq, &t, &oid, &start) != 0 || t != 0x06) {
+        return -1;
+    }
+    *nid = der_oid_nid(start, (size_t)(oid.end - start), txt, cap);
+    *params = seq;
+    return 0;
+}
+
+/* Bits of a DER INTEGER's magnitude (RSA modulus). */
+static int der_int_bits(pqt_reader *r)
+{
+    pqt_reader v;
+    if (der_expect(r, 0x02, &v) != 0) {
+        return -1;
+    }
+    while (pqt_reader_left(&v) > 0 && v.p[0] == 0) {
+        v.p++;
+    }
+    size_t n = pqt_reader_left(&v);
+    if (n == 0) {
+        return 0;
+    }
+    int bits = (int)(8 * n);
+    for (uint8_t top = v.p[0]; !(top & 0x80); top = (uint8_t)(top << 1)) {
+        bits--;
+    }
+    return bits;
+}
+
+static int cert_facts_der(const uint8_t *der, size_t len, pqt_scan_cert *c)
+{
+    pqt_reader all = pqt_reader_make(der, len), cert, tbs, x, spki, params, key;
+    uint8_t t;
+    const uint8_t *start;
+    int sig_nid, key_nid;
+    char sig_txt[sizeof(c->sig_alg)];
+    if (der_expect(&all, 0x30, &cert) != 0 || pqt_reader_left(&all) != 0 ||
+        der_expect(&cert, 0x30, &tbs) != 0 ||
+        der_alg(&cert, &sig_nid, sig_txt, sizeof(sig_txt), &params) != 0 ||
+        der_expect(&cert, 0x03, &x) != 0 || pqt_reader_left(&cert) != 0) {
+        return -1;
+    }
+    /* tbsCertificate: [0] version, serial, signature, issuer, validity,
+     * subject, then subjectPublicKeyInfo. */
+    if (der_next(&tbs, &t, &x, &start) != 0) {
+        return -1;
+    }
+    if (t == 0xa0 && der_next(&tbs, &t, &x, &start) != 0) {
+        return -1;
+    }
+    if (t != 0x02) { /* serialNumber */
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) { /* signature, issuer, validity, subject */
+        if (der_expect(&tbs, 0x30, &x) != 0) {
+            return -1;
+        }
+    }
+    if (der_expect(&tbs, 0x30, &spki) != 0 || der_alg(&spki, &key_nid, NULL, 0, &params) != 0 ||
+        der_expect(&spki, 0x03, &key) != 0 || pqt_reader_left(&spki) != 0) {
+        return -1;
+    }
+    memset(c, 0, sizeof(*c));
+    switch (key_nid) {
+    case NID_rsaEncryption: {
+        /* BIT STRING: unused-bits byte 0, then RSAPublicKey { n, e }. */
+        pqt_reader rsa;
+        uint8_t unused;
+        if (pqt_reader_u8(&key, &unused) != 0 || unused != 0 || der_expect(&key, 0x30, &rsa) != 0) {
+            return -1;
+        }
+        c->key_bits = der_int_bits(&rsa);
+        if (c->key_bits <= 0) {
+            return -1;
+        }
+        snprintf(c->key_alg, sizeof(c->key_alg), "RSA");
+        break;
+    }
+    case NID_X9_62_id_ecPublicKey: {
+        pqt_reader oid;
+        if (der_next(&params, &t, &oid, &start) != 0 || t != 0x06) {
+            return -1; /* explicit curve parameters: let libcrypto judge */
+        }
+        int curve = der_oid_nid(start, (size_t)(oid.end - start), NULL, 0);
+        c->key_bits = curve == NID_X9_62_prime256v1 ? 256
+                      : curve == NID_secp384r1      ? 384
+                      : curve == NID_secp521r1      ? 521
+                                                    : 0;
+        if (c->key_bits == 0) {
+            return -1;
+        }
+        snprintf(c->key_alg, sizeof(c->key_alg), "EC");
+        snprintf(c->key_curve, sizeof(c->key_curve), "%s", OBJ_nid2sn(curve));
+        break;
+    }
+    case NID_ED25519:
+    case NID_ED448:
+        /* What EVP_PKEY_get_bits reports for them (OpenSSL's ED25519_BITS
+         * and ED448_BITS); the unit test compares with libcrypto. */
+        snprintf(c->key_alg, sizeof(c->key_alg), "%s",
+                 key_nid == NID_ED25519 ? "ED25519" : "ED448");
+        c->key_bits = key_nid == NID_ED25519 ? 256 : 456;
+        break;
+    default:
+        return -1;
+    }
+    if (sig_nid != NID_undef) {
+        snprintf(c->sig_alg, sizeof(c->sig_alg), "%s", OBJ_nid2ln(sig_nid));
+    } else {
+        snprintf(c->sig_alg, sizeof(c->sig_alg), "%s", sig_txt);
+    }
+    c->seen = 1;
+    return 0;
+}
+
+void pqt_scan_cert_facts(const uint8_t *der, size_t len, pqt_scan_cert *facts, int use_x509)
+{
+    if (use_x509 || cert_facts_der(der, len, facts) != 0) {
+        read_certificate(der, len, facts);
+    }
+}
+
 /* RFC 8446 §4.4.2 (TLS 1.3: with a context and per-entry extensions) or
  * RFC 5246 §7.4.2 (TLS 1.2); only the end-entity certificate is read. */
 static void parse_certificate(pqt_probe_session *s, const uint8_t *body, size_t len, int tls13)
@@ -583,7 +775,7 @@ void pqt_scan_cert_cache_lookup(pqt_scan_cert_cache *c, const uint8_t *der, size
                                 pqt_scan_cert *facts)
 {
     if (c == NULL) {
-        read_certificate(der, len, facts);
+        pqt_scan_cert_facts(der, len, facts, 0);
         return;
     }
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
@@ -605,7 +797,7 @@ void pqt_scan_cert_cache_lookup(pqt_scan_cert_cache *c, const uint8_t *der, size
         }
     }
     c->misses++;
-    read_certificate(der, len, facts);
+    pqt_scan_cert_facts(der, len, facts, 0);
     if (len == 0 || len > PQT_CERT_CACHE_MAX_DER) {
         return;
     }

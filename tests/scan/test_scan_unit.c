@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
 #include "pqtls/hybrid.h"
@@ -1017,6 +1020,87 @@ static void test_resolution(void)
     printf("  resolution: %zu targets (1 unknown, 1 hung, 8 slow) in %.2f s\n", n, secs);
 }
 
+/* ---- certificate facts: the DER walk against d2i_X509 -------------------- */
+
+static int self_signed(EVP_PKEY *k, const EVP_MD *md, uint8_t **der)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = NULL;
+    int len = -1;
+    if (x != NULL && X509_set_version(x, 2) == 1 &&
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234567) == 1 &&
+        X509_gmtime_adj(X509_getm_notBefore(x), 0) != NULL &&
+        X509_gmtime_adj(X509_getm_notAfter(x), 3600) != NULL && X509_set_pubkey(x, k) == 1 &&
+        (n = X509_get_subject_name(x)) != NULL &&
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"scan.test", -1,
+                                   -1, 0) == 1 &&
+        X509_set_issuer_name(x, n) == 1 && X509_sign(x, k, md) > 0) {
+        *der = NULL;
+        len = i2d_X509(x, der);
+    }
+    X509_free(x);
+    return len;
+}
+
+static void test_cert_facts(void)
+{
+    static const struct {
+        const char *type, *param;
+        size_t bits;
+        int md;
+        const char *key, *curve;
+    } keys[] = {
+        {"RSA", NULL, 2048, 1, "RSA", ""},
+        {"RSA", NULL, 1031, 1, "RSA", ""},
+        {"EC", "P-256", 0, 1, "EC", "prime256v1"},
+        {"EC", "P-384", 0, 1, "EC", "secp384r1"},
+        {"EC", "P-521", 0, 1, "EC", "secp521r1"},
+        {"ED25519", NULL, 0, 0, "ED25519", ""},
+        {"ED448", NULL, 0, 0, "ED448", ""},
+        {"EC", "secp256k1", 0, 1, "EC", "secp256k1"}, /* not walked: d2i_X509 */
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        EVP_PKEY *k = keys[i].param  ? EVP_PKEY_Q_keygen(NULL, NULL, keys[i].type, keys[i].param)
+                      : keys[i].bits ? EVP_PKEY_Q_keygen(NULL, NULL, keys[i].type, keys[i].bits)
+                                     : EVP_PKEY_Q_keygen(NULL, NULL, keys[i].type);
+        uint8_t *der = NULL;
+        int len = k ? self_signed(k, keys[i].md ? EVP_sha256() : NULL, &der) : -1;
+        CHECK(len > 0, "%s certificate made", keys[i].type);
+        if (len > 0) {
+            pqt_scan_cert a, b;
+            pqt_scan_cert_facts(der, (size_t)len, &a, 0);
+            pqt_scan_cert_facts(der, (size_t)len, &b, 1);
+            CHECK(a.seen && memcmp(&a, &b, sizeof(a)) == 0 && strcmp(a.key_alg, keys[i].key) == 0 &&
+                      strcmp(a.key_curve, keys[i].curve) == 0,
+                  "%s: walk %s-%d %s / %s, d2i_X509 %s-%d %s / %s", keys[i].type, a.key_alg,
+                  a.key_bits, a.key_curve, a.sig_alg, b.key_alg, b.key_bits, b.key_curve,
+                  b.sig_alg);
+            /* Every truncation and a flipped byte at each position: never
+             * a crash, and the walk says what libcrypto says. */
+            int agree = 1;
+            for (int cut = 0; cut < len; cut++) {
+                pqt_scan_cert_facts(der, (size_t)cut, &a, 0);
+                pqt_scan_cert_facts(der, (size_t)cut, &b, 1);
+                agree &= !a.seen && !b.seen;
+            }
+            CHECK(agree, "%s: truncated certificates give no facts", keys[i].type);
+            int same_seen = 1;
+            for (int at = 0; at < len && at < 400; at++) {
+                der[at] ^= 0x41;
+                pqt_scan_cert_facts(der, (size_t)len, &a, 0);
+                pqt_scan_cert_facts(der, (size_t)len, &b, 1);
+                /* The walk reads less than d2i_X509 checks, so it may
+                 * accept what libcrypto rejects; never the reverse. */
+                same_seen &= !(b.seen && !a.seen);
+                der[at] ^= 0x41;
+            }
+            CHECK(same_seen, "%s: corrupted certificates", keys[i].type);
+        }
+        OPENSSL_free(der);
+        EVP_PKEY_free(k);
+    }
+}
+
 int main(void)
 {
     test_targets();
@@ -1026,6 +1110,7 @@ int main(void)
     test_sessions();
     test_hrr_continuation();
     test_resolution();
+    test_cert_facts();
     test_classical_kex();
     printf("test_scan_unit: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
