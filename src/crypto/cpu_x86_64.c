@@ -6,11 +6,20 @@
  * and the OS saves the YMM registers on context switch: CPUID.1:ECX.OSXSAVE
  * set and XCR0 bits 1 (SSE) and 2 (AVX) both set (Intel SDM Vol. 1 §14.3).
  * The backend also uses BMI2 (pext) and POPCNT.
+ *
+ * Keccak (crypto/keccak/keccak_impl.h) adds two optional paths: the scalar
+ * permutation with BMI1 ANDN and BMI2 RORX (CPUID.(EAX=7,ECX=0):EBX bits 3
+ * and 8), and a four-way permutation with AVX-512F + AVX-512VL instructions
+ * on ymm registers (EBX bits 16 and 31). EVEX code also needs the OS to save
+ * the opmask and ZMM state: XCR0 bits 5, 6 and 7 besides 1 and 2 (SDM Vol. 1
+ * §15.2). PQT_DISABLE_AVX512 set to anything but "" or "0" turns the latter off.
  */
 #include <cpuid.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
+#include "crypto/keccak/keccak_impl.h"
 #include "crypto/mlkem/impl.h"
 
 static uint64_t read_xcr0(void)
@@ -50,6 +59,59 @@ int pqt_cpu_has_avx2(void)
     if (s == 0) {
         s = detect_avx2() ? 2 : 1;
         atomic_store_explicit(&avx2_state, s, memory_order_relaxed);
+    }
+    return s == 2;
+}
+
+static int detect_bmi(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (__get_cpuid_max(0, 0) < 7) {
+        return 0;
+    }
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned bmi1 = 1u << 3, bmi2 = 1u << 8;
+    return (ebx & (bmi1 | bmi2)) == (bmi1 | bmi2);
+}
+
+static int detect_avx512vl(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    const char *off = getenv("PQT_DISABLE_AVX512");
+    if (off != NULL && off[0] != '\0' && !(off[0] == '0' && off[1] == '\0')) {
+        return 0;
+    }
+    /* detect_avx2 checked OSXSAVE and CPUID leaf 7 exists. */
+    if (!detect_avx2()) {
+        return 0;
+    }
+    const uint64_t xmm_ymm_opmask_zmm = 0xE6;
+    if ((read_xcr0() & xmm_ymm_opmask_zmm) != xmm_ymm_opmask_zmm) {
+        return 0;
+    }
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned avx512f = 1u << 16, avx512vl = 1u << 31;
+    return (ebx & (avx512f | avx512vl)) == (avx512f | avx512vl);
+}
+
+static _Atomic int bmi_state, avx512vl_state;
+
+int pqt_cpu_has_bmi(void)
+{
+    int s = atomic_load_explicit(&bmi_state, memory_order_relaxed);
+    if (s == 0) {
+        s = detect_bmi() ? 2 : 1;
+        atomic_store_explicit(&bmi_state, s, memory_order_relaxed);
+    }
+    return s == 2;
+}
+
+int pqt_cpu_has_avx512vl(void)
+{
+    int s = atomic_load_explicit(&avx512vl_state, memory_order_relaxed);
+    if (s == 0) {
+        s = detect_avx512vl() ? 2 : 1;
+        atomic_store_explicit(&avx512vl_state, s, memory_order_relaxed);
     }
     return s == 2;
 }

@@ -2,7 +2,9 @@
  * Keccak-f[1600] and the FIPS 202 functions ML-KEM needs: SHA3-256,
  * SHA3-512, SHAKE128, SHAKE256. Internal to the crypto core: no allocation,
  * no I/O. The four-way parallel forms used for matrix and noise sampling
- * live with each ML-KEM backend (portable: four scalar calls; x86-64: AVX2).
+ * live with each ML-KEM backend (portable: four scalar calls; x86-64: AVX2,
+ * or AVX-512VL when the CPU has it). Which permutation code runs is chosen
+ * at run time from CPUID: keccak_impl.h.
  */
 #ifndef PQT_CRYPTO_FIPS202_H
 #define PQT_CRYPTO_FIPS202_H
@@ -15,7 +17,8 @@
 #define PQT_SHA3_256_RATE 136
 #define PQT_SHA3_512_RATE 72
 
-/* The permutation, 24 rounds, on 25 little-endian lanes. */
+/* The permutation, 24 rounds, on 25 little-endian lanes (keccak_impl.h picks
+ * the portable or the BMI1/BMI2 code). */
 void pqt_keccakf1600(uint64_t s[25]);
 
 /* Incremental sponge, for inputs that arrive in pieces. */

@@ -1,192 +1,56 @@
 /*
  * Keccak-f[1600] (FIPS 202 §3) and the sponge functions built on it.
  *
- * The permutation keeps the 25 lanes in named locals so the compiler can
- * hold most of them in registers, computing the state plane by plane.
+ * The round code is generated (keccak_f1600_impl.h, gen_f1600.py). Here it
+ * is compiled portably, in its lane-complemented form; on x86-64 CPUs with
+ * BMI1/BMI2 the plain form compiled with -mbmi -mbmi2 (keccak_bmi.c) runs
+ * instead, chosen at run time (keccak_impl.h).
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "crypto/ct.h"
 #include "crypto/keccak/fips202.h"
+#include "crypto/keccak/keccak_f1600_impl.h"
+#include "crypto/keccak/keccak_impl.h"
 
-#define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
+/* Process-wide cap on the implementations used (keccak_impl.h). */
+static _Atomic int keccak_max_impl = PQT_KECCAK_AVX512;
 
-static const uint64_t keccak_rc[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
-    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
-};
+void pqt_keccak_set_max_impl(pqt_keccak_impl max)
+{
+    atomic_store(&keccak_max_impl, (int)max);
+}
 
-/*
- * One round is theta, rho, pi, chi, iota (FIPS 202 §3.2). Each output plane
- * y is computed from its five pi-preimage lanes b0..b4, so only five
- * temporaries are live besides the state. Two rounds per iteration swap the
- * roles of the a.. and e.. variables instead of copying.
- */
+pqt_keccak_impl pqt_keccak_max_impl(void)
+{
+    return (pqt_keccak_impl)atomic_load_explicit(&keccak_max_impl, memory_order_relaxed);
+}
+
+void pqt_keccakf1600_portable(uint64_t s[25])
+{
+    keccakf1600_lanecomp(s);
+}
+
+/* The choice depends only on the CPU (and the cap), never on the data. */
 void pqt_keccakf1600(uint64_t s[25])
 {
-    uint64_t a00 = s[0], a01 = s[1], a02 = s[2], a03 = s[3], a04 = s[4], a05 = s[5], a06 = s[6],
-             a07 = s[7], a08 = s[8], a09 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13],
-             a14 = s[14], a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19],
-             a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24];
-    uint64_t e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11, e12, e13, e14, e15, e16,
-        e17, e18, e19, e20, e21, e22, e23, e24;
-    uint64_t b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
-
-    for (int r = 0; r < 24; r += 2) {
-        c0 = a00 ^ a05 ^ a10 ^ a15 ^ a20;
-        c1 = a01 ^ a06 ^ a11 ^ a16 ^ a21;
-        c2 = a02 ^ a07 ^ a12 ^ a17 ^ a22;
-        c3 = a03 ^ a08 ^ a13 ^ a18 ^ a23;
-        c4 = a04 ^ a09 ^ a14 ^ a19 ^ a24;
-        d0 = c4 ^ ROL64(c1, 1);
-        d1 = c0 ^ ROL64(c2, 1);
-        d2 = c1 ^ ROL64(c3, 1);
-        d3 = c2 ^ ROL64(c4, 1);
-        d4 = c3 ^ ROL64(c0, 1);
-        b0 = a00 ^ d0;
-        b1 = ROL64(a06 ^ d1, 44);
-        b2 = ROL64(a12 ^ d2, 43);
-        b3 = ROL64(a18 ^ d3, 21);
-        b4 = ROL64(a24 ^ d4, 14);
-        e00 = b0 ^ (~b1 & b2) ^ keccak_rc[r];
-        e01 = b1 ^ (~b2 & b3);
-        e02 = b2 ^ (~b3 & b4);
-        e03 = b3 ^ (~b4 & b0);
-        e04 = b4 ^ (~b0 & b1);
-        b0 = ROL64(a03 ^ d3, 28);
-        b1 = ROL64(a09 ^ d4, 20);
-        b2 = ROL64(a10 ^ d0, 3);
-        b3 = ROL64(a16 ^ d1, 45);
-        b4 = ROL64(a22 ^ d2, 61);
-        e05 = b0 ^ (~b1 & b2);
-        e06 = b1 ^ (~b2 & b3);
-        e07 = b2 ^ (~b3 & b4);
-        e08 = b3 ^ (~b4 & b0);
-        e09 = b4 ^ (~b0 & b1);
-        b0 = ROL64(a01 ^ d1, 1);
-        b1 = ROL64(a07 ^ d2, 6);
-        b2 = ROL64(a13 ^ d3, 25);
-        b3 = ROL64(a19 ^ d4, 8);
-        b4 = ROL64(a20 ^ d0, 18);
-        e10 = b0 ^ (~b1 & b2);
-        e11 = b1 ^ (~b2 & b3);
-        e12 = b2 ^ (~b3 & b4);
-        e13 = b3 ^ (~b4 & b0);
-        e14 = b4 ^ (~b0 & b1);
-        b0 = ROL64(a04 ^ d4, 27);
-        b1 = ROL64(a05 ^ d0, 36);
-        b2 = ROL64(a11 ^ d1, 10);
-        b3 = ROL64(a17 ^ d2, 15);
-        b4 = ROL64(a23 ^ d3, 56);
-        e15 = b0 ^ (~b1 & b2);
-        e16 = b1 ^ (~b2 & b3);
-        e17 = b2 ^ (~b3 & b4);
-        e18 = b3 ^ (~b4 & b0);
-        e19 = b4 ^ (~b0 & b1);
-        b0 = ROL64(a02 ^ d2, 62);
-        b1 = ROL64(a08 ^ d3, 55);
-        b2 = ROL64(a14 ^ d4, 39);
-        b3 = ROL64(a15 ^ d0, 41);
-        b4 = ROL64(a21 ^ d1, 2);
-        e20 = b0 ^ (~b1 & b2);
-        e21 = b1 ^ (~b2 & b3);
-        e22 = b2 ^ (~b3 & b4);
-        e23 = b3 ^ (~b4 & b0);
-        e24 = b4 ^ (~b0 & b1);
-        c0 = e00 ^ e05 ^ e10 ^ e15 ^ e20;
-        c1 = e01 ^ e06 ^ e11 ^ e16 ^ e21;
-        c2 = e02 ^ e07 ^ e12 ^ e17 ^ e22;
-        c3 = e03 ^ e08 ^ e13 ^ e18 ^ e23;
-        c4 = e04 ^ e09 ^ e14 ^ e19 ^ e24;
-        d0 = c4 ^ ROL64(c1, 1);
-        d1 = c0 ^ ROL64(c2, 1);
-        d2 = c1 ^ ROL64(c3, 1);
-        d3 = c2 ^ ROL64(c4, 1);
-        d4 = c3 ^ ROL64(c0, 1);
-        b0 = e00 ^ d0;
-        b1 = ROL64(e06 ^ d1, 44);
-        b2 = ROL64(e12 ^ d2, 43);
-        b3 = ROL64(e18 ^ d3, 21);
-        b4 = ROL64(e24 ^ d4, 14);
-        a00 = b0 ^ (~b1 & b2) ^ keccak_rc[r + 1];
-        a01 = b1 ^ (~b2 & b3);
-        a02 = b2 ^ (~b3 & b4);
-        a03 = b3 ^ (~b4 & b0);
-        a04 = b4 ^ (~b0 & b1);
-        b0 = ROL64(e03 ^ d3, 28);
-        b1 = ROL64(e09 ^ d4, 20);
-        b2 = ROL64(e10 ^ d0, 3);
-        b3 = ROL64(e16 ^ d1, 45);
-        b4 = ROL64(e22 ^ d2, 61);
-        a05 = b0 ^ (~b1 & b2);
-        a06 = b1 ^ (~b2 & b3);
-        a07 = b2 ^ (~b3 & b4);
-        a08 = b3 ^ (~b4 & b0);
-        a09 = b4 ^ (~b0 & b1);
-        b0 = ROL64(e01 ^ d1, 1);
-        b1 = ROL64(e07 ^ d2, 6);
-        b2 = ROL64(e13 ^ d3, 25);
-        b3 = ROL64(e19 ^ d4, 8);
-        b4 = ROL64(e20 ^ d0, 18);
-        a10 = b0 ^ (~b1 & b2);
-        a11 = b1 ^ (~b2 & b3);
-        a12 = b2 ^ (~b3 & b4);
-        a13 = b3 ^ (~b4 & b0);
-        a14 = b4 ^ (~b0 & b1);
-        b0 = ROL64(e04 ^ d4, 27);
-        b1 = ROL64(e05 ^ d0, 36);
-        b2 = ROL64(e11 ^ d1, 10);
-        b3 = ROL64(e17 ^ d2, 15);
-        b4 = ROL64(e23 ^ d3, 56);
-        a15 = b0 ^ (~b1 & b2);
-        a16 = b1 ^ (~b2 & b3);
-        a17 = b2 ^ (~b3 & b4);
-        a18 = b3 ^ (~b4 & b0);
-        a19 = b4 ^ (~b0 & b1);
-        b0 = ROL64(e02 ^ d2, 62);
-        b1 = ROL64(e08 ^ d3, 55);
-        b2 = ROL64(e14 ^ d4, 39);
-        b3 = ROL64(e15 ^ d0, 41);
-        b4 = ROL64(e21 ^ d1, 2);
-        a20 = b0 ^ (~b1 & b2);
-        a21 = b1 ^ (~b2 & b3);
-        a22 = b2 ^ (~b3 & b4);
-        a23 = b3 ^ (~b4 & b0);
-        a24 = b4 ^ (~b0 & b1);
+#ifdef PQT_CONFIG_X86_64
+    if (pqt_keccak_max_impl() >= PQT_KECCAK_BMI && pqt_cpu_has_bmi()) {
+        pqt_keccakf1600_bmi(s);
+        return;
     }
-    s[0] = a00;
-    s[1] = a01;
-    s[2] = a02;
-    s[3] = a03;
-    s[4] = a04;
-    s[5] = a05;
-    s[6] = a06;
-    s[7] = a07;
-    s[8] = a08;
-    s[9] = a09;
-    s[10] = a10;
-    s[11] = a11;
-    s[12] = a12;
-    s[13] = a13;
-    s[14] = a14;
-    s[15] = a15;
-    s[16] = a16;
-    s[17] = a17;
-    s[18] = a18;
-    s[19] = a19;
-    s[20] = a20;
-    s[21] = a21;
-    s[22] = a22;
-    s[23] = a23;
-    s[24] = a24;
+#endif
+    pqt_keccakf1600_portable(s);
 }
 
 /* Lanes are little-endian (FIPS 202 §B.1); this builds on little-endian hosts
- * and falls back to byte assembly elsewhere. */
+ * and falls back to byte assembly elsewhere. Defined before load64_le, its
+ * first user. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define PQT_KECCAK_LE 1
+#endif
+
 static inline uint64_t load64_le(const uint8_t *p)
 {
 #ifdef PQT_KECCAK_LE
@@ -201,10 +65,6 @@ static inline uint64_t load64_le(const uint8_t *p)
     return v;
 #endif
 }
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define PQT_KECCAK_LE 1
-#endif
 
 static inline void xor_bytes(uint64_t s[25], unsigned off, const uint8_t *in, size_t len)
 {

@@ -3,11 +3,13 @@
  * scalar crypto/keccak/keccak.c: each output plane is computed from its five
  * pi-preimage lanes, two rounds per loop iteration swap the A and E sets.
  * AVX2 has no 64-bit rotate: rotations are shift+shift+or, except by 8 and
- * 56 bits, which are byte shuffles.
+ * 56 bits, which are byte shuffles. On CPUs with AVX-512VL the permutation
+ * itself runs as keccak_x4_avx512.c instead (chosen in pqt_keccakx4_f1600).
  */
 #include <string.h>
 
 #include "crypto/ct.h"
+#include "crypto/keccak/keccak_impl.h"
 #include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
 
 static const uint64_t rc[24] = {
@@ -91,7 +93,7 @@ static const uint64_t rc[24] = {
         E##24 = CHI(b4, b0, b1);                                                               \
     } while (0)
 
-void pqt_keccakx4_f1600(__m256i s[25])
+void pqt_keccakx4_f1600_avx2(__m256i s[25])
 {
     /* Byte permutations that rotate each 64-bit lane left by 8 and by 56. */
     const __m256i rot8 = _mm256_setr_epi8(7, 0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14,
@@ -116,6 +118,16 @@ void pqt_keccakx4_f1600(__m256i s[25])
     s[10] = a10, s[11] = a11, s[12] = a12, s[13] = a13, s[14] = a14;
     s[15] = a15, s[16] = a16, s[17] = a17, s[18] = a18, s[19] = a19;
     s[20] = a20, s[21] = a21, s[22] = a22, s[23] = a23, s[24] = a24;
+}
+
+/* The choice depends only on the CPU (and the test cap), never on the data. */
+void pqt_keccakx4_f1600(__m256i s[25])
+{
+    if (pqt_keccak_max_impl() >= PQT_KECCAK_AVX512 && pqt_cpu_has_avx512vl()) {
+        pqt_keccakx4_f1600_avx512(s);
+        return;
+    }
+    pqt_keccakx4_f1600_avx2(s);
 }
 
 static inline uint64_t load64_le(const uint8_t *p)

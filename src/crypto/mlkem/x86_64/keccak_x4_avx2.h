@@ -12,8 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The permutation, 24 rounds, on all four states. */
+/* The permutation, 24 rounds, on all four states: pqt_keccakx4_f1600_avx512
+ * (keccak_x4_avx512.c) when pqt_cpu_has_avx512vl() and the Keccak cap
+ * (crypto/keccak/keccak_impl.h) allow it, else pqt_keccakx4_f1600_avx2. */
 void pqt_keccakx4_f1600(__m256i s[25]);
+void pqt_keccakx4_f1600_avx2(__m256i s[25]);
+/* Compiled with -mavx512f -mavx512vl: call only if pqt_cpu_has_avx512vl(). */
+void pqt_keccakx4_f1600_avx512(__m256i s[25]);
 
 /*
  * Absorb four inputs of the same length len (< rate) in one block, with the
