@@ -2,7 +2,8 @@
  * Passive TLS handshake observation (`pqtls observe`): packets in,
  * one record per TLS handshake out, plus counters.
  *
- * Pipeline (src/observe/): capture.c (libpcap files, gzip, stdin, live
+ * Pipeline (src/observe/): capture.c (pcap files mapped a window at a time;
+ * libpcap for pcapng, gzip, stdin, live
  * interfaces) -> decode.c (link layer, VLAN, IPv4/IPv6, TCP through the
  * bounded reader) -> flow.c (flow table with a hard limit, per-direction
  * TCP reassembly with a byte budget) -> tlsstream.c (TLS records and
@@ -226,6 +227,28 @@ typedef struct pqt_capture pqt_capture;
  */
 PQT_API PQT_MUST_CHECK int pqt_capture_open_file(const char *path, pqt_capture **out,
                                                 char *errbuf, size_t errlen);
+/* Options of pqt_capture_open_file_opts; {0} is what pqt_capture_open_file uses. */
+#define PQT_CAPTURE_LIBPCAP 0x1u /* never the mmap reader: always libpcap */
+typedef struct {
+    unsigned flags;     /* PQT_CAPTURE_* */
+    size_t map_window;  /* mmap reader: bytes mapped at a time, 0 for the
+                         * default (16 MiB); tests use a page to make records
+                         * straddle windows */
+} pqt_capture_opts;
+
+/*
+ * pqt_capture_open_file with options. A classic pcap file (any byte order,
+ * microsecond or nanosecond magic) on a regular file is read by mapping it a
+ * window at a time instead of through libpcap's buffered reads and copy;
+ * the frames, timestamps, lengths and errors are those libpcap gives.
+ * pcapng, gzip, standard input and unusual pcap variants go to libpcap.
+ */
+PQT_API PQT_MUST_CHECK int pqt_capture_open_file_opts(const char *path,
+                                                     const pqt_capture_opts *opts,
+                                                     pqt_capture **out, char *errbuf,
+                                                     size_t errlen);
+/* Which reader an open capture uses: "mmap" or "libpcap". */
+PQT_API const char *pqt_capture_reader(const pqt_capture *c);
 /* Live capture on an interface with an optional BPF filter. */
 PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *bpf,
                                                 int promisc, pqt_capture **out, char *errbuf,
@@ -234,6 +257,9 @@ PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *
  * Next frame: 1 and the frame, 0 at the end of the input (or a live read
  * timeout, see pqt_capture_is_live), or a negative error: PQT_ERR_TRUNCATED
  * when the file ends inside a record, PQT_ERR_SYNTAX when it is corrupt.
+ * The frame is valid until the next call. The mmap reader maps the file a
+ * window at a time: a file cut shorter by another process while it is read
+ * ends the process with SIGBUS (a file that grows is read to its new end).
  */
 PQT_API PQT_MUST_CHECK int pqt_capture_next(pqt_capture *c, uint64_t *ts_us, const uint8_t **frame,
                                            size_t *caplen, size_t *wirelen, char *errbuf,

@@ -28,9 +28,48 @@ void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, 
         return;
     }
     out[0] = 0;
+    if (ip_version == 4 && cap >= 16) {
+        /* Dotted decimal by hand: glibc's inet_ntop formats IPv4 with
+         * sprintf, four times per record. Same text ("%u.%u.%u.%u"). */
+        size_t n = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = addr[i];
+            if (i > 0) {
+                out[n++] = '.';
+            }
+            if (v >= 100) {
+                out[n++] = (char)('0' + v / 100);
+            }
+            if (v >= 10) {
+                out[n++] = (char)('0' + v / 10 % 10);
+            }
+            out[n++] = (char)('0' + v % 10);
+        }
+        out[n] = 0;
+        return;
+    }
     if (inet_ntop(ip_version == 4 ? AF_INET : AF_INET6, addr, out, (socklen_t)cap) == NULL) {
         snprintf(out, cap, "?");
     }
+}
+
+/* out = addr "/" plen; out has room (addresses are < 64 bytes, out 72). */
+static void format_prefix(const char *addr, unsigned plen, char out[72])
+{
+    size_t n = strlen(addr);
+    if (n > 64) {
+        n = 64;
+    }
+    memcpy(out, addr, n);
+    out[n++] = '/';
+    if (plen >= 100) {
+        out[n++] = (char)('0' + plen / 100 % 10);
+    }
+    if (plen >= 10) {
+        out[n++] = (char)('0' + plen / 10 % 10);
+    }
+    out[n++] = (char)('0' + plen % 10);
+    out[n] = 0;
 }
 
 void pqt_obs_format_group(uint16_t group, char out[32])
@@ -47,28 +86,14 @@ void pqt_obs_format_group(uint16_t group, char out[32])
 
 void pqt_obs_format_version(uint16_t v, char out[24])
 {
-    switch (v) {
-    case 0x0304:
-        snprintf(out, 24, "TLSv1.3");
-        break;
-    case 0x0303:
-        snprintf(out, 24, "TLSv1.2");
-        break;
-    case 0x0302:
-        snprintf(out, 24, "TLSv1.1");
-        break;
-    case 0x0301:
-        snprintf(out, 24, "TLSv1.0");
-        break;
-    case 0x0300:
-        snprintf(out, 24, "SSLv3");
-        break;
-    default:
-        if ((v >> 8) == 0x7f) {
-            snprintf(out, 24, "TLSv1.3-draft-%u", v & 0xff);
-        } else {
-            snprintf(out, 24, "0x%04x", v);
-        }
+    static const char *const names[] = {"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+    if (v >= 0x0300 && v <= 0x0304) {
+        size_t n = strlen(names[v - 0x0300]);
+        memcpy(out, names[v - 0x0300], n + 1);
+    } else if ((v >> 8) == 0x7f) {
+        snprintf(out, 24, "TLSv1.3-draft-%u", v & 0xff);
+    } else {
+        snprintf(out, 24, "0x%04x", v);
     }
 }
 
@@ -177,9 +202,9 @@ int obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output
     }
     char a[64];
     pqt_obs_format_addr(hs->ip_version, c, a, sizeof(a));
-    snprintf(v->client_prefix, sizeof(v->client_prefix), "%s/%u", a, plen);
+    format_prefix(a, plen, v->client_prefix);
     pqt_obs_format_addr(hs->ip_version, s, a, sizeof(a));
-    snprintf(v->server_prefix, sizeof(v->server_prefix), "%s/%u", a, plen);
+    format_prefix(a, plen, v->server_prefix);
     return 0;
 }
 
@@ -221,6 +246,15 @@ static void jw_put(obs_jw *w, const char *p, size_t n)
     w->len += n;
 }
 
+/* One character: most of what the writer puts (quotes, commas, brackets). */
+static void jw_putc(obs_jw *w, char c)
+{
+    if (w->len == JW_BUF) {
+        jw_flush(w);
+    }
+    w->buf[w->len++] = c;
+}
+
 static void jw_init(obs_jw *w, FILE *f)
 {
     w->f = f;
@@ -239,7 +273,7 @@ static void jw_before_value(obs_jw *w)
     }
     if (w->depth > 0) {
         if (w->count[w->depth - 1] != 0) {
-            jw_put(w, ",", 1);
+            jw_putc(w, ',');
         }
         w->count[w->depth - 1] = 1;
     }
@@ -253,7 +287,7 @@ static void jw_open(obs_jw *w, char c)
         return;
     }
     w->count[w->depth++] = 0;
-    jw_put(w, &c, 1);
+    jw_putc(w, c);
 }
 
 static void jw_close(obs_jw *w, char c)
@@ -263,7 +297,7 @@ static void jw_close(obs_jw *w, char c)
         return;
     }
     w->depth--;
-    jw_put(w, &c, 1);
+    jw_putc(w, c);
 }
 
 static void jw_object_begin(obs_jw *w)
@@ -322,10 +356,11 @@ static const char jw_hex[] = "0123456789abcdef";
 static void jw_escaped(obs_jw *w, const uint8_t *s, size_t n)
 {
     size_t i = 0;
-    jw_put(w, "\"", 1);
+    jw_putc(w, '"');
     while (i < n) {
         size_t run = i;
-        while (run < n && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\') {
+        /* printable ASCII except '"' (0x22) and '\\' (0x5C) goes as it is */
+        while (run < n && (uint8_t)(s[run] - 0x20) < 0x5F && s[run] != '"' && s[run] != '\\') {
             run++;
         }
         if (run > i) {
@@ -348,7 +383,7 @@ static void jw_escaped(obs_jw *w, const uint8_t *s, size_t n)
             i++;
         }
     }
-    jw_put(w, "\"", 1);
+    jw_putc(w, '"');
 }
 
 static void jw_key(obs_jw *w, const char *key)
@@ -360,7 +395,7 @@ static void jw_key(obs_jw *w, const char *key)
     /* Keys are this file's own identifiers (plain ASCII): no escaping. */
     size_t n = strlen(key);
     jw_before_value(w);
-    jw_put(w, "\"", 1);
+    jw_putc(w, '"');
     jw_put(w, key, n);
     jw_put(w, "\":", 2);
     w->after_key = 1;
@@ -477,16 +512,40 @@ static void u16_list(obs_jw *j, const char *key, const uint8_t *list, size_t n, 
     jw_array_end(j);
 }
 
+/*
+ * RFC 3339 UTC time with microseconds. The seconds are formatted by
+ * gmtime_r/strftime once per second of capture time (records come in
+ * capture order, so most share the second before), the microseconds by
+ * hand.
+ */
 static void ts_string(uint64_t us, char out[40])
 {
-    time_t secs = (time_t)(us / 1000000u);
-    struct tm tm;
-    char base[32];
-    if (gmtime_r(&secs, &tm) == NULL || strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        snprintf(out, 40, "1970-01-01T00:00:00.000000Z");
-        return;
+    static _Thread_local uint64_t cached_secs = UINT64_MAX;
+    static _Thread_local char cached[32];
+    static _Thread_local size_t cached_len;
+    uint64_t secs = us / 1000000u;
+    if (secs != cached_secs) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        size_t n = 0;
+        if (gmtime_r(&t, &tm) == NULL ||
+            (n = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+            memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
+            return; /* not cached: rare, and keeps the cache valid */
+        }
+        cached_secs = secs;
+        cached_len = n;
     }
-    snprintf(out, 40, "%s.%06uZ", base, (unsigned)(us % 1000000u));
+    unsigned frac = (unsigned)(us % 1000000u);
+    memcpy(out, cached, cached_len);
+    char *p = out + cached_len;
+    *p++ = '.';
+    for (int i = 5; i >= 0; i--) {
+        p[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    p[6] = 'Z';
+    p[7] = 0;
 }
 
 static void client_hello_fields(obs_jw *j, const pqt_obs_handshake *hs)

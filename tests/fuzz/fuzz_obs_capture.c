@@ -1,11 +1,14 @@
 /*
- * Fuzz the observer end to end from a capture file: libpcap's reader (pcap
- * and pcapng, through pqt_capture), the frame decoder, flow table,
- * reassembly, TLS stream, hello parsers, JA4 and the JSON output.
+ * Fuzz the observer end to end from a capture file: the capture readers
+ * (pqt_capture: the mmap reader for classic pcap, libpcap for pcapng and
+ * the rest), the frame decoder, flow table, reassembly, TLS stream, hello
+ * parsers, JA4 and the JSON output.
  *
- * Properties: no crash or out-of-bounds access; every record is valid
- * JSON-able (the writer reports no error); the buffer budget is fully
- * returned after pqt_obs_finish.
+ * Properties: no crash or out-of-bounds access; the mmap reader, mapping
+ * one page at a time so that records straddle windows, yields exactly what
+ * libpcap yields (frames, timestamps, lengths, link type, the error and its
+ * message); every record is valid JSON-able (the writer reports no error);
+ * the buffer budget is fully returned after pqt_obs_finish.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -39,19 +42,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(write(fd, data, size) == (ssize_t)size);
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     FUZZ_CHECK(pqt_obs_new(&cfg, &obs) == 0);
-    if (pqt_capture_open_file(path, &cap, err, sizeof(err)) == 0) {
+    pqt_capture *ref = NULL;
+    char rerr[512];
+    pqt_capture_opts mm = {.flags = 0, .map_window = 1}, lp = {.flags = PQT_CAPTURE_LIBPCAP};
+    int r1 = pqt_capture_open_file_opts(path, &mm, &cap, err, sizeof(err));
+    int r2 = pqt_capture_open_file_opts(path, &lp, &ref, rerr, sizeof(rerr));
+    FUZZ_CHECK(r1 == r2);
+    if (r1 == 0) {
         int lt = pqt_capture_linktype(cap);
-        uint64_t ts;
-        const uint8_t *frame;
-        size_t caplen, wirelen;
+        FUZZ_CHECK(lt == pqt_capture_linktype(ref));
         for (int i = 0; i < 10000; i++) {
+            uint64_t ts, rts;
+            const uint8_t *frame, *rframe;
+            size_t caplen, wirelen, rcaplen, rwirelen;
             int r = pqt_capture_next(cap, &ts, &frame, &caplen, &wirelen, err, sizeof(err));
+            int rr = pqt_capture_next(ref, &rts, &rframe, &rcaplen, &rwirelen, rerr, sizeof(rerr));
+            FUZZ_CHECK(r == rr);
             if (r <= 0) {
+                if (r < 0 && strcmp(err, rerr) != 0) {
+                    fprintf(stderr, "mmap reader: %s\nlibpcap: %s\n", err, rerr);
+                }
+                FUZZ_CHECK(r == 0 || strcmp(err, rerr) == 0);
                 break;
             }
+            FUZZ_CHECK(ts == rts && caplen == rcaplen && wirelen == rwirelen);
+            FUZZ_CHECK(memcmp(frame, rframe, caplen) == 0);
             pqt_obs_frame(obs, lt, ts, frame, caplen, wirelen);
         }
+    }
+    if (cap != NULL) {
         pqt_capture_close(cap);
+    }
+    if (ref != NULL) {
+        pqt_capture_close(ref);
     }
     pqt_obs_finish(obs);
     FUZZ_CHECK(pqt_obs_get_stats(obs)->buffered_bytes == 0);

@@ -3,12 +3,16 @@
  * examples and ALPN rules, keyed pseudonyms, the frame decoder for every
  * link type, and reassembly + handshake outcomes on synthetic flows
  * (out of order, retransmitted, overlapping, mid-stream, gaps, resets,
- * the flow limit and the buffer budget).
+ * the flow limit and the buffer budget), SHA-256 (SHA-NI against C), and
+ * the mmap pcap reader against libpcap.
  */
+#define _GNU_SOURCE /* mkstemp */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "obs_internal.h"
 #include "pqtls/groups.h"
 #include "pqtls/ja4.h"
 #include "pqtls/observe.h"
@@ -486,6 +490,231 @@ static void test_families(void)
     pqt_obs_families_free(f);
 }
 
+
+/* ---------------------------------------------------------------- SHA-256 */
+
+static void hexstr(const uint8_t *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static void test_sha256(void)
+{
+    /* FIPS 180-4 examples (NIST CSRC "SHA256.pdf") and the empty string. */
+    static const struct {
+        const char *msg, *md;
+    } kat[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    uint8_t md[32], md2[32], buf[300];
+    char hex[65];
+    for (int native = 0; native < 2; native++) {
+        for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+            obs_sha256((const uint8_t *)kat[i].msg, strlen(kat[i].msg), md, native);
+            hexstr(md, 32, hex);
+            CHECK(strcmp(hex, kat[i].md) == 0);
+        }
+    }
+    /* Every length across the padding and block boundaries, both paths. */
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t n = 0; n <= sizeof(buf); n++) {
+        obs_sha256(buf, n, md, 0);
+        obs_sha256(buf, n, md2, 1);
+        CHECK(memcmp(md, md2, 32) == 0);
+    }
+    printf("sha256: SHA-NI %s\n", obs_sha256_native_available() ? "used and compared" : "not available");
+}
+
+/* ---------------------------------------------------------------- pcap reader */
+
+/* A classic pcap file: header fields in little- or big-endian order. */
+typedef struct {
+    uint8_t b[8192];
+    size_t n;
+    int be;
+} pcap_buf;
+
+static void pb_u32(pcap_buf *f, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        f->b[f->n++] = (uint8_t)(f->be ? v >> (24 - 8 * i) : v >> (8 * i));
+    }
+}
+
+static void pb_u16(pcap_buf *f, uint16_t v)
+{
+    f->b[f->n++] = (uint8_t)(f->be ? v >> 8 : v);
+    f->b[f->n++] = (uint8_t)(f->be ? v : v >> 8);
+}
+
+static void pb_header(pcap_buf *f, int be, uint32_t magic, uint16_t minor, uint32_t snap,
+                      uint32_t linktype)
+{
+    f->n = 0;
+    f->be = be;
+    pb_u32(f, magic);
+    pb_u16(f, 2);
+    pb_u16(f, minor);
+    pb_u32(f, 0);
+    pb_u32(f, 0);
+    pb_u32(f, snap);
+    pb_u32(f, linktype);
+}
+
+static void pb_record(pcap_buf *f, uint32_t sec, uint32_t frac, uint32_t cap, uint32_t len)
+{
+    pb_u32(f, sec);
+    pb_u32(f, frac);
+    pb_u32(f, cap);
+    pb_u32(f, len);
+    for (uint32_t i = 0; i < cap && f->n < sizeof(f->b); i++) {
+        f->b[f->n++] = (uint8_t)(i * 7 + cap);
+    }
+}
+
+/* Read path with the mmap reader (one-page windows) and with libpcap;
+ * every frame, timestamp, length, the link type and the final status must
+ * agree. Returns the number of frames, or -1 when they differ. */
+static int pcap_compare(const char *path, int want_mmap)
+{
+    pqt_capture *a = NULL, *b = NULL;
+    char ea[512], eb[512];
+    pqt_capture_opts om = {.flags = 0, .map_window = 1}, ol = {.flags = PQT_CAPTURE_LIBPCAP};
+    int ra = pqt_capture_open_file_opts(path, &om, &a, ea, sizeof(ea));
+    int rb = pqt_capture_open_file_opts(path, &ol, &b, eb, sizeof(eb));
+    int frames = 0;
+    CHECK(ra == rb);
+    if (ra != 0 || rb != 0) {
+        pqt_capture_close(a);
+        pqt_capture_close(b);
+        return ra == rb ? 0 : -1;
+    }
+    CHECK(strcmp(pqt_capture_reader(a), want_mmap ? "mmap" : "libpcap") == 0);
+    CHECK(strcmp(pqt_capture_reader(b), "libpcap") == 0);
+    CHECK(pqt_capture_linktype(a) == pqt_capture_linktype(b));
+    for (;;) {
+        uint64_t ta = 0, tb = 0;
+        const uint8_t *fa = NULL, *fb = NULL;
+        size_t ca = 0, cb = 0, wa = 0, wb = 0;
+        ra = pqt_capture_next(a, &ta, &fa, &ca, &wa, ea, sizeof(ea));
+        rb = pqt_capture_next(b, &tb, &fb, &cb, &wb, eb, sizeof(eb));
+        if (ra != rb || (ra < 0 && strcmp(ea, eb) != 0)) {
+            fprintf(stderr, "%s: frame %d: mmap %d (%s), libpcap %d (%s)\n", path, frames, ra,
+                    ra < 0 ? ea : "", rb, rb < 0 ? eb : "");
+            frames = -1;
+            break;
+        }
+        if (ra != 1) {
+            break;
+        }
+        if (ta != tb || ca != cb || wa != wb || memcmp(fa, fb, ca) != 0) {
+            fprintf(stderr, "%s: frame %d differs\n", path, frames);
+            frames = -1;
+            break;
+        }
+        frames++;
+    }
+    pqt_capture_close(a);
+    pqt_capture_close(b);
+    return frames;
+}
+
+static void test_pcap_reader(void)
+{
+    char path[] = "/tmp/pqt-obs-pcap-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        return;
+    }
+    close(fd);
+    pcap_buf *f = calloc(1, sizeof(*f));
+    CHECK(f != NULL);
+    if (f == NULL) {
+        unlink(path);
+        return;
+    }
+    static const struct {
+        int be;
+        uint32_t magic;
+        uint16_t minor;
+        uint32_t snap, linktype;
+        int mmap, frames;
+        size_t cut; /* bytes cut off the end */
+    } cases[] = {
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},         /* usual little-endian, Ethernet */
+        {1, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},         /* big-endian writer */
+        {0, 0xa1b23c4d, 4, 0, 101, 1, 5, 0},           /* nanoseconds, snaplen 0, raw IP */
+        {1, 0xa1b23c4d, 4, 300000, 113, 1, 5, 0},      /* swapped ns, snaplen above the maximum */
+        {0, 0xa1b2c3d4, 3, 65535, 1, 1, 3, 0},         /* 2.3: lengths maybe swapped (then corrupt) */
+        {0, 0xa1b2c3d4, 2, 65535, 1, 1, 2, 0},         /* 2.2: lengths swapped (then corrupt) */
+        {0, 0xa1b2c3d4, 4, 100, 0x10000001, 1, 5, 0},  /* FCS bits, records above snaplen */
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 7},         /* cut inside the last record */
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 1510},      /* cut inside the last header */
+        {0, 0xa1b2c3d4, 4, 65535, 147, 0, 5, 0},       /* link type for libpcap */
+        {0, 0xa1b2cd34, 4, 65535, 1, 0, 1, 0},         /* Kuznetzov magic: libpcap (then corrupt) */
+        {0, 0xa1b2c3d4, 5, 65535, 1, 0, 0, 0},         /* version 2.5: rejected */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pb_header(f, cases[i].be, cases[i].magic, cases[i].minor, cases[i].snap, cases[i].linktype);
+        pb_record(f, 1700000000, 999999, 60, 60);
+        pb_record(f, 0x80000001u, 5, 1400, 1500);      /* negative seconds as libpcap has them */
+        pb_record(f, 1700000001, 0xFFFFFFF0u, 200, 100); /* caplen > len (2.3 swaps) */
+        pb_record(f, 1700000002, 1000, 0, 0);
+        pb_record(f, 1700000003, 2000, 1500, 1500);
+        f->n -= cases[i].cut;
+        FILE *o = fopen(path, "wb");
+        CHECK(o != NULL && fwrite(f->b, 1, f->n, o) == f->n);
+        if (o != NULL) {
+            fclose(o);
+        }
+        int got = pcap_compare(path, cases[i].mmap);
+        if (got != cases[i].frames) {
+            fprintf(stderr, "pcap case %zu: %d frames, want %d\n", i, got, cases[i].frames);
+            failures++;
+        }
+    }
+    /* A corrupt capture length: both say so, with the same message. */
+    pb_header(f, 0, 0xa1b2c3d4, 4, 65535, 1);
+    pb_record(f, 1, 1, 60, 60);
+    pb_u32(f, 2);
+    pb_u32(f, 2);
+    pb_u32(f, 0x7fffffff);
+    pb_u32(f, 60);
+    FILE *o = fopen(path, "wb");
+    CHECK(o != NULL && fwrite(f->b, 1, f->n, o) == f->n);
+    if (o != NULL) {
+        fclose(o);
+    }
+    CHECK(pcap_compare(path, 1) == 1); /* one frame, then the same error from both */
+    pqt_capture *c = NULL;
+    char err[512];
+    CHECK(pqt_capture_open_file(path, &c, err, sizeof(err)) == 0);
+    if (c != NULL) {
+        uint64_t ts;
+        const uint8_t *fr;
+        size_t cl, wl;
+        CHECK(pqt_capture_next(c, &ts, &fr, &cl, &wl, err, sizeof(err)) == 1 && cl == 60);
+        CHECK(pqt_capture_next(c, &ts, &fr, &cl, &wl, err, sizeof(err)) == PQT_ERR_SYNTAX);
+        CHECK(strstr(err, "invalid packet capture length") != NULL);
+        pqt_capture_close(c);
+    }
+    free(f);
+    unlink(path);
+}
+
 int main(void)
 {
     test_ja4_spec();
@@ -495,6 +724,8 @@ int main(void)
     test_flows();
     test_flow_limit();
     test_families();
+    test_sha256();
+    test_pcap_reader();
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
         return 1;
