@@ -353,14 +353,41 @@ static size_t jw_utf8(const uint8_t *s, size_t n)
 static const char jw_hex[] = "0123456789abcdef";
 
 /* A JSON string from any bytes: runs of plain characters are copied at once. */
+/*
+ * Nonzero when one of the eight bytes in x is not printable ASCII or is '"'
+ * or '\\' (the bytes JSON needs escaped or checked as UTF-8). The zero-byte
+ * test (v - 0x01..) & ~v & 0x80.. is exact about whether a byte matched,
+ * which is all the caller asks; bytes with the top bit set match directly.
+ */
+static uint64_t jw_special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * 0x22), b = x ^ (ones * 0x5C), d = x ^ (ones * 0x7F);
+    uint64_t below = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
+    return below | ((q - ones) & ~q & high) | ((b - ones) & ~b & high) |
+           ((d - ones) & ~d & high) | (x & high);
+}
+
 static void jw_escaped(obs_jw *w, const uint8_t *s, size_t n)
 {
     size_t i = 0;
     jw_putc(w, '"');
     while (i < n) {
         size_t run = i;
-        /* printable ASCII except '"' (0x22) and '\\' (0x5C) goes as it is */
-        while (run < n && (uint8_t)(s[run] - 0x20) < 0x5F && s[run] != '"' && s[run] != '\\') {
+        /* printable ASCII except '"' (0x22) and '\\' (0x5C) goes as it is;
+         * eight bytes at a time while none of them needs a look */
+        while (run < n) {
+            if (n - run >= 8) {
+                uint64_t x;
+                memcpy(&x, s + run, 8);
+                if (!jw_special8(x)) {
+                    run += 8;
+                    continue;
+                }
+            }
+            if ((uint8_t)(s[run] - 0x20) >= 0x5F || s[run] == '"' || s[run] == '\\') {
+                break;
+            }
             run++;
         }
         if (run > i) {
