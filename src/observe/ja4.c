@@ -6,15 +6,11 @@
  *       '_' and the signature algorithms in wire order.
  * GREASE values (RFC 8701) are ignored everywhere.
  */
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define OBS_SHA_NI 1
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
 
 #include "obs_internal.h"
 #include "pqtls/ja4.h"
@@ -115,181 +111,44 @@ static void put_list(char *s, size_t *pos, const uint16_t *v, size_t n)
 }
 
 /*
- * SHA-256 (FIPS 180-4 §6.2) of a short public string. JA4 hashes two lists
- * per ClientHello; through OpenSSL 3's one-shot SHA256() every call fetched
- * the algorithm again, which cost more than the rest of the fingerprint.
- * The hashed text is public (cipher and extension lists), so there is no
- * constant-time concern.
+ * SHA-256 of a short public string, from libcrypto (its SHA-256 uses the
+ * CPU's SHA extensions where there are any). JA4 hashes two lists per
+ * ClientHello, so the algorithm is fetched once per process: OpenSSL 3's
+ * one-shot SHA256() fetches it on every call, which cost more than the rest
+ * of the fingerprint.
  */
-static const uint32_t sha256_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-static uint32_t ror32(uint32_t x, unsigned n)
+static void sha256_fetch(void)
 {
-    return (x >> n) | (x << (32 - n));
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static void sha256_block(uint32_t h[8], const uint8_t b[64])
+int obs_sha256(const uint8_t *p, size_t n, uint8_t md[32])
 {
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++) {
-        w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 | (uint32_t)b[4 * i + 2] << 8 |
-               b[4 * i + 3];
+    unsigned int len = 0;
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_MD_CTX *ctx = sha256_md ? EVP_MD_CTX_new() : NULL;
+    int ok = ctx != NULL && EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 &&
+             EVP_DigestUpdate(ctx, p, n) == 1 && EVP_DigestFinal_ex(ctx, md, &len) == 1 &&
+             len == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        memset(md, 0, 32);
+        return PQT_ERR_CRYPTO_LIB;
     }
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h[0], b1 = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = hh + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) +
-                      sha256_k[i] + w[i];
-        uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b1) ^ (a & c) ^ (b1 & c));
-        hh = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b1;
-        b1 = a;
-        a = t1 + t2;
-    }
-    h[0] += a;
-    h[1] += b1;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += hh;
-}
-
-#ifdef OBS_SHA_NI
-/*
- * The same compression with the x86 SHA extensions (Intel SHA-NI): the
- * state lives in two registers as ABEF and CDGH, SHA256RNDS2 does two
- * rounds, SHA256MSG1/MSG2 the message schedule four words at a time.
- */
-__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_ni(uint32_t h[8],
-                                                                        const uint8_t *p,
-                                                                        size_t blocks)
-{
-    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-    __m128i abcd = _mm_loadu_si128((const __m128i *)(const void *)h);
-    __m128i efgh = _mm_loadu_si128((const __m128i *)(const void *)(h + 4));
-    __m128i cdab = _mm_shuffle_epi32(abcd, 0xB1);
-    __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1B);
-    __m128i abef = _mm_alignr_epi8(cdab, hgfe, 8);
-    __m128i cdgh = _mm_blend_epi16(hgfe, cdab, 0xF0);
-    for (size_t blk = 0; blk < blocks; blk++, p += 64) {
-        __m128i abef0 = abef, cdgh0 = cdgh, w[4];
-        for (int g = 0; g < 16; g++) {
-            if (g < 4) {
-                w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * g)),
-                                        bswap);
-            } else {
-                /* w[g-16] + s0(w[g-15]) + w[g-7], then the s1 terms */
-                __m128i t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
-                t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
-                w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
-            }
-            __m128i m = _mm_add_epi32(
-                w[g & 3], _mm_loadu_si128((const __m128i *)(const void *)(sha256_k + 4 * g)));
-            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
-            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(m, 0x0E));
-        }
-        abef = _mm_add_epi32(abef, abef0);
-        cdgh = _mm_add_epi32(cdgh, cdgh0);
-    }
-    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
-    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
-    _mm_storeu_si128((__m128i *)(void *)h, _mm_blend_epi16(feba, dchg, 0xF0));
-    _mm_storeu_si128((__m128i *)(void *)(h + 4), _mm_alignr_epi8(dchg, feba, 8));
-}
-
-/* CPUID: SHA (leaf 7 EBX bit 29), SSE4.1 and SSSE3 (leaf 1 ECX bits 19, 9). */
-static int sha_ni_cpu(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9))) {
-        return 0;
-    }
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-        return 0;
-    }
-    return (b >> 29) & 1;
-}
-#endif
-
-int obs_sha256_native_available(void)
-{
-#ifdef OBS_SHA_NI
-    static int avail = -1; /* a benign race: every thread computes the same */
-    if (avail < 0) {
-        avail = sha_ni_cpu();
-    }
-    return avail;
-#else
     return 0;
-#endif
-}
-
-static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t blocks, int native)
-{
-#ifdef OBS_SHA_NI
-    if (native) {
-        sha256_blocks_ni(h, p, blocks);
-        return;
-    }
-#else
-    (void)native;
-#endif
-    for (size_t i = 0; i < blocks; i++) {
-        sha256_block(h, p + 64 * i);
-    }
-}
-
-void obs_sha256(const uint8_t *p, size_t n, uint8_t md[32], int native)
-{
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    uint8_t last[128];
-    size_t full = n & ~(size_t)63, rest = n - full;
-    native = native && obs_sha256_native_available();
-    sha256_blocks(h, p, full / 64, native);
-    /* §5.1.1 padding: 0x80, zeros, the bit length in 64 bits. */
-    memset(last, 0, sizeof(last));
-    if (rest > 0) {
-        memcpy(last, p + full, rest);
-    }
-    last[rest] = 0x80;
-    size_t blocks = rest + 9 <= 64 ? 1 : 2;
-    uint64_t bits = (uint64_t)n * 8;
-    for (int i = 0; i < 8; i++) {
-        last[blocks * 64 - 1 - i] = (uint8_t)(bits >> (8 * i));
-    }
-    sha256_blocks(h, last, blocks, native);
-    for (int i = 0; i < 8; i++) {
-        md[4 * i] = (uint8_t)(h[i] >> 24);
-        md[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        md[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        md[4 * i + 3] = (uint8_t)h[i];
-    }
 }
 
 static void hash12(const char *s, size_t n, char out[13])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t md[32];
-    obs_sha256((const uint8_t *)s, n, md, 1);
+    if (obs_sha256((const uint8_t *)s, n, md) != 0) {
+        memcpy(out, "000000000000", 13); /* libcrypto failed: no hash */
+        return;
+    }
     for (size_t i = 0; i < 6; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

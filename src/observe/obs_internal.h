@@ -124,10 +124,8 @@ void obs_tls_free(obs_tls_dir *t, obs_budget *b);
 
 /* ---- SHA-256 for JA4 (ja4.c) ---- */
 
-/* 1 when the CPU has the SHA extensions (SHA-NI) and this build uses them. */
-int obs_sha256_native_available(void);
-/* SHA-256 of p[0..n): with the SHA extensions when native and available,
- * else portable C (tests compare the two). */
-void obs_sha256(const uint8_t *p, size_t n, uint8_t md[32], int native);
+/* SHA-256 of p[0..n) through libcrypto; 0, or PQT_ERR_CRYPTO_LIB with md
+ * zeroed. */
+int obs_sha256(const uint8_t *p, size_t n, uint8_t md[32]);
 
 #endif
