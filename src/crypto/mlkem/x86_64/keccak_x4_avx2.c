@@ -12,14 +12,6 @@
 #include "crypto/keccak/keccak_impl.h"
 #include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
 
-static const uint64_t rc[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
-    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
-};
 
 #define XOR(a, b) _mm256_xor_si256((a), (b))
 #define ROL(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
@@ -28,70 +20,10 @@ static const uint64_t rc[24] = {
 /* chi: b ^ (~c & d) */
 #define CHI(b, c, d) XOR((b), _mm256_andnot_si256((c), (d)))
 
-/* One round from state A into state E (names A00..A24, E00..E24). */
-#define ROUND(A, E, r)                                                                         \
-    do {                                                                                       \
-        c0 = XOR(XOR(XOR(A##00, A##05), XOR(A##10, A##15)), A##20);                            \
-        c1 = XOR(XOR(XOR(A##01, A##06), XOR(A##11, A##16)), A##21);                            \
-        c2 = XOR(XOR(XOR(A##02, A##07), XOR(A##12, A##17)), A##22);                            \
-        c3 = XOR(XOR(XOR(A##03, A##08), XOR(A##13, A##18)), A##23);                            \
-        c4 = XOR(XOR(XOR(A##04, A##09), XOR(A##14, A##19)), A##24);                            \
-        d0 = XOR(c4, ROL(c1, 1));                                                              \
-        d1 = XOR(c0, ROL(c2, 1));                                                              \
-        d2 = XOR(c1, ROL(c3, 1));                                                              \
-        d3 = XOR(c2, ROL(c4, 1));                                                              \
-        d4 = XOR(c3, ROL(c0, 1));                                                              \
-        b0 = XOR(A##00, d0);                                                                   \
-        b1 = ROL(XOR(A##06, d1), 44);                                                          \
-        b2 = ROL(XOR(A##12, d2), 43);                                                          \
-        b3 = ROL(XOR(A##18, d3), 21);                                                          \
-        b4 = ROL(XOR(A##24, d4), 14);                                                          \
-        E##00 = XOR(CHI(b0, b1, b2), _mm256_set1_epi64x((long long)rc[r]));                    \
-        E##01 = CHI(b1, b2, b3);                                                               \
-        E##02 = CHI(b2, b3, b4);                                                               \
-        E##03 = CHI(b3, b4, b0);                                                               \
-        E##04 = CHI(b4, b0, b1);                                                               \
-        b0 = ROL(XOR(A##03, d3), 28);                                                          \
-        b1 = ROL(XOR(A##09, d4), 20);                                                          \
-        b2 = ROL(XOR(A##10, d0), 3);                                                           \
-        b3 = ROL(XOR(A##16, d1), 45);                                                          \
-        b4 = ROL(XOR(A##22, d2), 61);                                                          \
-        E##05 = CHI(b0, b1, b2);                                                               \
-        E##06 = CHI(b1, b2, b3);                                                               \
-        E##07 = CHI(b2, b3, b4);                                                               \
-        E##08 = CHI(b3, b4, b0);                                                               \
-        E##09 = CHI(b4, b0, b1);                                                               \
-        b0 = ROL(XOR(A##01, d1), 1);                                                           \
-        b1 = ROL(XOR(A##07, d2), 6);                                                           \
-        b2 = ROL(XOR(A##13, d3), 25);                                                          \
-        b3 = ROL8(XOR(A##19, d4));                                                             \
-        b4 = ROL(XOR(A##20, d0), 18);                                                          \
-        E##10 = CHI(b0, b1, b2);                                                               \
-        E##11 = CHI(b1, b2, b3);                                                               \
-        E##12 = CHI(b2, b3, b4);                                                               \
-        E##13 = CHI(b3, b4, b0);                                                               \
-        E##14 = CHI(b4, b0, b1);                                                               \
-        b0 = ROL(XOR(A##04, d4), 27);                                                          \
-        b1 = ROL(XOR(A##05, d0), 36);                                                          \
-        b2 = ROL(XOR(A##11, d1), 10);                                                          \
-        b3 = ROL(XOR(A##17, d2), 15);                                                          \
-        b4 = ROL56(XOR(A##23, d3));                                                            \
-        E##15 = CHI(b0, b1, b2);                                                               \
-        E##16 = CHI(b1, b2, b3);                                                               \
-        E##17 = CHI(b2, b3, b4);                                                               \
-        E##18 = CHI(b3, b4, b0);                                                               \
-        E##19 = CHI(b4, b0, b1);                                                               \
-        b0 = ROL(XOR(A##02, d2), 62);                                                          \
-        b1 = ROL(XOR(A##08, d3), 55);                                                          \
-        b2 = ROL(XOR(A##14, d4), 39);                                                          \
-        b3 = ROL(XOR(A##15, d0), 41);                                                          \
-        b4 = ROL(XOR(A##21, d1), 2);                                                           \
-        E##20 = CHI(b0, b1, b2);                                                               \
-        E##21 = CHI(b1, b2, b3);                                                               \
-        E##22 = CHI(b2, b3, b4);                                                               \
-        E##23 = CHI(b3, b4, b0);                                                               \
-        E##24 = CHI(b4, b0, b1);                                                               \
-    } while (0)
+/* theta parity: five lanes, two at a time. */
+#define XOR5(a, b, c, d, e) XOR(XOR(XOR((a), (b)), XOR((c), (d))), (e))
+
+#include "crypto/mlkem/x86_64/keccak_x4_round.h"
 
 void pqt_keccakx4_f1600_avx2(__m256i s[25])
 {
