@@ -31,6 +31,7 @@
 #include "crypto/keccak/fips202.h"
 #include "crypto/mlkem/params.h"
 #include "crypto/mlkem/portable/arith.h"
+#include "crypto/mlkem/portable/compress.h"
 #include "crypto/mlkem/x86_64/consts_avx2.h"
 #include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
 
@@ -413,19 +414,6 @@ static int ek_modulus_ok(const uint8_t *a, unsigned npolys)
 
 /* ---- Compression (FIPS 203 §4.2.1) ---- */
 
-static inline uint32_t compress11(int16_t x)
-{
-    return (uint32_t)(((((uint64_t)(uint16_t)x << 11) + 1664) * 645084) >> 31) & 0x7FF;
-}
-static inline uint32_t compress5(int16_t x)
-{
-    return (uint32_t)(((((uint32_t)(uint16_t)x << 5) + 1664) * 40318) >> 27) & 0x1F;
-}
-static inline int16_t decompress(uint32_t y, unsigned d)
-{
-    return (int16_t)((y * MLKEM_Q + (1u << (d - 1))) >> d);
-}
-
 /*
  * Compress_10 of 16 values in [0, q). c = floor(16 x * 1260 / 2^16) is
  * round(2^10 x / q) or one off; the remainder (2^10 x + 1664) - c q, exact
@@ -501,51 +489,6 @@ static inline void poly_decompress10(pqt_poly *r, const uint8_t a[320])
     }
 }
 
-static inline void poly_compress11(uint8_t r[352], const pqt_poly *a)
-{
-    for (unsigned i = 0; i < 32; i++) {
-        uint32_t t[8];
-        uint64_t acc = 0;
-        uint8_t *o = r + 11 * i;
-        for (unsigned j = 0; j < 8; j++) {
-            t[j] = compress11(a->c[8 * i + j]);
-        }
-        for (unsigned j = 0; j < 5; j++) {
-            acc |= (uint64_t)t[j] << (11 * j);
-        }
-        acc |= (uint64_t)t[5] << 55;
-        for (unsigned j = 0; j < 8; j++) {
-            o[j] = (uint8_t)(acc >> (8 * j));
-        }
-        uint32_t hi = (t[5] >> 9) | (t[6] << 2) | (t[7] << 13);
-        o[8] = (uint8_t)hi;
-        o[9] = (uint8_t)(hi >> 8);
-        o[10] = (uint8_t)(hi >> 16);
-    }
-}
-
-static inline void poly_decompress11(pqt_poly *r, const uint8_t a[352])
-{
-    for (unsigned i = 0; i < 32; i++) {
-        const uint8_t *b = a + 11 * i;
-        uint64_t lo = 0;
-        for (unsigned j = 0; j < 8; j++) {
-            lo |= (uint64_t)b[j] << (8 * j);
-        }
-        uint32_t hi = b[8] | ((uint32_t)b[9] << 8) | ((uint32_t)b[10] << 16);
-        uint32_t t[8];
-        for (unsigned j = 0; j < 5; j++) {
-            t[j] = (uint32_t)(lo >> (11 * j)) & 0x7FF;
-        }
-        t[5] = ((uint32_t)(lo >> 55) | (hi << 9)) & 0x7FF;
-        t[6] = (hi >> 2) & 0x7FF;
-        t[7] = (hi >> 13) & 0x7FF;
-        for (unsigned j = 0; j < 8; j++) {
-            r->c[8 * i + j] = decompress(t[j], 11);
-        }
-    }
-}
-
 /* Compress_4: round(2^4 x / q) = round(floor(x * 630 / 2^16) / 2), verified
  * against the definition for every x in [0, q). */
 static inline __m256i compress4_v(__m256i x)
@@ -584,32 +527,6 @@ static inline void poly_decompress4(pqt_poly *r, const uint8_t a[128])
         __m128i hi = _mm_and_si128(_mm_srli_epi16(t, 4), m0f);
         __m256i y = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(lo, hi));
         _mm256_store_si256((__m256i *)r->c + i, decompress_v(y, 4));
-    }
-}
-
-static inline void poly_compress5(uint8_t r[160], const pqt_poly *a)
-{
-    for (unsigned i = 0; i < 32; i++) {
-        uint64_t acc = 0;
-        for (unsigned j = 0; j < 8; j++) {
-            acc |= (uint64_t)compress5(a->c[8 * i + j]) << (5 * j);
-        }
-        for (unsigned j = 0; j < 5; j++) {
-            r[5 * i + j] = (uint8_t)(acc >> (8 * j));
-        }
-    }
-}
-
-static inline void poly_decompress5(pqt_poly *r, const uint8_t a[160])
-{
-    for (unsigned i = 0; i < 32; i++) {
-        uint64_t acc = 0;
-        for (unsigned j = 0; j < 5; j++) {
-            acc |= (uint64_t)a[5 * i + j] << (8 * j);
-        }
-        for (unsigned j = 0; j < 8; j++) {
-            r->c[8 * i + j] = decompress((uint32_t)(acc >> (5 * j)) & 31u, 5);
-        }
     }
 }
 
