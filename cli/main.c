@@ -69,6 +69,12 @@ static void help_main(FILE *out)
           "  -V, --version                version and active ML-KEM backend\n"
           "\n"
           "Examples:\n"
+#ifdef PQT_CLI_HAVE_SCAN
+          "  pqtls scan --targets hosts.txt --format html -o report.html\n"
+#endif
+#ifdef PQT_CLI_HAVE_OBSERVE
+          "  pqtls observe --format table capture.pcapng\n"
+#endif
           "  pqtls kem keygen --alg ML-KEM-768\n"
           "  pqtls kem encaps --alg ML-KEM-768 --ek @ek.hex\n"
           "  pqtls bench kem --iterations 500 --format jsonl\n"
