@@ -10,6 +10,9 @@
 #
 # Usage in a test: deploy_init PQTLS_SO TLS_POKE WORK_ROOT NAME
 
+# The repository root, for scripts/openssl-cnf.sh.
+DEPLOY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
 DEPLOY_PIDS=()
 DEPLOY_LOGS=()
 DEPLOY_OK=0
@@ -82,23 +85,7 @@ deploy_init() {
     # The openssl.cnf a deployment uses (docs/deploy.md shows the same
     # sections): the default provider plus pqtls, both activated.
     OSSL_CNF="$DEPLOY_DIR/openssl-pqtls.cnf"
-    cat >"$OSSL_CNF" <<EOF
-openssl_conf = openssl_init
-
-[openssl_init]
-providers = provider_sect
-
-[provider_sect]
-default = default_sect
-pqtls = pqtls_sect
-
-[default_sect]
-activate = 1
-
-[pqtls_sect]
-module = $PQTLS_SO
-activate = 1
-EOF
+    "$DEPLOY_ROOT/scripts/openssl-cnf.sh" "$PQTLS_SO" >"$OSSL_CNF"
 
     # A throwaway self-signed P-256 certificate for localhost.
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

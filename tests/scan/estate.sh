@@ -24,6 +24,9 @@
 # Loopback only, random free ports; every process started here is recorded
 # in ESTATE_PIDS and killed by estate_stop; each also has its own lifetime.
 
+# The repository root, for scripts/openssl-cnf.sh.
+ESTATE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
 ESTATE_PIDS=()
 ESTATE_LIFETIME=${ESTATE_LIFETIME:-600}
 ESTATE_HAVE_NGINX=0
@@ -147,9 +150,8 @@ estate_start() {
     [ -f "$so" ] || why="$so is not built"
     if [ -z "$why" ]; then
         # A sanitizer build's module cannot load into an uninstrumented nginx.
-        printf 'openssl_conf = i\n[i]\nproviders = p\n[p]\ndefault = d\npqtls = q\n[d]\nactivate = 1\n[q]\nmodule = %s\nactivate = 1\n' \
-            "$so" >"$dir/probe.cnf"
-        OPENSSL_CONF="$dir/probe.cnf" openssl list -providers 2>/dev/null | grep -q pqtls ||
+        "$ESTATE_ROOT/scripts/openssl-cnf.sh" "$so" >"$dir/openssl-pqtls.cnf"
+        OPENSSL_CONF="$dir/openssl-pqtls.cnf" openssl list -providers 2>/dev/null | grep -q pqtls ||
             why="openssl cannot load $so (a sanitizer build?)"
     fi
     if [ -z "$why" ]; then
@@ -157,19 +159,6 @@ estate_start() {
         port[nginx_required]=$(estate_free_port)
         port[nginx_supported]=$(estate_free_port)
         mkdir -p "$dir/nginx/logs" "$dir/nginx/tmp"
-        cat >"$dir/openssl-pqtls.cnf" <<EOF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-pqtls = pqtls_sect
-[default_sect]
-activate = 1
-[pqtls_sect]
-module = $so
-activate = 1
-EOF
         cat >"$dir/nginx/nginx.conf" <<EOF
 worker_processes 1;
 pid $dir/nginx/nginx.pid;
