@@ -85,4 +85,28 @@ static const uint64_t keccakx4_rc[24] = {
         E##24 = CHI(b4, b0, b1);                                                     \
     } while (0)
 
+/* The whole permutation of the four states in s[25]: lanes into locals,
+ * 24 rounds two at a time (A into E, E back into A), lanes back. */
+#define KECCAKX4_PERMUTE(s)                                                      \
+    do {                                                                         \
+        __m256i a00 = s[0], a01 = s[1], a02 = s[2], a03 = s[3], a04 = s[4];      \
+        __m256i a05 = s[5], a06 = s[6], a07 = s[7], a08 = s[8], a09 = s[9];      \
+        __m256i a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13], a14 = s[14]; \
+        __m256i a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19]; \
+        __m256i a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24]; \
+        __m256i e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11, e12; \
+        __m256i e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23, e24;      \
+        __m256i b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;      \
+                                                                                 \
+        for (int r = 0; r < 24; r += 2) {                                        \
+            ROUND(a, e, r);                                                      \
+            ROUND(e, a, r + 1);                                                  \
+        }                                                                        \
+        s[0] = a00, s[1] = a01, s[2] = a02, s[3] = a03, s[4] = a04;              \
+        s[5] = a05, s[6] = a06, s[7] = a07, s[8] = a08, s[9] = a09;              \
+        s[10] = a10, s[11] = a11, s[12] = a12, s[13] = a13, s[14] = a14;         \
+        s[15] = a15, s[16] = a16, s[17] = a17, s[18] = a18, s[19] = a19;         \
+        s[20] = a20, s[21] = a21, s[22] = a22, s[23] = a23, s[24] = a24;         \
+    } while (0)
+
 #endif
