@@ -328,6 +328,30 @@ start_haproxy() {
 }
 
 # poke PORT GROUP MODE EXPECT...: one tls_poke, asserting its expectation.
+# chromium_dump_dom URL OUT: headless Debian Chromium with its default TLS
+# settings loads URL and writes the rendered DOM to OUT; fails the test if it
+# does not finish within 60 s or exits non-zero.
+chromium_dump_dom() {
+    # A fresh profile and HOME, so nothing from an earlier run (or the
+    # user's own browser) changes what is offered.
+    local profile="$DEPLOY_DIR/chromium-profile" rc=0 pid
+    mkdir -p "$profile" "$DEPLOY_DIR/home"
+    local flags=(--headless --disable-gpu --no-first-run --disable-background-networking
+        --disable-component-update --disable-sync --disable-extensions
+        --user-data-dir="$profile" --ignore-certificate-errors)
+    # The sandbox needs user namespaces that root (and many containers) do
+    # not get; the TLS stack is the same with or without it.
+    [ "$(id -u)" -ne 0 ] || flags+=(--no-sandbox)
+    DEPLOY_LOGS+=("$DEPLOY_DIR/chromium.err")
+    HOME="$DEPLOY_DIR/home" timeout -k 5 60 chromium "${flags[@]}" --dump-dom "$1" \
+        >"$2" 2>"$DEPLOY_DIR/chromium.err" </dev/null &
+    pid=$!
+    DEPLOY_PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    [ "$rc" -ne 124 ] || fail "chromium did not finish within 60 s"
+    [ "$rc" -eq 0 ] || fail "chromium exited with status $rc"
+}
+
 poke() {
     local port="$1" group="$2" mode="$3" out
     shift 3

@@ -33,27 +33,7 @@ PORT=${NGINX_PORTS[0]}
 version="$(chromium --version 2>/dev/null | head -n 1)" || true
 note "browser: ${version:-unknown}"
 
-# A fresh profile and HOME, so nothing from an earlier run (or the user's
-# own browser) changes what is offered.
-profile="$DEPLOY_DIR/chromium-profile"
-mkdir -p "$profile" "$DEPLOY_DIR/home"
-flags=(--headless --disable-gpu --no-first-run --disable-background-networking
-    --disable-component-update --disable-sync --disable-extensions
-    --user-data-dir="$profile" --ignore-certificate-errors)
-# The sandbox needs user namespaces that root (and many containers) do not
-# get; the TLS stack is the same with or without it.
-[ "$(id -u)" -ne 0 ] || flags+=(--no-sandbox)
-
-DEPLOY_LOGS+=("$DEPLOY_DIR/chromium.err")
-HOME="$DEPLOY_DIR/home" timeout -k 5 60 chromium "${flags[@]}" \
-    --dump-dom "https://localhost:$PORT/chromium-default" \
-    >"$DEPLOY_DIR/dom.html" 2>"$DEPLOY_DIR/chromium.err" </dev/null &
-chromium_pid=$!
-DEPLOY_PIDS+=("$chromium_pid")
-rc=0
-wait "$chromium_pid" || rc=$?
-[ "$rc" -ne 124 ] || fail "chromium did not finish within 60 s"
-[ "$rc" -eq 0 ] || fail "chromium exited with status $rc"
+chromium_dump_dom "https://localhost:$PORT/chromium-default" "$DEPLOY_DIR/dom.html"
 grep -q 'hello from pqtls nginx' "$DEPLOY_DIR/dom.html" ||
     fail "chromium did not render the page (dom: $(head -c 300 "$DEPLOY_DIR/dom.html"))"
 note "ok: chromium rendered the page"

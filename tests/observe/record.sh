@@ -108,21 +108,7 @@ grep -q 'listening on' "$DEPLOY_DIR/tcpdump.log" || fail "tcpdump did not start 
 # ---- clients ----
 version="$(chromium --version 2>/dev/null | head -n 1)" || true
 note "browser: ${version:-unknown}; $(curl --version | head -n 1)"
-profile="$DEPLOY_DIR/chromium-profile"
-mkdir -p "$profile" "$DEPLOY_DIR/home"
-flags=(--headless --disable-gpu --no-first-run --disable-background-networking
-    --disable-component-update --disable-sync --disable-extensions
-    --user-data-dir="$profile" --ignore-certificate-errors)
-[ "$(id -u)" -ne 0 ] || flags+=(--no-sandbox)
-DEPLOY_LOGS+=("$DEPLOY_DIR/chromium.err")
-HOME="$DEPLOY_DIR/home" timeout -k 5 60 chromium "${flags[@]}" \
-    --dump-dom "https://localhost:$P_CHROMIUM/chromium" \
-    >"$DEPLOY_DIR/dom.html" 2>"$DEPLOY_DIR/chromium.err" </dev/null &
-chromium_pid=$!
-DEPLOY_PIDS+=("$chromium_pid")
-rc=0
-wait "$chromium_pid" || rc=$?
-[ "$rc" -eq 0 ] || fail "chromium exited with status $rc (124: no answer within 60 s)"
+chromium_dump_dom "https://localhost:$P_CHROMIUM/chromium" "$DEPLOY_DIR/dom.html"
 grep -q 'hello from pqtls nginx' "$DEPLOY_DIR/dom.html" || fail "chromium did not render the page"
 expect_nginx_group /chromium 0x11ec "chromium -> nginx"
 
