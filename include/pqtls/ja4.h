@@ -2,7 +2,7 @@
  * JA4 TLS client fingerprint (FoxIO, BSD-3-Clause spec:
  * ../shared/pcaps/foxio-ja4/docs/JA4.md), computed from a parsed
  * ClientHello. JA4 only: the other JA4+ methods are under a different
- * licence and are deliberately not implemented.
+ * licence, so pqtls leaves them out on purpose.
  *
  * Decisions where the oracles disagree (docs/observe.md, "JA4"):
  *  - no signature_algorithms: the extension list is hashed without a
