@@ -10,6 +10,10 @@
  *           included, because that is what pqt_mlkem_encaps* does
  *   decaps  ML-KEM.Decaps of a valid ciphertext, including the §7.3 hash
  *           check of dk and the re-encryption
+ *   keygen-eph / decaps-eph  the same through the ephemeral key pair API
+ *           (pqt_mlkem_ephemeral_*, what the TLS client side uses): keygen
+ *           keeps A-hat and skips H(ek); decaps computes H(ek) beside
+ *           J(z || c) and re-encrypts with the kept A-hat
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,8 +30,9 @@
 #define BENCH_DEFAULT_ITERATIONS 2000
 #define BENCH_MAX_ITERATIONS 10000000L
 
-typedef enum { OP_KEYGEN, OP_ENCAPS, OP_DECAPS, OP_COUNT } bench_op;
-static const char *const op_names[OP_COUNT] = {"keygen", "encaps", "decaps"};
+typedef enum { OP_KEYGEN, OP_ENCAPS, OP_DECAPS, OP_KEYGEN_EPH, OP_DECAPS_EPH, OP_COUNT } bench_op;
+static const char *const op_names[OP_COUNT] = {"keygen", "encaps", "decaps", "keygen-eph",
+                                               "decaps-eph"};
 
 typedef struct {
     long iterations;
@@ -47,6 +52,10 @@ typedef struct {
     uint8_t seed[PQT_MLKEM_SEED_BYTES], m[PQT_MLKEM_M_BYTES];
     uint8_t ek[PQT_MLKEM1024_EK_BYTES], dk[PQT_MLKEM1024_DK_BYTES];
     uint8_t ct[PQT_MLKEM1024_CT_BYTES], ss[PQT_MLKEM_SS_BYTES], ss2[PQT_MLKEM_SS_BYTES];
+    /* ephemeral: a key pair with a valid ciphertext, and the newest one made */
+    pqt_mlkem_ephemeral *eph, *eph_new;
+    uint8_t ek_eph[PQT_MLKEM1024_EK_BYTES], ct_eph[PQT_MLKEM1024_CT_BYTES];
+    uint8_t ss_eph[PQT_MLKEM_SS_BYTES];
     uint64_t rng;
 } bench_state;
 
@@ -55,9 +64,10 @@ void pqt_bench_kem_help(FILE *out, const char *prog)
     fprintf(out,
             "Usage: %s [--iterations N] [--format table|jsonl] [--alg ALG] [--backend B]\n"
             "\n"
-            "Times ML-KEM keygen, encaps and decaps for each parameter set and each\n"
-            "backend available on this CPU, one call at a time, and prints the median\n"
-            "(and p10/p90) in ticks (rdtsc on x86-64, else nanoseconds) and microseconds.\n"
+            "Times ML-KEM keygen, encaps and decaps (and the ephemeral forms) for each\n"
+            "parameter set and each backend available on this CPU, one call at a time,\n"
+            "and prints the median (and p10/p90) in ticks (rdtsc on x86-64, else\n"
+            "nanoseconds) and microseconds.\n"
             "\n"
             "  --iterations N   timed calls per operation (default %d), after N/10\n"
             "                   (at least 10) warm-up calls\n"
@@ -72,7 +82,10 @@ void pqt_bench_kem_help(FILE *out, const char *prog)
             "\n"
             "encaps is measured from ek bytes: the FIPS 203 modulus check, H(ek) and\n"
             "the expansion of the matrix A are part of every call, as in pqtls' API.\n"
-            "decaps uses valid ciphertexts and includes the dk hash check.\n",
+            "decaps uses valid ciphertexts and includes the dk hash check.\n"
+            "keygen-eph and decaps-eph are the ephemeral key pair API (what a TLS\n"
+            "client uses): keygen keeps the matrix and skips H(ek), decaps computes\n"
+            "H(ek) beside J(z || c) and reuses the matrix.\n",
             prog, BENCH_DEFAULT_ITERATIONS);
 }
 
@@ -103,6 +116,10 @@ static int run_op(bench_state *s, bench_op op)
                                        s->m);
     case OP_DECAPS:
         return pqt_mlkem_decaps(s->alg, s->ss2, s->ct, p->ct_bytes, s->dk, p->dk_bytes);
+    case OP_KEYGEN_EPH:
+        return pqt_mlkem_ephemeral_new(s->alg, s->seed, &s->eph_new, s->ek_eph, p->ek_bytes);
+    case OP_DECAPS_EPH:
+        return pqt_mlkem_ephemeral_decaps(s->eph, s->ss2, s->ct_eph, p->ct_bytes);
     case OP_COUNT:
         break;
     }
@@ -129,8 +146,10 @@ static bench_stats stats_of(uint64_t *v, size_t n)
  * the ciphertext stays the valid one made by set_up. */
 static void vary_inputs(bench_state *s, bench_op op)
 {
-    if (op == OP_KEYGEN) {
+    if (op == OP_KEYGEN || op == OP_KEYGEN_EPH) {
         fill_rand(s, s->seed, sizeof(s->seed));
+        pqt_mlkem_ephemeral_free(s->eph_new);
+        s->eph_new = NULL;
     } else if (op == OP_ENCAPS) {
         fill_rand(s, s->m, sizeof(s->m));
     }
@@ -149,6 +168,20 @@ static int set_up(bench_state *s)
         err = run_op(s, OP_DECAPS);
     }
     if (err == 0 && memcmp(s->ss, s->ss2, sizeof(s->ss)) != 0) {
+        err = PQT_ERR_INTERNAL;
+    }
+    /* The ephemeral key pair and a ciphertext to it. */
+    if (err == 0) {
+        err = pqt_mlkem_ephemeral_new(s->alg, s->seed, &s->eph, s->ek_eph, s->p->ek_bytes);
+    }
+    if (err == 0) {
+        err = pqt_mlkem_encaps_derand(s->alg, s->ct_eph, s->p->ct_bytes, s->ss_eph, s->ek_eph,
+                                      s->p->ek_bytes, s->m);
+    }
+    if (err == 0) {
+        err = run_op(s, OP_DECAPS_EPH);
+    }
+    if (err == 0 && memcmp(s->ss_eph, s->ss2, sizeof(s->ss)) != 0) {
         err = PQT_ERR_INTERNAL;
     }
     return err;
@@ -191,7 +224,7 @@ static void print_result(const bench_config *cfg, const pqt_bench_cpu *cpu, cons
         json_string(stdout, cpu->features);
         printf("}\n");
     } else {
-        printf("%-12s %-9s %-7s %12llu %12llu %12llu %10.2f\n", alg, backend, op_names[op],
+        printf("%-12s %-9s %-10s %12llu %12llu %12llu %10.2f\n", alg, backend, op_names[op],
                (unsigned long long)ticks.median, (unsigned long long)ticks.p10,
                (unsigned long long)ticks.p90, to_us(ns.median));
     }
@@ -260,6 +293,8 @@ static int bench_one(const bench_config *cfg, const pqt_bench_cpu *cpu, pqt_mlke
                      st_ns);
     }
 cleanup:
+    pqt_mlkem_ephemeral_free(s->eph);
+    pqt_mlkem_ephemeral_free(s->eph_new);
     free(s);
     return ret;
 }
@@ -402,7 +437,7 @@ int pqt_bench_kem_main(int argc, char **argv, const char *prog)
                pqt_backend_name(before));
         printf("iterations: %ld per op after %ld warm-up calls; per-call medians\n\n",
                cfg.iterations, cfg.iterations / 10 < 10 ? 10 : cfg.iterations / 10);
-        printf("%-12s %-9s %-7s %12s %12s %12s %10s\n", "alg", "backend", "op", "median_ticks",
+        printf("%-12s %-9s %-10s %12s %12s %12s %10s\n", "alg", "backend", "op", "median_ticks",
                "p10_ticks", "p90_ticks", "median_us");
     }
     for (int alg = PQT_MLKEM512; alg <= PQT_MLKEM1024 && ret == PQT_BENCH_EXIT_OK; alg++) {

@@ -103,6 +103,26 @@ PQT_API PQT_MUST_CHECK int pqt_mlkem_check_ek(pqt_mlkem_alg alg, const uint8_t *
 PQT_API PQT_MUST_CHECK int pqt_mlkem_check_dk(pqt_mlkem_alg alg, const uint8_t *dk, size_t dk_len);
 
 /*
+ * Ephemeral key pairs: a decapsulation key that is made for one exchange,
+ * used once or a few times and never exported (a TLS 1.3 client's key
+ * share). Same ek and same shared secrets as keygen_derand + decaps with the
+ * same seed, for less work: the state keeps the matrix A-hat expanded in key
+ * generation for the re-encryption in decapsulation, and H(ek) is computed
+ * in decapsulation beside J(z || c) rather than in key generation. The
+ * FIPS 203 §7.3 dk check does not apply, as the key is never imported.
+ * seed is d || z, or NULL to draw it from the system RNG. The state holds
+ * about 11 KB; pqt_mlkem_ephemeral_free wipes it.
+ */
+typedef struct pqt_mlkem_ephemeral pqt_mlkem_ephemeral;
+
+PQT_API PQT_MUST_CHECK int pqt_mlkem_ephemeral_new(pqt_mlkem_alg alg, const uint8_t seed[64],
+                                                   pqt_mlkem_ephemeral **out, uint8_t *ek,
+                                                   size_t ek_len);
+PQT_API PQT_MUST_CHECK int pqt_mlkem_ephemeral_decaps(const pqt_mlkem_ephemeral *e, uint8_t ss[32],
+                                                      const uint8_t *ct, size_t ct_len);
+PQT_API void pqt_mlkem_ephemeral_free(pqt_mlkem_ephemeral *e);
+
+/*
  * Backends. The portable C backend is always built. A native backend (AVX2
  * on x86-64) is selected at first use when the CPU supports it. Tests and
  * benchmarks may force one: pqt_mlkem_set_backend returns

@@ -6,8 +6,8 @@
  * the result of comparing two secrets) are declassified with PQT_CT_PUBLIC
  * before this program looks at them.
  *
- * Secrets: the seed d||z (keygen), the message m (encaps), dkPKE and z in
- * dk (decaps). The copy of ek and H(ek) inside dk is public (FIPS 203
+ * Secrets: the seed d||z (keygen, and the ephemeral key pair), the message
+ * m (encaps), dkPKE and z in dk (decaps). The copy of ek and H(ek) inside dk is public (FIPS 203
  * Algorithm 16 puts ek there; it is sent in the clear).
  *
  * `ct_mlkem --leak` branches on a secret byte on purpose; the test suite
@@ -104,6 +104,31 @@ static void run(pqt_mlkem_alg alg, pqt_backend backend, int leak)
     PQT_CT_PUBLIC(&same, sizeof(same));
     CHECK(!same, "%s/%s: a modified ciphertext was not rejected", p->name,
           pqt_backend_name(backend));
+
+    /* The ephemeral key pair (what the TLS client uses): same secret seed;
+     * its decapsulation computes H(ek) and reuses the matrix kept from key
+     * generation. The modified ciphertext first, then the valid one. */
+    pqt_mlkem_ephemeral *e = NULL;
+    uint8_t ek2[PQT_MLKEM1024_EK_BYTES];
+    ret = pqt_mlkem_ephemeral_new(alg, seed, &e, ek2, p->ek_bytes);
+    PQT_CT_PUBLIC(&ret, sizeof(ret));
+    CHECK(ret == 0, "%s ephemeral_new = %d", p->name, ret);
+    PQT_CT_PUBLIC(ek2, p->ek_bytes);
+    CHECK(memcmp(ek, ek2, p->ek_bytes) == 0, "%s: ephemeral ek differs", p->name);
+    ret = pqt_mlkem_ephemeral_decaps(e, ss2, ct, p->ct_bytes);
+    PQT_CT_PUBLIC(&ret, sizeof(ret));
+    CHECK(ret == 0, "%s ephemeral decaps(modified) = %d", p->name, ret);
+    same = pqt_ct_eq(ss2, ss3, sizeof(ss));
+    PQT_CT_PUBLIC(&same, sizeof(same));
+    CHECK(same, "%s/%s: ephemeral implicit rejection differs", p->name, pqt_backend_name(backend));
+    ct[p->ct_bytes / 2] ^= 0x10;
+    ret = pqt_mlkem_ephemeral_decaps(e, ss2, ct, p->ct_bytes);
+    PQT_CT_PUBLIC(&ret, sizeof(ret));
+    CHECK(ret == 0, "%s ephemeral decaps = %d", p->name, ret);
+    same = pqt_ct_eq(ss, ss2, sizeof(ss));
+    PQT_CT_PUBLIC(&same, sizeof(same));
+    CHECK(same, "%s/%s: ephemeral decaps(encaps) differs", p->name, pqt_backend_name(backend));
+    pqt_mlkem_ephemeral_free(e);
 
     pqt_ct_wipe(seed, sizeof(seed));
     pqt_ct_wipe(m, sizeof(m));

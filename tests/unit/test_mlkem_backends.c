@@ -3,7 +3,8 @@
  * each parameter set, random seeds, messages, valid and garbage ciphertexts,
  * encapsulation keys with a coefficient >= q and decapsulation keys with a
  * wrong H(ek) must give byte-identical outputs and return codes through the
- * public API. Skipped (exit 0) only on a CPU without AVX2.
+ * public API, and the ephemeral key pairs the same ek and secrets as keygen
+ * and decaps. Skipped (exit 0) only on a CPU without AVX2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,29 @@ static void test_alg(pqt_mlkem_alg alg, unsigned iters)
         CHECK(r[0] == 0 && r[1] == 0, "%s reject decaps returned %d/%d", p->name, r[0], r[1]);
         CHECK(memcmp(ss2[0], ss2[1], 32) == 0, "%s rejection ss differs, iter %u", p->name, it);
         CHECK(memcmp(ss2[1], ss[0], 32) != 0, "%s bad ct accepted, iter %u", p->name, it);
+
+        /* Ephemeral key pairs made with each backend, decapsulated after the
+         * backend choice moved to the other one: the same ek as keygen, the
+         * same secrets as decaps for the good and the bad ciphertext. */
+        for (unsigned b = 0; b < 2; b++) {
+            pqt_mlkem_ephemeral *e = NULL;
+            uint8_t eek[MAX_EK], ess[32];
+            use(be[b]);
+            int re = pqt_mlkem_ephemeral_new(alg, seed, &e, eek, p->ek_bytes);
+            CHECK(re == 0 && memcmp(eek, ek[0], p->ek_bytes) == 0, "%s/%s ephemeral ek, iter %u",
+                  p->name, pqt_backend_name(be[b]), it);
+            use(be[1 - b]);
+            re = pqt_mlkem_ephemeral_decaps(e, ess, ct[0], p->ct_bytes);
+            CHECK(re == 0 && memcmp(ess, ss[0], 32) == 0, "%s/%s ephemeral decaps, iter %u",
+                  p->name, pqt_backend_name(be[b]), it);
+            re = pqt_mlkem_ephemeral_decaps(e, ess, bad_ct, p->ct_bytes);
+            CHECK(re == 0 && memcmp(ess, ss2[0], 32) == 0,
+                  "%s/%s ephemeral implicit rejection, iter %u", p->name, pqt_backend_name(be[b]),
+                  it);
+            re = pqt_mlkem_ephemeral_decaps(e, ess, ct[0], p->ct_bytes - 1);
+            CHECK(re == PQT_ERR_CT_LENGTH, "%s ephemeral short ct = %d", p->name, re);
+            pqt_mlkem_ephemeral_free(e);
+        }
 
         /* Decapsulation with a random (unchecked-range) dk body but a valid hash
          * still has to agree: dk coefficients may be up to 4095. */

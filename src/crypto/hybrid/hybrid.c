@@ -18,7 +18,7 @@
 
 struct pqt_hybrid_client {
     const pqt_group *g;
-    uint8_t dk[PQT_MLKEM1024_DK_BYTES];
+    pqt_mlkem_ephemeral *kem; /* NULL for a classical state */
     EVP_PKEY *ec;
 };
 
@@ -106,8 +106,8 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
         ret = draw_randomness(g, seed, 64, &ec_priv, &ec_priv_len);
     }
     if (ret == 0) {
-        ret =
-            pqt_mlkem_keygen_derand(g->mlkem, share + mo, mp->ek_bytes, c->dk, mp->dk_bytes, seed);
+        /* An ephemeral key pair: same ek, less work in keygen and decaps. */
+        ret = pqt_mlkem_ephemeral_new(g->mlkem, seed, &c->kem, share + mo, mp->ek_bytes);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
         ret = pqt_ec_keygen(g->ec, ec_priv, ec_priv_len, &c->ec, share + eo);
@@ -193,6 +193,7 @@ void pqt_hybrid_client_free(pqt_hybrid_client *c)
         return;
     }
     EVP_PKEY_free(c->ec);
+    pqt_mlkem_ephemeral_free(c->kem);
     pqt_ct_wipe(c, sizeof(*c));
     free(c);
 }
@@ -244,7 +245,7 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
     size_t mo, eo;
     split(g, mp->ct_bytes, &mo, &eo);
 
-    ret = pqt_mlkem_decaps(g->mlkem, k, server_share + mo, mp->ct_bytes, c->dk, mp->dk_bytes);
+    ret = pqt_mlkem_ephemeral_decaps(c->kem, k, server_share + mo, mp->ct_bytes);
     if (ret == 0 && g->ec != PQT_EC_NONE) {
         ret = pqt_ec_derive(g->ec, c->ec, server_share + eo, g->ec_share_bytes, ec_ss);
     }

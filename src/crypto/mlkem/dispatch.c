@@ -3,12 +3,14 @@
  * forms, and the choice of backend (portable C, or AVX2 when the CPU has it).
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
 #include "crypto/ct.h"
 #include "crypto/mlkem/impl.h"
+#include "crypto/mlkem/params.h"
 #include "pqtls/mlkem.h"
 
 typedef struct {
@@ -17,13 +19,16 @@ typedef struct {
     int (*decaps)(uint8_t *ss, const uint8_t *ct, const uint8_t *dk);
     int (*check_ek)(const uint8_t *ek);
     int (*check_dk)(const uint8_t *dk);
+    int (*keygen_eph)(uint8_t *ek, uint8_t *dk, void *at, const uint8_t *seed);
+    int (*decaps_eph)(uint8_t *ss, const uint8_t *ct, const uint8_t *dk, const void *at);
 } mlkem_ops;
 
 #define OPS(N, B)                                                               \
     {                                                                           \
         pqt_mlkem##N##_##B##_keygen_derand, pqt_mlkem##N##_##B##_encaps_derand, \
             pqt_mlkem##N##_##B##_decaps, pqt_mlkem##N##_##B##_check_ek,         \
-            pqt_mlkem##N##_##B##_check_dk                                       \
+            pqt_mlkem##N##_##B##_check_dk, pqt_mlkem##N##_##B##_keygen_eph,     \
+            pqt_mlkem##N##_##B##_decaps_eph                                     \
     }
 
 static const mlkem_ops ops_portable[3] = {OPS(512, portable), OPS(768, portable),
@@ -100,14 +105,21 @@ pqt_backend pqt_mlkem_get_backend(void)
     return (pqt_backend)b;
 }
 
-static const mlkem_ops *ops_for(pqt_mlkem_alg alg)
+static const mlkem_ops *ops_of(pqt_backend b, pqt_mlkem_alg alg)
 {
 #ifdef PQT_CONFIG_X86_64
-    if (pqt_mlkem_get_backend() == PQT_BACKEND_AVX2) {
+    if (b == PQT_BACKEND_AVX2) {
         return &ops_avx2[alg];
     }
+#else
+    (void)b;
 #endif
     return &ops_portable[alg];
+}
+
+static const mlkem_ops *ops_for(pqt_mlkem_alg alg)
+{
+    return ops_of(pqt_mlkem_get_backend(), alg);
 }
 
 const pqt_mlkem_params *pqt_mlkem_params_get(pqt_mlkem_alg alg)
@@ -239,6 +251,83 @@ int pqt_mlkem_check_dk(pqt_mlkem_alg alg, const uint8_t *dk, size_t dk_len)
         return PQT_ERR_DK_LENGTH;
     }
     return ops_for(alg)->check_dk(dk);
+}
+
+/*
+ * Ephemeral key pairs. The kept matrix is in the layout of the backend that
+ * made it (the AVX2 one stores the NTT domain transposed), so the state
+ * remembers its backend and decapsulates with it even if the choice changes
+ * in between.
+ */
+struct pqt_mlkem_ephemeral {
+    pqt_poly at[16]; /* A-hat^T, k * k entries */
+    pqt_mlkem_alg alg;
+    pqt_backend backend;
+    uint8_t dk[PQT_MLKEM1024_DK_BYTES]; /* H(ek) field unset, see kem_impl.h */
+};
+
+int pqt_mlkem_ephemeral_new(pqt_mlkem_alg alg, const uint8_t seed_in[64], pqt_mlkem_ephemeral **out,
+                            uint8_t *ek, size_t ek_len)
+{
+    const pqt_mlkem_params *p = pqt_mlkem_params_get(alg);
+    uint8_t seed[64];
+    if (out == NULL) {
+        return PQT_ERR_ARG;
+    }
+    *out = NULL;
+    if (p == NULL || ek == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ek_len != p->ek_bytes) {
+        memset(ek, 0, ek_len);
+        return PQT_ERR_EK_LENGTH;
+    }
+    pqt_mlkem_ephemeral *e = aligned_alloc(64, sizeof(*e));
+    if (e == NULL) {
+        memset(ek, 0, ek_len);
+        return PQT_ERR_NOMEM;
+    }
+    int ret = 0;
+    if (seed_in != NULL) {
+        memcpy(seed, seed_in, sizeof(seed));
+    } else {
+        ret = random_bytes(seed, sizeof(seed));
+    }
+    if (ret == 0) {
+        e->alg = alg;
+        e->backend = pqt_mlkem_get_backend();
+        ret = ops_of(e->backend, alg)->keygen_eph(ek, e->dk, e->at, seed);
+    }
+    pqt_ct_wipe(seed, sizeof(seed));
+    if (ret != 0) {
+        memset(ek, 0, ek_len);
+        pqt_mlkem_ephemeral_free(e);
+        return ret;
+    }
+    *out = e;
+    return 0;
+}
+
+int pqt_mlkem_ephemeral_decaps(const pqt_mlkem_ephemeral *e, uint8_t ss[32], const uint8_t *ct,
+                               size_t ct_len)
+{
+    if (e == NULL || ss == NULL || ct == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if (ct_len != pqt_mlkem_params_get(e->alg)->ct_bytes) {
+        memset(ss, 0, 32);
+        return PQT_ERR_CT_LENGTH;
+    }
+    return ops_of(e->backend, e->alg)->decaps_eph(ss, ct, e->dk, e->at);
+}
+
+void pqt_mlkem_ephemeral_free(pqt_mlkem_ephemeral *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    pqt_ct_wipe(e, sizeof(*e));
+    free(e);
 }
 
 /* Fixed-size API: thin wrappers that cannot get a length wrong. */

@@ -67,6 +67,16 @@ static inline void hash_h_j(uint8_t h[32], const uint8_t *ek, size_t eklen, uint
 }
 #endif
 
+/* Backends without a combined one expand A-hat^T and hash ek in turn. */
+#ifndef PQT_BACKEND_HAS_GEN_MATRIX_HASH
+static inline void gen_matrix_hash(pqt_poly *at, const uint8_t rho[32], unsigned k, uint8_t h[32],
+                                   const uint8_t *ek, size_t eklen)
+{
+    gen_matrix(at, rho, 1, k);
+    pqt_sha3_256(h, ek, eklen);
+}
+#endif
+
 static void polyvec_mulcache(pqt_poly_mulcache x[MLKEM_K], const pqt_poly b[MLKEM_K])
 {
     for (unsigned i = 0; i < MLKEM_K; i++) {
@@ -113,18 +123,28 @@ static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
     pqt_ct_wipe(&mu, sizeof(mu));
 }
 
-/* Decode ek into t-hat and generate A-hat^T from rho. */
+/* Decode ek into t-hat and generate A-hat^T from rho; with h, also
+ * H(ek) (encapsulation needs both, and some backends do them together). */
 static void ek_expand(pqt_poly that[MLKEM_K], pqt_poly at[MLKEM_K * MLKEM_K],
-                      const uint8_t ek[MLKEM_EK_BYTES])
+                      const uint8_t ek[MLKEM_EK_BYTES], uint8_t *h)
 {
     for (unsigned i = 0; i < MLKEM_K; i++) {
         poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
     }
-    gen_matrix(at, ek + MLKEM_POLYVECBYTES, 1, MLKEM_K);
+    if (h != NULL) {
+        gen_matrix_hash(at, ek + MLKEM_POLYVECBYTES, MLKEM_K, h, ek, MLKEM_EK_BYTES);
+    } else {
+        gen_matrix(at, ek + MLKEM_POLYVECBYTES, 1, MLKEM_K);
+    }
 }
 
-int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES],
-                          const uint8_t seed[64])
+/*
+ * Algorithms 13 and 16. An ephemeral key pair (at != NULL) also keeps
+ * A-hat^T for decaps_core and leaves the H(ek) field of dk unset: the
+ * decapsulation computes H(ek) next to J(z || c) anyway.
+ */
+static void keygen_core(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES], pqt_poly *at,
+                        const uint8_t seed[64])
 {
     uint8_t buf[33], rhosigma[64];
     pqt_poly a[MLKEM_K * MLKEM_K], s[MLKEM_K], e[MLKEM_K], t;
@@ -160,7 +180,16 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
 
     /* Algorithm 16: dk = dkPKE || ek || H(ek) || z */
     memcpy(dk + MLKEM_POLYVECBYTES, ek, MLKEM_EK_BYTES);
-    pqt_sha3_256(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES, ek, MLKEM_EK_BYTES);
+    if (at == NULL) {
+        pqt_sha3_256(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES, ek, MLKEM_EK_BYTES);
+    } else {
+        memset(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES, 0, 32);
+        for (unsigned i = 0; i < MLKEM_K; i++) {
+            for (unsigned j = 0; j < MLKEM_K; j++) {
+                at[i * MLKEM_K + j] = a[j * MLKEM_K + i];
+            }
+        }
+    }
     memcpy(dk + MLKEM_POLYVECBYTES + MLKEM_EK_BYTES + 32, seed + 32, 32);
 
     pqt_ct_wipe(buf, sizeof(buf));
@@ -169,6 +198,19 @@ int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES]
     pqt_ct_wipe(scache, sizeof(scache));
     pqt_ct_wipe(e, sizeof(e));
     pqt_ct_wipe(&t, sizeof(t));
+}
+
+int PQT_NS(keygen_derand)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES],
+                          const uint8_t seed[64])
+{
+    keygen_core(ek, dk, NULL, seed);
+    return 0;
+}
+
+int PQT_NS(keygen_eph)(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES], void *at,
+                       const uint8_t seed[64])
+{
+    keygen_core(ek, dk, at, seed);
     return 0;
 }
 
@@ -190,9 +232,8 @@ int PQT_NS(encaps_derand)(uint8_t ct[MLKEM_CT_BYTES], uint8_t ss[32],
     }
     /* Algorithm 17: (K, r) = G(m || H(ek)) */
     memcpy(buf, m, 32);
-    pqt_sha3_256(buf + 32, ek, MLKEM_EK_BYTES);
+    ek_expand(that, at, ek, buf + 32);
     pqt_sha3_512(kr, buf, sizeof(buf));
-    ek_expand(that, at, ek);
     pke_encrypt(ct, that, at, m, kr + 32);
     memcpy(ss, kr, 32);
 
@@ -212,29 +253,35 @@ int PQT_NS(check_dk)(const uint8_t dk[MLKEM_DK_BYTES])
     return ok ? 0 : PQT_ERR_DK_HASH;
 }
 
-int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
-                   const uint8_t dk[MLKEM_DK_BYTES])
+/*
+ * Algorithm 18. From an imported dk (at == NULL) the FIPS 203 §7.3 hash
+ * check runs first; an ephemeral key pair from keygen_core never left
+ * memory, so its H(ek), computed here, is used as is, and its A-hat^T is
+ * not expanded again.
+ */
+static int decaps_core(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
+                       const uint8_t dk[MLKEM_DK_BYTES], const pqt_poly *at_kept)
 {
     const uint8_t *ek = dk + MLKEM_POLYVECBYTES;
-    const uint8_t *h = ek + MLKEM_EK_BYTES;
-    const uint8_t *z = h + 32;
-    uint8_t buf[64], kr[64], cmp[MLKEM_CT_BYTES];
+    const uint8_t *z = ek + MLKEM_EK_BYTES + 32;
+    uint8_t buf[64], kr[64], cmp[MLKEM_CT_BYTES], h[32];
     uint8_t zc[32 + MLKEM_CT_BYTES];
     pqt_poly shat[MLKEM_K], u[MLKEM_K], v, w, that[MLKEM_K], at[MLKEM_K * MLKEM_K];
     pqt_poly_mulcache ucache[MLKEM_K];
 
-    /* §7.3 hash check and the rejection key K-bar = J(z || c), computed
-     * together (the AVX2 backend runs both in one 4-way Keccak). */
-    uint8_t hcheck[32];
+    /* H(ek) and the rejection key K-bar = J(z || c), computed together (the
+     * AVX2 backend runs both in one 4-way Keccak). */
     memcpy(zc, z, 32);
     memcpy(zc + 32, ct, MLKEM_CT_BYTES);
-    hash_h_j(hcheck, ek, MLKEM_EK_BYTES, ss, zc, sizeof(zc));
-    int ok = pqt_ct_eq(hcheck, h, 32);
-    PQT_CT_PUBLIC(&ok, sizeof(ok));
-    if (!ok) {
-        memset(ss, 0, 32);
-        pqt_ct_wipe(zc, sizeof(zc));
-        return PQT_ERR_DK_HASH;
+    hash_h_j(h, ek, MLKEM_EK_BYTES, ss, zc, sizeof(zc));
+    if (at_kept == NULL) {
+        int ok = pqt_ct_eq(h, ek + MLKEM_EK_BYTES, 32);
+        PQT_CT_PUBLIC(&ok, sizeof(ok));
+        if (!ok) {
+            memset(ss, 0, 32);
+            pqt_ct_wipe(zc, sizeof(zc));
+            return PQT_ERR_DK_HASH;
+        }
     }
 
     /* Algorithm 15, K-PKE.Decrypt: w = v - NTT^-1(s-hat^T o NTT(u)) */
@@ -256,8 +303,14 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
     pqt_sha3_512(kr, buf, sizeof(buf));
 
     /* Re-encrypt and keep K' only if c' == c, without branching. */
-    ek_expand(that, at, ek);
-    pke_encrypt(cmp, that, at, buf, kr + 32);
+    if (at_kept != NULL) {
+        for (unsigned i = 0; i < MLKEM_K; i++) {
+            poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
+        }
+    } else {
+        ek_expand(that, at, ek, NULL);
+    }
+    pke_encrypt(cmp, that, at_kept != NULL ? at_kept : at, buf, kr + 32);
     uint8_t differ = pqt_ct_neq(ct, cmp, MLKEM_CT_BYTES);
     pqt_ct_cmov(ss, kr, 32, (uint8_t)~differ);
 
@@ -268,4 +321,16 @@ int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
     pqt_ct_wipe(shat, sizeof(shat));
     pqt_ct_wipe(&w, sizeof(w));
     return 0;
+}
+
+int PQT_NS(decaps)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
+                   const uint8_t dk[MLKEM_DK_BYTES])
+{
+    return decaps_core(ss, ct, dk, NULL);
+}
+
+int PQT_NS(decaps_eph)(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
+                       const uint8_t dk[MLKEM_DK_BYTES], const void *at)
+{
+    return decaps_core(ss, ct, dk, at);
 }

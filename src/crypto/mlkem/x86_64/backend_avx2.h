@@ -601,7 +601,8 @@ static unsigned rej_uniform_avx2(int16_t *r, unsigned ctr, const uint8_t *buf, u
     return ctr;
 }
 
-/* 3 blocks of SHAKE128 give 256 values except with probability ~2^-38. */
+/* 3 blocks of SHAKE128 (336 candidates) give the 256 values of an entry
+ * with probability 0.9917; the other entries squeeze more blocks. */
 #define GEN_MATRIX_NBLOCKS 3
 #define GEN_MATRIX_BUFLEN (GEN_MATRIX_NBLOCKS * PQT_SHAKE128_RATE)
 
@@ -671,6 +672,69 @@ static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsig
             store_transposed(&a[e0 + l], tmp[l]);
         }
     }
+}
+
+/*
+ * Encapsulation's A-hat^T (as gen_matrix(a, rho, 1, k)) and H(ek) together:
+ * while the hash is unfinished, lanes 0..2 sample three entries and lane 3
+ * absorbs one block of ek per permutation; then four entries at a time.
+ * For ML-KEM-768 that is 9 four-way permutations for 9 entries and the 9
+ * blocks of H(ek), where separately they took 6 four-way and 12 scalar.
+ */
+#define PQT_BACKEND_HAS_GEN_MATRIX_HASH 1
+static void gen_matrix_hash(pqt_poly *a, const uint8_t rho[32], unsigned k, uint8_t h[32],
+                            const uint8_t *ek, size_t eklen)
+{
+    uint8_t seed[4][34];
+    uint8_t buf[4][GEN_MATRIX_BUFLEN + 8] __attribute__((aligned(32)));
+    int16_t tmp[4][256] __attribute__((aligned(32)));
+    unsigned ctr[4];
+    __m256i st[25];
+    pqt_keccakx4_lane3_sha3 hl;
+    const unsigned n = k * k;
+
+    pqt_keccakx4_lane3_sha3_init(&hl, ek, eklen);
+    for (unsigned i = 0; i < 25; i++) {
+        st[i] = _mm256_setzero_si256();
+    }
+    for (unsigned e0 = 0, cnt; e0 < n; e0 += cnt) {
+        const unsigned width = hl.done ? 4 : 3;
+        cnt = n - e0 < width ? n - e0 : width;
+        for (unsigned l = 0; l < 4; l++) {
+            unsigned e = e0 + (l < cnt ? l : 0); /* unused lanes repeat entry e0 */
+            memcpy(seed[l], rho, 32);
+            seed[l][32] = (uint8_t)(e / k); /* transposed, as gen_matrix(a, rho, 1, k) */
+            seed[l][33] = (uint8_t)(e % k);
+        }
+        if (width == 4) {
+            pqt_keccakx4_absorb_once(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2], seed[3],
+                                     34);
+        } else {
+            pqt_keccakx4_absorb_once_lanes012(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2],
+                                              34);
+        }
+        pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], GEN_MATRIX_NBLOCKS,
+                                         PQT_SHAKE128_RATE, st, &hl);
+        unsigned done = 1;
+        for (unsigned l = 0; l < cnt; l++) {
+            ctr[l] = rej_uniform_avx2(tmp[l], 0, buf[l], GEN_MATRIX_BUFLEN);
+            done &= ctr[l] == 256;
+        }
+        while (!done) {
+            pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], 1, PQT_SHAKE128_RATE,
+                                             st, &hl);
+            done = 1;
+            for (unsigned l = 0; l < cnt; l++) {
+                ctr[l] = rej_uniform_avx2(tmp[l], ctr[l], buf[l], PQT_SHAKE128_RATE);
+                done &= ctr[l] == 256;
+            }
+        }
+        for (unsigned l = 0; l < cnt; l++) {
+            store_transposed(&a[e0 + l], tmp[l]);
+        }
+    }
+    pqt_keccakx4_lane3_sha3_finish(st, &hl);
+    memcpy(h, hl.out, 32);
 }
 
 /*

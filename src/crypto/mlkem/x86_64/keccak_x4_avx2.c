@@ -84,31 +84,38 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
     pqt_ct_wipe(t, sizeof(t));
 }
 
+/* Output one block of rate bytes from each of the four instances. */
+static void extract_blocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+                           unsigned rate, const __m256i s[25])
+{
+    /* Transpose lanes four at a time: 4 x (4 x 64-bit) -> 4 x 32 bytes. */
+    unsigned i = 0;
+    for (; i + 4 <= rate / 8; i += 4) {
+        __m256i t0 = _mm256_unpacklo_epi64(s[i], s[i + 1]);
+        __m256i t1 = _mm256_unpackhi_epi64(s[i], s[i + 1]);
+        __m256i t2 = _mm256_unpacklo_epi64(s[i + 2], s[i + 3]);
+        __m256i t3 = _mm256_unpackhi_epi64(s[i + 2], s[i + 3]);
+        _mm256_storeu_si256((__m256i *)(out0 + 8 * i), _mm256_permute2x128_si256(t0, t2, 0x20));
+        _mm256_storeu_si256((__m256i *)(out1 + 8 * i), _mm256_permute2x128_si256(t1, t3, 0x20));
+        _mm256_storeu_si256((__m256i *)(out2 + 8 * i), _mm256_permute2x128_si256(t0, t2, 0x31));
+        _mm256_storeu_si256((__m256i *)(out3 + 8 * i), _mm256_permute2x128_si256(t1, t3, 0x31));
+    }
+    for (; i < rate / 8; i++) {
+        uint64_t w[4];
+        _mm256_storeu_si256((__m256i *)w, s[i]);
+        memcpy(out0 + 8 * i, &w[0], 8);
+        memcpy(out1 + 8 * i, &w[1], 8);
+        memcpy(out2 + 8 * i, &w[2], 8);
+        memcpy(out3 + 8 * i, &w[3], 8);
+    }
+}
+
 void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
                                 size_t nblocks, unsigned rate, __m256i s[25])
 {
     while (nblocks-- > 0) {
         pqt_keccakx4_f1600(s);
-        /* Transpose lanes four at a time: 4 x (4 x 64-bit) -> 4 x 32 bytes. */
-        unsigned i = 0;
-        for (; i + 4 <= rate / 8; i += 4) {
-            __m256i t0 = _mm256_unpacklo_epi64(s[i], s[i + 1]);
-            __m256i t1 = _mm256_unpackhi_epi64(s[i], s[i + 1]);
-            __m256i t2 = _mm256_unpacklo_epi64(s[i + 2], s[i + 3]);
-            __m256i t3 = _mm256_unpackhi_epi64(s[i + 2], s[i + 3]);
-            _mm256_storeu_si256((__m256i *)(out0 + 8 * i), _mm256_permute2x128_si256(t0, t2, 0x20));
-            _mm256_storeu_si256((__m256i *)(out1 + 8 * i), _mm256_permute2x128_si256(t1, t3, 0x20));
-            _mm256_storeu_si256((__m256i *)(out2 + 8 * i), _mm256_permute2x128_si256(t0, t2, 0x31));
-            _mm256_storeu_si256((__m256i *)(out3 + 8 * i), _mm256_permute2x128_si256(t1, t3, 0x31));
-        }
-        for (; i < rate / 8; i++) {
-            uint64_t w[4];
-            _mm256_storeu_si256((__m256i *)w, s[i]);
-            memcpy(out0 + 8 * i, &w[0], 8);
-            memcpy(out1 + 8 * i, &w[1], 8);
-            memcpy(out2 + 8 * i, &w[2], 8);
-            memcpy(out3 + 8 * i, &w[3], 8);
-        }
+        extract_blocks(out0, out1, out2, out3, rate, s);
         out0 += rate, out1 += rate, out2 += rate, out3 += rate;
     }
 }
@@ -173,4 +180,74 @@ int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len
     pqt_ct_wipe(b1, sizeof(b1));
     pqt_ct_wipe(lanes, sizeof(lanes));
     return 0;
+}
+
+void pqt_keccakx4_lane3_sha3_init(pqt_keccakx4_lane3_sha3 *h, const uint8_t *in, size_t len)
+{
+    h->in = in;
+    h->len = len;
+    h->pos = 0;
+    h->last = 0;
+    h->done = 0;
+}
+
+/* Before a permutation: lane 3 takes its next padded block. */
+static void lane3_absorb(__m256i s[25], pqt_keccakx4_lane3_sha3 *h)
+{
+    uint8_t blk[136];
+    (void)next_block136(blk, h->in, h->len, &h->pos, 0x06, &h->last);
+    for (unsigned i = 0; i < 17; i++) {
+        s[i] = _mm256_xor_si256(s[i], _mm256_set_epi64x((long long)load64_le(blk + 8 * i), 0, 0, 0));
+    }
+}
+
+/* After it: once the final block went through, the digest is lane 3's
+ * first 32 bytes (FIPS 202 SHA3-256: d = 256 < r). */
+static void lane3_after(const __m256i s[25], pqt_keccakx4_lane3_sha3 *h)
+{
+    if (!h->last) {
+        return;
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t v = (uint64_t)_mm256_extract_epi64(s[i], 3);
+        memcpy(h->out + 8 * i, &v, 8);
+    }
+    h->done = 1;
+}
+
+void pqt_keccakx4_absorb_once_lanes012(__m256i s[25], unsigned rate, const uint8_t *in0,
+                                       const uint8_t *in1, const uint8_t *in2, size_t len)
+{
+    __m256i n[25];
+    pqt_keccakx4_absorb_once(n, rate, in0, in1, in2, in2, len);
+    for (unsigned i = 0; i < 25; i++) {
+        s[i] = _mm256_blend_epi32(n[i], s[i], 0xC0); /* keep lane 3 */
+    }
+}
+
+void pqt_keccakx4_squeezeblocks_lane3(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+                                      size_t nblocks, unsigned rate, __m256i s[25],
+                                      pqt_keccakx4_lane3_sha3 *h)
+{
+    while (nblocks-- > 0) {
+        int hashing = !h->done;
+        if (hashing) {
+            lane3_absorb(s, h);
+        }
+        pqt_keccakx4_f1600(s);
+        if (hashing) {
+            lane3_after(s, h);
+        }
+        extract_blocks(out0, out1, out2, out3, rate, s);
+        out0 += rate, out1 += rate, out2 += rate, out3 += rate;
+    }
+}
+
+void pqt_keccakx4_lane3_sha3_finish(__m256i s[25], pqt_keccakx4_lane3_sha3 *h)
+{
+    while (!h->done) {
+        lane3_absorb(s, h);
+        pqt_keccakx4_f1600(s);
+        lane3_after(s, h);
+    }
 }

@@ -44,4 +44,31 @@ void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
 int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0,
                                    uint8_t j[32], const uint8_t *in1, size_t len1);
 
+/*
+ * SHA3-256 carried in lane 3 of a 4-way state, one block per permutation,
+ * while lanes 0..2 squeeze SHAKE streams: ML-KEM encapsulation hashes
+ * H(ek) this way beside the expansion of A-hat instead of in 9 scalar
+ * permutations of its own. The caller starts from a zero state, loads
+ * lanes 0..2 with pqt_keccakx4_absorb_once_lanes012 (lane 3 kept), squeezes
+ * with pqt_keccakx4_squeezeblocks_lane3 (lane 3 absorbs a block before
+ * each permutation until its input is done; what out3 gets is of no use
+ * while it hashes), and ends with pqt_keccakx4_lane3_sha3_finish, after
+ * which out holds SHA3-256(in).
+ */
+typedef struct {
+    const uint8_t *in;
+    size_t len, pos;
+    int last; /* the final padded block has been taken */
+    int done; /* ... and permuted: out is the digest */
+    uint8_t out[32];
+} pqt_keccakx4_lane3_sha3;
+
+void pqt_keccakx4_lane3_sha3_init(pqt_keccakx4_lane3_sha3 *h, const uint8_t *in, size_t len);
+void pqt_keccakx4_absorb_once_lanes012(__m256i s[25], unsigned rate, const uint8_t *in0,
+                                       const uint8_t *in1, const uint8_t *in2, size_t len);
+void pqt_keccakx4_squeezeblocks_lane3(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+                                      size_t nblocks, unsigned rate, __m256i s[25],
+                                      pqt_keccakx4_lane3_sha3 *h);
+void pqt_keccakx4_lane3_sha3_finish(__m256i s[25], pqt_keccakx4_lane3_sha3 *h);
+
 #endif
