@@ -11,8 +11,11 @@
  * even when the machine's speed drifts. Each side's CPU time is its own
  * thread's (CLOCK_THREAD_CPUTIME_ID): crypto, TLS and socket system calls.
  * "paired" is the median over rounds of each round's difference to the
- * baseline measured just before it: on a shared machine whose load changes
- * from second to second it moves far less than the difference of medians.
+ * baseline measured in the same round: on a shared machine whose load
+ * changes from second to second it moves far less than the difference of
+ * medians. Rounds alternate the order of the groups (A B, B A, A B, ...),
+ * so running first or second in a round favours no group; p25..p75 shows
+ * how widely the per-round differences spread.
  *
  * Usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...]
  *                        [--handshakes N] [--rounds R] [--default-context]
@@ -38,7 +41,7 @@
 #include <unistd.h>
 
 #define MAX_GROUPS 8
-#define MAX_ROUNDS 64
+#define MAX_ROUNDS 256
 
 typedef struct {
     SSL_CTX *ctx;
@@ -213,7 +216,10 @@ int main(int argc, char **argv)
     int per_round = total / rounds;
     static double srv[MAX_GROUPS][MAX_ROUNDS], cli[MAX_GROUPS][MAX_ROUNDS], wall[MAX_GROUPS][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
-        for (int g = 0; g < ng; g++) {
+        /* ABBA: odd rounds run the groups in reverse order, so that what
+         * running first or second in a round does to a group cancels out. */
+        for (int gi = 0; gi < ng; gi++) {
+            int g = r % 2 ? ng - 1 - gi : gi;
             int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
             struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
             setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -250,6 +256,7 @@ int main(int argc, char **argv)
         }
     }
     double ms[MAX_GROUPS], mc[MAX_GROUPS], mw[MAX_GROUPS], pd[MAX_GROUPS], pr[MAX_GROUPS];
+    double pd25[MAX_GROUPS], pd75[MAX_GROUPS];
     for (int g = 0; g < ng; g++) {
         double d[MAX_ROUNDS], q[MAX_ROUNDS];
         for (int r = 0; r < rounds; r++) {
@@ -257,8 +264,10 @@ int main(int argc, char **argv)
             d[r] = t - base;
             q[r] = t / base;
         }
-        pd[g] = median(d, rounds);
+        pd[g] = median(d, rounds); /* sorts d */
         pr[g] = median(q, rounds);
+        pd25[g] = d[rounds / 4];
+        pd75[g] = d[(3 * rounds) / 4];
     }
     for (int g = 0; g < ng; g++) {
         ms[g] = median(srv[g], rounds);
@@ -270,24 +279,29 @@ int main(int argc, char **argv)
             printf("{\"group\":\"%s\",\"handshakes\":%d,\"rounds\":%d,"
                    "\"server_cpu_us\":%.1f,\"client_cpu_us\":%.1f,\"total_cpu_us\":%.1f,"
                    "\"handshakes_per_s\":%.0f,\"ratio_to_%s\":%.3f,\"added_us\":%.1f,"
-                   "\"paired_ratio\":%.3f,\"paired_added_us\":%.1f}\n",
+                   "\"paired_ratio\":%.3f,\"paired_added_us\":%.1f,"
+                   "\"paired_added_us_p25\":%.1f,\"paired_added_us_p75\":%.1f}\n",
                    groups[g], per_round * rounds, rounds, ms[g], mc[g], ms[g] + mc[g], mw[g],
                    groups[0], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0], pr[g],
-                   pd[g]);
+                   pd[g], pd25[g], pd75[g]);
         }
     } else {
         printf("TLS 1.3 full handshakes over loopback, %s, P-256 ECDSA certificate;\n"
-               "%d handshakes per group in %d interleaved rounds; medians over rounds.\n\n",
+               "%d handshakes per group in %d interleaved rounds (ABBA order); medians over rounds.\n\n",
                OpenSSL_version(OPENSSL_VERSION), per_round * rounds, rounds);
-        printf("%-20s %13s %13s %12s %12s %8s %9s %8s %9s\n", "group (negotiated)", "server CPU us",
-               "client CPU us", "total CPU us", "handshakes/s", "ratio", "added us", "paired", "paired us");
+        printf("%-20s %13s %13s %12s %12s %8s %9s %8s %9s %15s\n", "group (negotiated)",
+               "server CPU us", "client CPU us", "total CPU us", "handshakes/s", "ratio", "added us",
+               "paired", "paired us", "p25..p75 us");
         for (int g = 0; g < ng; g++) {
-            printf("%-20s %13.1f %13.1f %12.1f %12.0f %7.3fx %9.1f %7.3fx %9.1f\n", groups[g], ms[g], mc[g],
-                   ms[g] + mc[g], mw[g], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0],
-                   pr[g], pd[g]);
+            char iqr[40];
+            snprintf(iqr, sizeof(iqr), "%.1f..%.1f", pd25[g], pd75[g]);
+            printf("%-20s %13.1f %13.1f %12.1f %12.0f %7.3fx %9.1f %7.3fx %9.1f %15s\n", groups[g],
+                   ms[g], mc[g], ms[g] + mc[g], mw[g], (ms[g] + mc[g]) / (ms[0] + mc[0]),
+                   ms[g] + mc[g] - ms[0] - mc[0], pr[g], pd[g], iqr);
         }
         printf("\nratio and added us: total CPU against %s, measured in the same process;\n"
-               "paired: median over rounds of each round's ratio and difference to %s.\n",
+               "paired: median over rounds of each round's ratio and difference to %s\n"
+               "(p25..p75: the middle half of those differences).\n",
                groups[0], groups[0]);
     }
     X509_free(cert);

@@ -77,6 +77,17 @@ static inline void gen_matrix_hash(pqt_poly *at, const uint8_t rho[32], unsigned
 }
 #endif
 
+/* Backends without a joint schedule sample A-hat, s and e in turn. */
+#ifndef PQT_BACKEND_HAS_GEN_MATRIX_NOISE
+static inline void gen_matrix_noise(pqt_poly *a, pqt_poly *noise, const uint8_t rho[32],
+                                    const uint8_t sigma[32], unsigned k, unsigned eta1)
+{
+    gen_matrix(a, rho, 0, k);
+    sample_noise(noise, k, eta1, 0, eta1, sigma, 0);
+    sample_noise(noise + k, k, eta1, 0, eta1, sigma, (uint8_t)k);
+}
+#endif
+
 static void polyvec_mulcache(pqt_poly_mulcache x[MLKEM_K], const pqt_poly b[MLKEM_K])
 {
     for (unsigned i = 0; i < MLKEM_K; i++) {
@@ -147,7 +158,8 @@ static void keygen_core(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES], 
                         const uint8_t seed[64])
 {
     uint8_t buf[33], rhosigma[64];
-    pqt_poly a[MLKEM_K * MLKEM_K], s[MLKEM_K], e[MLKEM_K], t;
+    pqt_poly a[MLKEM_K * MLKEM_K], se[2 * MLKEM_K], t;
+    pqt_poly *s = se, *e = se + MLKEM_K;
     pqt_poly_mulcache scache[MLKEM_K];
 
     /* Algorithm 13: (rho, sigma) = G(d || k), k as one byte (final FIPS 203). */
@@ -159,9 +171,7 @@ static void keygen_core(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES], 
      * so rejection sampling may branch on it. */
     PQT_CT_PUBLIC(rhosigma, 32);
 
-    gen_matrix(a, rho, 0, MLKEM_K);
-    sample_noise(s, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA1, sigma, 0);
-    sample_noise(e, MLKEM_K, MLKEM_ETA1, 0, MLKEM_ETA1, sigma, MLKEM_K);
+    gen_matrix_noise(a, se, rho, sigma, MLKEM_K, MLKEM_ETA1);
     for (unsigned i = 0; i < MLKEM_K; i++) {
         poly_ntt(&s[i]);
         poly_ntt(&e[i]);
@@ -194,9 +204,8 @@ static void keygen_core(uint8_t ek[MLKEM_EK_BYTES], uint8_t dk[MLKEM_DK_BYTES], 
 
     pqt_ct_wipe(buf, sizeof(buf));
     pqt_ct_wipe(rhosigma, sizeof(rhosigma));
-    pqt_ct_wipe(s, sizeof(s));
+    pqt_ct_wipe(se, sizeof(se));
     pqt_ct_wipe(scache, sizeof(scache));
-    pqt_ct_wipe(e, sizeof(e));
     pqt_ct_wipe(&t, sizeof(t));
 }
 

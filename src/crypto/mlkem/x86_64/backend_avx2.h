@@ -827,4 +827,106 @@ static void sample_noise(pqt_poly *out, unsigned n1, unsigned eta1, unsigned n2,
     pqt_ct_wipe(st, sizeof(st));
 }
 
+/*
+ * Key generation's Keccak work as one four-lane schedule: the k * k entries
+ * of A-hat (SHAKE128, squeezed a block at a time until rejection sampling
+ * has its 256 values) and the 2k noise polynomials s, e (SHAKE256 of sigma
+ * and nonces 0..2k-1, one or two blocks). A lane takes the next job as
+ * soon as its own is done, so ML-KEM-768's ninth entry shares permutations
+ * with the noise instead of running three scalar ones, and an entry that
+ * needs a fourth block holds up no other lane. Out: a as
+ * gen_matrix(a, rho, 0, k); noise[0..k-1] = s, noise[k..2k-1] = e, as
+ * sample_noise. Which lane a job lands on depends only on public rho.
+ */
+#define PQT_BACKEND_HAS_GEN_MATRIX_NOISE 1
+static void gen_matrix_noise(pqt_poly *a, pqt_poly *noise, const uint8_t rho[32],
+                             const uint8_t sigma[32], unsigned k, unsigned eta1)
+{
+    union {
+        __m256i v[25];
+        uint64_t w[25][4];
+    } st;
+    uint8_t blk[4][PQT_SHAKE128_RATE + 8] __attribute__((aligned(32)));
+    uint8_t nbuf[4][2 * PQT_SHAKE256_RATE + 8] __attribute__((aligned(32)));
+    int16_t tmp[4][256] __attribute__((aligned(32)));
+    unsigned job[4] = {0}, got[4] = {0};
+    int busy[4] = {0};
+    const unsigned nmat = k * k, njobs = nmat + 2 * k, noise_blocks = eta1 == 3 ? 2 : 1;
+    unsigned next = 0, finished = 0;
+
+    if (k == 4) {
+        /* 16 entries and 8 noise polynomials fill whole four-lane batches
+         * anyway; the batched forms cost less than this schedule. */
+        gen_matrix(a, rho, 0, k);
+        sample_noise(noise, k, eta1, 0, eta1, sigma, 0);
+        sample_noise(noise + k, k, eta1, 0, eta1, sigma, (uint8_t)k);
+        return;
+    }
+    memset(&st, 0, sizeof(st));
+    memset(nbuf, 0, sizeof(nbuf));
+    while (finished < njobs) {
+        for (unsigned l = 0; l < 4; l++) {
+            if (busy[l] || next == njobs) {
+                continue;
+            }
+            /* A new sponge in lane l: one padded block of seed || 0x1F ... 0x80. */
+            uint8_t in[PQT_SHAKE128_RATE] = {0};
+            unsigned rate;
+            if (next < nmat) {
+                memcpy(in, rho, 32);
+                in[32] = (uint8_t)(next % k); /* A-hat[i][j] from rho || j || i */
+                in[33] = (uint8_t)(next / k);
+                in[34] = 0x1F;
+                rate = PQT_SHAKE128_RATE;
+            } else {
+                memcpy(in, sigma, 32);
+                in[32] = (uint8_t)(next - nmat);
+                in[33] = 0x1F;
+                rate = PQT_SHAKE256_RATE;
+            }
+            in[rate - 1] |= 0x80;
+            for (unsigned i = 0; i < 25; i++) {
+                uint64_t v = 0;
+                if (i < rate / 8) {
+                    memcpy(&v, in + 8 * i, 8);
+                }
+                st.w[i][l] = v;
+            }
+            pqt_ct_wipe(in, sizeof(in));
+            job[l] = next++;
+            got[l] = 0;
+            busy[l] = 1;
+        }
+        pqt_keccakx4_f1600(st.v);
+        pqt_keccakx4_extractblocks(blk[0], blk[1], blk[2], blk[3], PQT_SHAKE128_RATE, st.v);
+        for (unsigned l = 0; l < 4; l++) {
+            if (!busy[l]) {
+                continue;
+            }
+            if (job[l] < nmat) {
+                got[l] = rej_uniform_avx2(tmp[l], got[l], blk[l], PQT_SHAKE128_RATE);
+                if (got[l] == 256) {
+                    store_transposed(&a[job[l]], tmp[l]);
+                    busy[l] = 0;
+                    finished++;
+                }
+            } else {
+                memcpy(nbuf[l] + PQT_SHAKE256_RATE * got[l], blk[l], PQT_SHAKE256_RATE);
+                if (++got[l] == noise_blocks) {
+                    if (eta1 == 2) {
+                        cbd2_avx2(&noise[job[l] - nmat], nbuf[l]);
+                    } else {
+                        cbd3_avx2(&noise[job[l] - nmat], nbuf[l]);
+                    }
+                    busy[l] = 0;
+                    finished++;
+                }
+            }
+        }
+    }
+    pqt_ct_wipe(&st, sizeof(st));
+    pqt_ct_wipe(blk, sizeof(blk));
+    pqt_ct_wipe(nbuf, sizeof(nbuf));
+}
+
 #endif

@@ -85,7 +85,7 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
 }
 
 /* Output one block of rate bytes from each of the four instances. */
-static void extract_blocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+void pqt_keccakx4_extractblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
                            unsigned rate, const __m256i s[25])
 {
     /* Transpose lanes four at a time: 4 x (4 x 64-bit) -> 4 x 32 bytes. */
@@ -115,7 +115,7 @@ void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
 {
     while (nblocks-- > 0) {
         pqt_keccakx4_f1600(s);
-        extract_blocks(out0, out1, out2, out3, rate, s);
+        pqt_keccakx4_extractblocks(out0, out1, out2, out3, rate, s);
         out0 += rate, out1 += rate, out2 += rate, out3 += rate;
     }
 }
@@ -238,7 +238,7 @@ void pqt_keccakx4_squeezeblocks_lane3(uint8_t *out0, uint8_t *out1, uint8_t *out
         if (hashing) {
             lane3_after(s, h);
         }
-        extract_blocks(out0, out1, out2, out3, rate, s);
+        pqt_keccakx4_extractblocks(out0, out1, out2, out3, rate, s);
         out0 += rate, out1 += rate, out2 += rate, out3 += rate;
     }
 }

@@ -35,6 +35,10 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
 void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
                                 size_t nblocks, unsigned rate, __m256i s[25]);
 
+/* Without permuting: one block of rate bytes from each instance. */
+void pqt_keccakx4_extractblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
+                                unsigned rate, const __m256i s[25]);
+
 /*
  * SHA3-256(in0) into h and SHAKE256(in1) (32 bytes) into j, in lanes 0 and 1
  * of one 4-way permutation per block: ML-KEM decapsulation's H(ek) check and
