@@ -44,11 +44,13 @@
 #include <openssl/opensslv.h>
 #include <openssl/params.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/hybrid/ec.h"
 #include "pqtls/mlkem.h"
 #include "provider/prov.h"
 
@@ -179,10 +181,17 @@ static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CAL
     return 1;
 }
 
+/* Provider instances in this process (one per library context that loaded
+ * pqtls): the last one to go releases the classical key templates. */
+static _Atomic int live_instances;
+
 static OSSL_FUNC_provider_teardown_fn prov_teardown;
 static void prov_teardown(void *provctx)
 {
     free(provctx);
+    if (atomic_fetch_sub(&live_instances, 1) == 1) {
+        pqt_ec_free_templates();
+    }
 }
 
 static const OSSL_DISPATCH provider_dispatch[] = {
@@ -285,6 +294,7 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
     snprintf(inst->buildinfo, sizeof(inst->buildinfo),
              "pqtls %s: ML-KEM backend %s (portable C always built), built with %s",
              PQT_PROVIDER_VERSION, active_backend(), OPENSSL_VERSION_TEXT);
+    atomic_fetch_add(&live_instances, 1);
     *out = provider_dispatch;
     *provctx = inst;
     return 1;

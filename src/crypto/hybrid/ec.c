@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -49,6 +50,69 @@ size_t pqt_ec_priv_bytes(pqt_ec_curve c)
     return c == PQT_EC_P384 ? 48 : c == PQT_EC_NONE ? 0 : 32;
 }
 
+/*
+ * Key templates. EVP_PKEY_CTX_new_from_name fetches the key manager by name
+ * on every call: in libcrypto 3.0 a method-store lookup under locks that
+ * took 11k ticks (4 µs) in a TLS handshake, twice per handshake for the
+ * hybrid's classical keys. EVP_PKEY_CTX_new_from_pkey takes the key manager
+ * of an existing key instead (3k ticks). So one key per curve, made by name
+ * once, serves as the template for a context through which every new key
+ * of that curve is imported or generated. Templates are only read, from
+ * any thread (an EVP_PKEY is safe to share read-only; the context takes its
+ * reference atomically); the first thread to need one installs it with a
+ * compare-and-swap. pqt_ec_free_templates() releases them (the provider's
+ * teardown); they are made again if needed later.
+ */
+static _Atomic(EVP_PKEY *) key_templates[PQT_EC_P384 + 1];
+
+static EVP_PKEY *make_template(pqt_ec_curve c)
+{
+    if (c == PQT_EC_X25519) {
+        static const uint8_t base_u[32] = {9}; /* RFC 7748 §4.1 base point */
+        return EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, base_u, sizeof(base_u));
+    }
+    /* Domain parameters only: keygen takes the curve from the template. */
+    EVP_PKEY *t = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_group_name(ctx, c == PQT_EC_P256 ? "P-256" : "P-384") <= 0 ||
+        EVP_PKEY_paramgen(ctx, &t) <= 0) {
+        t = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return t;
+}
+
+/* A fresh context for a curve's key manager, or NULL. */
+static EVP_PKEY_CTX *curve_ctx(pqt_ec_curve c)
+{
+    if (c != PQT_EC_X25519 && c != PQT_EC_P256 && c != PQT_EC_P384) {
+        return NULL;
+    }
+    EVP_PKEY *t = atomic_load_explicit(&key_templates[c], memory_order_acquire);
+    if (t == NULL) {
+        EVP_PKEY *fresh = make_template(c);
+        if (fresh == NULL) {
+            return NULL;
+        }
+        if (atomic_compare_exchange_strong_explicit(&key_templates[c], &t, fresh,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            t = fresh;
+        } else {
+            EVP_PKEY_free(fresh); /* another thread's template won; t is it */
+        }
+    }
+    return EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+}
+
+void pqt_ec_free_templates(void)
+{
+    for (size_t i = 0; i < sizeof(key_templates) / sizeof(key_templates[0]); i++) {
+        EVP_PKEY_free(atomic_exchange(&key_templates[i], NULL));
+    }
+}
+
 /* An EVP_PKEY for a NIST curve from public octets and, optionally, a private
  * scalar. */
 static EVP_PKEY *nist_key_fromdata(pqt_ec_curve c, const uint8_t *pub, size_t publen,
@@ -66,7 +130,7 @@ static EVP_PKEY *nist_key_fromdata(pqt_ec_curve c, const uint8_t *pub, size_t pu
         goto cleanup;
     }
     params = OSSL_PARAM_BLD_to_param(bld);
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    ctx = curve_ctx(c);
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
         EVP_PKEY_fromdata(ctx, &key, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
         key = NULL;
@@ -107,9 +171,10 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
     if (c == PQT_EC_X25519) {
         /*
          * RFC 7748 §6.1: the private key is 32 random bytes; X25519 clamps
-         * them itself (§5). Importing them costs less than EVP_PKEY_keygen
-         * (no key generation context, parameters or DRBG call), and the
-         * hybrid passes bytes it drew together with the ML-KEM seed.
+         * them itself (§5). Importing them, through a context made from the
+         * curve's template, costs less than EVP_PKEY_keygen (no fetch by
+         * name, no DRBG call), and the hybrid passes bytes it drew together
+         * with the ML-KEM seed.
          */
         uint8_t rnd[32];
         size_t len = 32;
@@ -120,7 +185,17 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
             }
             priv = rnd;
         }
-        key = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, 32);
+        /* libcrypto computes the public key when it imports the private one. */
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32),
+            OSSL_PARAM_construct_end(),
+        };
+        EVP_PKEY_CTX *ctx = curve_ctx(c);
+        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) <= 0) {
+            key = NULL;
+        }
+        EVP_PKEY_CTX_free(ctx);
         pqt_ct_wipe(rnd, sizeof(rnd));
         if (key == NULL || EVP_PKEY_get_raw_public_key(key, pub, &len) <= 0 || len != 32) {
             goto cleanup;
@@ -142,7 +217,11 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
             }
         } else {
             size_t len = 0;
-            key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve_name(c));
+            EVP_PKEY_CTX *ctx = curve_ctx(c);
+            if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &key) <= 0) {
+                key = NULL;
+            }
+            EVP_PKEY_CTX_free(ctx);
             if (key == NULL ||
                 EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub,
                                                 pqt_ec_share_bytes(c), &len) <= 0 ||

@@ -29,4 +29,8 @@ int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len);
 int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
                   uint8_t *secret);
 
+/* Release the per-curve key templates (ec.c); later calls make them again.
+ * Call only when no other thread is inside these functions. */
+void pqt_ec_free_templates(void);
+
 #endif
