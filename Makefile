@@ -50,7 +50,7 @@ bench: build
 
 # TLS 1.3 handshakes with the pqtls provider: X25519 against X25519MLKEM768.
 bench-handshake: build
-	$(BUILD)/bin/handshake_bench --provider-path $(BUILD)/lib --groups X25519,X25519MLKEM768 --handshakes 8000 --rounds 40
+	$(BUILD)/bin/handshake_bench --provider-path $(BUILD)/lib --groups X25519,X25519MLKEM768 --handshakes 8000 --rounds 200
 
 # ML-KEM against OpenSSL 3.5 (Node.js 24's), in one process.
 bench-openssl: deps

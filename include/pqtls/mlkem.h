@@ -111,7 +111,8 @@ PQT_API PQT_MUST_CHECK int pqt_mlkem_check_dk(pqt_mlkem_alg alg, const uint8_t *
  * in decapsulation beside J(z || c) rather than in key generation. The
  * FIPS 203 §7.3 dk check does not apply, as the key is never imported.
  * seed is d || z, or NULL to draw it from the system RNG. The state holds
- * about 11 KB; pqt_mlkem_ephemeral_free wipes it.
+ * about 11 KB; pqt_mlkem_ephemeral_free wipes its secret part (the matrix
+ * is public: it is expanded from rho, which ek carries).
  */
 typedef struct pqt_mlkem_ephemeral pqt_mlkem_ephemeral;
 

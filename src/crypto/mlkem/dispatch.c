@@ -326,7 +326,8 @@ void pqt_mlkem_ephemeral_free(pqt_mlkem_ephemeral *e)
     if (e == NULL) {
         return;
     }
-    pqt_ct_wipe(e, sizeof(*e));
+    /* Only dk holds secrets; the kept matrix comes from rho, which is in ek. */
+    pqt_ct_wipe(e->dk, sizeof(e->dk));
     free(e);
 }
 
