@@ -14,7 +14,8 @@
  * Seeded mode (bit 3 set): 64 bytes of seed d||z and 32 bytes of m follow
  * (zero-padded if short), then (position, xor) byte triples that modify
  * the ciphertext. keygen_derand + encaps_derand + decaps must round-trip;
- * a modified ciphertext must be rejected (a different shared secret).
+ * a modified ciphertext must be rejected (a different shared secret), and
+ * the ephemeral key pair from the same seed must decapsulate it the same.
  */
 #include <string.h>
 
@@ -103,6 +104,17 @@ static void fuzz_seeded(pqt_mlkem_alg alg, const pqt_mlkem_params *p, pqt_backen
     } else {
         FUZZ_CHECK(memcmp(ss, ss3, sizeof(ss)) == 0);
     }
+
+    /* The ephemeral key pair from the same seed (what the TLS client uses):
+     * the same ek, and the same secret as decaps for the modified (or not)
+     * ciphertext from the server. */
+    pqt_mlkem_ephemeral *e = NULL;
+    uint8_t ek3[PQT_MLKEM1024_EK_BYTES], ss4[PQT_MLKEM_SS_BYTES];
+    FUZZ_CHECK(pqt_mlkem_ephemeral_new(alg, seed, &e, ek3, p->ek_bytes) == 0);
+    FUZZ_CHECK(memcmp(ek, ek3, p->ek_bytes) == 0);
+    FUZZ_CHECK(pqt_mlkem_ephemeral_decaps(e, ss4, ct2, p->ct_bytes) == 0);
+    FUZZ_CHECK(memcmp(ss3, ss4, sizeof(ss4)) == 0);
+    pqt_mlkem_ephemeral_free(e);
 
     /* The other backend derives the same keys, ciphertext and secrets. */
     pqt_backend other = fuzz_other_backend(b);
