@@ -282,7 +282,8 @@ int pqt_mlkem_ephemeral_new(pqt_mlkem_alg alg, const uint8_t seed_in[64], pqt_ml
         memset(ek, 0, ek_len);
         return PQT_ERR_EK_LENGTH;
     }
-    pqt_mlkem_ephemeral *e = aligned_alloc(64, sizeof(*e));
+    /* C11: the size is a multiple of the alignment (pqt_poly: 32 bytes). */
+    pqt_mlkem_ephemeral *e = aligned_alloc(_Alignof(pqt_mlkem_ephemeral), sizeof(*e));
     if (e == NULL) {
         memset(ek, 0, ek_len);
         return PQT_ERR_NOMEM;
