@@ -134,14 +134,20 @@ static void pke_encrypt(uint8_t c[MLKEM_CT_BYTES], const pqt_poly that[MLKEM_K],
     pqt_ct_wipe(&mu, sizeof(mu));
 }
 
+/* Decode t-hat from ek. */
+static void ek_decode_that(pqt_poly that[MLKEM_K], const uint8_t ek[MLKEM_EK_BYTES])
+{
+    for (unsigned i = 0; i < MLKEM_K; i++) {
+        poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
+    }
+}
+
 /* Decode ek into t-hat and generate A-hat^T from rho; with h, also
  * H(ek) (encapsulation needs both, and some backends do them together). */
 static void ek_expand(pqt_poly that[MLKEM_K], pqt_poly at[MLKEM_K * MLKEM_K],
                       const uint8_t ek[MLKEM_EK_BYTES], uint8_t *h)
 {
-    for (unsigned i = 0; i < MLKEM_K; i++) {
-        poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
-    }
+    ek_decode_that(that, ek);
     if (h != NULL) {
         gen_matrix_hash(at, ek + MLKEM_POLYVECBYTES, MLKEM_K, h, ek, MLKEM_EK_BYTES);
     } else {
@@ -313,9 +319,7 @@ static int decaps_core(uint8_t ss[32], const uint8_t ct[MLKEM_CT_BYTES],
 
     /* Re-encrypt and keep K' only if c' == c, without branching. */
     if (at_kept != NULL) {
-        for (unsigned i = 0; i < MLKEM_K; i++) {
-            poly_frombytes(&that[i], ek + i * MLKEM_POLYBYTES);
-        }
+        ek_decode_that(that, ek);
     } else {
         ek_expand(that, at, ek, NULL);
     }

@@ -618,19 +618,33 @@ static inline void store_transposed(pqt_poly *p, const int16_t *std)
     store16(p->c, v);
 }
 
-/* A-hat[i][j] = SampleNTT(rho || j || i); transposed swaps the two bytes.
- * Out: NTT domain (transposed order), [0, q). Four entries at a time. */
-static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsigned k)
+/*
+ * A-hat[i][j] = SampleNTT(rho || j || i); transposed swaps the two bytes.
+ * Out: NTT domain (transposed order), [0, q). Four entries at a time; with
+ * h, also h = H(ek) (SHA3-256), for encapsulation: while that hash is
+ * unfinished, lanes 0..2 sample three entries and lane 3 absorbs one block
+ * of ek per permutation. For ML-KEM-768 that is 9 four-way permutations
+ * for the 9 entries and the 9 blocks of H(ek), where separately they took
+ * 6 four-way and 12 scalar ones.
+ */
+static void gen_matrix_x4(pqt_poly *a, const uint8_t rho[32], int transposed, unsigned k,
+                          uint8_t *h, const uint8_t *ek, size_t eklen)
 {
     uint8_t seed[4][34];
     uint8_t buf[4][GEN_MATRIX_BUFLEN + 8] __attribute__((aligned(32)));
     int16_t tmp[4][256] __attribute__((aligned(32)));
     unsigned ctr[4];
     __m256i st[25];
+    pqt_keccakx4_lane3_sha3 hl;
     const unsigned n = k * k;
 
-    for (unsigned e0 = 0; e0 < n; e0 += 4) {
-        unsigned cnt = n - e0 < 4 ? n - e0 : 4;
+    pqt_keccakx4_lane3_sha3_init(&hl, h != NULL ? ek : NULL, eklen);
+    for (unsigned i = 0; i < 25; i++) {
+        st[i] = _mm256_setzero_si256();
+    }
+    for (unsigned e0 = 0, cnt; e0 < n; e0 += cnt) {
+        const unsigned width = hl.done ? 4 : 3;
+        cnt = n - e0 < width ? n - e0 : width;
         for (unsigned l = 0; l < 4; l++) {
             unsigned e = e0 + (l < cnt ? l : 0); /* unused lanes repeat entry e0 */
             unsigned i = e / k, j = e % k;
@@ -638,7 +652,7 @@ static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsig
             seed[l][32] = (uint8_t)(transposed ? i : j);
             seed[l][33] = (uint8_t)(transposed ? j : i);
         }
-        if (cnt == 1) {
+        if (cnt == 1 && hl.done) {
             /* A single entry (k = 3): one scalar sponge is cheaper than four. */
             uint64_t s1[25];
             pqt_shake128_absorb_once(s1, seed[0], 34);
@@ -649,18 +663,23 @@ static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsig
                 ctr[0] = rej_uniform_avx2(tmp[0], ctr[0], buf[0], PQT_SHAKE128_RATE);
             }
         } else {
-            pqt_keccakx4_absorb_once(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2], seed[3],
-                                     34);
-            pqt_keccakx4_squeezeblocks(buf[0], buf[1], buf[2], buf[3], GEN_MATRIX_NBLOCKS,
-                                       PQT_SHAKE128_RATE, st);
+            if (width == 4) {
+                pqt_keccakx4_absorb_once(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2],
+                                         seed[3], 34);
+            } else {
+                pqt_keccakx4_absorb_once_lanes012(st, PQT_SHAKE128_RATE, seed[0], seed[1],
+                                                  seed[2], 34);
+            }
+            pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], GEN_MATRIX_NBLOCKS,
+                                             PQT_SHAKE128_RATE, st, &hl);
             unsigned done = 1;
             for (unsigned l = 0; l < cnt; l++) {
                 ctr[l] = rej_uniform_avx2(tmp[l], 0, buf[l], GEN_MATRIX_BUFLEN);
                 done &= ctr[l] == 256;
             }
             while (!done) {
-                pqt_keccakx4_squeezeblocks(buf[0], buf[1], buf[2], buf[3], 1, PQT_SHAKE128_RATE,
-                                           st);
+                pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], 1,
+                                                 PQT_SHAKE128_RATE, st, &hl);
                 done = 1;
                 for (unsigned l = 0; l < cnt; l++) {
                     ctr[l] = rej_uniform_avx2(tmp[l], ctr[l], buf[l], PQT_SHAKE128_RATE);
@@ -672,69 +691,23 @@ static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsig
             store_transposed(&a[e0 + l], tmp[l]);
         }
     }
+    if (h != NULL) {
+        pqt_keccakx4_lane3_sha3_finish(st, &hl);
+        memcpy(h, hl.out, 32);
+    }
 }
 
-/*
- * Encapsulation's A-hat^T (as gen_matrix(a, rho, 1, k)) and H(ek) together:
- * while the hash is unfinished, lanes 0..2 sample three entries and lane 3
- * absorbs one block of ek per permutation; then four entries at a time.
- * For ML-KEM-768 that is 9 four-way permutations for 9 entries and the 9
- * blocks of H(ek), where separately they took 6 four-way and 12 scalar.
- */
+static void gen_matrix(pqt_poly *a, const uint8_t rho[32], int transposed, unsigned k)
+{
+    gen_matrix_x4(a, rho, transposed, k, NULL, NULL, 0);
+}
+
+/* Encapsulation's A-hat^T and H(ek) in shared permutations. */
 #define PQT_BACKEND_HAS_GEN_MATRIX_HASH 1
 static void gen_matrix_hash(pqt_poly *a, const uint8_t rho[32], unsigned k, uint8_t h[32],
                             const uint8_t *ek, size_t eklen)
 {
-    uint8_t seed[4][34];
-    uint8_t buf[4][GEN_MATRIX_BUFLEN + 8] __attribute__((aligned(32)));
-    int16_t tmp[4][256] __attribute__((aligned(32)));
-    unsigned ctr[4];
-    __m256i st[25];
-    pqt_keccakx4_lane3_sha3 hl;
-    const unsigned n = k * k;
-
-    pqt_keccakx4_lane3_sha3_init(&hl, ek, eklen);
-    for (unsigned i = 0; i < 25; i++) {
-        st[i] = _mm256_setzero_si256();
-    }
-    for (unsigned e0 = 0, cnt; e0 < n; e0 += cnt) {
-        const unsigned width = hl.done ? 4 : 3;
-        cnt = n - e0 < width ? n - e0 : width;
-        for (unsigned l = 0; l < 4; l++) {
-            unsigned e = e0 + (l < cnt ? l : 0); /* unused lanes repeat entry e0 */
-            memcpy(seed[l], rho, 32);
-            seed[l][32] = (uint8_t)(e / k); /* transposed, as gen_matrix(a, rho, 1, k) */
-            seed[l][33] = (uint8_t)(e % k);
-        }
-        if (width == 4) {
-            pqt_keccakx4_absorb_once(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2], seed[3],
-                                     34);
-        } else {
-            pqt_keccakx4_absorb_once_lanes012(st, PQT_SHAKE128_RATE, seed[0], seed[1], seed[2],
-                                              34);
-        }
-        pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], GEN_MATRIX_NBLOCKS,
-                                         PQT_SHAKE128_RATE, st, &hl);
-        unsigned done = 1;
-        for (unsigned l = 0; l < cnt; l++) {
-            ctr[l] = rej_uniform_avx2(tmp[l], 0, buf[l], GEN_MATRIX_BUFLEN);
-            done &= ctr[l] == 256;
-        }
-        while (!done) {
-            pqt_keccakx4_squeezeblocks_lane3(buf[0], buf[1], buf[2], buf[3], 1, PQT_SHAKE128_RATE,
-                                             st, &hl);
-            done = 1;
-            for (unsigned l = 0; l < cnt; l++) {
-                ctr[l] = rej_uniform_avx2(tmp[l], ctr[l], buf[l], PQT_SHAKE128_RATE);
-                done &= ctr[l] == 256;
-            }
-        }
-        for (unsigned l = 0; l < cnt; l++) {
-            store_transposed(&a[e0 + l], tmp[l]);
-        }
-    }
-    pqt_keccakx4_lane3_sha3_finish(st, &hl);
-    memcpy(h, hl.out, 32);
+    gen_matrix_x4(a, rho, 1, k, h, ek, eklen);
 }
 
 /*

@@ -113,11 +113,7 @@ void pqt_keccakx4_extractblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
 void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
                                 size_t nblocks, unsigned rate, __m256i s[25])
 {
-    while (nblocks-- > 0) {
-        pqt_keccakx4_f1600(s);
-        pqt_keccakx4_extractblocks(out0, out1, out2, out3, rate, s);
-        out0 += rate, out1 += rate, out2 += rate, out3 += rate;
-    }
+    pqt_keccakx4_squeezeblocks_lane3(out0, out1, out2, out3, nblocks, rate, s, NULL);
 }
 
 /* Next padded 136-byte block of a rate-136 sponge input, or 0 when done.
@@ -188,7 +184,7 @@ void pqt_keccakx4_lane3_sha3_init(pqt_keccakx4_lane3_sha3 *h, const uint8_t *in,
     h->len = len;
     h->pos = 0;
     h->last = 0;
-    h->done = 0;
+    h->done = in == NULL; /* no hash: lane 3 is free from the start */
 }
 
 /* Before a permutation: lane 3 takes its next padded block. */
@@ -230,7 +226,7 @@ void pqt_keccakx4_squeezeblocks_lane3(uint8_t *out0, uint8_t *out1, uint8_t *out
                                       pqt_keccakx4_lane3_sha3 *h)
 {
     while (nblocks-- > 0) {
-        int hashing = !h->done;
+        int hashing = h != NULL && !h->done;
         if (hashing) {
             lane3_absorb(s, h);
         }

@@ -57,7 +57,8 @@ int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len
  * with pqt_keccakx4_squeezeblocks_lane3 (lane 3 absorbs a block before
  * each permutation until its input is done; what out3 gets is of no use
  * while it hashes), and ends with pqt_keccakx4_lane3_sha3_finish, after
- * which out holds SHA3-256(in).
+ * which out holds SHA3-256(in). Initialised with in = NULL, or passed as
+ * NULL, it hashes nothing and the squeeze is a plain four-way one.
  */
 typedef struct {
     const uint8_t *in;
