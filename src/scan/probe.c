@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "common/random.h"
 #include "crypto/ct.h"
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
@@ -249,19 +249,6 @@ static void settle(pqt_probe_session *s, int outcome)
     finish(s);
 }
 
-static int random_bytes(uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = getrandom(p, n, 0);
-        if (r <= 0) {
-            return PQT_ERR_RANDOM;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 /*
  * A fresh key pair for one key share; nothing secret is reused across
  * probes. (Importing random bytes with EVP_PKEY_new_raw_private_key instead
@@ -332,9 +319,9 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
     }
     s->probe = probe;
     s->res.alert = -1;
-    ret = random_bytes(random, sizeof(random));
+    ret = pqt_random_bytes(random, sizeof(random));
     if (ret == 0) {
-        ret = random_bytes(session_id, sizeof(session_id));
+        ret = pqt_random_bytes(session_id, sizeof(session_id));
     }
     for (size_t i = 0; ret == 0 && i < d->n_shares; i++) {
         uint16_t g = d->shares[i];

@@ -11,8 +11,8 @@
 #include <openssl/param_build.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "common/random.h"
 #include "crypto/ct.h"
 #include "crypto/hybrid/ec.h"
 
@@ -179,7 +179,7 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
         uint8_t rnd[32];
         size_t len = 32;
         if (priv == NULL) {
-            if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            if (pqt_random_bytes(rnd, sizeof(rnd)) != 0) {
                 pqt_ct_wipe(rnd, sizeof(rnd));
                 return PQT_ERR_RANDOM;
             }

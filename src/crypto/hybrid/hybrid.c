@@ -9,8 +9,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "common/random.h"
 #include "crypto/ct.h"
 #include "crypto/hybrid/ec.h"
 #include "pqtls/hybrid.h"
@@ -40,19 +40,6 @@ static void split(const pqt_group *g, size_t mlkem_len, size_t *mlkem_off, size_
     }
 }
 
-static int random_seed(uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = getrandom(p, n, 0);
-        if (r <= 0) {
-            return PQT_ERR_RANDOM;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 /*
  * The randomness of one side in one system call: the ML-KEM part (n bytes:
  * d || z, or m) followed, for an X25519 group, by the X25519 private key,
@@ -66,11 +53,11 @@ static int draw_randomness(const pqt_group *g, uint8_t *buf, size_t n, const uin
     *ec_priv = NULL;
     *ec_priv_len = 0;
     if (g->ec != PQT_EC_X25519) {
-        return random_seed(buf, n);
+        return pqt_random_bytes(buf, n);
     }
     *ec_priv = buf + n;
     *ec_priv_len = 32;
-    return random_seed(buf, n + 32);
+    return pqt_random_bytes(buf, n + 32);
 }
 
 static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_priv,

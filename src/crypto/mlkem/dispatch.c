@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
+#include "common/random.h"
 #include "crypto/ct.h"
 #include "crypto/mlkem/impl.h"
 #include "crypto/mlkem/params.h"
@@ -152,19 +152,6 @@ int pqt_mlkem_alg_from_name(const char *name, pqt_mlkem_alg *alg)
     return PQT_ERR_UNSUPPORTED;
 }
 
-static int random_bytes(uint8_t *out, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = getrandom(out, len, 0);
-        if (n <= 0) {
-            return PQT_ERR_RANDOM;
-        }
-        out += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int pqt_mlkem_keygen_derand(pqt_mlkem_alg alg, uint8_t *ek, size_t ek_len, uint8_t *dk,
                             size_t dk_len, const uint8_t seed[64])
 {
@@ -200,7 +187,7 @@ int pqt_mlkem_encaps(pqt_mlkem_alg alg, uint8_t *ct, size_t ct_len, uint8_t ss[3
                      const uint8_t *ek, size_t ek_len)
 {
     uint8_t m[32];
-    int ret = random_bytes(m, sizeof(m));
+    int ret = pqt_random_bytes(m, sizeof(m));
     if (ret == 0) {
         ret = pqt_mlkem_encaps_derand(alg, ct, ct_len, ss, ek, ek_len, m);
     } else if (ct != NULL && ss != NULL) {
@@ -292,7 +279,7 @@ int pqt_mlkem_ephemeral_new(pqt_mlkem_alg alg, const uint8_t seed_in[64], pqt_ml
     if (seed_in != NULL) {
         memcpy(seed, seed_in, sizeof(seed));
     } else {
-        ret = random_bytes(seed, sizeof(seed));
+        ret = pqt_random_bytes(seed, sizeof(seed));
     }
     if (ret == 0) {
         e->alg = alg;
@@ -341,7 +328,7 @@ void pqt_mlkem_ephemeral_free(pqt_mlkem_ephemeral *e)
     int pqt_mlkem##N##_keygen(uint8_t ek[EK], uint8_t dk[DK])                                \
     {                                                                                        \
         uint8_t seed[64];                                                                    \
-        int ret = random_bytes(seed, sizeof(seed));                                          \
+        int ret = pqt_random_bytes(seed, sizeof(seed));                                          \
         if (ret == 0) {                                                                      \
             ret = ops_for(ALG)->keygen_derand(ek, dk, seed);                                 \
         } else {                                                                             \
