@@ -7,7 +7,8 @@
  * are written as \u00XX (their Latin-1 reading), so the output is always
  * valid JSON. Commas are placed automatically. Errors (nesting too deep, a
  * value where a key is needed, write failures) are sticky and returned by
- * pqt_json_end_line().
+ * pqt_json_end_line(). Output is buffered per record: pqt_json_end_line()
+ * writes it (one fwrite when the record fits in PQT_JSON_BUF bytes).
  */
 #ifndef PQTLS_JSON_H
 #define PQTLS_JSON_H
@@ -23,6 +24,7 @@ extern "C" {
 #endif
 
 #define PQT_JSON_MAX_DEPTH 32
+#define PQT_JSON_BUF 4096
 
 typedef struct {
     FILE *f;
@@ -31,6 +33,8 @@ typedef struct {
     uint8_t count[PQT_JSON_MAX_DEPTH];  /* values written at each level (saturating) */
     uint8_t is_obj[PQT_JSON_MAX_DEPTH]; /* 1: object, 0: array */
     int after_key;                      /* a key was written, its value is next */
+    size_t len;                         /* bytes waiting in buf */
+    char buf[PQT_JSON_BUF];             /* a record goes out in one write when it fits */
 } pqt_json;
 
 PQT_API void pqt_json_init(pqt_json *j, FILE *f);

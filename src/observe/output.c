@@ -21,6 +21,7 @@
 
 #include "obs_output.h"
 #include "pqtls/groups.h"
+#include "pqtls/json.h"
 
 void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, size_t cap)
 {
@@ -208,323 +209,32 @@ int obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output
     return 0;
 }
 
-/* ---- the record writer ---- */
-
-#define JW_BUF 4096
-#define JW_DEPTH 8
-
-typedef struct {
-    FILE *f;
-    int err;
-    unsigned depth;
-    uint8_t count[JW_DEPTH]; /* values at each level (saturating at 2) */
-    uint8_t after_key;
-    size_t len;
-    char buf[JW_BUF];
-} obs_jw;
-
-static void jw_flush(obs_jw *w)
+/* A 16-bit code point as the string "0x1234". */
+static void hex16(pqt_json *j, uint16_t v)
 {
-    if (w->len > 0 && w->err == 0 && fwrite(w->buf, 1, w->len, w->f) != w->len) {
-        w->err = PQT_ERR_IO;
-    }
-    w->len = 0;
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t b[6] = {'0', 'x', hex[v >> 12], hex[(v >> 8) & 15], hex[(v >> 4) & 15],
+                          hex[v & 15]};
+    pqt_json_string_n(j, b, sizeof(b));
 }
 
-static void jw_put(obs_jw *w, const char *p, size_t n)
-{
-    if (n > JW_BUF - w->len) {
-        jw_flush(w);
-        if (n > JW_BUF) {
-            if (w->err == 0 && fwrite(p, 1, n, w->f) != n) {
-                w->err = PQT_ERR_IO;
-            }
-            return;
-        }
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-/* One character: most of what the writer puts (quotes, commas, brackets). */
-static void jw_putc(obs_jw *w, char c)
-{
-    if (w->len == JW_BUF) {
-        jw_flush(w);
-    }
-    w->buf[w->len++] = c;
-}
-
-static void jw_init(obs_jw *w, FILE *f)
-{
-    w->f = f;
-    w->err = 0;
-    w->depth = 0;
-    w->after_key = 0;
-    w->len = 0;
-}
-
-/* Comma before the next array element; a value right after its key has none. */
-static void jw_before_value(obs_jw *w)
-{
-    if (w->after_key) {
-        w->after_key = 0;
-        return;
-    }
-    if (w->depth > 0) {
-        if (w->count[w->depth - 1] != 0) {
-            jw_putc(w, ',');
-        }
-        w->count[w->depth - 1] = 1;
-    }
-}
-
-static void jw_open(obs_jw *w, char c)
-{
-    jw_before_value(w);
-    if (w->depth == JW_DEPTH) {
-        w->err = PQT_ERR_ARG;
-        return;
-    }
-    w->count[w->depth++] = 0;
-    jw_putc(w, c);
-}
-
-static void jw_close(obs_jw *w, char c)
-{
-    if (w->depth == 0 || w->after_key) {
-        w->err = PQT_ERR_ARG;
-        return;
-    }
-    w->depth--;
-    jw_putc(w, c);
-}
-
-static void jw_object_begin(obs_jw *w)
-{
-    jw_open(w, '{');
-}
-
-static void jw_object_end(obs_jw *w)
-{
-    jw_close(w, '}');
-}
-
-static void jw_array_begin(obs_jw *w)
-{
-    jw_open(w, '[');
-}
-
-static void jw_array_end(obs_jw *w)
-{
-    jw_close(w, ']');
-}
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 when it is not one. */
-static size_t jw_utf8(const uint8_t *s, size_t n)
-{
-    uint32_t cp, lo;
-    size_t len;
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4, cp = s[0] & 0x07u, lo = 0x10000;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3, cp = s[0] & 0x0Fu, lo = 0x800;
-    } else if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2, cp = s[0] & 0x1Fu, lo = 0x80;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    if (cp < lo || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return len;
-}
-
-static const char jw_hex[] = "0123456789abcdef";
-
-/* A JSON string from any bytes: runs of plain characters are copied at once. */
-/*
- * Nonzero when one of the eight bytes in x is not printable ASCII or is '"'
- * or '\\' (the bytes JSON needs escaped or checked as UTF-8). The zero-byte
- * test (v - 0x01..) & ~v & 0x80.. is exact about whether a byte matched,
- * which is all the caller asks; bytes with the top bit set match directly.
- */
-static uint64_t jw_special8(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-    uint64_t q = x ^ (ones * 0x22), b = x ^ (ones * 0x5C), d = x ^ (ones * 0x7F);
-    uint64_t below = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
-    return below | ((q - ones) & ~q & high) | ((b - ones) & ~b & high) |
-           ((d - ones) & ~d & high) | (x & high);
-}
-
-static void jw_escaped(obs_jw *w, const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    jw_putc(w, '"');
-    while (i < n) {
-        size_t run = i;
-        /* printable ASCII except '"' (0x22) and '\\' (0x5C) goes as it is;
-         * eight bytes at a time while none of them needs a look */
-        while (run < n) {
-            if (n - run >= 8) {
-                uint64_t x;
-                memcpy(&x, s + run, 8);
-                if (!jw_special8(x)) {
-                    run += 8;
-                    continue;
-                }
-            }
-            if ((uint8_t)(s[run] - 0x20) >= 0x5F || s[run] == '"' || s[run] == '\\') {
-                break;
-            }
-            run++;
-        }
-        if (run > i) {
-            jw_put(w, (const char *)s + i, run - i);
-            i = run;
-            continue;
-        }
-        uint8_t c = s[i];
-        size_t l = c >= 0x80 ? jw_utf8(s + i, n - i) : 0;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            jw_put(w, e, 2);
-            i++;
-        } else if (l > 0) {
-            jw_put(w, (const char *)s + i, l);
-            i += l;
-        } else {
-            char e[6] = {'\\', 'u', '0', '0', jw_hex[c >> 4], jw_hex[c & 15]};
-            jw_put(w, e, 6);
-            i++;
-        }
-    }
-    jw_putc(w, '"');
-}
-
-static void jw_key(obs_jw *w, const char *key)
-{
-    if (w->depth == 0 || w->after_key) {
-        w->err = PQT_ERR_ARG;
-        return;
-    }
-    /* Keys are this file's own identifiers (plain ASCII): no escaping. */
-    size_t n = strlen(key);
-    jw_before_value(w);
-    jw_putc(w, '"');
-    jw_put(w, key, n);
-    jw_put(w, "\":", 2);
-    w->after_key = 1;
-}
-
-static void jw_string_n(obs_jw *w, const uint8_t *s, size_t n)
-{
-    jw_before_value(w);
-    jw_escaped(w, s, n);
-}
-
-static void jw_null(obs_jw *w)
-{
-    jw_before_value(w);
-    jw_put(w, "null", 4);
-}
-
-static void jw_string(obs_jw *w, const char *s)
-{
-    if (s == NULL) {
-        jw_null(w);
-    } else {
-        jw_string_n(w, (const uint8_t *)s, strlen(s));
-    }
-}
-
-static void jw_int(obs_jw *w, long long v)
-{
-    char b[24];
-    size_t i = sizeof(b);
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        b[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0) {
-        b[--i] = '-';
-    }
-    jw_before_value(w);
-    jw_put(w, b + i, sizeof(b) - i);
-}
-
-static void jw_bool(obs_jw *w, int v)
-{
-    jw_before_value(w);
-    jw_put(w, v ? "true" : "false", v ? 4 : 5);
-}
-
-static void jw_kv_string(obs_jw *w, const char *key, const char *s)
-{
-    jw_key(w, key);
-    jw_string(w, s);
-}
-
-static void jw_kv_int(obs_jw *w, const char *key, long long v)
-{
-    jw_key(w, key);
-    jw_int(w, v);
-}
-
-static void jw_kv_bool(obs_jw *w, const char *key, int v)
-{
-    jw_key(w, key);
-    jw_bool(w, v);
-}
-
-/* End the record: newline and one write; 0 or the first error. */
-static int jw_end_line(obs_jw *w)
-{
-    if (w->depth != 0 || w->after_key) {
-        w->err = PQT_ERR_ARG;
-    }
-    jw_put(w, "\n", 1);
-    jw_flush(w);
-    return w->err;
-}
-
-static void hex16(obs_jw *j, uint16_t v)
-{
-    char b[8] = {'"', '0', 'x', jw_hex[v >> 12], jw_hex[(v >> 8) & 15], jw_hex[(v >> 4) & 15],
-                 jw_hex[v & 15], '"'};
-    jw_before_value(j);
-    jw_put(j, b, 8);
-}
-
-static void group_value(obs_jw *j, uint16_t g)
+static void group_value(pqt_json *j, uint16_t g)
 {
     const char *name = pqt_group_name(g);
     if (name != NULL) {
-        jw_string(j, name);
+        pqt_json_string(j, name);
     } else if (pqt_tls_is_grease(g)) {
-        jw_string(j, "GREASE");
+        pqt_json_string(j, "GREASE");
     } else {
         hex16(j, g);
     }
 }
 
-static void u16_list(obs_jw *j, const char *key, const uint8_t *list, size_t n, int groups,
+static void u16_list(pqt_json *j, const char *key, const uint8_t *list, size_t n, int groups,
                      int skip_grease)
 {
-    jw_key(j, key);
-    jw_array_begin(j);
+    pqt_json_key(j, key);
+    pqt_json_array_begin(j);
     for (size_t i = 0; i < n; i++) {
         uint16_t v = pqt_u16_at(list, i);
         if (skip_grease && pqt_tls_is_grease(v)) {
@@ -536,7 +246,7 @@ static void u16_list(obs_jw *j, const char *key, const uint8_t *list, size_t n, 
             hex16(j, v);
         }
     }
-    jw_array_end(j);
+    pqt_json_array_end(j);
 }
 
 /*
@@ -575,66 +285,66 @@ static void ts_string(uint64_t us, char out[40])
     p[7] = 0;
 }
 
-static void client_hello_fields(obs_jw *j, const pqt_obs_handshake *hs)
+static void client_hello_fields(pqt_json *j, const pqt_obs_handshake *hs)
 {
     const pqt_client_hello *ch = &hs->ch;
     char b[24];
-    jw_key(j, "alpn");
-    jw_array_begin(j);
+    pqt_json_key(j, "alpn");
+    pqt_json_array_begin(j);
     pqt_reader list = pqt_reader_make(ch->alpn, ch->alpn_len), name;
     while (ch->alpn != NULL && pqt_reader_vec(&list, 1, &name) == 0) {
-        jw_string_n(j, name.p, pqt_reader_left(&name));
+        pqt_json_string_n(j, name.p, pqt_reader_left(&name));
     }
-    jw_array_end(j);
-    jw_key(j, "offered_versions");
-    jw_array_begin(j);
+    pqt_json_array_end(j);
+    pqt_json_key(j, "offered_versions");
+    pqt_json_array_begin(j);
     if (ch->n_versions == 0) {
         pqt_obs_format_version(ch->legacy_version, b);
-        jw_string(j, b);
+        pqt_json_string(j, b);
     }
     for (size_t i = 0; i < ch->n_versions; i++) {
         uint16_t v = pqt_u16_at(ch->versions, i);
         if (!pqt_tls_is_grease(v)) {
             pqt_obs_format_version(v, b);
-            jw_string(j, b);
+            pqt_json_string(j, b);
         }
     }
-    jw_array_end(j);
+    pqt_json_array_end(j);
     u16_list(j, "cipher_suites", ch->cipher_suites, ch->n_cipher_suites, 0, 0);
     u16_list(j, "offered_groups", ch->groups, ch->n_groups, 1, 1);
-    jw_key(j, "key_share_groups");
-    jw_array_begin(j);
+    pqt_json_key(j, "key_share_groups");
+    pqt_json_array_begin(j);
     for (size_t i = 0; i < ch->n_key_shares; i++) {
         if (!pqt_tls_is_grease(ch->key_shares[i].group)) {
             group_value(j, ch->key_shares[i].group);
         }
     }
-    jw_array_end(j);
-    jw_key(j, "key_shares");
-    jw_array_begin(j);
+    pqt_json_array_end(j);
+    pqt_json_key(j, "key_shares");
+    pqt_json_array_begin(j);
     for (size_t i = 0; i < ch->n_key_shares; i++) {
         if (pqt_tls_is_grease(ch->key_shares[i].group)) {
             continue;
         }
-        jw_object_begin(j);
-        jw_key(j, "group");
+        pqt_json_object_begin(j);
+        pqt_json_key(j, "group");
         group_value(j, ch->key_shares[i].group);
-        jw_kv_int(j, "size", ch->key_shares[i].len);
-        jw_object_end(j);
+        pqt_json_kv_int(j, "size", ch->key_shares[i].len);
+        pqt_json_object_end(j);
     }
-    jw_array_end(j);
+    pqt_json_array_end(j);
     u16_list(j, "signature_algorithms", ch->sig_algs, ch->n_sig_algs, 0, 1);
-    jw_key(j, "extensions");
-    jw_array_begin(j);
+    pqt_json_key(j, "extensions");
+    pqt_json_array_begin(j);
     for (size_t i = 0; i < ch->n_ext; i++) {
         hex16(j, ch->ext[i].type);
     }
-    jw_array_end(j);
+    pqt_json_array_end(j);
 }
 
 int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
 {
-    obs_jw j;
+    pqt_json j;
     obs_view v;
     char b[40];
     if (f == NULL || hs == NULL) {
@@ -644,29 +354,29 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     if (ret != 0) {
         return ret;
     }
-    jw_init(&j, f);
-    jw_object_begin(&j);
-    jw_kv_string(&j, "schema", PQT_OBS_SCHEMA);
+    pqt_json_init(&j, f);
+    pqt_json_object_begin(&j);
+    pqt_json_kv_string(&j, "schema", PQT_OBS_SCHEMA);
     ts_string(hs->ts_us, b);
-    jw_kv_string(&j, "ts", b);
-    jw_kv_string(&j, "client", v.client);
-    jw_kv_int(&j, "client_port", hs->client_port);
-    jw_kv_string(&j, "server", v.server);
-    jw_kv_int(&j, "server_port", hs->server_port);
-    jw_key(&j, "sni");
+    pqt_json_kv_string(&j, "ts", b);
+    pqt_json_kv_string(&j, "client", v.client);
+    pqt_json_kv_int(&j, "client_port", hs->client_port);
+    pqt_json_kv_string(&j, "server", v.server);
+    pqt_json_kv_int(&j, "server_port", hs->server_port);
+    pqt_json_key(&j, "sni");
     if (v.sni != NULL) {
-        jw_string_n(&j, v.sni, v.sni_len);
+        pqt_json_string_n(&j, v.sni, v.sni_len);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_key(&j, "ja4");
+    pqt_json_key(&j, "ja4");
     if (hs->has_ch && hs->ja4[0] != 0) {
-        jw_string(&j, hs->ja4);
+        pqt_json_string(&j, hs->ja4);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_kv_string(&j, "ja4_r", hs->has_ch ? hs->ja4_r : NULL);
-    jw_kv_string(&j, "client_family", hs->client_family);
+    pqt_json_kv_string(&j, "ja4_r", hs->has_ch ? hs->ja4_r : NULL);
+    pqt_json_kv_string(&j, "client_family", hs->client_family);
     if (hs->has_ch) {
         client_hello_fields(&j, hs);
     } else {
@@ -674,120 +384,120 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
                                             "offered_groups", "key_share_groups", "key_shares",
                                             "signature_algorithms", "extensions"};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-            jw_key(&j, lists[i]);
-            jw_array_begin(&j);
-            jw_array_end(&j);
+            pqt_json_key(&j, lists[i]);
+            pqt_json_array_begin(&j);
+            pqt_json_array_end(&j);
         }
     }
-    jw_key(&j, "client_hello");
-    jw_object_begin(&j);
-    jw_kv_bool(&j, "complete", hs->has_ch);
-    jw_kv_int(&j, "size", (long long)hs->ch_size);
-    jw_kv_int(&j, "segments", hs->ch_segments);
-    jw_kv_int(&j, "records", hs->ch_records);
-    jw_kv_string(&j, "error", hs->ch_err ? pqt_errname(hs->ch_err) : NULL);
-    jw_object_end(&j);
+    pqt_json_key(&j, "client_hello");
+    pqt_json_object_begin(&j);
+    pqt_json_kv_bool(&j, "complete", hs->has_ch);
+    pqt_json_kv_int(&j, "size", (long long)hs->ch_size);
+    pqt_json_kv_int(&j, "segments", hs->ch_segments);
+    pqt_json_kv_int(&j, "records", hs->ch_records);
+    pqt_json_kv_string(&j, "error", hs->ch_err ? pqt_errname(hs->ch_err) : NULL);
+    pqt_json_object_end(&j);
 
-    jw_key(&j, "version");
+    pqt_json_key(&j, "version");
     if (hs->has_sh) {
         pqt_obs_format_version(hs->server_version, b);
-        jw_string(&j, b);
+        pqt_json_string(&j, b);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_key(&j, "cipher");
+    pqt_json_key(&j, "cipher");
     if (hs->has_sh) {
         hex16(&j, hs->cipher);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_key(&j, "group");
+    pqt_json_key(&j, "group");
     if (hs->group_source != PQT_OBS_GROUP_NONE) {
         group_value(&j, hs->group);
-        jw_kv_int(&j, "group_code", hs->group);
-        jw_kv_bool(&j, "group_pq", pqt_group_is_pq(hs->group));
-        jw_kv_string(&j, "group_source",
+        pqt_json_kv_int(&j, "group_code", hs->group);
+        pqt_json_kv_bool(&j, "group_pq", pqt_group_is_pq(hs->group));
+        pqt_json_kv_string(&j, "group_source",
                            hs->group_source == PQT_OBS_GROUP_KEY_SHARE ? "key_share"
                                                                        : "server_key_exchange");
     } else {
-        jw_null(&j);
-        jw_key(&j, "group_code");
-        jw_null(&j);
-        jw_kv_bool(&j, "group_pq", 0);
-        jw_kv_string(&j, "group_source", NULL);
+        pqt_json_null(&j);
+        pqt_json_key(&j, "group_code");
+        pqt_json_null(&j);
+        pqt_json_kv_bool(&j, "group_pq", 0);
+        pqt_json_kv_string(&j, "group_source", NULL);
     }
-    jw_kv_bool(&j, "hrr", hs->hrr);
-    jw_key(&j, "hrr_group");
+    pqt_json_kv_bool(&j, "hrr", hs->hrr);
+    pqt_json_key(&j, "hrr_group");
     if (hs->hrr && hs->hrr_group != 0) {
         group_value(&j, hs->hrr_group);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_key(&j, "retry_key_share_groups");
-    jw_array_begin(&j);
+    pqt_json_key(&j, "retry_key_share_groups");
+    pqt_json_array_begin(&j);
     for (size_t i = 0; i < hs->n_retry_key_share; i++) {
         if (!pqt_tls_is_grease(hs->retry_key_share[i])) {
             group_value(&j, hs->retry_key_share[i]);
         }
     }
-    jw_array_end(&j);
+    pqt_json_array_end(&j);
 
-    jw_kv_string(&j, "outcome", pqt_obs_outcome_name(hs->outcome));
-    jw_key(&j, "alert");
+    pqt_json_kv_string(&j, "outcome", pqt_obs_outcome_name(hs->outcome));
+    pqt_json_key(&j, "alert");
     if (hs->outcome == PQT_OBS_ALERT) {
-        jw_object_begin(&j);
-        jw_kv_string(&j, "level", hs->alert_level == 2 ? "fatal" : "warning");
-        jw_kv_int(&j, "code", hs->alert_desc);
-        jw_kv_string(&j, "name", obs_alert_name(hs->alert_desc));
-        jw_kv_string(&j, "from", hs->alert_from_server ? "server" : "client");
-        jw_object_end(&j);
+        pqt_json_object_begin(&j);
+        pqt_json_kv_string(&j, "level", hs->alert_level == 2 ? "fatal" : "warning");
+        pqt_json_kv_int(&j, "code", hs->alert_desc);
+        pqt_json_kv_string(&j, "name", obs_alert_name(hs->alert_desc));
+        pqt_json_kv_string(&j, "from", hs->alert_from_server ? "server" : "client");
+        pqt_json_object_end(&j);
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
-    jw_key(&j, "closed_by");
+    pqt_json_key(&j, "closed_by");
     if (hs->outcome >= PQT_OBS_RESET_AFTER_CH && hs->outcome <= PQT_OBS_CLOSED) {
-        jw_string(&j, hs->closed_by_server ? "server" : "client");
+        pqt_json_string(&j, hs->closed_by_server ? "server" : "client");
     } else {
-        jw_null(&j);
+        pqt_json_null(&j);
     }
 
-    jw_key(&j, "path");
-    jw_object_begin(&j);
-    jw_key(&j, "vlan");
-    jw_array_begin(&j);
+    pqt_json_key(&j, "path");
+    pqt_json_object_begin(&j);
+    pqt_json_key(&j, "vlan");
+    pqt_json_array_begin(&j);
     for (unsigned i = 0; i < hs->n_vlan; i++) {
-        jw_int(&j, hs->vlan[i]);
+        pqt_json_int(&j, hs->vlan[i]);
     }
-    jw_array_end(&j);
-    jw_kv_string(&j, "client_prefix", v.client_prefix);
-    jw_kv_string(&j, "server_prefix", v.server_prefix);
+    pqt_json_array_end(&j);
+    pqt_json_kv_string(&j, "client_prefix", v.client_prefix);
+    pqt_json_kv_string(&j, "server_prefix", v.server_prefix);
     static const char *const ttl_keys[2][2] = {{"client_ttl", "client_hops"},
                                                {"server_ttl", "server_hops"}};
     for (int side = 0; side < 2; side++) {
         uint8_t ttl = side == 0 ? hs->client_ttl : hs->server_ttl;
-        jw_key(&j, ttl_keys[side][0]);
+        pqt_json_key(&j, ttl_keys[side][0]);
         if (ttl != 0) {
-            jw_int(&j, ttl);
+            pqt_json_int(&j, ttl);
         } else {
-            jw_null(&j);
+            pqt_json_null(&j);
         }
-        jw_key(&j, ttl_keys[side][1]);
+        pqt_json_key(&j, ttl_keys[side][1]);
         if (pqt_obs_hops(ttl) >= 0) {
-            jw_int(&j, pqt_obs_hops(ttl));
+            pqt_json_int(&j, pqt_obs_hops(ttl));
         } else {
-            jw_null(&j);
+            pqt_json_null(&j);
         }
     }
-    jw_object_end(&j);
-    jw_key(&j, "anomalies");
-    jw_array_begin(&j);
+    pqt_json_object_end(&j);
+    pqt_json_key(&j, "anomalies");
+    pqt_json_array_begin(&j);
     for (size_t i = 0; i < sizeof(anomaly_names) / sizeof(anomaly_names[0]); i++) {
         if (hs->anomalies & anomaly_names[i].bit) {
-            jw_string(&j, anomaly_names[i].name);
+            pqt_json_string(&j, anomaly_names[i].name);
         }
     }
-    jw_array_end(&j);
-    jw_kv_bool(&j, "pseudonymised", opts != NULL && opts->pseudonym != NULL);
-    jw_object_end(&j);
-    return jw_end_line(&j);
+    pqt_json_array_end(&j);
+    pqt_json_kv_bool(&j, "pseudonymised", opts != NULL && opts->pseudonym != NULL);
+    pqt_json_object_end(&j);
+    return pqt_json_end_line(&j);
 }

@@ -6,15 +6,51 @@
 
 void pqt_json_init(pqt_json *j, FILE *f)
 {
-    memset(j, 0, sizeof(*j));
     j->f = f;
+    j->err = 0;
+    j->depth = 0;
+    j->after_key = 0;
+    j->len = 0;
 }
 
-static void put(pqt_json *j, const char *s, size_t n)
+/* Write out what is buffered; the first failure is the sticky error. */
+static void flush(pqt_json *j)
 {
-    if (j->err == 0 && n > 0 && fwrite(s, 1, n, j->f) != n) {
+    if (j->len > 0 && fwrite(j->buf, 1, j->len, j->f) != j->len && j->err == 0) {
         j->err = PQT_ERR_IO;
     }
+    j->len = 0;
+}
+
+/* Nothing more is added after an error; what came before still goes out,
+ * as it would have unbuffered. */
+static void put(pqt_json *j, const char *s, size_t n)
+{
+    if (j->err != 0) {
+        return;
+    }
+    if (n > PQT_JSON_BUF - j->len) {
+        flush(j);
+        if (n > PQT_JSON_BUF) {
+            if (j->err == 0 && fwrite(s, 1, n, j->f) != n) {
+                j->err = PQT_ERR_IO;
+            }
+            return;
+        }
+    }
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+}
+
+static void putc_(pqt_json *j, char c)
+{
+    if (j->err != 0) {
+        return;
+    }
+    if (j->len == PQT_JSON_BUF) {
+        flush(j);
+    }
+    j->buf[j->len++] = c;
 }
 
 static void puts_(pqt_json *j, const char *s)
@@ -37,7 +73,7 @@ static int before_value(pqt_json *j)
         j->after_key = 0;
     } else if (j->depth > 0) {
         if (j->count[j->depth - 1] > 0) {
-            put(j, ",", 1);
+            putc_(j, ',');
         }
         if (j->count[j->depth - 1] < 255) {
             j->count[j->depth - 1]++;
@@ -58,7 +94,7 @@ static void open_(pqt_json *j, int obj)
     j->is_obj[j->depth] = (uint8_t)obj;
     j->count[j->depth] = 0;
     j->depth++;
-    put(j, obj ? "{" : "[", 1);
+    putc_(j, obj ? '{' : '[');
 }
 
 static void close_(pqt_json *j, int obj)
@@ -71,7 +107,7 @@ static void close_(pqt_json *j, int obj)
         return;
     }
     j->depth--;
-    put(j, obj ? "}" : "]", 1);
+    putc_(j, obj ? '}' : ']');
 }
 
 void pqt_json_object_begin(pqt_json *j)
@@ -126,40 +162,82 @@ static size_t utf8_len(const uint8_t *s, size_t n)
     return len;
 }
 
-/* Runs of bytes that need no escaping are written with one call, so long
- * strings cost one fwrite, not one per character. */
+/*
+ * Nonzero when one of the eight bytes in x is not printable ASCII or is '"'
+ * or '\\' (the bytes JSON needs escaped or checked as UTF-8). The zero-byte
+ * test (v - 0x01..) & ~v & 0x80.. is exact about whether a byte matched,
+ * which is all the caller asks; bytes with the top bit set match directly.
+ */
+static uint64_t special8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * 0x22), b = x ^ (ones * 0x5C), d = x ^ (ones * 0x7F);
+    uint64_t below = (x - ones * 0x20) & ~x & high; /* a byte below 0x20 */
+    return below | ((q - ones) & ~q & high) | ((b - ones) & ~b & high) | ((d - ones) & ~d & high) |
+           (x & high);
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* A JSON string from any bytes: runs of printable ASCII other than '"' and
+ * '\\' are copied at once, found eight bytes at a time; valid UTF-8 goes
+ * as it is, every other byte as \u00XX. */
 static void write_escaped(pqt_json *j, const uint8_t *s, size_t n)
 {
-    char esc[8];
-    put(j, "\"", 1);
-    size_t i = 0, run = 0; /* s[run..i) is pending, unescaped */
+    size_t i = 0;
+    putc_(j, '"');
     while (i < n && j->err == 0) {
-        uint8_t c = s[i];
-        size_t l = 1;
-        int plain;
-        if (c == '"' || c == '\\' || c < 0x20 || c == 0x7F) {
-            plain = 0;
-        } else {
-            l = utf8_len(s + i, n - i);
-            plain = l != 0;
+        size_t run = i;
+        while (run < n) {
+            if (n - run >= 8) {
+                uint64_t x;
+                memcpy(&x, s + run, 8);
+                if (!special8(x)) {
+                    run += 8;
+                    continue;
+                }
+            }
+            if ((uint8_t)(s[run] - 0x20) >= 0x5F || s[run] == '"' || s[run] == '\\') {
+                break;
+            }
+            run++;
         }
-        if (plain) {
-            i += l;
+        if (run > i) {
+            put(j, (const char *)s + i, run - i);
+            i = run;
             continue;
         }
-        put(j, (const char *)s + run, i - run);
+        uint8_t c = s[i];
+        size_t l = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
         if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-            put(j, esc, 2);
+            char e[2] = {'\\', (char)c};
+            put(j, e, 2);
+            i++;
+        } else if (l > 0) {
+            put(j, (const char *)s + i, l);
+            i += l;
         } else {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            put(j, esc, 6);
+            char e[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
+            put(j, e, 6);
+            i++;
         }
-        i++;
-        run = i;
     }
-    put(j, (const char *)s + run, i - run);
-    put(j, "\"", 1);
+    putc_(j, '"');
+}
+
+/* Decimal digits of v, without snprintf. */
+static void put_decimal(pqt_json *j, unsigned long long u, int negative)
+{
+    char b[24];
+    size_t i = sizeof(b);
+    do {
+        b[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (negative) {
+        b[--i] = '-';
+    }
+    put(j, b + i, sizeof(b) - i);
 }
 
 void pqt_json_key(pqt_json *j, const char *key)
@@ -172,13 +250,13 @@ void pqt_json_key(pqt_json *j, const char *key)
         return;
     }
     if (j->count[j->depth - 1] > 0) {
-        put(j, ",", 1);
+        putc_(j, ',');
     }
     if (j->count[j->depth - 1] < 255) {
         j->count[j->depth - 1]++;
     }
     write_escaped(j, (const uint8_t *)key, strlen(key));
-    put(j, ":", 1);
+    putc_(j, ':');
     j->after_key = 1;
 }
 
@@ -200,17 +278,15 @@ void pqt_json_string(pqt_json *j, const char *s)
 
 void pqt_json_int(pqt_json *j, long long v)
 {
-    char b[32];
     if (before_value(j) == 0) {
-        puts_(j, (snprintf(b, sizeof(b), "%lld", v), b));
+        put_decimal(j, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, v < 0);
     }
 }
 
 void pqt_json_uint(pqt_json *j, unsigned long long v)
 {
-    char b[32];
     if (before_value(j) == 0) {
-        puts_(j, (snprintf(b, sizeof(b), "%llu", v), b));
+        put_decimal(j, v, 0);
     }
 }
 
@@ -247,23 +323,22 @@ void pqt_json_null(pqt_json *j)
 
 void pqt_json_hex(pqt_json *j, const uint8_t *p, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     if (before_value(j) != 0) {
         return;
     }
     char b[128];
     size_t used = 0;
-    put(j, "\"", 1);
+    putc_(j, '"');
     for (size_t i = 0; i < n; i++) {
-        b[used++] = digits[p[i] >> 4];
-        b[used++] = digits[p[i] & 15];
+        b[used++] = hex_digits[p[i] >> 4];
+        b[used++] = hex_digits[p[i] & 15];
         if (used == sizeof(b)) {
             put(j, b, used);
             used = 0;
         }
     }
     put(j, b, used);
-    put(j, "\"", 1);
+    putc_(j, '"');
 }
 
 void pqt_json_kv_string(pqt_json *j, const char *key, const char *s)
@@ -289,11 +364,9 @@ int pqt_json_end_line(pqt_json *j)
     if (j->err == 0 && (j->depth != 0 || j->after_key)) {
         j->err = PQT_ERR_ARG;
     }
-    if (j->err == 0) {
-        put(j, "\n", 1);
-    }
+    putc_(j, '\n'); /* only when there was no error */
+    flush(j);
     int err = j->err;
-    FILE *f = j->f;
-    pqt_json_init(j, f);
+    pqt_json_init(j, j->f);
     return err;
 }
