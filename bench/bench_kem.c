@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "bench_cpu.h"
+#include "pqtls/json.h"
 #include "pqtls/mlkem.h"
 
 #define BENCH_DEFAULT_ITERATIONS 2000
@@ -187,22 +188,6 @@ static int set_up(bench_state *s)
     return err;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            fprintf(out, "\\%c", c);
-        } else if (c < 0x20) {
-            fprintf(out, "\\u%04x", c);
-        } else {
-            fputc(c, out);
-        }
-    }
-    fputc('"', out);
-}
-
 static double to_us(uint64_t ns)
 {
     return (double)ns / 1000.0;
@@ -212,17 +197,34 @@ static void print_result(const bench_config *cfg, const pqt_bench_cpu *cpu, cons
                          const char *backend, bench_op op, bench_stats ticks, bench_stats ns)
 {
     if (cfg->jsonl) {
-        printf("{\"alg\":\"%s\",\"backend\":\"%s\",\"op\":\"%s\",\"iterations\":%ld,"
-               "\"median_ticks\":%llu,\"p10_ticks\":%llu,\"p90_ticks\":%llu,"
-               "\"median_us\":%.3f,\"p10_us\":%.3f,\"p90_us\":%.3f,"
-               "\"tick_source\":\"%s\",\"tick_mhz\":%.1f,\"cpu\":",
-               alg, backend, op_names[op], cfg->iterations, (unsigned long long)ticks.median,
-               (unsigned long long)ticks.p10, (unsigned long long)ticks.p90, to_us(ns.median),
-               to_us(ns.p10), to_us(ns.p90), cpu->tick_source, cpu->tick_mhz);
-        json_string(stdout, cpu->model);
-        printf(",\"features\":");
-        json_string(stdout, cpu->features);
-        printf("}\n");
+        pqt_json j;
+        pqt_json_init(&j, stdout);
+        pqt_json_object_begin(&j);
+        pqt_json_kv_string(&j, "alg", alg);
+        pqt_json_kv_string(&j, "backend", backend);
+        pqt_json_kv_string(&j, "op", op_names[op]);
+        pqt_json_kv_int(&j, "iterations", cfg->iterations);
+        pqt_json_key(&j, "median_ticks");
+        pqt_json_uint(&j, ticks.median);
+        pqt_json_key(&j, "p10_ticks");
+        pqt_json_uint(&j, ticks.p10);
+        pqt_json_key(&j, "p90_ticks");
+        pqt_json_uint(&j, ticks.p90);
+        pqt_json_key(&j, "median_us");
+        pqt_json_double(&j, to_us(ns.median), 3);
+        pqt_json_key(&j, "p10_us");
+        pqt_json_double(&j, to_us(ns.p10), 3);
+        pqt_json_key(&j, "p90_us");
+        pqt_json_double(&j, to_us(ns.p90), 3);
+        pqt_json_kv_string(&j, "tick_source", cpu->tick_source);
+        pqt_json_key(&j, "tick_mhz");
+        pqt_json_double(&j, cpu->tick_mhz, 1);
+        pqt_json_kv_string(&j, "cpu", cpu->model);
+        pqt_json_kv_string(&j, "features", cpu->features);
+        pqt_json_object_end(&j);
+        if (pqt_json_end_line(&j) != 0) {
+            fprintf(stderr, "bench: cannot write a JSON record\n");
+        }
     } else {
         printf("%-12s %-9s %-10s %12llu %12llu %12llu %10.2f\n", alg, backend, op_names[op],
                (unsigned long long)ticks.median, (unsigned long long)ticks.p10,
