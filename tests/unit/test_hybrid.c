@@ -9,17 +9,7 @@
 
 #include "pqtls/hybrid.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (!(cond)) {                                    \
-            failures++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "../check.h"
 
 static const uint16_t kem_groups[] = {
     PQT_GROUP_X25519MLKEM768, PQT_GROUP_SECP256R1MLKEM768, PQT_GROUP_SECP384R1MLKEM1024,

@@ -25,36 +25,10 @@
 int pqt_cpu_has_avx2(void); /* crypto/mlkem/impl.h */
 #endif
 
-static unsigned failures;
+#include "../check.h"
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            if (failures++ < 20) {                                         \
-                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
-                fprintf(stderr, __VA_ARGS__);                              \
-                fputc('\n', stderr);                                       \
-            }                                                              \
-        }                                                                  \
-    } while (0)
-
-static uint64_t rng_state[2] = {0x3C6EF372FE94F82BULL, 0xA54FF53A5F1D36F1ULL};
-
-static uint64_t rng_next(void)
-{
-    uint64_t s0 = rng_state[0], s1 = rng_state[1], r = s0 + s1;
-    s1 ^= s0;
-    rng_state[0] = ((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14);
-    rng_state[1] = (s1 << 36) | (s1 >> 28);
-    return r;
-}
-
-static void rng_bytes(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)(rng_next() >> 32);
-    }
-}
+#define TEST_RNG_SEED 0x3C6EF372FE94F82BULL, 0xA54FF53A5F1D36F1ULL
+#include "../rng.h"
 
 /* FIPS 202 Algorithm 5, rc(t): one bit of the degree-8 LFSR. */
 static unsigned ref_rc_bit(unsigned t)
@@ -348,7 +322,7 @@ int main(int argc, char **argv)
         failures++;
     }
     if (failures != 0) {
-        fprintf(stderr, "%u check(s) failed\n", failures);
+        fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
     }
     printf("all Keccak checks passed\n");

@@ -16,18 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static unsigned failures;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            if (failures++ < 20) {                                        \
-                printf("FAIL %s:%d: ", __func__, __LINE__);               \
-                printf(__VA_ARGS__);                                      \
-                printf("\n");                                             \
-            }                                                             \
-        }                                                                 \
-    } while (0)
+#include "../check.h"
 
 #define Q MLKEM_Q
 
@@ -762,7 +751,7 @@ int main(void)
     test_cbd();
     test_keccak();
     if (failures != 0) {
-        printf("test_mlkem_arith: %u check(s) failed\n", failures);
+        printf("test_mlkem_arith: %d check(s) failed\n", failures);
         return 1;
     }
     printf("test_mlkem_arith: all checks passed\n");

@@ -16,37 +16,10 @@
 #define MAX_DK 3168
 #define MAX_CT 1568
 
-static unsigned failures;
+#include "../check.h"
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            if (failures++ < 20) {                                         \
-                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
-                fprintf(stderr, __VA_ARGS__);                              \
-                fputc('\n', stderr);                                       \
-            }                                                              \
-        }                                                                  \
-    } while (0)
-
-/* xoshiro-style deterministic generator: reproducible failures. */
-static uint64_t rng_state[2] = {0x243F6A8885A308D3ULL, 0x13198A2E03707344ULL};
-
-static uint64_t rng_next(void)
-{
-    uint64_t s0 = rng_state[0], s1 = rng_state[1], r = s0 + s1;
-    s1 ^= s0;
-    rng_state[0] = ((s0 << 55) | (s0 >> 9)) ^ s1 ^ (s1 << 14);
-    rng_state[1] = (s1 << 36) | (s1 >> 28);
-    return r;
-}
-
-static void rng_bytes(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)(rng_next() >> 32);
-    }
-}
+#define TEST_RNG_SEED 0x243F6A8885A308D3ULL, 0x13198A2E03707344ULL
+#include "../rng.h"
 
 static void use(pqt_backend b)
 {
@@ -77,7 +50,7 @@ static void test_alg(pqt_mlkem_alg alg, unsigned iters)
     uint8_t bad_ct[MAX_CT], bad_ek[MAX_EK], bad_dk[MAX_DK];
     int r[2];
     const pqt_backend be[2] = {PQT_BACKEND_PORTABLE, PQT_BACKEND_AVX2};
-    unsigned start = failures;
+    int start = failures;
 
     for (unsigned it = 0; it < iters; it++) {
         rng_bytes(seed, sizeof(seed));
@@ -212,7 +185,7 @@ int main(int argc, char **argv)
     test_alg(PQT_MLKEM1024, iters);
     use(PQT_BACKEND_AUTO);
     if (failures != 0) {
-        fprintf(stderr, "%u failures\n", failures);
+        fprintf(stderr, "%d failures\n", failures);
         return 1;
     }
     return 0;

@@ -4,14 +4,7 @@
 
 #include "pqtls/wire.h"
 
-static int failures;
-#define CHECK(cond, msg)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            failures++;                                    \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, msg); \
-        }                                                  \
-    } while (0)
+#include "../check.h"
 
 static void test_reader(void)
 {
