@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_GROUPS 8
 #define MAX_ROUNDS 256
 
@@ -51,20 +53,6 @@ typedef struct {
     int failed;
     char group_seen[64]; /* negotiated group name, as the server saw it */
 } side;
-
-static double now(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "handshake_bench: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(2);
-}
 
 /* A throwaway P-256 key and self-signed certificate. */
 static void make_cert(OSSL_LIB_CTX *lib, EVP_PKEY **key, X509 **cert)
@@ -103,7 +91,7 @@ static SSL_CTX *make_ctx(OSSL_LIB_CTX *lib, int server, const char *group, EVP_P
 static void *server_main(void *arg)
 {
     side *s = arg;
-    double t0 = now(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
     for (int i = 0; i < s->count; i++) {
         int fd = accept(s->listen_fd, NULL, NULL);
         SSL *ssl = fd >= 0 ? SSL_new(s->ctx) : NULL;
@@ -119,7 +107,7 @@ static void *server_main(void *arg)
             close(fd);
         }
     }
-    s->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - t0;
+    s->cpu_s = bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
     return NULL;
 }
 
@@ -129,7 +117,7 @@ static void *client_main(void *arg)
     struct sockaddr_in a;
     socklen_t alen = sizeof(a);
     getsockname(c->listen_fd, (struct sockaddr *)&a, &alen);
-    double t0 = now(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
     for (int i = 0; i < c->count; i++) {
         int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -147,24 +135,13 @@ static void *client_main(void *arg)
             close(fd);
         }
     }
-    c->cpu_s = now(CLOCK_THREAD_CPUTIME_ID) - t0;
+    c->cpu_s = bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv)
 {
+    bench_prog = "handshake_bench";
     const char *provider_path = "build/lib", *groups_arg = "X25519,X25519MLKEM768", *format = "table";
     int total = 2000, rounds = 10, default_ctx = 0;
     for (int i = 1; i < argc; i++) {
@@ -198,17 +175,7 @@ int main(int argc, char **argv)
 
     /* A library context of its own by default; --default-context loads the
      * providers into OpenSSL's default one, as nginx and curl do. */
-    OSSL_LIB_CTX *lib = default_ctx ? NULL : OSSL_LIB_CTX_new();
-    if ((!default_ctx && lib == NULL) || OSSL_PROVIDER_set_default_search_path(lib, provider_path) != 1 ||
-        OSSL_PROVIDER_load(lib, "default") == NULL) {
-        die("cannot load the default provider");
-    }
-    if (OSSL_PROVIDER_load(lib, "pqtls") == NULL) {
-        fprintf(stderr, "handshake_bench: cannot load the pqtls provider from %s (build it with make)\n",
-                provider_path);
-        ERR_print_errors_fp(stderr);
-        return 2;
-    }
+    OSSL_LIB_CTX *lib = bench_load_providers(default_ctx, provider_path);
     EVP_PKEY *key;
     X509 *cert;
     make_cert(lib, &key, &cert);
@@ -229,12 +196,12 @@ int main(int argc, char **argv)
             side s = {make_ctx(lib, 1, groups[g], key, cert), lfd, per_round, 0, 0, ""};
             side c = {make_ctx(lib, 0, groups[g], NULL, NULL), lfd, per_round, 0, 0, ""};
             pthread_t ts, tc;
-            double w0 = now(CLOCK_MONOTONIC);
+            double w0 = bench_clock_s(CLOCK_MONOTONIC);
             pthread_create(&ts, NULL, server_main, &s);
             pthread_create(&tc, NULL, client_main, &c);
             pthread_join(tc, NULL);
             pthread_join(ts, NULL);
-            double w1 = now(CLOCK_MONOTONIC);
+            double w1 = bench_clock_s(CLOCK_MONOTONIC);
             close(lfd);
             SSL_CTX_free(s.ctx);
             SSL_CTX_free(c.ctx);

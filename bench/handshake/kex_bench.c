@@ -34,6 +34,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define MAX_GROUPS 8
 #define MAX_ROUNDS 64
 
@@ -53,20 +55,6 @@ static const group known[] = {
 };
 
 static OSSL_LIB_CTX *lib;
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "kex_bench: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(2);
-}
 
 /* ssl_generate_pkey_group / ssl_generate_param_group. */
 static EVP_PKEY *gen(const group *g, int keypair)
@@ -103,7 +91,7 @@ static void exchange(const group *g)
 {
     unsigned char *cshare = NULL, *sshare = NULL, ss_c[128], ss_s[128];
     size_t clen, slen = 0, lc = 0, ls = 0;
-    double t0 = cpu_now();
+    double t0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
     /* client: ClientHello key_share */
     EVP_PKEY *ckey = gen(g, 1);
@@ -111,7 +99,7 @@ static void exchange(const group *g)
     if (clen == 0) {
         die("client share");
     }
-    double t1 = cpu_now();
+    double t1 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
     /* server: the peer key, then the answer */
     EVP_PKEY *peer = gen(g, 0), *skey = NULL;
@@ -136,7 +124,7 @@ static void exchange(const group *g)
         slen = EVP_PKEY_get1_encoded_public_key(skey, &sshare);
         ls = derive(skey, peer, ss_s);
     }
-    double t2 = cpu_now();
+    double t2 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
     /* client: ServerHello key_share */
     if (g->is_kem) {
@@ -155,7 +143,7 @@ static void exchange(const group *g)
         lc = derive(ckey, speer, ss_c);
         EVP_PKEY_free(speer);
     }
-    double t3 = cpu_now();
+    double t3 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
     if (lc != ls || memcmp(ss_c, ss_s, lc) != 0) {
         die("secrets differ");
     }
@@ -167,18 +155,6 @@ static void exchange(const group *g)
     t_c1 += t1 - t0;
     t_s += t2 - t1;
     t_c2 += t3 - t2;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int n_groups, n_rounds, per_round;
@@ -213,6 +189,7 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
+    bench_prog = "kex_bench";
     const char *provider_path = "build/lib", *groups_arg = "X25519,X25519MLKEM768,MLKEM768";
     int iters = 2000, rounds = 10, default_ctx = 0, nthreads = 1;
     for (int i = 1; i < argc; i++) {
@@ -255,12 +232,7 @@ int main(int argc, char **argv)
         }
         gs[ng++] = found;
     }
-    lib = default_ctx ? NULL : OSSL_LIB_CTX_new();
-    if ((!default_ctx && lib == NULL) ||
-        OSSL_PROVIDER_set_default_search_path(lib, provider_path) != 1 ||
-        OSSL_PROVIDER_load(lib, "default") == NULL || OSSL_PROVIDER_load(lib, "pqtls") == NULL) {
-        die("cannot load the default and pqtls providers");
-    }
+    lib = bench_load_providers(default_ctx, provider_path);
     n_groups = ng;
     n_rounds = rounds;
     per_round = iters / rounds;
