@@ -64,21 +64,23 @@ static void handshake_bytes(obs_tls_dir *t, obs_budget *b, const obs_tls_events 
                             int side, const uint8_t *p, size_t n)
 {
     while (n > 0) {
+        if (t->hs_hdr_have == 0) {
+            t->hs_segs = 0;
+            t->hs_recs = 0;
+            t->hs_last_seg = 0;
+            t->hs_last_rec = 0;
+        }
+        /* The TCP segments and TLS records this message's bytes came in,
+         * each counted once. */
+        if (t->hs_last_seg != t->seg_id) {
+            t->hs_last_seg = t->seg_id;
+            t->hs_segs++;
+        }
+        if (t->hs_last_rec != t->rec_id) {
+            t->hs_last_rec = t->rec_id;
+            t->hs_recs++;
+        }
         if (t->hs_hdr_have < 4) {
-            if (t->hs_hdr_have == 0) {
-                t->hs_segs = 0;
-                t->hs_recs = 0;
-                t->hs_last_seg = 0;
-                t->hs_last_rec = 0;
-            }
-            if (t->hs_last_seg != t->seg_id) {
-                t->hs_last_seg = t->seg_id;
-                t->hs_segs++;
-            }
-            if (t->hs_last_rec != t->rec_id) {
-                t->hs_last_rec = t->rec_id;
-                t->hs_recs++;
-            }
             t->hs_hdr[t->hs_hdr_have++] = *p++;
             n--;
             if (t->hs_hdr_have < 4) {
@@ -100,15 +102,6 @@ static void handshake_bytes(obs_tls_dir *t, obs_budget *b, const obs_tls_events 
                 }
             }
             t->hs_keep = t->hs_buf != NULL ? keep : 0;
-        } else {
-            if (t->hs_last_seg != t->seg_id) {
-                t->hs_last_seg = t->seg_id;
-                t->hs_segs++;
-            }
-            if (t->hs_last_rec != t->rec_id) {
-                t->hs_last_rec = t->rec_id;
-                t->hs_recs++;
-            }
         }
         uint32_t want = t->hs_len - t->hs_got;
         uint32_t take = n < want ? (uint32_t)n : want;
