@@ -12,6 +12,8 @@
 
 # The repository root, for scripts/openssl-cnf.sh.
 DEPLOY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../proc.sh
+. "$DEPLOY_ROOT/tests/proc.sh"
 
 DEPLOY_PIDS=()
 DEPLOY_LOGS=()
@@ -39,20 +41,7 @@ need_cmd() {
 
 deploy_cleanup() {
     local rc=$?
-    local pid
-    for pid in "${DEPLOY_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${DEPLOY_PIDS[@]}"; do
-        # Give each a moment, then make sure.
-        local i
-        for i in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids 10 "${DEPLOY_PIDS[@]}"
     if [ "$rc" -ne 0 ] || [ "$DEPLOY_OK" -ne 1 ]; then
         local f
         for f in "${DEPLOY_LOGS[@]}"; do
@@ -108,12 +97,8 @@ deploy_init() {
 
 # Start a watchdog for a server pid.
 watchdog() {
-    local pid="$1"
-    (
-        sleep "$DEPLOY_SERVER_LIFETIME"
-        kill -KILL "$pid" 2>/dev/null
-    ) >/dev/null 2>&1 &
-    DEPLOY_PIDS+=($!)
+    kill_after "$DEPLOY_SERVER_LIFETIME" "$1"
+    DEPLOY_PIDS+=("$KILL_AFTER_PID")
 }
 
 # A candidate port: 20000-32767 stays below Linux's ephemeral range, so

@@ -17,6 +17,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../proc.sh
+. "$ROOT/tests/proc.sh"
 [ $# -eq 2 ] || {
     echo "usage: live.sh PQTLS_BIN WORK_ROOT" >&2
     exit 2
@@ -33,18 +35,8 @@ fail() {
 note() { printf '%s\n' "$*"; }
 
 cleanup() {
-    local rc=$? pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    local rc=$?
+    stop_pids 10 "${PIDS[@]}"
     if [ "$rc" -ne 0 ] || [ "$OK" -ne 1 ]; then
         for f in "$DIR"/*.log "$DIR"/live.jsonl "$DIR"/metrics*.txt; do
             [ -f "$f" ] || continue

@@ -26,6 +26,8 @@
 
 # The repository root, for scripts/openssl-cnf.sh.
 ESTATE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../proc.sh
+. "$ESTATE_ROOT/tests/proc.sh"
 
 ESTATE_PIDS=()
 ESTATE_LIFETIME=${ESTATE_LIFETIME:-600}
@@ -54,30 +56,14 @@ estate_wait_port() {
 }
 
 estate_stop() {
-    local pid
-    for pid in "${ESTATE_PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${ESTATE_PIDS[@]}"; do
-        local i
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids 20 "${ESTATE_PIDS[@]}"
     ESTATE_PIDS=()
 }
 
 # Kill a process after the estate lifetime even if no trap runs.
 estate_watchdog() {
-    local pid="$1"
-    (
-        sleep "$ESTATE_LIFETIME"
-        kill -KILL "$pid" 2>/dev/null
-    ) >/dev/null 2>&1 &
-    ESTATE_PIDS+=($!)
+    kill_after "$ESTATE_LIFETIME" "$1"
+    ESTATE_PIDS+=("$KILL_AFTER_PID")
 }
 
 estate_start() {
