@@ -383,10 +383,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <cctv-mlkem vector directory> [--million]\n", argv[0]);
         return 2;
     }
-    if (!vec_is_dir(argv[1])) {
-        printf("FAIL: vector directory %s not found (configure with "
-               "-DPQT_SHARED_DIR=<dir holding vectors/>)\n",
-               argv[1]);
+    if (!vec_require_dir(argv[1])) {
         return 1;
     }
     nb = vec_backends(backends);

@@ -364,10 +364,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <wycheproof testvectors_v1 directory>\n", argv[0]);
         return 2;
     }
-    if (!vec_is_dir(argv[1])) {
-        printf("FAIL: vector directory %s not found (configure with "
-               "-DPQT_SHARED_DIR=<dir holding vectors/>)\n",
-               argv[1]);
+    if (!vec_require_dir(argv[1])) {
         return 1;
     }
     nb = vec_backends(backends);

@@ -109,6 +109,17 @@ int vec_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int vec_require_dir(const char *path)
+{
+    if (vec_is_dir(path)) {
+        return 1;
+    }
+    printf("FAIL: vector directory %s not found (configure with "
+           "-DPQT_SHARED_DIR=<dir holding vectors/>)\n",
+           path);
+    return 0;
+}
+
 int vec_is_file(const char *path)
 {
     struct stat st;

@@ -58,6 +58,8 @@ int vec_path(char *buf, size_t size, const char *dir, const char *name);
 
 /* 1 if path is an existing directory / regular file. */
 int vec_is_dir(const char *path);
+/* 1 if path is a directory, else prints the FAIL line naming PQT_SHARED_DIR and returns 0. */
+int vec_require_dir(const char *path);
 int vec_is_file(const char *path);
 
 /* Load a JSON file; prints the parse error and returns NULL on failure. */
