@@ -1,4 +1,4 @@
-/* Subcommands of the `pqtls` command, one file each (kem.c, bench.c). */
+/* Subcommands of the `pqtls` command, one file each. */
 #ifndef PQTLS_CLI_H
 #define PQTLS_CLI_H
 
@@ -12,13 +12,10 @@ int cli_cmd_bench(int argc, char **argv);
 void cli_help_kem(FILE *out);
 void cli_help_bench(FILE *out);
 
-/* The tools, each built when its file and library exist (cli/CMakeLists.txt
- * defines PQT_CLI_HAVE_<NAME>). */
+/* The tools over src/scan and src/observe. */
 int cli_cmd_scan(int argc, char **argv);
 void cli_help_scan(FILE *out);
 int cli_cmd_observe(int argc, char **argv);
 void cli_help_observe(FILE *out);
-int cli_cmd_mask(int argc, char **argv);
-void cli_help_mask(FILE *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * The `pqtls` command: dispatches through one table to one file per
- * subcommand (kem.c, bench.c, and scan.c / observe.c / mask.c when they are
- * built). Exit codes are listed in util.h, --help and docs/cli.md.
+ * subcommand (scan.c, observe.c, kem.c, bench.c). Exit codes are listed in
+ * util.h, --help and docs/cli.md.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,17 +23,10 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-#ifdef PQT_CLI_HAVE_SCAN
     {"scan", "scan TARGET...", "post-quantum readiness of TLS endpoints", cli_cmd_scan,
      cli_help_scan},
-#endif
-#ifdef PQT_CLI_HAVE_OBSERVE
     {"observe", "observe FILE... | -i IFACE", "TLS handshakes from captures or live traffic",
      cli_cmd_observe, cli_help_observe},
-#endif
-#ifdef PQT_CLI_HAVE_MASK
-    {"mask", "mask IN OUT", "scrub captures and logs before sharing", cli_cmd_mask, cli_help_mask},
-#endif
     {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,
      cli_help_kem},
     {"bench", "bench kem", "ML-KEM benchmark (ticks and microseconds)", cli_cmd_bench,
@@ -69,12 +62,8 @@ static void help_main(FILE *out)
           "  -V, --version                version and active ML-KEM backend\n"
           "\n"
           "Examples:\n"
-#ifdef PQT_CLI_HAVE_SCAN
           "  pqtls scan --targets hosts.txt --format html -o report.html\n"
-#endif
-#ifdef PQT_CLI_HAVE_OBSERVE
           "  pqtls observe --format table capture.pcapng\n"
-#endif
           "  pqtls kem keygen --alg ML-KEM-768\n"
           "  pqtls kem encaps --alg ML-KEM-768 --ek @ek.hex\n"
           "  pqtls bench kem --iterations 500 --format jsonl\n"

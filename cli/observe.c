@@ -240,7 +240,7 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
         return CLI_EXIT_FAILED;
     }
     int lt = pqt_capture_linktype(cap);
-    if (!pqt_obs_linktype_supported(lt)) {
+    if (!pqt_linktype_supported(lt)) {
         cli_error("observe", "'%s': link type %d is not supported (supported: Ethernet 1, "
                   "BSD loopback 0/108, raw IP 101, Linux SLL 113, SLL2 276, IPv4 228, IPv6 229)",
                   path, lt);
@@ -279,7 +279,7 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
 }
 
 static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bpf, int promisc,
-                    int http_fd, unsigned long long count, unsigned long long duration,
+                    pqt_obs_http *http, unsigned long long count, unsigned long long duration,
                     unsigned long long interval, uint64_t *dropped)
 {
     char err[512];
@@ -290,18 +290,28 @@ static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bp
         return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_UNSUPPORTED;
     }
     int lt = pqt_capture_linktype(cap);
-    if (!pqt_obs_linktype_supported(lt)) {
+    if (!pqt_linktype_supported(lt)) {
         cli_error("observe", "interface '%s' has link type %d, which is not supported", iface, lt);
         pqt_capture_close(cap);
         return CLI_EXIT_UNSUPPORTED;
     }
-    uint64_t start = now_us(), last_write = start;
+    uint64_t start = now_us(), last_write = start, last_publish = 0;
     int status = CLI_EXIT_OK;
     while (!stop_requested) {
-        struct pollfd p[2] = {{.fd = pqt_capture_fd(cap), .events = POLLIN},
-                              {.fd = http_fd, .events = POLLIN}};
-        int np = http_fd >= 0 ? 2 : 1;
-        if (poll(p, (nfds_t)np, 200) < 0 && errno != EINTR) {
+        /* --metrics-listen is served from its own thread (src/observe/http.c),
+         * which never touches the observer: it gets a copy of the exposition
+         * up to ten times a second, first before any packet. */
+        if (http != NULL && now_us() - last_publish >= 100000u) {
+            size_t len = 0;
+            char *body = render_prom(rc->agg, pqt_obs_get_stats(obs), &len);
+            last_publish = now_us();
+            if (body != NULL && pqt_obs_http_publish(http, body, len) != 0) {
+                /* out of memory: scrapers keep getting the previous one */
+            }
+            free(body);
+        }
+        struct pollfd p = {.fd = pqt_capture_fd(cap), .events = POLLIN};
+        if (poll(&p, 1, 200) < 0 && errno != EINTR) {
             status = CLI_EXIT_IO;
             break;
         }
@@ -324,14 +334,6 @@ static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bp
         pqt_obs_expire(obs, now);
         if (rc->format == FMT_JSONL) {
             fflush(rc->out);
-        }
-        if (np == 2 && (p[1].revents & POLLIN)) {
-            size_t len = 0;
-            char *body = render_prom(rc->agg, pqt_obs_get_stats(obs), &len);
-            if (body != NULL) {
-                (void)pqt_obs_http_answer(http_fd, body, len);
-                free(body);
-            }
         }
         if (rc->format == FMT_PROM && rc->out_path != NULL &&
             now - last_write >= interval * 1000000u) {
@@ -359,7 +361,8 @@ int cli_cmd_observe(int argc, char **argv)
     char *bpf = NULL;
     const char **files = NULL;
     size_t nfiles = 0;
-    int pseudo = 0, promisc = 0, quiet = 0, http_fd = -1;
+    int pseudo = 0, promisc = 0, quiet = 0;
+    pqt_obs_http *http = NULL;
     unsigned long long v, count = 0, duration = 0, interval = 10;
     int status = CLI_EXIT_USAGE, worst = CLI_EXIT_OK;
     uint64_t dropped = 0;
@@ -550,7 +553,7 @@ int cli_cmd_observe(int argc, char **argv)
     }
     if (listen_addr != NULL) {
         char err[256];
-        if (pqt_obs_http_listen(listen_addr, &http_fd, err, sizeof(err)) != 0) {
+        if (pqt_obs_http_start(listen_addr, &http, err, sizeof(err)) != 0) {
             cli_error("observe", "--metrics-listen: %s", err);
             status = CLI_EXIT_USAGE;
             goto cleanup;
@@ -567,7 +570,7 @@ int cli_cmd_observe(int argc, char **argv)
     signal(SIGTERM, on_signal);
     int show_progress = !quiet && isatty(STDERR_FILENO);
     if (iface != NULL) {
-        worst = run_live(obs, &rc, iface, bpf, promisc, http_fd, count, duration, interval,
+        worst = run_live(obs, &rc, iface, bpf, promisc, http, count, duration, interval,
                          &dropped);
     } else {
         for (size_t i = 0; i < nfiles && !stop_requested; i++) {
@@ -609,9 +612,7 @@ cleanup:
     if (rc.out != stdout && rc.out != NULL && fclose(rc.out) != 0 && status == CLI_EXIT_OK) {
         status = CLI_EXIT_IO;
     }
-    if (http_fd >= 0) {
-        close(http_fd);
-    }
+    pqt_obs_http_stop(http);
     pqt_obs_free(obs);
     pqt_obs_agg_free(rc.agg);
     pqt_obs_families_free(fam);

@@ -328,3 +328,71 @@ int cli_finish_output(const char *cmd)
     }
     return CLI_EXIT_OK;
 }
+
+/* observe has always said "wants", scan "needs"; scripts match these lines. */
+int cli_parse_uint(const char *cmd, const char *opt, const char *value, unsigned long long min,
+                   unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(value, &end, 10);
+    if (value[0] == '\0' || value[0] == '-' || end == value || *end != '\0' || errno != 0 ||
+        x < min || x > max) {
+        cli_error(cmd, "%s %s a whole number from %llu to %llu, got '%s'", opt,
+                  strcmp(cmd, "observe") == 0 ? "wants" : "needs", min, max, value);
+        return CLI_EXIT_USAGE;
+    }
+    *out = x;
+    return CLI_EXIT_OK;
+}
+
+/* 1 if arg is exactly "--NAME" of a long option or "-X" of a short one. */
+static int exact_option(const cli_opts *o, const char *arg)
+{
+    if (arg[0] != '-' || arg[1] == '\0') {
+        return 0;
+    }
+    if (arg[1] == '-') {
+        for (const struct option *l = o->longopts; l->name != NULL; l++) {
+            if (strcmp(arg + 2, l->name) == 0) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    /* optstring + 2 skips "-:"; ':' only marks options that take a value. */
+    return arg[2] == '\0' && arg[1] != ':' && strchr(o->optstring + 2, arg[1]) != NULL;
+}
+
+int cli_getopt(cli_opts *o, int argc, char **argv)
+{
+    if (!o->started) {
+        /* optind = 0 makes glibc start afresh, whatever parsed argv before. */
+        optind = 0;
+        opterr = 0;
+        o->started = 1;
+    }
+    /* In-order mode never permutes, and an argument that is not exactly one
+     * option is an error before getopt_long moves on inside it, so the
+     * argument this call reads is always argv[optind]. */
+    int at = optind == 0 ? 1 : optind;
+    int c = getopt_long(argc, argv, o->optstring, o->longopts, NULL);
+    o->arg = at < argc ? argv[at] : NULL;
+    o->value = optarg;
+    if (c == -1 && at >= argc) {
+        return CLI_OPT_END;
+    }
+    if (c == CLI_OPT_OPERAND) {
+        return CLI_OPT_OPERAND;
+    }
+    /* c == -1 here means getopt_long stopped at "--". */
+    if (c == -1 || c == '?' || !exact_option(o, o->arg)) {
+        cli_error(o->cmd, "unknown option '%s'; see 'pqtls %s --help'", o->arg, o->cmd);
+        return CLI_OPT_ERROR;
+    }
+    if (c == ':') {
+        cli_error(o->cmd, "%s needs a value; see 'pqtls %s --help'", o->arg, o->cmd);
+        return CLI_OPT_ERROR;
+    }
+    return c;
+}

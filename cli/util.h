@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the `pqtls` subcommands: exit codes, error messages,
- * hex text in and out (with the position of the first bad character), and
- * the `@path` convention for reading long hex values from files.
+ * hex text in and out (with the position of the first bad character), the
+ * `@path` convention for reading long hex values from files, and option
+ * and number parsing.
  *
  * Everything here lives in the executable, so names are cli_-prefixed and
  * nothing is exported from the library.
@@ -9,6 +10,7 @@
 #ifndef PQTLS_CLI_UTIL_H
 #define PQTLS_CLI_UTIL_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,5 +89,46 @@ int cli_report_pqt_error(const char *cmd, const char *what, int err);
 
 /* Flush stdout; CLI_EXIT_IO if anything could not be written. */
 int cli_finish_output(const char *cmd);
+
+/*
+ * Parse value, the argument of option opt (spelled as the user wrote it,
+ * "-c" or "--concurrency"), as a whole decimal number from min to max.
+ * Rejects an empty value, a sign '-', anything after the digits and
+ * numbers that overflow. On failure prints "pqtls <cmd>: <opt> needs a
+ * whole number from <min> to <max>, got '<value>'" (observe has always
+ * said "wants") and returns CLI_EXIT_USAGE; *out is then unchanged.
+ */
+int cli_parse_uint(const char *cmd, const char *opt, const char *value, unsigned long long min,
+                   unsigned long long max, unsigned long long *out);
+
+/*
+ * getopt_long for the tools (scan, observe), with the rules their
+ * hand-written parsers had, so that no command line changes meaning:
+ * - options and operands mix in any order, also under POSIXLY_CORRECT;
+ *   operands come back one by one, in order; "-" and "" are operands;
+ * - an option is its exact spelling only: no abbreviations, no
+ *   --opt=value, no -oVALUE, no bundles such as -qh;
+ * - a value is the next argument, whatever it looks like ("-o -");
+ * - "--" is not special: it is an unknown option.
+ * optstring must start with "-:" (getopt_long's in-order mode, and ':'
+ * for a missing value instead of getopt_long's own message).
+ */
+typedef struct {
+    const char *cmd;               /* "scan": messages say "pqtls scan: ... see 'pqtls scan --help'" */
+    const char *optstring;         /* "-:ht:f:..." */
+    const struct option *longopts; /* ends with a zero entry */
+    const char *arg;               /* after each call: the option as written, or the operand */
+    const char *value;             /* the option's value, for options that take one */
+    int started;                   /* 0 before the first call */
+} cli_opts;
+
+enum {
+    CLI_OPT_END = -1,    /* no arguments left */
+    CLI_OPT_OPERAND = 1, /* a positional argument, in arg */
+    CLI_OPT_ERROR = '?', /* unknown option or missing value; the message has been printed */
+};
+
+/* The next option's code (its val in longopts / its letter), or a CLI_OPT_* value. */
+int cli_getopt(cli_opts *o, int argc, char **argv);
 
 #endif

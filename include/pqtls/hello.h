@@ -1,5 +1,6 @@
 /*
- * TLS record and hello-message parsing and building (RFC 8446 §4.1, §5.1),
+ * TLS hello-message parsing and building (RFC 8446 §4.1; records are in
+ * pqtls/record.h),
  * shared by the scanner (which builds ClientHellos and reads ServerHellos)
  * and the observer (which reads both off the wire).
  *
@@ -16,17 +17,14 @@
 #include <stdint.h>
 
 #include "pqtls/err.h"
+#include "pqtls/record.h"
 #include "pqtls/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Record content types and handshake types. */
-#define PQT_TLS_CT_CHANGE_CIPHER_SPEC 20
-#define PQT_TLS_CT_ALERT 21
-#define PQT_TLS_CT_HANDSHAKE 22
-#define PQT_TLS_CT_APPLICATION_DATA 23
+/* Handshake types. */
 #define PQT_TLS_HS_CLIENT_HELLO 1
 #define PQT_TLS_HS_SERVER_HELLO 2
 #define PQT_TLS_HS_SERVER_KEY_EXCHANGE 12
@@ -41,8 +39,6 @@ extern "C" {
 #define PQT_TLS_EXT_COOKIE 44
 #define PQT_TLS_EXT_KEY_SHARE 51
 
-#define PQT_TLS_RECORD_HEADER 5
-#define PQT_TLS_MAX_RECORD 16384 /* plaintext, RFC 8446 §5.1 */
 #define PQT_HELLO_MAX_EXTENSIONS 64
 #define PQT_HELLO_MAX_KEY_SHARES 16
 
@@ -51,16 +47,6 @@ static inline int pqt_tls_is_grease(uint16_t v)
 {
     return (v & 0x0F0F) == 0x0A0A && (v >> 8) == (v & 0xFF);
 }
-
-typedef struct {
-    uint8_t type;
-    uint16_t version;
-    uint16_t length;
-} pqt_record_header;
-
-/* Parse a 5-byte record header; PQT_ERR_SYNTAX for an unknown content type
- * or a length above 2^14 + 2048 (RFC 8446 §5.2's ciphertext limit). */
-PQT_API PQT_MUST_CHECK int pqt_record_header_parse(pqt_reader *r, pqt_record_header *h);
 
 typedef struct {
     uint16_t type;

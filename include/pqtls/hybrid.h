@@ -110,6 +110,13 @@ pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share, siz
                                  uint8_t *server_share, size_t cap, size_t *server_len,
                                  uint8_t *secret, size_t secret_cap, size_t *secret_len);
 
+/*
+ * Release what the classical halves keep between calls (one libcrypto key
+ * template per curve); later calls make them again. Only when no other
+ * thread is inside a pqt_hybrid_* function (the provider's teardown).
+ */
+PQT_API void pqt_hybrid_release(void);
+
 #ifdef __cplusplus
 }
 #endif

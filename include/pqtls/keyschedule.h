@@ -42,9 +42,6 @@ PQT_API size_t pqt_ks_hash_len(pqt_ks_hash h);
  * anything but 0x1301, 0x1302 and 0x1303. */
 PQT_API PQT_MUST_CHECK int pqt_ks_suite(uint16_t suite, pqt_ks_hash *h, size_t *key_len);
 
-/* The IANA name of a TLS 1.3 cipher suite, or NULL. */
-PQT_API const char *pqt_ks_suite_name(uint16_t suite);
-
 /* Hash of the concatenation of n parts (a transcript hash); out gets
  * pqt_ks_hash_len(h) bytes. */
 PQT_API PQT_MUST_CHECK int pqt_ks_transcript(pqt_ks_hash h, const uint8_t *const *parts,

@@ -23,7 +23,8 @@
 #include "pqtls/err.h"
 #include "pqtls/hello.h"
 #include "pqtls/ja4.h"
-#include "pqtls/pseudonym.h"
+#include "pqtls/mask.h"
+#include "pqtls/net.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,51 +32,6 @@ extern "C" {
 
 /* JSON Lines schema version: bumped on any incompatible change. */
 #define PQT_OBS_SCHEMA "pqtls.observe/1"
-
-/* ---- Decoded packets (decode.c) ------------------------------------- */
-
-/* libpcap link types the decoder understands (LINKTYPE_* values). */
-#define PQT_LINK_NULL 0      /* BSD loopback, host-order family */
-#define PQT_LINK_ETHERNET 1
-#define PQT_LINK_RAW 101     /* raw IPv4/IPv6 (libpcap may say DLT_RAW 12/14) */
-#define PQT_LINK_LOOP 108    /* OpenBSD loopback, network-order family */
-#define PQT_LINK_LINUX_SLL 113
-#define PQT_LINK_IPV4 228
-#define PQT_LINK_IPV6 229
-#define PQT_LINK_LINUX_SLL2 276
-
-#define PQT_OBS_MAX_VLAN 2
-
-#define PQT_TCP_FIN 0x01
-#define PQT_TCP_SYN 0x02
-#define PQT_TCP_RST 0x04
-#define PQT_TCP_ACK 0x10
-
-typedef struct {
-    uint8_t ip_version; /* 4 or 6 */
-    uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
-    uint8_t ttl;              /* IPv4 TTL or IPv6 hop limit */
-    uint16_t vlan[PQT_OBS_MAX_VLAN];
-    uint8_t n_vlan;
-    uint16_t sport, dport;
-    uint32_t seq, ack;
-    uint8_t flags;
-    const uint8_t *payload; /* TCP payload (within the captured bytes) */
-    size_t payload_len;
-    int payload_cut; /* the capture cut the payload short (snaplen) */
-    int fragment;    /* an IP fragment (not reassembled; counted) */
-} pqt_obs_packet;
-
-/* 1 if pqt_obs_decode understands this link type. */
-PQT_API int pqt_obs_linktype_supported(int linktype);
-
-/*
- * Decode one captured frame. 0 for a TCP segment; PQT_ERR_UNSUPPORTED for
- * anything that is not TCP over IP (or an unknown link type, or a non-first
- * IP fragment); PQT_ERR_TRUNCATED / PQT_ERR_SYNTAX for damaged headers.
- */
-PQT_API PQT_MUST_CHECK int pqt_obs_decode(int linktype, const uint8_t *frame, size_t caplen,
-                                         pqt_obs_packet *pkt);
 
 /* ---- Handshake records ---------------------------------------------- */
 
@@ -104,15 +60,15 @@ typedef enum {
 } pqt_obs_group_source;
 
 /* Anomaly bits in pqt_obs_handshake.anomalies. */
-#define PQT_OBS_A_MIDSTREAM 0x01    /* no SYN seen: joined mid-stream */
-#define PQT_OBS_A_RETRANSMIT 0x02   /* retransmitted segments */
-#define PQT_OBS_A_OUT_OF_ORDER 0x04 /* segments arrived out of order */
-#define PQT_OBS_A_OVERLAP 0x08      /* overlapping segments (the first copy wins) */
-#define PQT_OBS_A_GAP 0x10          /* missing bytes (capture loss) */
+#define PQT_OBS_A_MIDSTREAM PQT_REASM_MIDSTREAM    /* no SYN seen: joined mid-stream */
+#define PQT_OBS_A_RETRANSMIT PQT_REASM_RETRANSMIT   /* retransmitted segments */
+#define PQT_OBS_A_OUT_OF_ORDER PQT_REASM_OUT_OF_ORDER /* segments arrived out of order */
+#define PQT_OBS_A_OVERLAP PQT_REASM_OVERLAP      /* overlapping segments (the first copy wins) */
+#define PQT_OBS_A_GAP PQT_REASM_GAP          /* missing bytes (capture loss) */
 #define PQT_OBS_A_HELLO_TOO_BIG 0x20 /* a hello above the size limit, not parsed */
 #define PQT_OBS_A_PREAMBLE 0x40     /* TLS started after other bytes (proxy, STARTTLS) */
 #define PQT_OBS_A_SH_MALFORMED 0x80 /* ServerHello did not parse (e.g. draft formats) */
-#define PQT_OBS_A_BUDGET 0x100      /* reassembly gave up: buffer budget exhausted */
+#define PQT_OBS_A_BUDGET PQT_REASM_BUDGET      /* reassembly gave up: buffer budget exhausted */
 #define PQT_OBS_A_SNAPLEN 0x200     /* packets cut by the capture snaplen */
 
 typedef struct {
@@ -120,7 +76,7 @@ typedef struct {
     uint8_t ip_version;
     uint8_t client[16], server[16];
     uint16_t client_port, server_port;
-    uint16_t vlan[PQT_OBS_MAX_VLAN];
+    uint16_t vlan[PQT_NET_MAX_VLAN];
     uint8_t n_vlan;
     uint8_t client_ttl, server_ttl; /* 0: not seen */
 
@@ -205,7 +161,7 @@ PQT_API PQT_MUST_CHECK int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out)
 PQT_API void pqt_obs_frame(pqt_obs *o, int linktype, uint64_t ts_us, const uint8_t *frame,
                            size_t caplen, size_t wirelen);
 /* Feed an already decoded segment (tests, fuzzing). */
-PQT_API void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *pkt);
+PQT_API void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *pkt);
 /* Close flows idle since before now_us - idle_timeout (live mode). */
 PQT_API void pqt_obs_expire(pqt_obs *o, uint64_t now_us);
 /*
@@ -215,62 +171,6 @@ PQT_API void pqt_obs_expire(pqt_obs *o, uint64_t now_us);
 PQT_API void pqt_obs_finish(pqt_obs *o);
 PQT_API const pqt_obs_stats *pqt_obs_get_stats(const pqt_obs *o);
 PQT_API void pqt_obs_free(pqt_obs *o);
-
-/* ---- Captures (capture.c) --------------------------------------------- */
-
-typedef struct pqt_capture pqt_capture;
-
-/*
- * Open a pcap or pcapng file, "-" for standard input; gzip-compressed input
- * is recognised by its magic and decompressed on the fly (zlib, no child
- * process). errbuf (>= 256 bytes) says what went wrong.
- */
-PQT_API PQT_MUST_CHECK int pqt_capture_open_file(const char *path, pqt_capture **out,
-                                                char *errbuf, size_t errlen);
-/* Options of pqt_capture_open_file_opts; {0} is what pqt_capture_open_file uses. */
-#define PQT_CAPTURE_LIBPCAP 0x1u /* never the mmap reader: always libpcap */
-typedef struct {
-    unsigned flags;     /* PQT_CAPTURE_* */
-    size_t map_window;  /* mmap reader: bytes mapped at a time, 0 for the
-                         * default (16 MiB); tests use a page to make records
-                         * straddle windows */
-} pqt_capture_opts;
-
-/*
- * pqt_capture_open_file with options. A classic pcap file (any byte order,
- * microsecond or nanosecond magic) on a regular file is read by mapping it a
- * window at a time instead of through libpcap's buffered reads and copy;
- * the frames, timestamps, lengths and errors are those libpcap gives.
- * pcapng, gzip, standard input and unusual pcap variants go to libpcap.
- */
-PQT_API PQT_MUST_CHECK int pqt_capture_open_file_opts(const char *path,
-                                                     const pqt_capture_opts *opts,
-                                                     pqt_capture **out, char *errbuf,
-                                                     size_t errlen);
-/* Which reader an open capture uses: "mmap" or "libpcap". */
-PQT_API const char *pqt_capture_reader(const pqt_capture *c);
-/* Live capture on an interface with an optional BPF filter. */
-PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *bpf,
-                                                int promisc, pqt_capture **out, char *errbuf,
-                                                size_t errlen);
-/*
- * Next frame: 1 and the frame, 0 at the end of the input (or a live read
- * timeout, see pqt_capture_is_live), or a negative error: PQT_ERR_TRUNCATED
- * when the file ends inside a record, PQT_ERR_SYNTAX when it is corrupt.
- * The frame is valid until the next call. The mmap reader maps the file a
- * window at a time: a file cut shorter by another process while it is read
- * ends the process with SIGBUS (a file that grows is read to its new end).
- */
-PQT_API PQT_MUST_CHECK int pqt_capture_next(pqt_capture *c, uint64_t *ts_us, const uint8_t **frame,
-                                           size_t *caplen, size_t *wirelen, char *errbuf,
-                                           size_t errlen);
-PQT_API int pqt_capture_linktype(const pqt_capture *c);
-PQT_API int pqt_capture_is_live(const pqt_capture *c);
-/* File descriptor to poll() in live mode, -1 otherwise. */
-PQT_API int pqt_capture_fd(const pqt_capture *c);
-/* Frames the kernel dropped (live mode), 0 for files. */
-PQT_API uint64_t pqt_capture_dropped(pqt_capture *c);
-PQT_API void pqt_capture_close(pqt_capture *c);
 
 /* ---- Outputs (output.c, agg.c) ------------------------------------------ */
 
@@ -286,10 +186,6 @@ PQT_API PQT_MUST_CHECK int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *
 /* Text forms used by every output. */
 PQT_API void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out,
                                  size_t cap);
-/* "X25519MLKEM768", or "0x4138" for a code point not in the group table. */
-PQT_API void pqt_obs_format_group(uint16_t group, char out[32]);
-/* "TLSv1.3", "TLSv1.3-draft-18", or "0xfb1a". */
-PQT_API void pqt_obs_format_version(uint16_t version, char out[24]);
 /* Initial TTL guess (32, 64, 128, 255) minus the observed one; -1 if unknown. */
 PQT_API int pqt_obs_hops(uint8_t ttl);
 
@@ -309,11 +205,28 @@ PQT_API void pqt_obs_agg_free(pqt_obs_agg *a);
 
 /* ---- Metrics endpoint (http.c) ------------------------------------------ */
 
-/* Listen on "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464"); *fd is the socket. */
-PQT_API PQT_MUST_CHECK int pqt_obs_http_listen(const char *addr_port, int *fd, char *errbuf,
-                                              size_t errlen);
-/* Accept one connection on the listening fd and answer GET /metrics with body. */
-PQT_API int pqt_obs_http_answer(int listen_fd, const char *body, size_t len);
+typedef struct pqt_obs_http pqt_obs_http;
+
+/*
+ * Listen on "ADDR:PORT" ("127.0.0.1:9464", "[::1]:9464") and serve
+ * GET /metrics (and GET /) from a thread of its own, with the body last
+ * given to pqt_obs_http_publish (503 until the first one). No client can
+ * stall the caller or raise SIGPIPE: at most 64 connections are served at
+ * once (more wait in the listen queue), each is closed 5 s after it was
+ * accepted whatever it does, HTTP/1.0 without keep-alive. PQT_ERR_SYNTAX
+ * for a bad ADDR:PORT, PQT_ERR_IO when the socket or thread cannot be
+ * made; errbuf says which.
+ */
+PQT_API PQT_MUST_CHECK int pqt_obs_http_start(const char *addr_port, pqt_obs_http **out,
+                                             char *errbuf, size_t errlen);
+/*
+ * Answer every request from now on with a copy of body (a Prometheus
+ * exposition); responses under way keep the body they started with. Waits
+ * for no client, only for a pointer swap under a mutex. 0 or PQT_ERR_NOMEM.
+ */
+PQT_API PQT_MUST_CHECK int pqt_obs_http_publish(pqt_obs_http *h, const char *body, size_t len);
+/* Close every connection and the socket and end the thread; NULL is a no-op. */
+PQT_API void pqt_obs_http_stop(pqt_obs_http *h);
 
 #ifdef __cplusplus
 }

@@ -306,11 +306,6 @@ PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
 /* Write one result as one JSON Lines record. */
 PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r);
 
-/* "TLS1.3", "TLS1.2", ... or NULL. */
-PQT_API const char *pqt_scan_version_name(uint16_t v);
-/* IANA alert description name ("handshake_failure") or NULL. */
-PQT_API const char *pqt_scan_alert_name(int alert);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* The system RNG for every pqtls component: getrandom(2), in a loop because
  * it may return fewer bytes than asked (or EINTR) for large requests. */
-#include "common/random.h"
+#include "pqtls/common.h"
 
 #include <errno.h>
 #include <sys/random.h>

@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "crypto/keccak/keccak_impl.h"
-#include "crypto/mlkem/impl.h"
+#include "keccak/keccak_impl.h"
+#include "mlkem/impl.h"
 
 static uint64_t read_xcr0(void)
 {

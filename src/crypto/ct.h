@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pqtls/common.h"
+
 #ifdef PQT_CONFIG_CT_TEST
 #include <valgrind/memcheck.h>
 #define PQT_CT_SECRET(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
@@ -77,22 +79,11 @@ static inline uint32_t pqt_ct_select_u32(uint32_t mask, uint32_t a, uint32_t b)
     return b ^ (mask & (a ^ b));
 }
 
-/*
- * Wipe memory in a way the compiler will not remove: memset (fast, vector
- * stores) followed by an asm statement that claims to read the memory, so
- * the stores are not dead. Without GNU asm, fall back to volatile bytes.
- */
+/* Wipe memory that held secrets (pqt_wipe, pqtls/common.h: memset plus an
+ * asm statement that claims to read it, so the stores are not dead). */
 static inline void pqt_ct_wipe(void *p, size_t n)
 {
-#if defined(__GNUC__)
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-#else
-    volatile uint8_t *v = (volatile uint8_t *)p;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = 0;
-    }
-#endif
+    pqt_wipe(p, n);
 }
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Keyed pseudonyms (see include/pqtls/pseudonym.h): HMAC-SHA256 from
+ * Keyed pseudonyms (see include/pqtls/mask.h): HMAC-SHA256 from
  * libcrypto, prefix-preserving addresses after Crypto-PAn (Xu, Fan, Ammar,
  * Moon, 2002) with HMAC in place of the AES-based PRF.
  */
@@ -11,7 +11,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "pqtls/pseudonym.h"
+#include "pqtls/mask.h"
 
 int pqt_pseudonym_init(pqt_pseudonym *ps, const uint8_t *key, size_t len)
 {

@@ -137,7 +137,7 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
 {
     obs_view v;
     char key[512], g[32];
-    if (a == NULL || hs == NULL || obs_view_init(&v, hs, &a->opts) != 0) {
+    if (a == NULL || hs == NULL || pqt_obs_view_init(&v, hs, &a->opts) != 0) {
         if (a != NULL) {
             a->err = PQT_ERR_INTERNAL;
         }

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "obs_internal.h"
+#include "pqtls/common.h"
 #include "pqtls/groups.h"
+#include "siphash.h"
 
 #define DEFAULT_MAX_FLOWS 65536
 #define DEFAULT_BUFFER (64u << 20)
@@ -29,10 +31,10 @@ typedef struct obs_flow {
     uint8_t state;
     int8_t client; /* side index of the client, -1 unknown */
     uint8_t ttl[2];
-    uint16_t vlan[PQT_OBS_MAX_VLAN];
+    uint16_t vlan[PQT_NET_MAX_VLAN];
     uint8_t n_vlan;
     uint64_t first_us, last_us;
-    obs_reasm re[2];
+    pqt_reasm re[2];
     obs_tls_dir tls[2];
     pqt_obs_handshake *hs; /* from the first ClientHello record on */
     uint8_t *ch_buf;       /* the kept ClientHello body (hs->ch points into it) */
@@ -46,9 +48,10 @@ typedef struct obs_flow {
 struct pqt_obs {
     pqt_obs_config cfg;
     pqt_obs_stats st;
-    obs_budget budget;
+    pqt_budget budget;
     obs_flow **buckets;
     size_t nbuckets;
+    uint8_t hash_key[16]; /* flow_hash's SipHash key, random per observer */
     obs_flow *head, *tail;
     uint64_t now_us, last_expire_us;
     obs_tls_events ev;
@@ -67,25 +70,32 @@ const char *pqt_obs_outcome_name(pqt_obs_outcome o)
 
 /* ---- flow table ---- */
 
-static uint32_t hash_bytes(uint32_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u; /* FNV-1a */
-    }
-    return h;
-}
-
-/* Same value for both directions: combine the two endpoint hashes. */
-static uint32_t flow_hash(uint8_t ipv, const uint8_t *a, uint16_t pa, const uint8_t *b,
-                          uint16_t pb)
+/*
+ * The flow's hash: SipHash-1-3 (siphash.h) under the observer's random
+ * per-run key, of the two endpoints in a canonical order (the smaller
+ * address-and-port first), so both directions give the same value, and
+ * nobody who cannot read the key can pick addresses and ports that share a
+ * bucket. The unkeyed FNV-1a this replaces let crafted traffic put every
+ * flow in one chain (docs/performance.md, "Flow table under colliding
+ * flows").
+ */
+static uint32_t flow_hash(const pqt_obs *o, uint8_t ipv, const uint8_t *a, uint16_t pa,
+                          const uint8_t *b, uint16_t pb)
 {
     size_t n = ipv == 4 ? 4 : 16;
-    uint8_t ports_a[2] = {(uint8_t)(pa >> 8), (uint8_t)pa};
-    uint8_t ports_b[2] = {(uint8_t)(pb >> 8), (uint8_t)pb};
-    uint32_t ha = hash_bytes(hash_bytes(2166136261u, a, n), ports_a, 2);
-    uint32_t hb = hash_bytes(hash_bytes(2166136261u, b, n), ports_b, 2);
-    uint32_t h = (ha ^ hb) + (ha + hb) * 0x9E3779B1u;
-    return h ^ (h >> 15);
+    uint8_t ea[18], eb[18], in[1 + 2 * 18];
+    memcpy(ea, a, n);
+    ea[n] = (uint8_t)(pa >> 8);
+    ea[n + 1] = (uint8_t)pa;
+    memcpy(eb, b, n);
+    eb[n] = (uint8_t)(pb >> 8);
+    eb[n + 1] = (uint8_t)pb;
+    int swap = memcmp(ea, eb, n + 2) > 0;
+    in[0] = ipv;
+    memcpy(in + 1, swap ? eb : ea, n + 2);
+    memcpy(in + 1 + n + 2, swap ? ea : eb, n + 2);
+    /* Buckets are at most 2^24 (pqt_obs_new): 32 bits of the 64 suffice. */
+    return (uint32_t)obs_siphash13(o->hash_key, in, 1 + 2 * (n + 2));
 }
 
 static void lru_unlink(pqt_obs *o, obs_flow *f)
@@ -120,7 +130,7 @@ static void release_hs(pqt_obs *o, obs_flow *f)
 {
     if (f->ch_buf != NULL) {
         free(f->ch_buf);
-        obs_budget_give(&o->budget, f->ch_kept);
+        pqt_budget_give(&o->budget, f->ch_kept);
         f->ch_buf = NULL;
         f->ch_kept = 0;
     }
@@ -133,8 +143,8 @@ static void release_hs(pqt_obs *o, obs_flow *f)
 static void stop_parsing(pqt_obs *o, obs_flow *f)
 {
     for (int s = 0; s < 2; s++) {
-        obs_tls_free(&f->tls[s], &o->budget);
-        obs_reasm_free(&f->re[s], &o->budget);
+        pqt_obs_tls_free(&f->tls[s], &o->budget);
+        pqt_reasm_free(&f->re[s], &o->budget);
         f->re[s].stopped = 1;
     }
 }
@@ -226,10 +236,10 @@ static void evict_one(pqt_obs *o)
     flow_remove(o, f);
 }
 
-static obs_flow *flow_find(pqt_obs *o, const pqt_obs_packet *p, int *side)
+static obs_flow *flow_find(pqt_obs *o, const pqt_packet *p, int *side)
 {
     size_t n = p->ip_version == 4 ? 4 : 16;
-    uint32_t h = flow_hash(p->ip_version, p->src, p->sport, p->dst, p->dport);
+    uint32_t h = flow_hash(o, p->ip_version, p->src, p->sport, p->dst, p->dport);
     for (obs_flow *f = o->buckets[h & (o->nbuckets - 1)]; f != NULL; f = f->hnext) {
         if (f->hash != h || f->ipv != p->ip_version) {
             continue;
@@ -248,7 +258,7 @@ static obs_flow *flow_find(pqt_obs *o, const pqt_obs_packet *p, int *side)
     return NULL;
 }
 
-static obs_flow *flow_new(pqt_obs *o, const pqt_obs_packet *p)
+static obs_flow *flow_new(pqt_obs *o, const pqt_packet *p)
 {
     if (o->st.flows_active >= o->cfg.max_flows) {
         evict_one(o);
@@ -264,7 +274,7 @@ static obs_flow *flow_new(pqt_obs *o, const pqt_obs_packet *p)
     f->port[1] = p->dport;
     f->client = -1;
     f->obs = o;
-    f->hash = flow_hash(p->ip_version, p->src, p->sport, p->dst, p->dport);
+    f->hash = flow_hash(o, p->ip_version, p->src, p->sport, p->dst, p->dport);
     memcpy(f->vlan, p->vlan, sizeof(f->vlan));
     f->n_vlan = p->n_vlan;
     obs_flow **b = &o->buckets[f->hash & (o->nbuckets - 1)];
@@ -494,7 +504,7 @@ static void sink_data(void *ctx, int side, const uint8_t *p, size_t n)
 {
     obs_flow *f = ctx;
     if (f->state == FLOW_ACTIVE) {
-        obs_tls_feed(&f->tls[side], &f->obs->budget, &f->obs->ev, f, side, p, n);
+        pqt_obs_tls_feed(&f->tls[side], &f->obs->budget, &f->obs->ev, f, side, p, n);
     }
 }
 
@@ -504,7 +514,7 @@ static void sink_gap(void *ctx, int side)
     f->anomalies |= PQT_OBS_A_GAP;
     f->obs->st.reassembly_gaps++;
     if (f->state == FLOW_ACTIVE) {
-        obs_tls_gap(&f->tls[side], &f->obs->budget, &f->obs->ev, f, side);
+        pqt_obs_tls_gap(&f->tls[side], &f->obs->budget, &f->obs->ev, f, side);
     }
 }
 
@@ -540,6 +550,11 @@ int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out)
         free(o);
         return PQT_ERR_NOMEM;
     }
+    if (pqt_random_bytes(o->hash_key, sizeof(o->hash_key)) != 0) {
+        free(o->buckets);
+        free(o);
+        return PQT_ERR_RANDOM;
+    }
     o->ev.role = ev_role;
     o->ev.start = ev_start;
     o->ev.handshake = ev_handshake;
@@ -562,7 +577,7 @@ void pqt_obs_expire(pqt_obs *o, uint64_t now_us)
     }
 }
 
-void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
+void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
 {
     int side = 0;
     if (o == NULL || p == NULL) {
@@ -609,7 +624,7 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
         f->anomalies |= PQT_OBS_A_SNAPLEN;
         o->st.snaplen_cut++;
     }
-    obs_reasm *re = &f->re[side];
+    pqt_reasm *re = &f->re[side];
     if (p->flags & PQT_TCP_ACK) {
         re->last_ack = p->ack;
         re->ack_valid = 1;
@@ -618,12 +633,12 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
         if (f->client < 0) {
             f->client = (int8_t)((p->flags & PQT_TCP_ACK) ? 1 - side : side);
         }
-        obs_reasm_syn(re, p->seq);
+        pqt_reasm_syn(re, p->seq);
     }
     if (p->payload_len > 0) {
-        obs_sink sink = {sink_data, sink_gap, f, side};
+        pqt_stream_sink sink = {sink_data, sink_gap, f, side};
         uint32_t seq = (p->flags & PQT_TCP_SYN) ? p->seq + 1 : p->seq; /* TCP Fast Open */
-        unsigned ev = obs_reasm_segment(re, &f->re[1 - side], &o->budget, seq, p->payload,
+        unsigned ev = pqt_reasm_segment(re, &f->re[1 - side], &o->budget, seq, p->payload,
                                         p->payload_len, &sink);
         if (ev & PQT_OBS_A_RETRANSMIT) {
             o->st.segments_retransmitted++;
@@ -637,7 +652,7 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
         if (ev & PQT_OBS_A_BUDGET) {
             o->st.reassembly_budget_giveups++;
         }
-        if (ev & OBS_EV_OUT_OF_WINDOW) {
+        if (ev & PQT_REASM_OUT_OF_WINDOW) {
             o->st.segments_out_of_window++;
         }
         f->anomalies |= ev & (PQT_OBS_A_MIDSTREAM | PQT_OBS_A_RETRANSMIT | PQT_OBS_A_OUT_OF_ORDER |
@@ -664,16 +679,16 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_obs_packet *p)
 void pqt_obs_frame(pqt_obs *o, int linktype, uint64_t ts_us, const uint8_t *frame, size_t caplen,
                    size_t wirelen)
 {
-    pqt_obs_packet p;
+    pqt_packet p;
     o->st.packets++;
     o->st.bytes += wirelen;
-    int ret = pqt_obs_decode(linktype, frame, caplen, &p);
+    int ret = pqt_packet_decode(linktype, frame, caplen, &p);
     if (ret == 0) {
         pqt_obs_segment(o, ts_us, &p);
     } else if (ret == PQT_ERR_UNSUPPORTED) {
         if (p.fragment) {
             o->st.ip_fragments++;
-        } else if (!pqt_obs_linktype_supported(linktype)) {
+        } else if (!pqt_linktype_supported(linktype)) {
             o->st.unknown_linktype++;
         } else {
             o->st.not_tcp++;
@@ -693,8 +708,8 @@ void pqt_obs_finish(pqt_obs *o)
         obs_flow *f = o->tail;
         if (f->state == FLOW_ACTIVE) {
             for (int s = 0; s < 2 && f->state == FLOW_ACTIVE; s++) {
-                obs_sink sink = {sink_data, sink_gap, f, s};
-                obs_reasm_flush(&f->re[s], &o->budget, &sink);
+                pqt_stream_sink sink = {sink_data, sink_gap, f, s};
+                pqt_reasm_flush(&f->re[s], &o->budget, &sink);
             }
             int idle = f->last_us + o->cfg.idle_timeout_us < o->now_us;
             settle(o, f, idle ? PQT_OBS_TIMEOUT : PQT_OBS_TRUNCATED);
@@ -720,5 +735,6 @@ void pqt_obs_free(pqt_obs *o)
         flow_remove(o, o->tail);
     }
     free(o->buckets);
+    pqt_wipe(o->hash_key, sizeof(o->hash_key));
     free(o);
 }

@@ -13,8 +13,6 @@ typedef struct {
     char sni_pseudo[PQT_PSEUDONYM_NAME_SIZE];
 } obs_view;
 
-int obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts);
-/* RFC 8446 §6 alert names, NULL for codes without one. */
-const char *obs_alert_name(uint8_t desc);
+int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts);
 
 #endif

@@ -22,6 +22,7 @@
 #include "obs_output.h"
 #include "pqtls/groups.h"
 #include "pqtls/json.h"
+#include "pqtls/names.h"
 
 void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, size_t cap)
 {
@@ -73,31 +74,6 @@ static void format_prefix(const char *addr, unsigned plen, char out[72])
     out[n] = 0;
 }
 
-void pqt_obs_format_group(uint16_t group, char out[32])
-{
-    const char *name = pqt_group_name(group);
-    if (name != NULL) {
-        snprintf(out, 32, "%s", name);
-    } else if (pqt_tls_is_grease(group)) {
-        snprintf(out, 32, "GREASE");
-    } else {
-        snprintf(out, 32, "0x%04x", group);
-    }
-}
-
-void pqt_obs_format_version(uint16_t v, char out[24])
-{
-    static const char *const names[] = {"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
-    if (v >= 0x0300 && v <= 0x0304) {
-        size_t n = strlen(names[v - 0x0300]);
-        memcpy(out, names[v - 0x0300], n + 1);
-    } else if ((v >> 8) == 0x7f) {
-        snprintf(out, 24, "TLSv1.3-draft-%u", v & 0xff);
-    } else {
-        snprintf(out, 24, "0x%04x", v);
-    }
-}
-
 int pqt_obs_hops(uint8_t ttl)
 {
     /* Common initial TTLs: 64 (Linux, macOS), 128 (Windows), 255 (network
@@ -114,40 +90,6 @@ int pqt_obs_hops(uint8_t ttl)
     return -1;
 }
 
-const char *obs_alert_name(uint8_t desc)
-{
-    switch (desc) {
-    case 0: return "close_notify";
-    case 10: return "unexpected_message";
-    case 20: return "bad_record_mac";
-    case 22: return "record_overflow";
-    case 40: return "handshake_failure";
-    case 42: return "bad_certificate";
-    case 43: return "unsupported_certificate";
-    case 44: return "certificate_revoked";
-    case 45: return "certificate_expired";
-    case 46: return "certificate_unknown";
-    case 47: return "illegal_parameter";
-    case 48: return "unknown_ca";
-    case 49: return "access_denied";
-    case 50: return "decode_error";
-    case 51: return "decrypt_error";
-    case 70: return "protocol_version";
-    case 71: return "insufficient_security";
-    case 80: return "internal_error";
-    case 86: return "inappropriate_fallback";
-    case 90: return "user_canceled";
-    case 109: return "missing_extension";
-    case 110: return "unsupported_extension";
-    case 112: return "unrecognized_name";
-    case 113: return "bad_certificate_status_response";
-    case 115: return "unknown_psk_identity";
-    case 116: return "certificate_required";
-    case 120: return "no_application_protocol";
-    default: return NULL;
-    }
-}
-
 static const struct {
     unsigned bit;
     const char *name;
@@ -159,7 +101,7 @@ static const struct {
     {PQT_OBS_A_BUDGET, "buffer_budget"},      {PQT_OBS_A_SNAPLEN, "snaplen"},
 };
 
-int obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
+int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
 {
     uint8_t c[16], s[16];
     memset(v, 0, sizeof(*v));
@@ -299,13 +241,13 @@ static void client_hello_fields(pqt_json *j, const pqt_obs_handshake *hs)
     pqt_json_key(j, "offered_versions");
     pqt_json_array_begin(j);
     if (ch->n_versions == 0) {
-        pqt_obs_format_version(ch->legacy_version, b);
+        pqt_tls_version_format(ch->legacy_version, b);
         pqt_json_string(j, b);
     }
     for (size_t i = 0; i < ch->n_versions; i++) {
         uint16_t v = pqt_u16_at(ch->versions, i);
         if (!pqt_tls_is_grease(v)) {
-            pqt_obs_format_version(v, b);
+            pqt_tls_version_format(v, b);
             pqt_json_string(j, b);
         }
     }
@@ -350,7 +292,7 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     if (f == NULL || hs == NULL) {
         return PQT_ERR_ARG;
     }
-    int ret = obs_view_init(&v, hs, opts);
+    int ret = pqt_obs_view_init(&v, hs, opts);
     if (ret != 0) {
         return ret;
     }
@@ -400,7 +342,7 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
 
     pqt_json_key(&j, "version");
     if (hs->has_sh) {
-        pqt_obs_format_version(hs->server_version, b);
+        pqt_tls_version_format(hs->server_version, b);
         pqt_json_string(&j, b);
     } else {
         pqt_json_null(&j);
@@ -448,7 +390,7 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
         pqt_json_object_begin(&j);
         pqt_json_kv_string(&j, "level", hs->alert_level == 2 ? "fatal" : "warning");
         pqt_json_kv_int(&j, "code", hs->alert_desc);
-        pqt_json_kv_string(&j, "name", obs_alert_name(hs->alert_desc));
+        pqt_json_kv_string(&j, "name", pqt_tls_alert_name(hs->alert_desc));
         pqt_json_kv_string(&j, "from", hs->alert_from_server ? "server" : "client");
         pqt_json_object_end(&j);
     } else {

@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 
-#include "provider/prov.h"
+#include "prov.h"
 
 enum { KEM_NONE = 0, KEM_ENCAPS = 1, KEM_DECAPS = 2 };
 

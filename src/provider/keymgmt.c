@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider/prov.h"
+#include "prov.h"
 
 /* A keygen or paramgen in progress. */
 struct gen_ctx {

@@ -50,9 +50,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/hybrid/ec.h"
+#include "pqtls/hybrid.h"
 #include "pqtls/mlkem.h"
-#include "provider/prov.h"
+#include "prov.h"
 
 #ifndef PQT_PROVIDER_VERSION
 #define PQT_PROVIDER_VERSION "0.0.0"
@@ -190,7 +190,7 @@ static void prov_teardown(void *provctx)
 {
     free(provctx);
     if (atomic_fetch_sub(&live_instances, 1) == 1) {
-        pqt_ec_free_templates();
+        pqt_hybrid_release();
     }
 }
 

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "scan/scan_internal.h"
+#include "scan_internal.h"
 
 enum { C_FREE = 0, C_CONNECTING, C_SENDING, C_GAP, C_READING };
 

@@ -12,101 +12,8 @@
 
 #include "pqtls/groups.h"
 #include "pqtls/json.h"
+#include "pqtls/names.h"
 #include "pqtls/scan.h"
-
-const char *pqt_scan_version_name(uint16_t v)
-{
-    switch (v) {
-    case 0x0304:
-        return "TLS1.3";
-    case 0x0303:
-        return "TLS1.2";
-    case 0x0302:
-        return "TLS1.1";
-    case 0x0301:
-        return "TLS1.0";
-    case 0x0300:
-        return "SSL3.0";
-    default:
-        return NULL;
-    }
-}
-
-const char *pqt_scan_alert_name(int alert)
-{
-    static const struct {
-        int code;
-        const char *name;
-    } t[] = {{0, "close_notify"},
-             {10, "unexpected_message"},
-             {20, "bad_record_mac"},
-             {22, "record_overflow"},
-             {40, "handshake_failure"},
-             {42, "bad_certificate"},
-             {43, "unsupported_certificate"},
-             {44, "certificate_revoked"},
-             {45, "certificate_expired"},
-             {46, "certificate_unknown"},
-             {47, "illegal_parameter"},
-             {48, "unknown_ca"},
-             {49, "access_denied"},
-             {50, "decode_error"},
-             {51, "decrypt_error"},
-             {70, "protocol_version"},
-             {71, "insufficient_security"},
-             {80, "internal_error"},
-             {86, "inappropriate_fallback"},
-             {90, "user_canceled"},
-             {109, "missing_extension"},
-             {110, "unsupported_extension"},
-             {112, "unrecognized_name"},
-             {113, "bad_certificate_status_response"},
-             {115, "unknown_psk_identity"},
-             {116, "certificate_required"},
-             {120, "no_application_protocol"}};
-    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        if (t[i].code == alert) {
-            return t[i].name;
-        }
-    }
-    return NULL;
-}
-
-static const char *scheme_name(uint16_t s)
-{
-    switch (s) {
-    case 0x0401:
-        return "rsa_pkcs1_sha256";
-    case 0x0501:
-        return "rsa_pkcs1_sha384";
-    case 0x0601:
-        return "rsa_pkcs1_sha512";
-    case 0x0403:
-        return "ecdsa_secp256r1_sha256";
-    case 0x0503:
-        return "ecdsa_secp384r1_sha384";
-    case 0x0603:
-        return "ecdsa_secp521r1_sha512";
-    case 0x0804:
-        return "rsa_pss_rsae_sha256";
-    case 0x0805:
-        return "rsa_pss_rsae_sha384";
-    case 0x0806:
-        return "rsa_pss_rsae_sha512";
-    case 0x0807:
-        return "ed25519";
-    case 0x0808:
-        return "ed448";
-    case 0x0904:
-        return "mldsa44";
-    case 0x0905:
-        return "mldsa65";
-    case 0x0906:
-        return "mldsa87";
-    default:
-        return NULL;
-    }
-}
 
 /* Group name, or "0x1234" for a code point pqtls does not know. */
 static const char *group_str(uint16_t g, char *buf, size_t cap)
@@ -158,7 +65,7 @@ static void probe_cell(const pqt_scan_result *r, int i, char *buf, size_t cap)
     switch (p->outcome) {
     case PQT_OUTCOME_SERVER_HELLO:
         if (g == NULL) {
-            g = or_else(pqt_scan_version_name(p->version), "?");
+            g = or_else(pqt_tls_version_name(p->version), "?");
         }
         if (p->error != NULL) {
             snprintf(buf, cap, "%s (%s)", g, p->error);
@@ -178,7 +85,7 @@ static void probe_cell(const pqt_scan_result *r, int i, char *buf, size_t cap)
         }
         break;
     case PQT_OUTCOME_ALERT: {
-        const char *a = pqt_scan_alert_name(p->alert);
+        const char *a = pqt_tls_alert_name(p->alert);
         if (a != NULL) {
             snprintf(buf, cap, "alert %s", a);
         } else {
@@ -242,7 +149,7 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
         pqt_json_kv_string(&j, "signature", r->cert.sig_alg);
         pqt_json_kv_string(&j, "verify_scheme",
                            r->cert.verify_scheme
-                               ? or_else(scheme_name(r->cert.verify_scheme),
+                               ? or_else(pqt_tls_sigscheme_name(r->cert.verify_scheme),
                                          hex16(r->cert.verify_scheme, tmp, sizeof(tmp)))
                                : NULL);
         pqt_json_object_end(&j);
@@ -260,16 +167,16 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
         pqt_json_kv_string(&j, "name", pqt_probe_name(i));
         pqt_json_kv_string(&j, "outcome", pqt_probe_outcome_name(p->outcome));
         pqt_json_kv_string(&j, "group", group_str(p->group, tmp, sizeof(tmp)));
-        pqt_json_kv_string(&j, "version", pqt_scan_version_name(p->version));
+        pqt_json_kv_string(&j, "version", pqt_tls_version_name(p->version));
         pqt_json_kv_string(
             &j, "cipher",
-            p->cipher ? or_else(pqt_ks_suite_name(p->cipher), hex16(p->cipher, tmp, sizeof(tmp)))
+            p->cipher ? or_else(pqt_tls_suite_name(p->cipher), hex16(p->cipher, tmp, sizeof(tmp)))
                       : NULL);
         pqt_json_key(&j, "alert");
         if (p->alert >= 0) {
             pqt_json_object_begin(&j);
             pqt_json_kv_int(&j, "code", p->alert);
-            pqt_json_kv_string(&j, "name", pqt_scan_alert_name(p->alert));
+            pqt_json_kv_string(&j, "name", pqt_tls_alert_name(p->alert));
             pqt_json_object_end(&j);
         } else {
             pqt_json_null(&j);

@@ -16,11 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/random.h"
-#include "crypto/ct.h"
+#include "pqtls/common.h"
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
-#include "scan/scan_internal.h"
+#include "scan_internal.h"
 
 #define PQT_PROBE_MAX_RECORD (16384 + 2048)
 #define PQT_PROBE_MAX_HS (1u << 16)
@@ -178,8 +177,9 @@ struct pqt_probe_session {
     size_t rec_len, split;
     uint8_t rx[PQT_TLS_RECORD_HEADER + PQT_PROBE_MAX_RECORD];
     size_t rx_len;
-    uint8_t *hs; /* handshake reassembly, grows to PQT_PROBE_MAX_HS + 4 */
-    size_t hs_len, hs_cap;
+    uint8_t *hs; /* the current handshake message, grows to PQT_PROBE_MAX_HS + 4 */
+    size_t hs_cap;
+    pqt_hs_reasm hsr; /* messages across records (src/tls/record.c) */
     int seen_ee;
     unsigned ccs;
     uint64_t rx_total;
@@ -367,11 +367,10 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
         goto cleanup;
     }
     /* RFC 8446 §5.1: legacy_record_version 0x0301 for the first ClientHello. */
-    s->rec[0] = PQT_TLS_CT_HANDSHAKE;
-    s->rec[1] = 0x03;
-    s->rec[2] = 0x01;
-    s->rec[3] = (uint8_t)(hs_len >> 8);
-    s->rec[4] = (uint8_t)hs_len;
+    ret = pqt_record_header_put(s->rec, PQT_TLS_CT_HANDSHAKE, 0x0301, hs_len);
+    if (ret != 0) {
+        goto cleanup;
+    }
     s->rec_len = hs_len + 5;
     if (d->split == 1) {
         const uint8_t *p = NULL;
@@ -393,7 +392,7 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
     }
     s->res.bytes_sent = 0;
 cleanup:
-    pqt_ct_wipe(shares, sizeof(shares));
+    pqt_wipe(shares, sizeof(shares));
     if (ret != 0) {
         pqt_probe_session_free(s);
         return ret;
@@ -1049,7 +1048,7 @@ static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const 
     s->retry_pending = 1;
     s->phase = PH_RETRY;
 cleanup:
-    pqt_ct_wipe(share, sizeof(share));
+    pqt_wipe(share, sizeof(share));
 }
 
 static void on_hrr(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *msg, size_t len)
@@ -1190,8 +1189,10 @@ static void on_handshake_message(pqt_probe_session *s, const uint8_t *msg, size_
     if (type == HS_CERTIFICATE) {
         parse_certificate(s, msg + 4, len - 4, 1);
     } else if (type == HS_CERTIFICATE_VERIFY) {
-        if (len >= 6) {
-            s->cert.verify_scheme = (uint16_t)((msg[4] << 8) | msg[5]);
+        pqt_reader r = pqt_reader_make(msg + 4, len - 4);
+        uint16_t scheme = 0;
+        if (pqt_reader_u16(&r, &scheme) == 0) {
+            s->cert.verify_scheme = scheme;
         }
         settle(s, 0);
     } else if (type == HS_FINISHED) {
@@ -1199,7 +1200,62 @@ static void on_handshake_message(pqt_probe_session *s, const uint8_t *msg, size_
     }
 }
 
-/* Append handshake bytes and dispatch every complete message. */
+/*
+ * Handshake messages out of the handshake bytes (pqt_hs_reasm): each body
+ * goes into s->hs behind room for its 4-byte header, so on_handshake_message
+ * sees the whole message, as the transcript hash needs it.
+ */
+static int hs_begin(void *ctx, uint8_t type, uint32_t len, uint8_t **buf, uint32_t *keep)
+{
+    pqt_probe_session *s = ctx;
+    if (s->done) {
+        return PQT_RECORD_STOP;
+    }
+    if (len > PQT_PROBE_MAX_HS) {
+        if (s->seen_ee) {
+            /* A huge certificate chain after a verified exchange. */
+            settle(s, 0);
+        } else {
+            verdict(s, PQT_OUTCOME_MALFORMED, "handshake_too_large",
+                    "handshake message type %u claims %zu bytes (limit %u)", type, (size_t)len,
+                    PQT_PROBE_MAX_HS);
+        }
+        return PQT_RECORD_STOP;
+    }
+    size_t need = PQT_TLS_HANDSHAKE_HEADER + (size_t)len;
+    if (need > s->hs_cap) {
+        size_t cap = s->hs_cap ? s->hs_cap : 4096;
+        while (cap < need) {
+            cap *= 2;
+        }
+        uint8_t *nb = realloc(s->hs, cap);
+        if (nb == NULL) {
+            verdict(s, PQT_OUTCOME_MALFORMED, "internal", "out of memory");
+            return PQT_RECORD_STOP;
+        }
+        s->hs = nb;
+        s->hs_cap = cap;
+    }
+    *buf = s->hs + PQT_TLS_HANDSHAKE_HEADER;
+    *keep = len;
+    return 0;
+}
+
+static int hs_message(void *ctx, const uint8_t hdr[PQT_TLS_HANDSHAKE_HEADER], uint8_t *buf,
+                      uint32_t len, uint32_t kept, unsigned pieces, unsigned records)
+{
+    pqt_probe_session *s = ctx;
+    (void)buf;
+    (void)kept;
+    (void)pieces;
+    (void)records;
+    memcpy(s->hs, hdr, PQT_TLS_HANDSHAKE_HEADER);
+    on_handshake_message(s, s->hs, PQT_TLS_HANDSHAKE_HEADER + (size_t)len);
+    return s->done ? PQT_RECORD_STOP : 0;
+}
+
+static const pqt_hs_events hs_events = {hs_begin, hs_message};
+
 static void on_handshake_bytes(pqt_probe_session *s, const uint8_t *p, size_t n)
 {
     if (n == 0) {
@@ -1208,49 +1264,7 @@ static void on_handshake_bytes(pqt_probe_session *s, const uint8_t *p, size_t n)
                 "zero-length handshake fragment");
         return;
     }
-    if (s->hs_len + n > s->hs_cap) {
-        size_t cap = s->hs_cap ? s->hs_cap : 4096;
-        while (cap < s->hs_len + n) {
-            cap *= 2;
-        }
-        if (cap > PQT_PROBE_MAX_HS + PQT_PROBE_MAX_RECORD) {
-            cap = PQT_PROBE_MAX_HS + PQT_PROBE_MAX_RECORD;
-        }
-        uint8_t *nb = realloc(s->hs, cap);
-        if (nb == NULL) {
-            verdict(s, PQT_OUTCOME_MALFORMED, "internal", "out of memory");
-            return;
-        }
-        s->hs = nb;
-        s->hs_cap = cap;
-    }
-    memcpy(s->hs + s->hs_len, p, n);
-    s->hs_len += n;
-    size_t off = 0;
-    while (!s->done && s->hs_len - off >= 4) {
-        const uint8_t *m = s->hs + off;
-        size_t body = ((size_t)m[1] << 16) | ((size_t)m[2] << 8) | m[3];
-        if (body > PQT_PROBE_MAX_HS) {
-            if (s->seen_ee) {
-                /* A huge certificate chain after a verified exchange. */
-                settle(s, 0);
-            } else {
-                verdict(s, PQT_OUTCOME_MALFORMED, "handshake_too_large",
-                        "handshake message type %u claims %zu bytes (limit %u)", m[0], body,
-                        PQT_PROBE_MAX_HS);
-            }
-            break;
-        }
-        if (s->hs_len - off < 4 + body) {
-            break;
-        }
-        on_handshake_message(s, m, 4 + body);
-        off += 4 + body;
-    }
-    if (s->hs != NULL && off > 0) {
-        memmove(s->hs, s->hs + off, s->hs_len - off);
-        s->hs_len -= off;
-    }
+    (void)pqt_hs_reasm_feed(&s->hsr, p, n, 0, 0, &hs_events, s);
 }
 
 static void on_alert(pqt_probe_session *s, const uint8_t *p, size_t n)

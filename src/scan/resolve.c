@@ -23,7 +23,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "scan/scan_internal.h"
+#include "scan_internal.h"
 
 #define POOL_MAX_THREADS 16
 

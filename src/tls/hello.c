@@ -21,26 +21,6 @@ static const uint8_t hrr_random[32] = {
     0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 };
 
-int pqt_record_header_parse(pqt_reader *r, pqt_record_header *h)
-{
-    pqt_reader save = *r;
-    int ret = pqt_reader_u8(r, &h->type);
-    if (ret == 0) {
-        ret = pqt_reader_u16(r, &h->version);
-    }
-    if (ret == 0) {
-        ret = pqt_reader_u16(r, &h->length);
-    }
-    if (ret == 0 && (h->type < PQT_TLS_CT_CHANGE_CIPHER_SPEC || h->type > 24 ||
-                     h->length > PQT_TLS_MAX_RECORD + 2048)) {
-        ret = PQT_ERR_SYNTAX;
-    }
-    if (ret != 0) {
-        *r = save; /* the cursor does not move on failure */
-    }
-    return ret;
-}
-
 /* A vector of u16 values with a prefix of prefix_bytes: must be non-empty
  * and of even length. */
 static int u16_list(pqt_reader *r, unsigned prefix_bytes, const uint8_t **list, size_t *n)

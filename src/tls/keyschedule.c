@@ -6,8 +6,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "crypto/ct.h"
+#include "pqtls/common.h"
 #include "pqtls/keyschedule.h"
+#include "pqtls/record.h"
 
 /*
  * Digests and AEAD ciphers are fetched from the default library context
@@ -49,7 +50,7 @@ size_t pqt_ks_hash_len(pqt_ks_hash h)
 
 void pqt_ks_wipe(void *p, size_t n)
 {
-    pqt_ct_wipe(p, n);
+    pqt_wipe(p, n);
 }
 
 int pqt_ks_suite(uint16_t suite, pqt_ks_hash *h, size_t *key_len)
@@ -69,20 +70,6 @@ int pqt_ks_suite(uint16_t suite, pqt_ks_hash *h, size_t *key_len)
         return 0;
     default:
         return PQT_ERR_UNSUPPORTED;
-    }
-}
-
-const char *pqt_ks_suite_name(uint16_t suite)
-{
-    switch (suite) {
-    case 0x1301:
-        return "TLS_AES_128_GCM_SHA256";
-    case 0x1302:
-        return "TLS_AES_256_GCM_SHA384";
-    case 0x1303:
-        return "TLS_CHACHA20_POLY1305_SHA256";
-    default:
-        return NULL;
     }
 }
 
@@ -157,11 +144,11 @@ static int hmac(pqt_ks_hash h, const uint8_t *key, size_t key_len, const uint8_t
     ret = 0;
 cleanup:
     EVP_MD_CTX_free(ctx);
-    pqt_ct_wipe(k, sizeof(k));
-    pqt_ct_wipe(pad, sizeof(pad));
-    pqt_ct_wipe(inner, sizeof(inner));
+    pqt_wipe(k, sizeof(k));
+    pqt_wipe(pad, sizeof(pad));
+    pqt_wipe(inner, sizeof(inner));
     if (ret != 0) {
-        pqt_ct_wipe(out, hl);
+        pqt_wipe(out, hl);
     }
     return ret;
 }
@@ -225,10 +212,10 @@ int pqt_ks_expand_label(pqt_ks_hash h, const uint8_t *secret, const char *label,
         done += take;
         prev = hl;
     }
-    pqt_ct_wipe(t, sizeof(t));
-    pqt_ct_wipe(block, sizeof(block));
+    pqt_wipe(t, sizeof(t));
+    pqt_wipe(block, sizeof(block));
     if (ret != 0) {
-        pqt_ct_wipe(out, out_len);
+        pqt_wipe(out, out_len);
     }
     return ret;
 }
@@ -271,7 +258,7 @@ int pqt_ks_early(pqt_ks_secrets *s, pqt_ks_hash h, const uint8_t *psk, size_t ps
         }
     }
     if (ret != 0) {
-        pqt_ct_wipe(s, sizeof(*s));
+        pqt_wipe(s, sizeof(*s));
     }
     return ret;
 }
@@ -292,7 +279,7 @@ int pqt_ks_handshake(pqt_ks_secrets *s, const uint8_t *shared, size_t shared_len
         ret = pqt_ks_derive_secret(s->hash, s->handshake, "s hs traffic", th_server_hello,
                                    s->server_hs_traffic);
     }
-    pqt_ct_wipe(salt, sizeof(salt));
+    pqt_wipe(salt, sizeof(salt));
     return ret;
 }
 
@@ -315,7 +302,7 @@ int pqt_ks_master(pqt_ks_secrets *s, const uint8_t *th_server_finished)
         ret =
             pqt_ks_derive_secret(s->hash, s->master, "exp master", th_server_finished, s->exporter);
     }
-    pqt_ct_wipe(salt, sizeof(salt));
+    pqt_wipe(salt, sizeof(salt));
     return ret;
 }
 
@@ -341,7 +328,7 @@ int pqt_record_keys_init(pqt_record_keys *k, uint16_t suite, const uint8_t *traf
         ret = pqt_ks_expand_label(h, traffic_secret, "iv", NULL, 0, k->iv, PQT_KS_IV);
     }
     if (ret != 0) {
-        pqt_ct_wipe(k, sizeof(*k));
+        pqt_wipe(k, sizeof(*k));
     }
     return ret;
 }
@@ -395,7 +382,7 @@ int pqt_record_decrypt(pqt_record_keys *k, const uint8_t header[5], const uint8_
         EVP_DecryptUpdate(ctx, pt, &n, ct, (int)body) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, PQT_KS_TAG, (void *)(ct + body)) != 1 ||
         EVP_DecryptFinal_ex(ctx, pt + n, &fin) != 1) {
-        pqt_ct_wipe(pt, body);
+        pqt_wipe(pt, body);
         goto cleanup;
     }
     /* RFC 8446 §5.4: strip zero padding; the last non-zero byte is the type. */
@@ -431,11 +418,12 @@ int pqt_record_encrypt(pqt_record_keys *k, uint8_t content_type, const uint8_t *
     if (pt_len > 16384 || cap < total) {
         return PQT_ERR_LENGTH;
     }
-    out[0] = 23; /* opaque_type: application_data */
-    out[1] = 0x03;
-    out[2] = 0x03;
-    out[3] = (uint8_t)((inner + PQT_KS_TAG) >> 8);
-    out[4] = (uint8_t)(inner + PQT_KS_TAG);
+    /* RFC 8446 §5.2: opaque_type application_data, legacy_record_version 0x0303. */
+    ret = pqt_record_header_put(out, PQT_TLS_CT_APPLICATION_DATA, 0x0303, inner + PQT_KS_TAG);
+    if (ret != 0) {
+        return ret;
+    }
+    ret = PQT_ERR_CRYPTO_LIB;
     memmove(out + 5, pt, pt_len);
     out[5 + pt_len] = content_type;
     record_nonce(k, nonce);
@@ -447,7 +435,7 @@ int pqt_record_encrypt(pqt_record_keys *k, uint8_t content_type, const uint8_t *
         EVP_EncryptUpdate(ctx, out + 5, &n, out + 5, (int)inner) != 1 ||
         EVP_EncryptFinal_ex(ctx, out + 5 + n, &fin) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, PQT_KS_TAG, out + 5 + inner) != 1) {
-        pqt_ct_wipe(out, total);
+        pqt_wipe(out, total);
         goto cleanup;
     }
     k->seq++;

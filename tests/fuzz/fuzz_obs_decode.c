@@ -25,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *in = malloc(n ? n : 1);
     FUZZ_CHECK(in != NULL);
     memcpy(in, data + 1, n);
-    pqt_obs_packet p;
+    pqt_packet p;
     int lt = linktypes[data[0] % (sizeof(linktypes) / sizeof(linktypes[0]))];
-    if (pqt_obs_decode(lt, in, n, &p) == 0) {
+    if (pqt_packet_decode(lt, in, n, &p) == 0) {
         FUZZ_CHECK(p.payload >= in && p.payload + p.payload_len <= in + n);
         FUZZ_CHECK(p.ip_version == 4 || p.ip_version == 6);
     }

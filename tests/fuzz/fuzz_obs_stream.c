@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n > size - i) {
             n = size - i;
         }
-        pqt_obs_packet p;
+        pqt_packet p;
         memset(&p, 0, sizeof(p));
         int server = fl & 1;
         p.ip_version = 4;

@@ -78,7 +78,7 @@ def main():
     o = expect("node24.test", "preferred", [])
     p = probe(o, "x25519mlkem768")
     check(p.get("outcome") == "server_hello" and p.get("group") == "X25519MLKEM768" and
-          p.get("verified") is True and p.get("version") == "TLS1.3",
+          p.get("verified") is True and p.get("version") == "TLSv1.3",
           f"node24: hybrid key exchange verified ({p})")
     p = probe(o, "hrr-preference")
     check(p.get("outcome") == "hrr" and p.get("group") == "X25519MLKEM768",
@@ -87,7 +87,7 @@ def main():
     # X25519MLKEM768 share, and its ServerHello's exchange decrypted
     # EncryptedExtensions.
     check(p.get("retried") is True and p.get("verified") is True and
-          p.get("version") == "TLS1.3" and p.get("error") is None,
+          p.get("version") == "TLSv1.3" and p.get("error") is None,
           f"node24: HRR continued, X25519MLKEM768 verified on the second ClientHello ({p})")
     p = probe(o, "browser")
     check(p.get("group") == "X25519MLKEM768" and p.get("verified") is True,
@@ -104,7 +104,7 @@ def main():
               f"{sni}: target {o['target']} connected to {o['address']}, expected {family}...")
         for name in ("browser", "classical"):
             p = probe(o, name)
-            check(p.get("outcome") == "server_hello" and p.get("version") == "TLS1.2" and
+            check(p.get("outcome") == "server_hello" and p.get("version") == "TLSv1.2" and
                   p.get("group") == "secp384r1" and p.get("error") is None,
                   f"{sni}/{name}: TLS 1.2 with secp384r1 from ServerKeyExchange ({p})")
         p = probe(o, "x25519mlkem768")

@@ -76,7 +76,7 @@ import json, sys
 o = json.loads(open(sys.argv[1]).readline())
 p = o["probes"][0]
 assert o["error"] is None and o["address"] == "127.0.0.1:" + sys.argv[2], o
-assert p["version"] == "TLS1.2" and p["group"] == "secp384r1", p
+assert p["version"] == "TLSv1.2" and p["group"] == "secp384r1", p
 print(f"by name: localhost -> {o['address']}, {p['version']} {p['group']}")
 EOF2
 

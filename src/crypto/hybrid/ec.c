@@ -12,9 +12,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "common/random.h"
-#include "crypto/ct.h"
-#include "crypto/hybrid/ec.h"
+#include "pqtls/common.h"
+#include "ct.h"
+#include "hybrid/ec.h"
 
 static int curve_nid(pqt_ec_curve c)
 {

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/random.h"
-#include "crypto/ct.h"
-#include "crypto/hybrid/ec.h"
+#include "pqtls/common.h"
+#include "ct.h"
+#include "hybrid/ec.h"
 #include "pqtls/hybrid.h"
 #include "pqtls/mlkem.h"
 
@@ -352,4 +352,9 @@ int pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share,
     }
     return server_respond(code, client_share, len, m, ec_priv, ec_priv_len, server_share, cap,
                           server_len, secret, secret_cap, secret_len);
+}
+
+void pqt_hybrid_release(void)
+{
+    pqt_ec_free_templates();
 }

@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "crypto/ct.h"
-#include "crypto/keccak/fips202.h"
-#include "crypto/keccak/keccak_f1600_impl.h"
-#include "crypto/keccak/keccak_impl.h"
+#include "ct.h"
+#include "keccak/fips202.h"
+#include "keccak/keccak_f1600_impl.h"
+#include "keccak/keccak_impl.h"
 
 /* Process-wide cap on the implementations used (keccak_impl.h). */
 static _Atomic int keccak_max_impl = PQT_KECCAK_AVX512;

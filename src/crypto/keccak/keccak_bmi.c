@@ -5,8 +5,8 @@
  * the plain-chi form of keccak_f1600_impl.h. keccak.c calls this only when
  * pqt_cpu_has_bmi().
  */
-#include "crypto/keccak/keccak_f1600_impl.h"
-#include "crypto/keccak/keccak_impl.h"
+#include "keccak/keccak_f1600_impl.h"
+#include "keccak/keccak_impl.h"
 
 void pqt_keccakf1600_bmi(uint64_t s[25])
 {

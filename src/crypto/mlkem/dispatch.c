@@ -7,10 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/random.h"
-#include "crypto/ct.h"
-#include "crypto/mlkem/impl.h"
-#include "crypto/mlkem/params.h"
+#include "pqtls/common.h"
+#include "ct.h"
+#include "mlkem/impl.h"
+#include "mlkem/params.h"
 #include "pqtls/mlkem.h"
 
 typedef struct {

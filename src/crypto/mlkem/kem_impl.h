@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crypto/ct.h"
-#include "crypto/keccak/fips202.h"
-#include "crypto/mlkem/params.h"
+#include "ct.h"
+#include "keccak/fips202.h"
+#include "mlkem/params.h"
 
 #ifndef PQT_BACKEND_SUFFIX
 #error "include a backend header before kem_impl.h"
@@ -22,7 +22,7 @@
 #define PQT_CAT3(a, b, c, d) PQT_CAT3_(a, b, c, d)
 #define PQT_NS(name) PQT_CAT3(pqt_mlkem, MLKEM_LEVEL, PQT_BACKEND_SUFFIX, name)
 
-#include "crypto/mlkem/impl.h"
+#include "mlkem/impl.h"
 
 #if MLKEM_DU == 10
 #define poly_compress_du poly_compress10

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "crypto/mlkem/params.h"
+#include "mlkem/params.h"
 
 #define MLKEM_QINV (-3327) /* q^-1 mod 2^16, as a signed 16-bit value */
 

@@ -13,11 +13,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crypto/ct.h"
-#include "crypto/keccak/fips202.h"
-#include "crypto/mlkem/params.h"
-#include "crypto/mlkem/portable/arith.h"
-#include "crypto/mlkem/portable/compress.h"
+#include "ct.h"
+#include "keccak/fips202.h"
+#include "mlkem/params.h"
+#include "mlkem/portable/arith.h"
+#include "mlkem/portable/compress.h"
 
 #define PQT_BACKEND_SUFFIX portable
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "crypto/mlkem/params.h"
+#include "mlkem/params.h"
 
 /*
  * Compress_d(x) = round(2^d x / q) mod 2^d for x in [0, q), by a multiply

@@ -27,13 +27,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crypto/ct.h"
-#include "crypto/keccak/fips202.h"
-#include "crypto/mlkem/params.h"
-#include "crypto/mlkem/portable/arith.h"
-#include "crypto/mlkem/portable/compress.h"
-#include "crypto/mlkem/x86_64/consts_avx2.h"
-#include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
+#include "ct.h"
+#include "keccak/fips202.h"
+#include "mlkem/params.h"
+#include "mlkem/portable/arith.h"
+#include "mlkem/portable/compress.h"
+#include "mlkem/x86_64/consts_avx2.h"
+#include "mlkem/x86_64/keccak_x4_avx2.h"
 
 #define PQT_BACKEND_SUFFIX avx2
 

@@ -8,9 +8,9 @@
  */
 #include <string.h>
 
-#include "crypto/ct.h"
-#include "crypto/keccak/keccak_impl.h"
-#include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
+#include "ct.h"
+#include "keccak/keccak_impl.h"
+#include "mlkem/x86_64/keccak_x4_avx2.h"
 
 
 #define XOR(a, b) _mm256_xor_si256((a), (b))
@@ -23,7 +23,7 @@
 /* theta parity: five lanes, two at a time. */
 #define XOR5(a, b, c, d, e) XOR(XOR(XOR((a), (b)), XOR((c), (d))), (e))
 
-#include "crypto/mlkem/x86_64/keccak_x4_round.h"
+#include "mlkem/x86_64/keccak_x4_round.h"
 
 void pqt_keccakx4_f1600_avx2(__m256i s[25])
 {

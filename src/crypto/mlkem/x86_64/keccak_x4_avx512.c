@@ -9,7 +9,7 @@
  * the state stays in registers. Compiled with -mavx2 -mavx512f -mavx512vl;
  * pqt_keccakx4_f1600 calls it only when pqt_cpu_has_avx512vl().
  */
-#include "crypto/mlkem/x86_64/keccak_x4_avx2.h"
+#include "mlkem/x86_64/keccak_x4_avx2.h"
 
 
 #define XOR(a, b) _mm256_xor_si256((a), (b))
@@ -24,7 +24,7 @@
 #define ROL8(x) ROL((x), 8)
 #define ROL56(x) ROL((x), 56)
 
-#include "crypto/mlkem/x86_64/keccak_x4_round.h"
+#include "mlkem/x86_64/keccak_x4_round.h"
 
 void pqt_keccakx4_f1600_avx512(__m256i s[25])
 {

@@ -20,7 +20,7 @@
 #include <pcap/pcap.h>
 #include <zlib.h>
 
-#include "pqtls/observe.h"
+#include "pqtls/net.h"
 #include "pqtls/wire.h"
 
 /* The mmap reader: one window of the file mapped read-only at a time, so

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obs_internal.h"
+#include "pqtls/net.h"
 
 #define OBS_WINDOW (1u << 24) /* segments further ahead are not this stream */
 
-int obs_budget_take(obs_budget *b, size_t n)
+int pqt_budget_take(pqt_budget *b, size_t n)
 {
     if (n > b->limit || b->used > b->limit - n) {
         return 0;
@@ -28,7 +28,7 @@ int obs_budget_take(obs_budget *b, size_t n)
     return 1;
 }
 
-void obs_budget_give(obs_budget *b, size_t n)
+void pqt_budget_give(pqt_budget *b, size_t n)
 {
     b->used = n > b->used ? 0 : b->used - n;
 }
@@ -38,7 +38,7 @@ static int32_t seq_diff(uint32_t a, uint32_t b)
     return (int32_t)(a - b);
 }
 
-void obs_reasm_syn(obs_reasm *r, uint32_t isn)
+void pqt_reasm_syn(pqt_reasm *r, uint32_t isn)
 {
     /* A repeated SYN(-ACK) with another ISN re-anchors the stream as long
      * as nothing was delivered from it (tls_multiple_synack_different_seq). */
@@ -49,7 +49,7 @@ void obs_reasm_syn(obs_reasm *r, uint32_t isn)
     r->syn_seen = 1;
 }
 
-static void deliver(obs_reasm *r, const obs_sink *sink, const uint8_t *p, size_t n)
+static void deliver(pqt_reasm *r, const pqt_stream_sink *sink, const uint8_t *p, size_t n)
 {
     r->next_seq += (uint32_t)n;
     r->delivered += n;
@@ -59,30 +59,30 @@ static void deliver(obs_reasm *r, const obs_sink *sink, const uint8_t *p, size_t
 }
 
 /* Deliver buffered segments that have become in-order. */
-static unsigned drain(obs_reasm *r, obs_budget *b, const obs_sink *sink)
+static unsigned drain(pqt_reasm *r, pqt_budget *b, const pqt_stream_sink *sink)
 {
     unsigned ev = 0;
     while (r->ooo != NULL && seq_diff(r->ooo->seq, r->next_seq) <= 0) {
-        obs_seg *s = r->ooo;
+        pqt_reasm_seg *s = r->ooo;
         r->ooo = s->next;
         int32_t skip = seq_diff(r->next_seq, s->seq);
         if ((uint32_t)skip < s->len) {
             if (skip > 0) {
-                ev |= PQT_OBS_A_OVERLAP;
+                ev |= PQT_REASM_OVERLAP;
             }
             deliver(r, sink, s->data + skip, s->len - (uint32_t)skip);
         } else {
-            ev |= PQT_OBS_A_RETRANSMIT;
+            ev |= PQT_REASM_RETRANSMIT;
         }
         r->ooo_bytes -= s->len;
-        obs_budget_give(b, sizeof(*s) + s->len);
+        pqt_budget_give(b, sizeof(*s) + s->len);
         free(s);
     }
     return ev;
 }
 
 /* Skip the hole before the first buffered segment. */
-static void skip_hole(obs_reasm *r, const obs_sink *sink)
+static void skip_hole(pqt_reasm *r, const pqt_stream_sink *sink)
 {
     r->next_seq = r->ooo->seq;
     if (!r->stopped && sink != NULL) {
@@ -90,8 +90,8 @@ static void skip_hole(obs_reasm *r, const obs_sink *sink)
     }
 }
 
-unsigned obs_reasm_segment(obs_reasm *r, const obs_reasm *peer, obs_budget *b, uint32_t seq,
-                           const uint8_t *data, size_t len, const obs_sink *sink)
+unsigned pqt_reasm_segment(pqt_reasm *r, const pqt_reasm *peer, pqt_budget *b, uint32_t seq,
+                           const uint8_t *data, size_t len, const pqt_stream_sink *sink)
 {
     unsigned ev = 0;
     if (len == 0) {
@@ -100,7 +100,7 @@ unsigned obs_reasm_segment(obs_reasm *r, const obs_reasm *peer, obs_budget *b, u
     if (!r->anchored) {
         r->next_seq = seq; /* mid-stream start */
         r->anchored = 1;
-        ev |= PQT_OBS_A_MIDSTREAM;
+        ev |= PQT_REASM_MIDSTREAM;
     } else if (r->delivered == 0 && r->ooo == NULL && seq != r->next_seq && peer->ack_valid &&
                peer->last_ack == seq) {
         r->next_seq = seq; /* the peer acknowledged this start: trust it over a stale ISN */
@@ -108,40 +108,40 @@ unsigned obs_reasm_segment(obs_reasm *r, const obs_reasm *peer, obs_budget *b, u
     int32_t rel = seq_diff(seq, r->next_seq);
     if (rel <= 0) {
         if ((int64_t)rel + (int64_t)len <= 0) {
-            return ev | PQT_OBS_A_RETRANSMIT;
+            return ev | PQT_REASM_RETRANSMIT;
         }
         if (rel < 0) {
-            ev |= PQT_OBS_A_RETRANSMIT | PQT_OBS_A_OVERLAP;
+            ev |= PQT_REASM_RETRANSMIT | PQT_REASM_OVERLAP;
         }
         deliver(r, sink, data + (uint32_t)-rel, len - (uint32_t)-rel);
         return ev | drain(r, b, sink);
     }
     if ((uint32_t)rel > OBS_WINDOW) {
-        return ev | OBS_EV_OUT_OF_WINDOW;
+        return ev | PQT_REASM_OUT_OF_WINDOW;
     }
-    ev |= PQT_OBS_A_OUT_OF_ORDER;
+    ev |= PQT_REASM_OUT_OF_ORDER;
     if (r->stopped) {
         return ev; /* nobody wants the bytes: nothing to buffer */
     }
     /* Buffer it, sorted; exact duplicates are retransmissions. */
-    obs_seg **pp = &r->ooo;
+    pqt_reasm_seg **pp = &r->ooo;
     while (*pp != NULL && seq_diff((*pp)->seq, seq) < 0) {
         pp = &(*pp)->next;
     }
     if (*pp != NULL && (*pp)->seq == seq && (*pp)->len >= len) {
-        return ev | PQT_OBS_A_RETRANSMIT;
+        return ev | PQT_REASM_RETRANSMIT;
     }
-    obs_seg *s = NULL;
-    if (len <= UINT32_MAX && obs_budget_take(b, sizeof(*s) + len)) {
+    pqt_reasm_seg *s = NULL;
+    if (len <= UINT32_MAX && pqt_budget_take(b, sizeof(*s) + len)) {
         s = malloc(sizeof(*s) + len);
         if (s == NULL) {
-            obs_budget_give(b, sizeof(*s) + len);
+            pqt_budget_give(b, sizeof(*s) + len);
         }
     }
     if (s == NULL) {
         /* Out of budget: give the hole up, deliver what we have in order,
          * then this segment. */
-        ev |= PQT_OBS_A_BUDGET | PQT_OBS_A_GAP;
+        ev |= PQT_REASM_BUDGET | PQT_REASM_GAP;
         while (r->ooo != NULL) {
             skip_hole(r, sink);
             ev |= drain(r, b, sink);
@@ -167,7 +167,7 @@ unsigned obs_reasm_segment(obs_reasm *r, const obs_reasm *peer, obs_budget *b, u
     return ev;
 }
 
-void obs_reasm_flush(obs_reasm *r, obs_budget *b, const obs_sink *sink)
+void pqt_reasm_flush(pqt_reasm *r, pqt_budget *b, const pqt_stream_sink *sink)
 {
     while (r->ooo != NULL) {
         skip_hole(r, sink);
@@ -175,12 +175,12 @@ void obs_reasm_flush(obs_reasm *r, obs_budget *b, const obs_sink *sink)
     }
 }
 
-void obs_reasm_free(obs_reasm *r, obs_budget *b)
+void pqt_reasm_free(pqt_reasm *r, pqt_budget *b)
 {
     while (r->ooo != NULL) {
-        obs_seg *s = r->ooo;
+        pqt_reasm_seg *s = r->ooo;
         r->ooo = s->next;
-        obs_budget_give(b, sizeof(*s) + s->len);
+        pqt_budget_give(b, sizeof(*s) + s->len);
         free(s);
     }
     r->ooo_bytes = 0;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obs_internal.h"
+#include "tls_internal.h"
 #include "pqtls/ja4.h"
 
 const char *pqt_ja4_version(uint16_t v)
@@ -125,7 +125,7 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-int obs_sha256(const uint8_t *p, size_t n, uint8_t md[32])
+int pqt_tls_sha256(const uint8_t *p, size_t n, uint8_t md[32])
 {
     unsigned int len = 0;
     pthread_once(&sha256_once, sha256_fetch);
@@ -145,7 +145,7 @@ static void hash12(const char *s, size_t n, char out[13])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t md[32];
-    if (obs_sha256((const uint8_t *)s, n, md) != 0) {
+    if (pqt_tls_sha256((const uint8_t *)s, n, md) != 0) {
         memcpy(out, "000000000000", 13); /* libcrypto failed: no hash */
         return;
     }

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "pqtls/observe.h"
+#include "pqtls/net.h"
 #include "pqtls/wire.h"
 
 #define TRY(expr)                \
@@ -21,7 +21,7 @@
 #define ETH_QINQ 0x88A8
 #define ETH_QINQ_OLD 0x9100
 
-static int decode_tcp(pqt_reader *r, pqt_obs_packet *pkt, int cut)
+static int decode_tcp(pqt_reader *r, pqt_packet *pkt, int cut)
 {
     uint16_t u16;
     uint8_t off, flags;
@@ -45,7 +45,7 @@ static int decode_tcp(pqt_reader *r, pqt_obs_packet *pkt, int cut)
     return 0;
 }
 
-static int decode_ipv4(pqt_reader *r, pqt_obs_packet *pkt)
+static int decode_ipv4(pqt_reader *r, pqt_packet *pkt)
 {
     uint8_t vihl, tos, ttl, proto;
     uint16_t total, id, frag;
@@ -93,7 +93,7 @@ static int decode_ipv4(pqt_reader *r, pqt_obs_packet *pkt)
     return decode_tcp(r, pkt, cut);
 }
 
-static int decode_ipv6(pqt_reader *r, pqt_obs_packet *pkt)
+static int decode_ipv6(pqt_reader *r, pqt_packet *pkt)
 {
     uint32_t vtc;
     uint16_t plen;
@@ -152,14 +152,14 @@ static int decode_ipv6(pqt_reader *r, pqt_obs_packet *pkt)
     return PQT_ERR_UNSUPPORTED;
 }
 
-static int decode_ethertype(pqt_reader *r, uint16_t type, pqt_obs_packet *pkt)
+static int decode_ethertype(pqt_reader *r, uint16_t type, pqt_packet *pkt)
 {
     /* 802.1Q / 802.1ad tags, outermost first; deeper stacks are skipped. */
     while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
         uint16_t tci;
         TRY(pqt_reader_u16(r, &tci));
         TRY(pqt_reader_u16(r, &type));
-        if (pkt->n_vlan < PQT_OBS_MAX_VLAN) {
+        if (pkt->n_vlan < PQT_NET_MAX_VLAN) {
             pkt->vlan[pkt->n_vlan++] = tci & 0x0FFF;
         }
     }
@@ -172,7 +172,7 @@ static int decode_ethertype(pqt_reader *r, uint16_t type, pqt_obs_packet *pkt)
     return PQT_ERR_UNSUPPORTED;
 }
 
-static int decode_ip_by_version(pqt_reader *r, pqt_obs_packet *pkt)
+static int decode_ip_by_version(pqt_reader *r, pqt_packet *pkt)
 {
     if (pqt_reader_left(r) < 1) {
         return PQT_ERR_TRUNCATED;
@@ -186,7 +186,7 @@ static int decode_ip_by_version(pqt_reader *r, pqt_obs_packet *pkt)
     return PQT_ERR_UNSUPPORTED;
 }
 
-int pqt_obs_linktype_supported(int linktype)
+int pqt_linktype_supported(int linktype)
 {
     switch (linktype) {
     case PQT_LINK_NULL:
@@ -205,7 +205,7 @@ int pqt_obs_linktype_supported(int linktype)
     }
 }
 
-int pqt_obs_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_obs_packet *pkt)
+int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_packet *pkt)
 {
     pqt_reader r = pqt_reader_make(frame, caplen);
     uint16_t type;

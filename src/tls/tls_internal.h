@@ -1,0 +1,15 @@
+/*
+ * Internals of the TLS layer shared between its files and its white-box
+ * tests. Not installed; nothing here is exported.
+ */
+#ifndef PQTLS_TLS_INTERNAL_H
+#define PQTLS_TLS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* SHA-256 of p[0..n) through libcrypto (JA4's hashes, ja4.c); 0, or
+ * PQT_ERR_CRYPTO_LIB with md zeroed. */
+int pqt_tls_sha256(const uint8_t *p, size_t n, uint8_t md[32]);
+
+#endif
