@@ -2,13 +2,11 @@
  * Passive TLS handshake observation (`pqtls observe`): packets in,
  * one record per TLS handshake out, plus counters.
  *
- * Pipeline (src/observe/): capture.c (pcap files mapped a window at a
- * time; libpcap for pcapng, gzip, stdin and live interfaces) -> decode.c
- * (link layer, VLAN, IPv4/IPv6, TCP through the bounded reader) -> flow.c
- * (flow table with a hard limit, per-direction TCP reassembly with a byte
- * budget) -> tlsstream.c (TLS records and handshake messages, parsed by
- * src/tls/hello.c) -> engine.c (outcome, JA4, client family) -> output.c
- * (JSON Lines, table, Prometheus).
+ * Pipeline: src/net (pqtls/net.h: captures, link/IP/TCP decoding, TCP
+ * reassembly under a byte budget) -> src/observe/tlsstream.c (TLS records
+ * and handshake messages through src/tls/record.c, hellos parsed by
+ * src/tls/hello.c) -> engine.c (flow table with a hard limit, outcome, JA4,
+ * client family) -> output.c, agg.c (JSON Lines, table, Prometheus).
  *
  * Nothing is dropped silently: every packet, flow or byte the observer
  * cannot follow is counted in pqt_obs_stats and reported by every output.
