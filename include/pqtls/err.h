@@ -43,6 +43,16 @@ enum {
     PQT_ERR_CRYPTO_LIB = -19,   /* OpenSSL libcrypto reported a failure */
 };
 
+/* Return from the calling function with expr's error code, if it has one:
+ * for parsers that read a message's schema step by step. */
+#define PQT_TRY(expr)                   \
+    do {                                \
+        int pqt_try_ret_ = (expr);      \
+        if (pqt_try_ret_ != 0) {        \
+            return pqt_try_ret_;        \
+        }                               \
+    } while (0)
+
 /* TLS alert descriptions (RFC 8446 §6.2) that errors map to. */
 #define PQT_ALERT_HANDSHAKE_FAILURE 40
 #define PQT_ALERT_ILLEGAL_PARAMETER 47

@@ -7,14 +7,6 @@
 #include "pqtls/net.h"
 #include "pqtls/wire.h"
 
-#define TRY(expr)                \
-    do {                         \
-        int ret_ = (expr);       \
-        if (ret_ != 0) {         \
-            return ret_;         \
-        }                        \
-    } while (0)
-
 #define ETH_IPV4 0x0800
 #define ETH_IPV6 0x86DD
 #define ETH_VLAN 0x8100
@@ -25,19 +17,19 @@ static int decode_tcp(pqt_reader *r, pqt_packet *pkt, int cut)
 {
     uint16_t u16;
     uint8_t off, flags;
-    TRY(pqt_reader_u16(r, &pkt->sport));
-    TRY(pqt_reader_u16(r, &pkt->dport));
-    TRY(pqt_reader_u32(r, &pkt->seq));
-    TRY(pqt_reader_u32(r, &pkt->ack));
-    TRY(pqt_reader_u8(r, &off));
-    TRY(pqt_reader_u8(r, &flags));
-    TRY(pqt_reader_u16(r, &u16)); /* window */
-    TRY(pqt_reader_skip(r, 4));    /* checksum, urgent pointer */
+    PQT_TRY(pqt_reader_u16(r, &pkt->sport));
+    PQT_TRY(pqt_reader_u16(r, &pkt->dport));
+    PQT_TRY(pqt_reader_u32(r, &pkt->seq));
+    PQT_TRY(pqt_reader_u32(r, &pkt->ack));
+    PQT_TRY(pqt_reader_u8(r, &off));
+    PQT_TRY(pqt_reader_u8(r, &flags));
+    PQT_TRY(pqt_reader_u16(r, &u16)); /* window */
+    PQT_TRY(pqt_reader_skip(r, 4));    /* checksum, urgent pointer */
     size_t hdr = (size_t)(off >> 4) * 4;
     if (hdr < 20) {
         return PQT_ERR_SYNTAX;
     }
-    TRY(pqt_reader_skip(r, hdr - 20)); /* options */
+    PQT_TRY(pqt_reader_skip(r, hdr - 20)); /* options */
     pkt->flags = flags;
     pkt->payload = r->p;
     pkt->payload_len = pqt_reader_left(r);
@@ -51,21 +43,21 @@ static int decode_ipv4(pqt_reader *r, pqt_packet *pkt)
     uint16_t total, id, frag;
     const uint8_t *src, *dst;
     pqt_reader start = *r;
-    TRY(pqt_reader_u8(r, &vihl));
+    PQT_TRY(pqt_reader_u8(r, &vihl));
     if ((vihl >> 4) != 4 || (vihl & 15) < 5) {
         return PQT_ERR_SYNTAX;
     }
-    TRY(pqt_reader_u8(r, &tos));
-    TRY(pqt_reader_u16(r, &total));
-    TRY(pqt_reader_u16(r, &id));
-    TRY(pqt_reader_u16(r, &frag));
-    TRY(pqt_reader_u8(r, &ttl));
-    TRY(pqt_reader_u8(r, &proto));
-    TRY(pqt_reader_skip(r, 2)); /* checksum */
-    TRY(pqt_reader_bytes(r, 4, &src));
-    TRY(pqt_reader_bytes(r, 4, &dst));
+    PQT_TRY(pqt_reader_u8(r, &tos));
+    PQT_TRY(pqt_reader_u16(r, &total));
+    PQT_TRY(pqt_reader_u16(r, &id));
+    PQT_TRY(pqt_reader_u16(r, &frag));
+    PQT_TRY(pqt_reader_u8(r, &ttl));
+    PQT_TRY(pqt_reader_u8(r, &proto));
+    PQT_TRY(pqt_reader_skip(r, 2)); /* checksum */
+    PQT_TRY(pqt_reader_bytes(r, 4, &src));
+    PQT_TRY(pqt_reader_bytes(r, 4, &dst));
     size_t ihl = (size_t)(vihl & 15) * 4;
-    TRY(pqt_reader_skip(r, ihl - 20));
+    PQT_TRY(pqt_reader_skip(r, ihl - 20));
     if (total < ihl) {
         return PQT_ERR_SYNTAX;
     }
@@ -99,15 +91,15 @@ static int decode_ipv6(pqt_reader *r, pqt_packet *pkt)
     uint16_t plen;
     uint8_t next, hlim;
     const uint8_t *src, *dst;
-    TRY(pqt_reader_u32(r, &vtc));
+    PQT_TRY(pqt_reader_u32(r, &vtc));
     if ((vtc >> 28) != 6) {
         return PQT_ERR_SYNTAX;
     }
-    TRY(pqt_reader_u16(r, &plen));
-    TRY(pqt_reader_u8(r, &next));
-    TRY(pqt_reader_u8(r, &hlim));
-    TRY(pqt_reader_bytes(r, 16, &src));
-    TRY(pqt_reader_bytes(r, 16, &dst));
+    PQT_TRY(pqt_reader_u16(r, &plen));
+    PQT_TRY(pqt_reader_u8(r, &next));
+    PQT_TRY(pqt_reader_u8(r, &hlim));
+    PQT_TRY(pqt_reader_bytes(r, 16, &src));
+    PQT_TRY(pqt_reader_bytes(r, 16, &dst));
     int cut = 0;
     if (plen <= pqt_reader_left(r)) {
         r->end = r->p + plen;
@@ -127,17 +119,17 @@ static int decode_ipv6(pqt_reader *r, pqt_packet *pkt)
         case 0:  /* hop-by-hop */
         case 43: /* routing */
         case 60: /* destination options */
-            TRY(pqt_reader_u8(r, &nh));
-            TRY(pqt_reader_u8(r, &len8));
-            TRY(pqt_reader_skip(r, 6 + (size_t)len8 * 8));
+            PQT_TRY(pqt_reader_u8(r, &nh));
+            PQT_TRY(pqt_reader_u8(r, &len8));
+            PQT_TRY(pqt_reader_skip(r, 6 + (size_t)len8 * 8));
             next = nh;
             break;
         case 44: { /* fragment: only an atomic fragment (offset 0, M=0) goes on */
             uint16_t off;
-            TRY(pqt_reader_u8(r, &nh));
-            TRY(pqt_reader_skip(r, 1));
-            TRY(pqt_reader_u16(r, &off));
-            TRY(pqt_reader_skip(r, 4));
+            PQT_TRY(pqt_reader_u8(r, &nh));
+            PQT_TRY(pqt_reader_skip(r, 1));
+            PQT_TRY(pqt_reader_u16(r, &off));
+            PQT_TRY(pqt_reader_skip(r, 4));
             if ((off & 0xFFF9) != 0) {
                 pkt->fragment = 1;
                 return PQT_ERR_UNSUPPORTED;
@@ -157,8 +149,8 @@ static int decode_ethertype(pqt_reader *r, uint16_t type, pqt_packet *pkt)
     /* 802.1Q / 802.1ad tags, outermost first; deeper stacks are skipped. */
     while (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD) {
         uint16_t tci;
-        TRY(pqt_reader_u16(r, &tci));
-        TRY(pqt_reader_u16(r, &type));
+        PQT_TRY(pqt_reader_u16(r, &tci));
+        PQT_TRY(pqt_reader_u16(r, &type));
         if (pkt->n_vlan < PQT_NET_MAX_VLAN) {
             pkt->vlan[pkt->n_vlan++] = tci & 0x0FFF;
         }
@@ -215,13 +207,13 @@ int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_pac
     memset(pkt, 0, sizeof(*pkt));
     switch (linktype) {
     case PQT_LINK_ETHERNET:
-        TRY(pqt_reader_skip(&r, 12)); /* destination, source MAC */
-        TRY(pqt_reader_u16(&r, &type));
+        PQT_TRY(pqt_reader_skip(&r, 12)); /* destination, source MAC */
+        PQT_TRY(pqt_reader_u16(&r, &type));
         return decode_ethertype(&r, type, pkt);
     case PQT_LINK_NULL:
     case PQT_LINK_LOOP: {
         const uint8_t *fam;
-        TRY(pqt_reader_bytes(&r, 4, &fam));
+        PQT_TRY(pqt_reader_bytes(&r, 4, &fam));
         /* AF_INET is 2 everywhere; AF_INET6 is 24, 28 or 30 by OS. The
          * value is in host order for NULL: accept either byte order. */
         uint32_t be = ((uint32_t)fam[0] << 24) | ((uint32_t)fam[1] << 16) | ((uint32_t)fam[2] << 8) | fam[3];
@@ -245,13 +237,13 @@ int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_pac
         return decode_ipv6(&r, pkt);
     case PQT_LINK_LINUX_SLL:
         /* packet type, ARPHRD, address length, 8-byte address, protocol */
-        TRY(pqt_reader_skip(&r, 14));
-        TRY(pqt_reader_u16(&r, &type));
+        PQT_TRY(pqt_reader_skip(&r, 14));
+        PQT_TRY(pqt_reader_u16(&r, &type));
         return decode_ethertype(&r, type, pkt);
     case PQT_LINK_LINUX_SLL2:
         /* protocol, reserved, ifindex, ARPHRD, packet type, addr len, addr */
-        TRY(pqt_reader_u16(&r, &type));
-        TRY(pqt_reader_skip(&r, 18));
+        PQT_TRY(pqt_reader_u16(&r, &type));
+        PQT_TRY(pqt_reader_skip(&r, 18));
         return decode_ethertype(&r, type, pkt);
     default:
         return PQT_ERR_UNSUPPORTED;

@@ -7,14 +7,6 @@
 
 #include "pqtls/hello.h"
 
-#define TRY(expr)          \
-    do {                   \
-        int ret_ = (expr); \
-        if (ret_ != 0) {   \
-            return ret_;   \
-        }                  \
-    } while (0)
-
 /* RFC 8446 §4.1.3: SHA-256("HelloRetryRequest") as the ServerHello random. */
 static const uint8_t hrr_random[32] = {
     0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
@@ -26,7 +18,7 @@ static const uint8_t hrr_random[32] = {
 static int u16_list(pqt_reader *r, unsigned prefix_bytes, const uint8_t **list, size_t *n)
 {
     pqt_reader v;
-    TRY(pqt_reader_vec(r, prefix_bytes, &v));
+    PQT_TRY(pqt_reader_vec(r, prefix_bytes, &v));
     size_t len = pqt_reader_left(&v);
     if (len == 0 || len % 2 != 0) {
         return PQT_ERR_SYNTAX;
@@ -44,12 +36,12 @@ static int parse_extensions(pqt_reader *r, pqt_tls_extension *ext, size_t *n_ext
     if (pqt_reader_left(r) == 0) {
         return 0; /* TLS 1.2 and earlier may omit the block entirely */
     }
-    TRY(pqt_reader_vec(r, 2, &block));
+    PQT_TRY(pqt_reader_vec(r, 2, &block));
     while (pqt_reader_left(&block) > 0) {
         pqt_reader data;
         uint16_t type;
-        TRY(pqt_reader_u16(&block, &type));
-        TRY(pqt_reader_vec(&block, 2, &data));
+        PQT_TRY(pqt_reader_u16(&block, &type));
+        PQT_TRY(pqt_reader_vec(&block, 2, &data));
         if (*n_ext == PQT_HELLO_MAX_EXTENSIONS) {
             return PQT_ERR_LENGTH;
         }
@@ -65,12 +57,12 @@ static int parse_extensions(pqt_reader *r, pqt_tls_extension *ext, size_t *n_ext
 static int parse_sni(pqt_reader *r, pqt_client_hello *ch)
 {
     pqt_reader list;
-    TRY(pqt_reader_vec(r, 2, &list));
+    PQT_TRY(pqt_reader_vec(r, 2, &list));
     while (pqt_reader_left(&list) > 0) {
         uint8_t type;
         pqt_reader name;
-        TRY(pqt_reader_u8(&list, &type));
-        TRY(pqt_reader_vec(&list, 2, &name));
+        PQT_TRY(pqt_reader_u8(&list, &type));
+        PQT_TRY(pqt_reader_vec(&list, 2, &name));
         if (type == 0 && ch->sni == NULL) {
             if (pqt_reader_left(&name) == 0) {
                 return PQT_ERR_SYNTAX;
@@ -86,7 +78,7 @@ static int parse_sni(pqt_reader *r, pqt_client_hello *ch)
 static int parse_alpn(pqt_reader *r, pqt_client_hello *ch)
 {
     pqt_reader list;
-    TRY(pqt_reader_vec(r, 2, &list));
+    PQT_TRY(pqt_reader_vec(r, 2, &list));
     if (pqt_reader_left(&list) == 0) {
         return PQT_ERR_SYNTAX;
     }
@@ -94,7 +86,7 @@ static int parse_alpn(pqt_reader *r, pqt_client_hello *ch)
     ch->alpn_len = pqt_reader_left(&list);
     while (pqt_reader_left(&list) > 0) {
         pqt_reader name;
-        TRY(pqt_reader_vec(&list, 1, &name));
+        PQT_TRY(pqt_reader_vec(&list, 1, &name));
         if (pqt_reader_left(&name) == 0) {
             return PQT_ERR_SYNTAX;
         }
@@ -106,12 +98,12 @@ static int parse_alpn(pqt_reader *r, pqt_client_hello *ch)
 static int parse_client_key_shares(pqt_reader *r, pqt_client_hello *ch)
 {
     pqt_reader list;
-    TRY(pqt_reader_vec(r, 2, &list));
+    PQT_TRY(pqt_reader_vec(r, 2, &list));
     while (pqt_reader_left(&list) > 0) {
         uint16_t group;
         pqt_reader ke;
-        TRY(pqt_reader_u16(&list, &group));
-        TRY(pqt_reader_vec(&list, 2, &ke));
+        PQT_TRY(pqt_reader_u16(&list, &group));
+        PQT_TRY(pqt_reader_vec(&list, 2, &ke));
         if (ch->n_key_shares == PQT_HELLO_MAX_KEY_SHARES) {
             return PQT_ERR_LENGTH;
         }
@@ -144,27 +136,27 @@ static int decode_client_extensions(pqt_client_hello *ch)
         }
         switch (e->type) {
         case PQT_TLS_EXT_SERVER_NAME:
-            TRY(parse_sni(&r, ch));
+            PQT_TRY(parse_sni(&r, ch));
             break;
         case PQT_TLS_EXT_ALPN:
-            TRY(parse_alpn(&r, ch));
+            PQT_TRY(parse_alpn(&r, ch));
             break;
         case PQT_TLS_EXT_SUPPORTED_VERSIONS:
-            TRY(u16_list(&r, 1, &ch->versions, &ch->n_versions));
+            PQT_TRY(u16_list(&r, 1, &ch->versions, &ch->n_versions));
             break;
         case PQT_TLS_EXT_SUPPORTED_GROUPS:
-            TRY(u16_list(&r, 2, &ch->groups, &ch->n_groups));
+            PQT_TRY(u16_list(&r, 2, &ch->groups, &ch->n_groups));
             break;
         case PQT_TLS_EXT_SIGNATURE_ALGORITHMS:
-            TRY(u16_list(&r, 2, &ch->sig_algs, &ch->n_sig_algs));
+            PQT_TRY(u16_list(&r, 2, &ch->sig_algs, &ch->n_sig_algs));
             break;
         case PQT_TLS_EXT_KEY_SHARE:
-            TRY(parse_client_key_shares(&r, ch));
+            PQT_TRY(parse_client_key_shares(&r, ch));
             break;
         default:
             continue; /* carried opaquely */
         }
-        TRY(pqt_reader_close(&r));
+        PQT_TRY(pqt_reader_close(&r));
     }
     return 0;
 }
@@ -173,22 +165,22 @@ int pqt_hello_parse_client(const uint8_t *body, size_t len, pqt_client_hello *ch
 {
     pqt_reader r = pqt_reader_make(body, len), v;
     memset(ch, 0, sizeof(*ch));
-    TRY(pqt_reader_u16(&r, &ch->legacy_version));
-    TRY(pqt_reader_bytes(&r, 32, &ch->random));
-    TRY(pqt_reader_vec(&r, 1, &v));
+    PQT_TRY(pqt_reader_u16(&r, &ch->legacy_version));
+    PQT_TRY(pqt_reader_bytes(&r, 32, &ch->random));
+    PQT_TRY(pqt_reader_vec(&r, 1, &v));
     if (pqt_reader_left(&v) > 32) {
         return PQT_ERR_SYNTAX;
     }
     ch->session_id = v.p;
     ch->session_id_len = (uint8_t)pqt_reader_left(&v);
-    TRY(u16_list(&r, 2, &ch->cipher_suites, &ch->n_cipher_suites));
-    TRY(pqt_reader_vec(&r, 1, &v));
+    PQT_TRY(u16_list(&r, 2, &ch->cipher_suites, &ch->n_cipher_suites));
+    PQT_TRY(pqt_reader_vec(&r, 1, &v));
     if (pqt_reader_left(&v) == 0) {
         return PQT_ERR_SYNTAX;
     }
     ch->compression = v.p;
     ch->n_compression = (uint8_t)pqt_reader_left(&v);
-    TRY(parse_extensions(&r, ch->ext, &ch->n_ext));
+    PQT_TRY(parse_extensions(&r, ch->ext, &ch->n_ext));
     return decode_client_extensions(ch);
 }
 
@@ -208,18 +200,18 @@ int pqt_hello_parse_server(const uint8_t *body, size_t len, pqt_server_hello *sh
 {
     pqt_reader r = pqt_reader_make(body, len), v;
     memset(sh, 0, sizeof(*sh));
-    TRY(pqt_reader_u16(&r, &sh->legacy_version));
-    TRY(pqt_reader_bytes(&r, 32, &sh->random));
+    PQT_TRY(pqt_reader_u16(&r, &sh->legacy_version));
+    PQT_TRY(pqt_reader_bytes(&r, 32, &sh->random));
     sh->is_hrr = memcmp(sh->random, hrr_random, 32) == 0;
-    TRY(pqt_reader_vec(&r, 1, &v));
+    PQT_TRY(pqt_reader_vec(&r, 1, &v));
     if (pqt_reader_left(&v) > 32) {
         return PQT_ERR_SYNTAX;
     }
     sh->session_id = v.p;
     sh->session_id_len = (uint8_t)pqt_reader_left(&v);
-    TRY(pqt_reader_u16(&r, &sh->cipher_suite));
-    TRY(pqt_reader_u8(&r, &sh->compression));
-    TRY(parse_extensions(&r, sh->ext, &sh->n_ext));
+    PQT_TRY(pqt_reader_u16(&r, &sh->cipher_suite));
+    PQT_TRY(pqt_reader_u8(&r, &sh->compression));
+    PQT_TRY(parse_extensions(&r, sh->ext, &sh->n_ext));
     for (size_t i = 0; i < sh->n_ext; i++) {
         const pqt_tls_extension *e = &sh->ext[i];
         pqt_reader x = pqt_reader_make(e->data, e->len);
@@ -227,20 +219,20 @@ int pqt_hello_parse_server(const uint8_t *body, size_t len, pqt_server_hello *sh
             return PQT_ERR_SYNTAX; /* a server must not repeat extensions */
         }
         if (e->type == PQT_TLS_EXT_SUPPORTED_VERSIONS) {
-            TRY(pqt_reader_u16(&x, &sh->selected_version));
+            PQT_TRY(pqt_reader_u16(&x, &sh->selected_version));
         } else if (e->type == PQT_TLS_EXT_KEY_SHARE) {
             sh->has_key_share = 1;
-            TRY(pqt_reader_u16(&x, &sh->key_share_group));
+            PQT_TRY(pqt_reader_u16(&x, &sh->key_share_group));
             if (!sh->is_hrr) {
                 pqt_reader ke;
-                TRY(pqt_reader_vec(&x, 2, &ke));
+                PQT_TRY(pqt_reader_vec(&x, 2, &ke));
                 sh->key_share = ke.p;
                 sh->key_share_len = pqt_reader_left(&ke);
             }
         } else {
             continue;
         }
-        TRY(pqt_reader_close(&x));
+        PQT_TRY(pqt_reader_close(&x));
     }
     return 0;
 }
@@ -249,7 +241,7 @@ int pqt_hello_parse_server_key_exchange_group(const uint8_t *body, size_t len, u
 {
     pqt_reader r = pqt_reader_make(body, len);
     uint8_t curve_type;
-    TRY(pqt_reader_u8(&r, &curve_type));
+    PQT_TRY(pqt_reader_u8(&r, &curve_type));
     if (curve_type != 3) { /* named_curve; explicit curves are deprecated */
         return PQT_ERR_UNSUPPORTED;
     }
