@@ -212,12 +212,11 @@ int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen, pqt_pac
         return decode_ethertype(&r, type, pkt);
     case PQT_LINK_NULL:
     case PQT_LINK_LOOP: {
-        const uint8_t *fam;
-        PQT_TRY(pqt_reader_bytes(&r, 4, &fam));
+        uint32_t be = 0;
+        PQT_TRY(pqt_reader_u32(&r, &be));
         /* AF_INET is 2 everywhere; AF_INET6 is 24, 28 or 30 by OS. The
          * value is in host order for NULL: accept either byte order. */
-        uint32_t be = ((uint32_t)fam[0] << 24) | ((uint32_t)fam[1] << 16) | ((uint32_t)fam[2] << 8) | fam[3];
-        uint32_t le = ((uint32_t)fam[3] << 24) | ((uint32_t)fam[2] << 16) | ((uint32_t)fam[1] << 8) | fam[0];
+        uint32_t le = __builtin_bswap32(be);
         uint32_t f = be < 256 ? be : le;
         if (f == 2) {
             return decode_ipv4(&r, pkt);

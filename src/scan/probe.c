@@ -548,13 +548,11 @@ static int der_next(pqt_reader *r, uint8_t *tag, pqt_reader *content, const uint
         if (n == 0 || n > 3) {
             return -1; /* indefinite or absurd lengths */
         }
-        for (unsigned i = 0; i < n; i++) {
-            uint8_t b;
-            if (pqt_reader_u8(r, &b) != 0) {
-                return -1;
-            }
-            len = (len << 8) | b;
+        uint32_t v = 0;
+        if (pqt_reader_uint(r, n, &v) != 0) {
+            return -1;
         }
+        len = v;
     }
     if (pqt_reader_bytes(r, len, &body) != 0) {
         return -1;
