@@ -1,4 +1,4 @@
-/* ML-KEM-1024, x86-64 AVX2 backend. */
+/* ML-KEM-1024 from the KEM template over the AVX2 backend (backend_avx2.c). */
 #define PQT_MLKEM_K 4
 #include "mlkem/x86_64/backend_avx2.h"
 #include "mlkem/kem_impl.h"
