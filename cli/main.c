@@ -4,6 +4,7 @@
  * util.h, --help and docs/cli.md.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -107,9 +108,24 @@ static int help_topic(int argc, char **argv)
     return cli_finish_output("help");
 }
 
+/*
+ * The crypto core reads no environment; the command keeps the documented
+ * switch: PQT_DISABLE_AVX512 set to anything but "" or "0" turns off the
+ * AVX-512 Keccak (docs/performance.md), for runs comparable with CPUs
+ * without it.
+ */
+static void cpu_features_from_env(void)
+{
+    const char *off = getenv("PQT_DISABLE_AVX512");
+    if (off != NULL && off[0] != '\0' && strcmp(off, "0") != 0) {
+        pqt_cpu_disable_features(pqt_cpu_disabled_features() | PQT_CPU_AVX512);
+    }
+}
+
 int main(int argc, char **argv)
 {
     char names[256];
+    cpu_features_from_env();
     if (argc < 2) {
         help_main(stderr);
         cli_error("", "missing command; see 'pqtls --help'");

@@ -143,6 +143,31 @@ PQT_API const char *pqt_backend_name(pqt_backend b);
 /* 1 when this build and this CPU can run backend b. */
 PQT_API int pqt_backend_available(pqt_backend b);
 
+/*
+ * CPU features the crypto core may use, each detected once from CPUID (and
+ * XGETBV for the OS's register state); a caller can turn them off:
+ *   PQT_CPU_AVX2    the AVX2 ML-KEM backend; with it off, the portable C
+ *                   backend runs and pqt_backend_available(PQT_BACKEND_AVX2)
+ *                   is 0.
+ *   PQT_CPU_BMI     the scalar Keccak-f[1600] with BMI1 ANDN / BMI2 RORX.
+ *   PQT_CPU_AVX512  the four-way Keccak-f[1600] in AVX-512F/VL (inside the
+ *                   AVX2 backend), so that both sides of a comparison with a
+ *                   CPU without it run the same code.
+ * pqt_cpu_disable_features(mask) replaces the set of disabled features
+ * (0 enables everything the CPU has; unknown bits are ignored); features the
+ * CPU lacks stay unused whatever the mask. Outputs never depend on it, only
+ * speed. It is process-wide and a single atomic store: call it at startup,
+ * before threads use ML-KEM (the `pqtls` command calls it from the
+ * environment variable PQT_DISABLE_AVX512; the library reads no environment).
+ * pqt_cpu_disabled_features returns the current mask. No-ops off x86-64.
+ */
+#define PQT_CPU_AVX2 (1u << 0)
+#define PQT_CPU_BMI (1u << 1)
+#define PQT_CPU_AVX512 (1u << 2)
+
+PQT_API void pqt_cpu_disable_features(unsigned mask);
+PQT_API unsigned pqt_cpu_disabled_features(void);
+
 #ifdef __cplusplus
 }
 #endif

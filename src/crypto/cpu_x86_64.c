@@ -12,15 +12,20 @@
  * and 8), and a four-way permutation with AVX-512F + AVX-512VL instructions
  * on ymm registers (EBX bits 16 and 31). EVEX code also needs the OS to save
  * the opmask and ZMM state: XCR0 bits 5, 6 and 7 besides 1 and 2 (SDM Vol. 1
- * §15.2). PQT_DISABLE_AVX512 set to anything but "" or "0" turns the latter off.
+ * §15.2).
+ *
+ * Detection runs once per feature; pqt_cpu_disable_features (mlkem.h) then
+ * masks the result, so a caller can turn a feature off at any time without
+ * a second CPUID. No environment is read here: the `pqtls` command maps
+ * PQT_DISABLE_AVX512 onto PQT_CPU_AVX512.
  */
 #include <cpuid.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "keccak/keccak_impl.h"
 #include "mlkem/impl.h"
+#include "pqtls/mlkem.h"
 
 static uint64_t read_xcr0(void)
 {
@@ -60,7 +65,7 @@ int pqt_cpu_has_avx2(void)
         s = detect_avx2() ? 2 : 1;
         atomic_store_explicit(&avx2_state, s, memory_order_relaxed);
     }
-    return s == 2;
+    return s == 2 && (pqt_cpu_disabled_features() & PQT_CPU_AVX2) == 0;
 }
 
 static int detect_bmi(void)
@@ -77,10 +82,6 @@ static int detect_bmi(void)
 static int detect_avx512vl(void)
 {
     unsigned eax, ebx, ecx, edx;
-    const char *off = getenv("PQT_DISABLE_AVX512");
-    if (off != NULL && off[0] != '\0' && !(off[0] == '0' && off[1] == '\0')) {
-        return 0;
-    }
     /* detect_avx2 checked OSXSAVE and CPUID leaf 7 exists. */
     if (!detect_avx2()) {
         return 0;
@@ -103,7 +104,7 @@ int pqt_cpu_has_bmi(void)
         s = detect_bmi() ? 2 : 1;
         atomic_store_explicit(&bmi_state, s, memory_order_relaxed);
     }
-    return s == 2;
+    return s == 2 && (pqt_cpu_disabled_features() & PQT_CPU_BMI) == 0;
 }
 
 int pqt_cpu_has_avx512vl(void)
@@ -113,5 +114,5 @@ int pqt_cpu_has_avx512vl(void)
         s = detect_avx512vl() ? 2 : 1;
         atomic_store_explicit(&avx512vl_state, s, memory_order_relaxed);
     }
-    return s == 2;
+    return s == 2 && (pqt_cpu_disabled_features() & PQT_CPU_AVX512) == 0;
 }

@@ -77,8 +77,7 @@ static void ref_f1600(uint64_t a[25])
         }
         for (x = 0; x < 5; x++) { /* chi */
             for (y = 0; y < 5; y++) {
-                a[x + 5 * y] =
-                    b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
+                a[x + 5 * y] = b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
             }
         }
         uint64_t rc = 0; /* iota */
@@ -101,8 +100,7 @@ static void test_reference(void)
      * KeccakF-1600 intermediate values): the reference itself must be right. */
     uint64_t s[25] = {0};
     ref_f1600(s);
-    CHECK(s[0] == 0xF1258F7940E1DDE7ULL, "reference: lane 0 = %016llx",
-          (unsigned long long)s[0]);
+    CHECK(s[0] == 0xF1258F7940E1DDE7ULL, "reference: lane 0 = %016llx", (unsigned long long)s[0]);
     CHECK(s[24] == 0xEAF1FF7B5CECA249ULL, "reference: lane 24 = %016llx",
           (unsigned long long)s[24]);
 }
@@ -182,8 +180,7 @@ static void run_all(outputs *o, const uint8_t *msg, size_t len, const uint8_t se
 
 static void compare_caps(pqt_backend backend)
 {
-    static const pqt_keccak_impl caps[] = {PQT_KECCAK_PORTABLE, PQT_KECCAK_BMI,
-                                           PQT_KECCAK_AVX512};
+    static const pqt_keccak_impl caps[] = {PQT_KECCAK_PORTABLE, PQT_KECCAK_BMI, PQT_KECCAK_AVX512};
     static const char *names[] = {"portable", "bmi", "avx512"};
     static outputs out[3];
     if (pqt_mlkem_set_backend(backend) != 0) {
@@ -282,6 +279,26 @@ static int bench(void)
 }
 #endif
 
+#ifdef PQT_CONFIG_X86_64
+/*
+ * pqt_cpu_disable_features (mlkem.h) turns the optional Keccak paths off:
+ * the feature queries say no, and the dispatched permutations, now on
+ * another path, still match the reference.
+ */
+static void test_disable_features(void)
+{
+    const unsigned saved = pqt_cpu_disabled_features();
+    pqt_cpu_disable_features(PQT_CPU_AVX512 | PQT_CPU_BMI);
+    CHECK(!pqt_cpu_has_avx512vl(), "PQT_CPU_AVX512 disabled: no avx512vl");
+    CHECK(!pqt_cpu_has_bmi(), "PQT_CPU_BMI disabled: no bmi");
+    compare_scalar("pqt_keccakf1600 (BMI disabled)", pqt_keccakf1600);
+    if (pqt_cpu_has_avx2()) {
+        compare_x4("pqt_keccakx4_f1600 (AVX-512 disabled)", pqt_keccakx4_f1600);
+    }
+    pqt_cpu_disable_features(saved);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -315,6 +332,7 @@ int main(int argc, char **argv)
         printf("skip pqt_keccakx4_f1600_avx512: no AVX-512F/VL (or OS/valgrind/"
                "PQT_DISABLE_AVX512)\n");
     }
+    test_disable_features();
 #endif
     compare_caps(PQT_BACKEND_PORTABLE);
     compare_caps(PQT_BACKEND_AVX2);

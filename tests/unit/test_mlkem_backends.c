@@ -137,8 +137,8 @@ static void test_alg(pqt_mlkem_alg alg, unsigned iters)
             set_coeff12(bad_ek, pos, 3329 + (unsigned)(rng_next() % (4096 - 3329)));
             for (unsigned b = 0; b < 2; b++) {
                 use(be[b]);
-                r[b] = pqt_mlkem_encaps_derand(alg, ct[b], p->ct_bytes, ss[b], bad_ek,
-                                               p->ek_bytes, m);
+                r[b] =
+                    pqt_mlkem_encaps_derand(alg, ct[b], p->ct_bytes, ss[b], bad_ek, p->ek_bytes, m);
                 CHECK(pqt_mlkem_check_ek(alg, bad_ek, p->ek_bytes) == PQT_ERR_EK_MODULUS,
                       "%s check_ek accepted coefficient >= q at %u (%s)", p->name, pos,
                       pqt_backend_name(be[b]));
@@ -151,8 +151,8 @@ static void test_alg(pqt_mlkem_alg alg, unsigned iters)
             }
             for (unsigned b = 0; b < 2; b++) {
                 use(be[b]);
-                r[b] = pqt_mlkem_encaps_derand(alg, ct[b], p->ct_bytes, ss[b], bad_ek,
-                                               p->ek_bytes, m);
+                r[b] =
+                    pqt_mlkem_encaps_derand(alg, ct[b], p->ct_bytes, ss[b], bad_ek, p->ek_bytes, m);
             }
             CHECK(r[0] == 0 && r[1] == 0, "%s encaps to all-(q-1) ek: %d/%d", p->name, r[0], r[1]);
             CHECK(memcmp(ct[0], ct[1], p->ct_bytes) == 0, "%s all-(q-1) ct differs", p->name);
@@ -166,11 +166,39 @@ static void test_alg(pqt_mlkem_alg alg, unsigned iters)
                 use(be[b]);
                 r[b] = pqt_mlkem_decaps(alg, ss2[b], ct[0], p->ct_bytes, bad_dk, p->dk_bytes);
             }
-            CHECK(r[0] == PQT_ERR_DK_HASH && r[1] == PQT_ERR_DK_HASH,
-                  "%s dk hash check %d/%d", p->name, r[0], r[1]);
+            CHECK(r[0] == PQT_ERR_DK_HASH && r[1] == PQT_ERR_DK_HASH, "%s dk hash check %d/%d",
+                  p->name, r[0], r[1]);
         }
     }
     printf("%s: %u iterations, %s\n", p->name, iters, failures == start ? "ok" : "FAILED");
+}
+
+/*
+ * pqt_cpu_disable_features(PQT_CPU_AVX2): the automatic choice becomes the
+ * portable backend (also after AVX2 was chosen), forcing AVX2 fails, and
+ * clearing the mask brings AVX2 back.
+ */
+static void test_disable_avx2(void)
+{
+    pqt_cpu_disable_features(0);
+    CHECK(pqt_mlkem_set_backend(PQT_BACKEND_AUTO) == 0, "auto backend");
+    CHECK(pqt_mlkem_get_backend() == PQT_BACKEND_AVX2, "auto picks avx2 on an AVX2 CPU");
+    pqt_cpu_disable_features(PQT_CPU_AVX2);
+    CHECK(pqt_cpu_disabled_features() == PQT_CPU_AVX2, "mask reads back");
+    CHECK(!pqt_backend_available(PQT_BACKEND_AVX2), "avx2 unavailable when disabled");
+    CHECK(pqt_mlkem_get_backend() == PQT_BACKEND_PORTABLE,
+          "disabling avx2 re-chooses the portable backend");
+    CHECK(pqt_mlkem_set_backend(PQT_BACKEND_AVX2) == PQT_ERR_UNSUPPORTED,
+          "forcing a disabled avx2 fails");
+    CHECK(pqt_mlkem_set_backend(PQT_BACKEND_AUTO) == 0 &&
+              pqt_mlkem_get_backend() == PQT_BACKEND_PORTABLE,
+          "auto with avx2 disabled is portable");
+    pqt_cpu_disable_features(0);
+    CHECK(pqt_backend_available(PQT_BACKEND_AVX2), "avx2 back when the mask is cleared");
+    CHECK(pqt_mlkem_set_backend(PQT_BACKEND_AUTO) == 0 &&
+              pqt_mlkem_get_backend() == PQT_BACKEND_AVX2,
+          "auto picks avx2 again");
+    printf("ok   pqt_cpu_disable_features(PQT_CPU_AVX2) falls back to portable\n");
 }
 
 int main(int argc, char **argv)
@@ -183,6 +211,7 @@ int main(int argc, char **argv)
     test_alg(PQT_MLKEM512, iters);
     test_alg(PQT_MLKEM768, iters);
     test_alg(PQT_MLKEM1024, iters);
+    test_disable_avx2();
     use(PQT_BACKEND_AUTO);
     if (failures != 0) {
         fprintf(stderr, "%d failures\n", failures);

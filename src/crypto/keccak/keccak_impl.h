@@ -9,7 +9,8 @@
  *             (AVX-512F + AVX-512VL, and the OS saving opmask/ZMM state).
  * Valgrind's synthetic CPUID hides AVX-512 (and XCR0 reports no ZMM state),
  * so memcheck and callgrind runs take the AVX2 four-way path by themselves;
- * PQT_DISABLE_AVX512=1 in the environment does the same on real hardware.
+ * pqt_cpu_disable_features(PQT_CPU_AVX512) (mlkem.h) does the same on real
+ * hardware; the `pqtls` command calls it for PQT_DISABLE_AVX512=1.
  */
 #ifndef PQT_CRYPTO_KECCAK_IMPL_H
 #define PQT_CRYPTO_KECCAK_IMPL_H

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pqtls/common.h"
 #include "ct.h"
 #include "mlkem/impl.h"
 #include "mlkem/params.h"
+#include "pqtls/common.h"
 #include "pqtls/mlkem.h"
 
 typedef struct {
@@ -45,6 +45,24 @@ static const pqt_mlkem_params params[3] = {
 
 /* 0 = not chosen yet; otherwise a pqt_backend value. */
 static _Atomic int active_backend;
+
+/* pqt_cpu_disable_features (mlkem.h); cpu_x86_64.c applies it to CPUID. */
+static _Atomic unsigned cpu_disabled;
+
+void pqt_cpu_disable_features(unsigned mask)
+{
+    atomic_store(&cpu_disabled, mask & (PQT_CPU_AVX2 | PQT_CPU_BMI | PQT_CPU_AVX512));
+    /* An automatic choice of AVX2 made before is made again. */
+    if ((mask & PQT_CPU_AVX2) != 0) {
+        int avx2 = (int)PQT_BACKEND_AVX2;
+        atomic_compare_exchange_strong(&active_backend, &avx2, 0);
+    }
+}
+
+unsigned pqt_cpu_disabled_features(void)
+{
+    return atomic_load_explicit(&cpu_disabled, memory_order_relaxed);
+}
 
 int pqt_backend_available(pqt_backend b)
 {
@@ -328,7 +346,7 @@ void pqt_mlkem_ephemeral_free(pqt_mlkem_ephemeral *e)
     int pqt_mlkem##N##_keygen(uint8_t ek[EK], uint8_t dk[DK])                                \
     {                                                                                        \
         uint8_t seed[64];                                                                    \
-        int ret = pqt_random_bytes(seed, sizeof(seed));                                          \
+        int ret = pqt_random_bytes(seed, sizeof(seed));                                      \
         if (ret == 0) {                                                                      \
             ret = ops_for(ALG)->keygen_derand(ek, dk, seed);                                 \
         } else {                                                                             \
