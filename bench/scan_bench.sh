@@ -35,7 +35,7 @@ for n in "${SIZES[@]}"; do
     /usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "${PQTLS:-$BUILD/bin/pqtls}" scan --targets "$WORK/targets.txt" \
         --probes x25519mlkem768 --concurrency 64 --no-progress -o "$WORK/out.jsonl"
     read -r secs rss usr sys <"$WORK/time"
-    verified=$(grep -c '"group":"X25519MLKEM768","version":"TLS1.3","cipher":"[A-Z0-9_]*","alert":null,"verified":true' "$WORK/out.jsonl" || true)
+    verified=$(grep -c '"group":"X25519MLKEM768","version":"TLSv\{0,1\}1\.3","cipher":"[A-Z0-9_]*","alert":null,"verified":true' "$WORK/out.jsonl" || true)
     awk -v n="$n" -v s="$secs" -v r="$rss" -v v="$verified" -v u="$usr" -v y="$sys" \
         'BEGIN { printf "  %6d targets: %6.2f s, %6.0f probes/s, %d verified hybrid, max RSS %.1f MB, scanner CPU %.0f us/probe (user %.2f s, sys %.2f s)\n", n, s, n / s, v, r / 1024, (u + y) * 1e6 / n, u, y }'
     [ "$verified" -eq "$n" ] || { echo "scan_bench: only $verified of $n probes verified" >&2; exit 1; }
