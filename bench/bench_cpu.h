@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 typedef struct {
-    char model[128];   /* "model name" from /proc/cpuinfo, or "unknown" */
-    char features[64]; /* e.g. "avx2 bmi2 avx512f" from CPUID, or "none" */
+    char model[128];         /* "model name" from /proc/cpuinfo, or "unknown" */
+    char features[64];       /* e.g. "avx2 bmi2 avx512f" from CPUID, or "none" */
     const char *tick_source; /* "rdtsc" or "clock_gettime_ns" */
-    double tick_mhz;   /* estimated ticks per microsecond */
+    double tick_mhz;         /* estimated ticks per microsecond */
 } pqt_bench_cpu;
 
 /* The tick counter; serialized so the measured code cannot drift across it. */

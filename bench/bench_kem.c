@@ -113,8 +113,7 @@ static int run_op(bench_state *s, bench_op op)
     case OP_KEYGEN:
         return pqt_mlkem_keygen_derand(s->alg, s->ek, p->ek_bytes, s->dk, p->dk_bytes, s->seed);
     case OP_ENCAPS:
-        return pqt_mlkem_encaps_derand(s->alg, s->ct, p->ct_bytes, s->ss, s->ek, p->ek_bytes,
-                                       s->m);
+        return pqt_mlkem_encaps_derand(s->alg, s->ct, p->ct_bytes, s->ss, s->ek, p->ek_bytes, s->m);
     case OP_DECAPS:
         return pqt_mlkem_decaps(s->alg, s->ss2, s->ct, p->ct_bytes, s->dk, p->dk_bytes);
     case OP_KEYGEN_EPH:
@@ -283,8 +282,8 @@ static int bench_one(const bench_config *cfg, const pqt_bench_cpu *cpu, pqt_mlke
              * still see a valid one, so check the last pair matches. */
             err = run_op(s, OP_DECAPS);
             if (err != 0 || memcmp(s->ss, s->ss2, sizeof(s->ss)) != 0) {
-                fprintf(stderr, "%s: %s/%s: decaps(encaps) does not give the same secret\n",
-                        prog, s->p->name, pqt_backend_name(backend));
+                fprintf(stderr, "%s: %s/%s: decaps(encaps) does not give the same secret\n", prog,
+                        s->p->name, pqt_backend_name(backend));
                 ret = PQT_BENCH_EXIT_FAILED;
                 goto cleanup;
             }
@@ -372,13 +371,17 @@ static int parse_args(int argc, char **argv, const char *prog, bench_config *cfg
                 b = pqt_backend_available(PQT_BACKEND_AVX2) ? PQT_BACKEND_AVX2
                                                             : PQT_BACKEND_PORTABLE;
             } else {
-                fprintf(stderr, "%s: --backend: unknown backend '%s'; valid: portable, avx2, "
-                                "auto\n", prog, optarg);
+                fprintf(stderr,
+                        "%s: --backend: unknown backend '%s'; valid: portable, avx2, "
+                        "auto\n",
+                        prog, optarg);
                 return PQT_BENCH_EXIT_USAGE;
             }
             if (!pqt_backend_available(b)) {
-                fprintf(stderr, "%s: --backend: '%s' is not available on this CPU or build; "
-                                "use --backend portable or leave it out\n", prog, optarg);
+                fprintf(stderr,
+                        "%s: --backend: '%s' is not available on this CPU or build; "
+                        "use --backend portable or leave it out\n",
+                        prog, optarg);
                 return PQT_BENCH_EXIT_UNSUPPORTED;
             }
             cfg->backend_mask = 1 << b;
@@ -424,8 +427,8 @@ int pqt_bench_kem_main(int argc, char **argv, const char *prog)
     ticks = malloc((size_t)cfg.iterations * sizeof(*ticks));
     ns = malloc((size_t)cfg.iterations * sizeof(*ns));
     if (ticks == NULL || ns == NULL) {
-        fprintf(stderr, "%s: out of memory for %ld iterations; use a smaller --iterations\n",
-                prog, cfg.iterations);
+        fprintf(stderr, "%s: out of memory for %ld iterations; use a smaller --iterations\n", prog,
+                cfg.iterations);
         ret = PQT_BENCH_EXIT_INTERNAL;
         goto cleanup;
     }
@@ -435,8 +438,7 @@ int pqt_bench_kem_main(int argc, char **argv, const char *prog)
         printf("features:   %s (CPUID)\n", cpu.features);
         printf("ticks:      %s, estimated %.0f MHz\n", cpu.tick_source, cpu.tick_mhz);
         printf("backends:   portable%s (default: %s)\n",
-               pqt_backend_available(PQT_BACKEND_AVX2) ? ", avx2" : "",
-               pqt_backend_name(before));
+               pqt_backend_available(PQT_BACKEND_AVX2) ? ", avx2" : "", pqt_backend_name(before));
         printf("iterations: %ld per op after %ld warm-up calls; per-call medians\n\n",
                cfg.iterations, cfg.iterations / 10 < 10 ? 10 : cfg.iterations / 10);
         printf("%-12s %-9s %-10s %12s %12s %12s %10s\n", "alg", "backend", "op", "median_ticks",

@@ -223,9 +223,9 @@ static size_t server_hello(uint8_t *out, int hrr, const uint8_t *sid)
 static size_t client_hello(uint8_t *out, size_t cap, const char *sni, int pq_share,
                            const uint8_t *sid)
 {
-    static const uint16_t suites[] = {0x4A4A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C,
-                                      0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014, 0x009C, 0x009D,
-                                      0x002F, 0x0035};
+    static const uint16_t suites[] = {0x4A4A, 0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F,
+                                      0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC013, 0xC014,
+                                      0x009C, 0x009D, 0x002F, 0x0035};
     static const uint16_t groups[] = {0x4A4A, 0x11EC, 0x001D, 0x0017, 0x0018};
     static const uint16_t sigs[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
     static const char *const alpn[] = {"h2", "http/1.1", NULL};

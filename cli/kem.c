@@ -107,14 +107,29 @@ static int parse_args(const char *cmd, const char *sub, int argc, char **argv, k
             return CLI_EXIT_USAGE;
         }
         switch (c) {
-        case OPT_ALG: a->alg = optarg; break;
-        case OPT_SEED: a->seed = optarg; break;
-        case OPT_EK: a->ek = optarg; break;
-        case OPT_DK: a->dk = optarg; break;
-        case OPT_CT: a->ct = optarg; break;
-        case OPT_M: a->m = optarg; break;
-        case OPT_BACKEND: a->backend = optarg; break;
-        default: break;
+        case OPT_ALG:
+            a->alg = optarg;
+            break;
+        case OPT_SEED:
+            a->seed = optarg;
+            break;
+        case OPT_EK:
+            a->ek = optarg;
+            break;
+        case OPT_DK:
+            a->dk = optarg;
+            break;
+        case OPT_CT:
+            a->ct = optarg;
+            break;
+        case OPT_M:
+            a->m = optarg;
+            break;
+        case OPT_BACKEND:
+            a->backend = optarg;
+            break;
+        default:
+            break;
         }
     }
     if (optind < argc) {
@@ -138,9 +153,12 @@ static int require(const char *cmd, const char *value, const char *opt, const ch
 static int keygen_random(pqt_mlkem_alg alg, uint8_t *ek, uint8_t *dk)
 {
     switch (alg) {
-    case PQT_MLKEM512: return pqt_mlkem512_keygen(ek, dk);
-    case PQT_MLKEM768: return pqt_mlkem768_keygen(ek, dk);
-    case PQT_MLKEM1024: return pqt_mlkem1024_keygen(ek, dk);
+    case PQT_MLKEM512:
+        return pqt_mlkem512_keygen(ek, dk);
+    case PQT_MLKEM768:
+        return pqt_mlkem768_keygen(ek, dk);
+    case PQT_MLKEM1024:
+        return pqt_mlkem1024_keygen(ek, dk);
     }
     return PQT_ERR_ARG;
 }

@@ -17,7 +17,7 @@
 
 typedef struct {
     const char *name;
-    const char *usage;   /* shown in the command list */
+    const char *usage; /* shown in the command list */
     const char *summary;
     int (*run)(int argc, char **argv);
     void (*help)(FILE *out);

@@ -37,67 +37,66 @@ static void on_signal(int sig)
 
 void cli_help_observe(FILE *out)
 {
-    fputs(
-        "Usage: pqtls observe [OPTIONS] FILE...\n"
-        "       pqtls observe [OPTIONS] -i IFACE [BPF FILTER...]\n"
-        "\n"
-        "Reads pcap or pcapng captures (several files are one continuous capture;\n"
-        "'-' is standard input; gzip-compressed files are recognised) or a live\n"
-        "interface, reassembles TCP, and reports every TLS handshake: SNI, ALPN,\n"
-        "versions, cipher suites, groups and key shares offered, JA4, the\n"
-        "negotiated version, cipher and group (TLS 1.3 key_share or TLS 1.2\n"
-        "ServerKeyExchange), HelloRetryRequests, the outcome (completed, alert,\n"
-        "reset or close after the ClientHello, timeout, truncated, gap, evicted),\n"
-        "the client family and the network path. Schema: docs/observe.md.\n"
-        "\n"
-        "Output:\n"
-        "  --format jsonl|table|prom   one JSON object per handshake (default), a\n"
-        "                              summary table, or Prometheus text metrics\n"
-        "  -o, --output FILE           write there instead of standard output;\n"
-        "                              prom output is replaced atomically (for the\n"
-        "                              node_exporter textfile collector)\n"
-        "  --pseudonymise              replace SNI and addresses with keyed pseudonyms\n"
-        "                              (random key per run; addresses keep prefixes)\n"
-        "  --pseudonym-key FILE        the same with a fixed key (16-64 bytes of FILE),\n"
-        "                              so pseudonyms match across runs\n"
-        "  --prefix-v4 N, --prefix-v6 N  network-path prefix lengths (24, 48)\n"
-        "  --families FILE             extra 'JA4 FAMILY' lines (JA4 may end in '*'),\n"
-        "                              tried before the built-in table\n"
-        "  -q, --quiet                 no summary on standard error\n"
-        "\n"
-        "Limits (memory stays bounded; everything dropped is counted and reported):\n"
-        "  --max-flows N               flow table size (65536); the least recently\n"
-        "                              active flow is evicted when full\n"
-        "  --max-buffer MIB            bytes held for reassembly, all flows (64)\n"
-        "  --timeout SECONDS           idle time after which an unfinished handshake\n"
-        "                              is reported as 'timeout' (30)\n"
-        "\n"
-        "Live capture (needs root or CAP_NET_RAW):\n"
-        "  -i, --interface IFACE       capture there; the remaining arguments are a\n"
-        "                              BPF filter\n"
-        "  --promisc                   promiscuous mode\n"
-        "  --metrics-listen ADDR:PORT  serve the Prometheus metrics at /metrics\n"
-        "  --metrics-interval SECONDS  rewrite --format prom --output FILE this often (10)\n"
-        "  --count N                   stop after N handshakes\n"
-        "  --duration SECONDS          stop after this long (also: SIGINT, SIGTERM)\n"
-        "\n"
-        "Examples:\n"
-        "  pqtls observe capture.pcapng | jq -c '{sni, group, outcome}'\n"
-        "  pqtls observe --format table day1.pcap.gz day2.pcap.gz\n"
-        "  tcpdump -i eth0 -w - 'tcp port 443' | pqtls observe -\n"
-        "  pqtls observe -i lo 'tcp port 443' --metrics-listen 127.0.0.1:9464\n"
-        "  pqtls observe --format prom -o /var/lib/node_exporter/pqtls.prom x.pcap\n"
-        "\n"
-        "Exit codes:\n"
-        "  0  success\n"
-        "  1  an input was truncated or corrupt (records for the readable part are\n"
-        "     written; standard error names the file and the problem)\n"
-        "  2  usage error: unknown option, bad number, missing input\n"
-        "  3  I/O error: an input, --families or key file could not be opened, or\n"
-        "     the output could not be written\n"
-        "  4  a capture's link type is not supported, or live capture is not possible\n"
-        "  5  internal error (out of memory, random generator failure)\n",
-        out);
+    fputs("Usage: pqtls observe [OPTIONS] FILE...\n"
+          "       pqtls observe [OPTIONS] -i IFACE [BPF FILTER...]\n"
+          "\n"
+          "Reads pcap or pcapng captures (several files are one continuous capture;\n"
+          "'-' is standard input; gzip-compressed files are recognised) or a live\n"
+          "interface, reassembles TCP, and reports every TLS handshake: SNI, ALPN,\n"
+          "versions, cipher suites, groups and key shares offered, JA4, the\n"
+          "negotiated version, cipher and group (TLS 1.3 key_share or TLS 1.2\n"
+          "ServerKeyExchange), HelloRetryRequests, the outcome (completed, alert,\n"
+          "reset or close after the ClientHello, timeout, truncated, gap, evicted),\n"
+          "the client family and the network path. Schema: docs/observe.md.\n"
+          "\n"
+          "Output:\n"
+          "  --format jsonl|table|prom   one JSON object per handshake (default), a\n"
+          "                              summary table, or Prometheus text metrics\n"
+          "  -o, --output FILE           write there instead of standard output;\n"
+          "                              prom output is replaced atomically (for the\n"
+          "                              node_exporter textfile collector)\n"
+          "  --pseudonymise              replace SNI and addresses with keyed pseudonyms\n"
+          "                              (random key per run; addresses keep prefixes)\n"
+          "  --pseudonym-key FILE        the same with a fixed key (16-64 bytes of FILE),\n"
+          "                              so pseudonyms match across runs\n"
+          "  --prefix-v4 N, --prefix-v6 N  network-path prefix lengths (24, 48)\n"
+          "  --families FILE             extra 'JA4 FAMILY' lines (JA4 may end in '*'),\n"
+          "                              tried before the built-in table\n"
+          "  -q, --quiet                 no summary on standard error\n"
+          "\n"
+          "Limits (memory stays bounded; everything dropped is counted and reported):\n"
+          "  --max-flows N               flow table size (65536); the least recently\n"
+          "                              active flow is evicted when full\n"
+          "  --max-buffer MIB            bytes held for reassembly, all flows (64)\n"
+          "  --timeout SECONDS           idle time after which an unfinished handshake\n"
+          "                              is reported as 'timeout' (30)\n"
+          "\n"
+          "Live capture (needs root or CAP_NET_RAW):\n"
+          "  -i, --interface IFACE       capture there; the remaining arguments are a\n"
+          "                              BPF filter\n"
+          "  --promisc                   promiscuous mode\n"
+          "  --metrics-listen ADDR:PORT  serve the Prometheus metrics at /metrics\n"
+          "  --metrics-interval SECONDS  rewrite --format prom --output FILE this often (10)\n"
+          "  --count N                   stop after N handshakes\n"
+          "  --duration SECONDS          stop after this long (also: SIGINT, SIGTERM)\n"
+          "\n"
+          "Examples:\n"
+          "  pqtls observe capture.pcapng | jq -c '{sni, group, outcome}'\n"
+          "  pqtls observe --format table day1.pcap.gz day2.pcap.gz\n"
+          "  tcpdump -i eth0 -w - 'tcp port 443' | pqtls observe -\n"
+          "  pqtls observe -i lo 'tcp port 443' --metrics-listen 127.0.0.1:9464\n"
+          "  pqtls observe --format prom -o /var/lib/node_exporter/pqtls.prom x.pcap\n"
+          "\n"
+          "Exit codes:\n"
+          "  0  success\n"
+          "  1  an input was truncated or corrupt (records for the readable part are\n"
+          "     written; standard error names the file and the problem)\n"
+          "  2  usage error: unknown option, bad number, missing input\n"
+          "  3  I/O error: an input, --families or key file could not be opened, or\n"
+          "     the output could not be written\n"
+          "  4  a capture's link type is not supported, or live capture is not possible\n"
+          "  5  internal error (out of memory, random generator failure)\n",
+          out);
 }
 
 static void on_handshake(const pqt_obs_handshake *hs, void *arg)
@@ -235,13 +234,16 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
             cli_error("observe", "cannot open '%s': %s", name, err);
             return CLI_EXIT_IO;
         }
-        cli_error("observe", "'%s' is not a readable pcap/pcapng capture (%s); check the file, "
-                  "or decompress it if it is not gzip", name, err);
+        cli_error("observe",
+                  "'%s' is not a readable pcap/pcapng capture (%s); check the file, "
+                  "or decompress it if it is not gzip",
+                  name, err);
         return CLI_EXIT_FAILED;
     }
     int lt = pqt_capture_linktype(cap);
     if (!pqt_linktype_supported(lt)) {
-        cli_error("observe", "'%s': link type %d is not supported (supported: Ethernet 1, "
+        cli_error("observe",
+                  "'%s': link type %d is not supported (supported: Ethernet 1, "
                   "BSD loopback 0/108, raw IP 101, Linux SLL 113, SLL2 276, IPv4 228, IPv6 229)",
                   path, lt);
         pqt_capture_close(cap);
@@ -258,7 +260,8 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
             break;
         }
         if (r < 0) {
-            cli_error("observe", "'%s' is %s after %llu packets (%s); the handshakes read so far "
+            cli_error("observe",
+                      "'%s' is %s after %llu packets (%s); the handshakes read so far "
                       "are reported, unfinished ones as 'truncated'",
                       path, r == PQT_ERR_TRUNCATED ? "truncated" : "corrupt",
                       (unsigned long long)pqt_obs_get_stats(obs)->packets, err);
@@ -266,7 +269,8 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
             break;
         }
         pqt_obs_frame(obs, lt, ts, frame, caplen, wirelen);
-        if (show_progress && (pqt_obs_get_stats(obs)->packets & 0xFFFF) == 0 && time(NULL) != last) {
+        if (show_progress && (pqt_obs_get_stats(obs)->packets & 0xFFFF) == 0 &&
+            time(NULL) != last) {
             last = time(NULL);
             progress(pqt_obs_get_stats(obs), 0);
         }
@@ -375,13 +379,13 @@ int cli_cmd_observe(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                              \
-    do {                                                                          \
-        if (val == NULL) {                                                        \
+#define NEED_VALUE()                                                                 \
+    do {                                                                             \
+        if (val == NULL) {                                                           \
             cli_error("observe", "%s needs a value; see 'pqtls observe --help'", a); \
-            goto cleanup;                                                         \
-        }                                                                         \
-        i++;                                                                      \
+            goto cleanup;                                                            \
+        }                                                                            \
+        i++;                                                                         \
     } while (0)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             cli_help_observe(stdout);
@@ -498,18 +502,18 @@ int cli_cmd_observe(int argc, char **argv)
         }
     } else if (nfiles == 0) {
         cli_error("observe", "no capture given; name one or more pcap/pcapng files, '-' for "
-                  "standard input, or -i IFACE for a live capture");
+                             "standard input, or -i IFACE for a live capture");
         goto cleanup;
     }
     if (listen_addr != NULL && iface == NULL) {
         cli_error("observe", "--metrics-listen works with a live capture (-i IFACE); for files "
-                  "use --format prom");
+                             "use --format prom");
         goto cleanup;
     }
     if (pseudo) {
-        int ret = key_file != NULL ? read_key_file(key_file, &ps)
-                                   : (pqt_pseudonym_init_random(&ps) == 0 ? CLI_EXIT_OK
-                                                                          : CLI_EXIT_INTERNAL);
+        int ret = key_file != NULL
+                      ? read_key_file(key_file, &ps)
+                      : (pqt_pseudonym_init_random(&ps) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL);
         if (ret != CLI_EXIT_OK) {
             status = ret;
             goto cleanup;
@@ -529,9 +533,11 @@ int cli_cmd_observe(int argc, char **argv)
             goto cleanup;
         }
         if (ret != 0) {
-            cli_error("observe", "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
+            cli_error("observe",
+                      "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
                       "36 characters like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix "
-                      "ending in '*'", families, line);
+                      "ending in '*'",
+                      families, line);
             status = ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
             goto cleanup;
         }
@@ -570,8 +576,7 @@ int cli_cmd_observe(int argc, char **argv)
     signal(SIGTERM, on_signal);
     int show_progress = !quiet && isatty(STDERR_FILENO);
     if (iface != NULL) {
-        worst = run_live(obs, &rc, iface, bpf, promisc, http, count, duration, interval,
-                         &dropped);
+        worst = run_live(obs, &rc, iface, bpf, promisc, http, count, duration, interval, &dropped);
     } else {
         for (size_t i = 0; i < nfiles && !stop_requested; i++) {
             int r = run_file(obs, files[i], show_progress);

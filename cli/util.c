@@ -155,8 +155,10 @@ static int read_file(const char *cmd, const char *opt, const char *path, char **
     int ret = CLI_EXIT_IO;
 
     if (f == NULL) {
-        cli_error(cmd, "%s: cannot open '%s': %s; give an existing file after '@' or the hex "
-                       "value itself", opt, path, strerror(errno));
+        cli_error(cmd,
+                  "%s: cannot open '%s': %s; give an existing file after '@' or the hex "
+                  "value itself",
+                  opt, path, strerror(errno));
         return CLI_EXIT_IO;
     }
     buf = malloc(CLI_MAX_HEX_FILE + 1);
@@ -220,8 +222,7 @@ int cli_read_hex_option(const char *cmd, const char *opt, const char *value, con
         switch (err.status) {
         case CLI_HEX_EMPTY:
             cli_error(cmd, "%s: %s%s%s is empty; expected %zu bytes as %zu hex digits", opt,
-                      path ? "file '" : "value", path ? path : "", path ? "'" : "", want,
-                      want * 2);
+                      path ? "file '" : "value", path ? path : "", path ? "'" : "", want, want * 2);
             break;
         case CLI_HEX_BAD_CHAR:
             if (path != NULL) {
@@ -247,8 +248,9 @@ int cli_read_hex_option(const char *cmd, const char *opt, const char *value, con
         goto cleanup;
     }
     if (got != want) {
-        cli_error(cmd, "%s: %s must be %zu bytes (%zu hex digits), got %zu bytes; check the "
-                       "value and that --alg matches it",
+        cli_error(cmd,
+                  "%s: %s must be %zu bytes (%zu hex digits), got %zu bytes; check the "
+                  "value and that --alg matches it",
                   opt, what, want, want * 2, got);
         goto cleanup;
     }
@@ -266,8 +268,10 @@ cleanup:
 int cli_parse_alg(const char *cmd, const char *value, pqt_mlkem_alg *alg)
 {
     if (pqt_mlkem_alg_from_name(value, alg) != 0) {
-        cli_error(cmd, "--alg: unknown algorithm '%s'; valid: ML-KEM-512, ML-KEM-768, "
-                       "ML-KEM-1024 (also MLKEM768, mlkem768 or 768)", value);
+        cli_error(cmd,
+                  "--alg: unknown algorithm '%s'; valid: ML-KEM-512, ML-KEM-768, "
+                  "ML-KEM-1024 (also MLKEM768, mlkem768 or 768)",
+                  value);
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
@@ -280,8 +284,9 @@ int cli_select_backend(const char *cmd, const char *value)
         if (strcmp(value, pqt_backend_name(all[i])) == 0) {
             int err = pqt_mlkem_set_backend(all[i]);
             if (err != 0) {
-                cli_error(cmd, "--backend: '%s' is not available on this CPU or build (%s); use "
-                               "--backend portable or auto",
+                cli_error(cmd,
+                          "--backend: '%s' is not available on this CPU or build (%s); use "
+                          "--backend portable or auto",
                           value, pqt_strerror(err));
                 return CLI_EXIT_UNSUPPORTED;
             }
@@ -296,13 +301,15 @@ int cli_report_pqt_error(const char *cmd, const char *what, int err)
 {
     switch (err) {
     case PQT_ERR_EK_MODULUS:
-        cli_error(cmd, "%s: ek fails the FIPS 203 modulus check (a coefficient is >= q = 3329); "
-                       "the key is invalid, obtain a correct encapsulation key",
+        cli_error(cmd,
+                  "%s: ek fails the FIPS 203 modulus check (a coefficient is >= q = 3329); "
+                  "the key is invalid, obtain a correct encapsulation key",
                   what);
         return CLI_EXIT_FAILED;
     case PQT_ERR_DK_HASH:
-        cli_error(cmd, "%s: dk fails the FIPS 203 hash check (H(ek) stored inside dk does not "
-                       "match); the key is corrupted, use an intact decapsulation key",
+        cli_error(cmd,
+                  "%s: dk fails the FIPS 203 hash check (H(ek) stored inside dk does not "
+                  "match); the key is corrupted, use an intact decapsulation key",
                   what);
         return CLI_EXIT_FAILED;
     case PQT_ERR_EK_LENGTH:

@@ -36,9 +36,9 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * 0-based character offset in the text as given. */
 typedef enum {
     CLI_HEX_OK = 0,
-    CLI_HEX_EMPTY,     /* no hex digits at all */
-    CLI_HEX_BAD_CHAR,  /* a character that is not 0-9a-fA-F */
-    CLI_HEX_ODD,       /* an odd number of hex digits */
+    CLI_HEX_EMPTY,    /* no hex digits at all */
+    CLI_HEX_BAD_CHAR, /* a character that is not 0-9a-fA-F */
+    CLI_HEX_ODD,      /* an odd number of hex digits */
 } cli_hex_status;
 
 typedef struct {
@@ -114,8 +114,8 @@ int cli_parse_uint(const char *cmd, const char *opt, const char *value, unsigned
  * for a missing value instead of getopt_long's own message).
  */
 typedef struct {
-    const char *cmd;               /* "scan": messages say "pqtls scan: ... see 'pqtls scan --help'" */
-    const char *optstring;         /* "-:ht:f:..." */
+    const char *cmd;       /* "scan": messages say "pqtls scan: ... see 'pqtls scan --help'" */
+    const char *optstring; /* "-:ht:f:..." */
     const struct option *longopts; /* ends with a zero entry */
     const char *arg;               /* after each call: the option as written, or the operand */
     const char *value;             /* the option's value, for options that take one */

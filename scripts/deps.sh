@@ -19,7 +19,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Compilers and build system: gcc for the default build, clang for the
 # sanitizer and libFuzzer builds (its runtime is in libclang-rt-14-dev),
 # llvm for llvm-symbolizer (readable sanitizer stacks) and llvm-profdata.
-DEB_BUILD=(build-essential cmake clang libclang-rt-14-dev llvm pkg-config)
+# clang-format: .ci/run checks the tree against .clang-format (scripts/format.sh).
+DEB_BUILD=(build-essential cmake clang libclang-rt-14-dev llvm pkg-config clang-format)
 
 # Libraries the code links against, and the openssl command line that tests
 # use as a peer. libpcap-dev: `pqtls observe` reads captures and interfaces

@@ -63,7 +63,8 @@ static void make_cert(OSSL_LIB_CTX *lib, EVP_PKEY **key, X509 **cert)
         die("cannot make a key");
     }
     X509_NAME *name = X509_get_subject_name(*cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     X509_set_issuer_name(*cert, name);
     ASN1_INTEGER_set(X509_get_serialNumber(*cert), 1);
     X509_gmtime_adj(X509_getm_notBefore(*cert), -3600);
@@ -73,7 +74,8 @@ static void make_cert(OSSL_LIB_CTX *lib, EVP_PKEY **key, X509 **cert)
     }
 }
 
-static SSL_CTX *make_ctx(OSSL_LIB_CTX *lib, int server, const char *group, EVP_PKEY *key, X509 *cert)
+static SSL_CTX *make_ctx(OSSL_LIB_CTX *lib, int server, const char *group, EVP_PKEY *key,
+                         X509 *cert)
 {
     SSL_CTX *c = SSL_CTX_new_ex(lib, NULL, server ? TLS_server_method() : TLS_client_method());
     if (c == NULL || SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
@@ -142,7 +144,8 @@ static void *client_main(void *arg)
 int main(int argc, char **argv)
 {
     bench_prog = "handshake_bench";
-    const char *provider_path = "build/lib", *groups_arg = "X25519,X25519MLKEM768", *format = "table";
+    const char *provider_path = "build/lib", *groups_arg = "X25519,X25519MLKEM768",
+               *format = "table";
     int total = 2000, rounds = 10, default_ctx = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--provider-path") == 0) {
@@ -158,18 +161,21 @@ int main(int argc, char **argv)
         } else if (i + 1 < argc && strcmp(argv[i], "--format") == 0) {
             format = argv[++i];
         } else {
-            fprintf(stderr, "usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...] "
-                            "[--handshakes N] [--rounds R] [--default-context] [--format table|jsonl]\n");
+            fprintf(stderr,
+                    "usage: handshake_bench [--provider-path DIR] [--groups G1,G2,...] "
+                    "[--handshakes N] [--rounds R] [--default-context] [--format table|jsonl]\n");
             return 2;
         }
     }
     if (rounds < 1 || rounds > MAX_ROUNDS || total < rounds) {
-        fprintf(stderr, "handshake_bench: need 1 <= rounds <= %d and handshakes >= rounds\n", MAX_ROUNDS);
+        fprintf(stderr, "handshake_bench: need 1 <= rounds <= %d and handshakes >= rounds\n",
+                MAX_ROUNDS);
         return 2;
     }
     char *groups[MAX_GROUPS], *save = NULL, *copy = strdup(groups_arg);
     int ng = 0;
-    for (char *g = strtok_r(copy, ",", &save); g && ng < MAX_GROUPS; g = strtok_r(NULL, ",", &save)) {
+    for (char *g = strtok_r(copy, ",", &save); g && ng < MAX_GROUPS;
+         g = strtok_r(NULL, ",", &save)) {
         groups[ng++] = g;
     }
 
@@ -181,16 +187,19 @@ int main(int argc, char **argv)
     make_cert(lib, &key, &cert);
 
     int per_round = total / rounds;
-    static double srv[MAX_GROUPS][MAX_ROUNDS], cli[MAX_GROUPS][MAX_ROUNDS], wall[MAX_GROUPS][MAX_ROUNDS];
+    static double srv[MAX_GROUPS][MAX_ROUNDS], cli[MAX_GROUPS][MAX_ROUNDS],
+        wall[MAX_GROUPS][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         /* ABBA: odd rounds run the groups in reverse order, so that what
          * running first or second in a round does to a group cancels out. */
         for (int gi = 0; gi < ng; gi++) {
             int g = r % 2 ? ng - 1 - gi : gi;
             int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-            struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            struct sockaddr_in a = {.sin_family = AF_INET,
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
             setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-            if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 64) != 0) {
+            if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+                listen(lfd, 64) != 0) {
                 die("cannot listen on 127.0.0.1");
             }
             side s = {make_ctx(lib, 1, groups[g], key, cert), lfd, per_round, 0, 0, ""};
@@ -249,16 +258,17 @@ int main(int argc, char **argv)
                    "\"paired_ratio\":%.3f,\"paired_added_us\":%.1f,"
                    "\"paired_added_us_p25\":%.1f,\"paired_added_us_p75\":%.1f}\n",
                    groups[g], per_round * rounds, rounds, ms[g], mc[g], ms[g] + mc[g], mw[g],
-                   groups[0], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0], pr[g],
-                   pd[g], pd25[g], pd75[g]);
+                   groups[0], (ms[g] + mc[g]) / (ms[0] + mc[0]), ms[g] + mc[g] - ms[0] - mc[0],
+                   pr[g], pd[g], pd25[g], pd75[g]);
         }
     } else {
         printf("TLS 1.3 full handshakes over loopback, %s, P-256 ECDSA certificate;\n"
-               "%d handshakes per group in %d interleaved rounds (ABBA order); medians over rounds.\n\n",
+               "%d handshakes per group in %d interleaved rounds (ABBA order); medians over "
+               "rounds.\n\n",
                OpenSSL_version(OPENSSL_VERSION), per_round * rounds, rounds);
         printf("%-20s %13s %13s %12s %12s %8s %9s %8s %9s %15s\n", "group (negotiated)",
-               "server CPU us", "client CPU us", "total CPU us", "handshakes/s", "ratio", "added us",
-               "paired", "paired us", "p25..p75 us");
+               "server CPU us", "client CPU us", "total CPU us", "handshakes/s", "ratio",
+               "added us", "paired", "paired us", "p25..p75 us");
         for (int g = 0; g < ng; g++) {
             char iqr[40];
             snprintf(iqr, sizeof(iqr), "%.1f..%.1f", pd25[g], pd75[g]);

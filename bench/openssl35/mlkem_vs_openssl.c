@@ -198,7 +198,8 @@ static napi_value measure(napi_env env, napi_callback_info info)
     double ghz = tsc_ghz();
     const char *impl[3] = {"openssl-3.5", "pqtls-portable", "pqtls-avx2"};
     const char *ops[3] = {"keygen", "encaps", "decaps"};
-    int n = snprintf(json, sizeof(json), "{\"alg\":\"%s\",\"iterations\":%d,\"tsc_ghz\":%.3f,"
+    int n = snprintf(json, sizeof(json),
+                     "{\"alg\":\"%s\",\"iterations\":%d,\"tsc_ghz\":%.3f,"
                      "\"openssl_version\":\"%s\",\"results\":[",
                      ossl_name, (int)iters, ghz, OPENSSL_VERSION_TEXT);
     int first = 1;
@@ -208,10 +209,11 @@ static napi_value measure(napi_env env, napi_callback_info info)
         }
         for (int op = 0; op < 3; op++) {
             uint64_t m = median(samples[v][op], (size_t)iters);
-            n += snprintf(json + n, sizeof(json) - (size_t)n,
-                          "%s{\"impl\":\"%s\",\"op\":\"%s\",\"median_ticks\":%llu,\"median_us\":%.2f}",
-                          first ? "" : ",", impl[v], ops[op], (unsigned long long)m,
-                          (double)m / ghz / 1000.0);
+            n += snprintf(
+                json + n, sizeof(json) - (size_t)n,
+                "%s{\"impl\":\"%s\",\"op\":\"%s\",\"median_ticks\":%llu,\"median_us\":%.2f}",
+                first ? "" : ",", impl[v], ops[op], (unsigned long long)m,
+                (double)m / ghz / 1000.0);
             first = 0;
         }
     }

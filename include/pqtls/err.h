@@ -45,12 +45,12 @@ enum {
 
 /* Return from the calling function with expr's error code, if it has one:
  * for parsers that read a message's schema step by step. */
-#define PQT_TRY(expr)                   \
-    do {                                \
-        int pqt_try_ret_ = (expr);      \
-        if (pqt_try_ret_ != 0) {        \
-            return pqt_try_ret_;        \
-        }                               \
+#define PQT_TRY(expr)              \
+    do {                           \
+        int pqt_try_ret_ = (expr); \
+        if (pqt_try_ret_ != 0) {   \
+            return pqt_try_ret_;   \
+        }                          \
     } while (0)
 
 /* TLS alert descriptions (RFC 8446 §6.2) that errors map to. */

@@ -38,7 +38,7 @@ extern "C" {
  * NUL-terminated); raw_cap of 1024 holds any real client's.
  */
 PQT_API PQT_MUST_CHECK int pqt_ja4(const pqt_client_hello *ch, char transport,
-                                  char out[PQT_JA4_SIZE], char *raw, size_t raw_cap);
+                                   char out[PQT_JA4_SIZE], char *raw, size_t raw_cap);
 
 /* The two JA4 version characters for a TLS version code ("13", "s3", "00"). */
 PQT_API const char *pqt_ja4_version(uint16_t version);

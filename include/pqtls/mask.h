@@ -43,12 +43,12 @@ PQT_API void pqt_pseudonym_clear(pqt_pseudonym *ps);
 
 /* Pseudonym of a host name (compared case-insensitively). */
 PQT_API PQT_MUST_CHECK int pqt_pseudonym_name(const pqt_pseudonym *ps, const uint8_t *name,
-                                             size_t len, char out[PQT_PSEUDONYM_NAME_SIZE]);
+                                              size_t len, char out[PQT_PSEUDONYM_NAME_SIZE]);
 /* Prefix-preserving pseudonym of an IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 PQT_API PQT_MUST_CHECK int pqt_pseudonym_ipv4(const pqt_pseudonym *ps, const uint8_t in[4],
-                                             uint8_t out[4]);
+                                              uint8_t out[4]);
 PQT_API PQT_MUST_CHECK int pqt_pseudonym_ipv6(const pqt_pseudonym *ps, const uint8_t in[16],
-                                             uint8_t out[16]);
+                                              uint8_t out[16]);
 
 #ifdef __cplusplus
 }

@@ -22,10 +22,10 @@ extern "C" {
 /* ---- Decoded packets (src/net/decode.c) ------------------------------------- */
 
 /* libpcap link types the decoder understands (LINKTYPE_* values). */
-#define PQT_LINK_NULL 0      /* BSD loopback, host-order family */
+#define PQT_LINK_NULL 0 /* BSD loopback, host-order family */
 #define PQT_LINK_ETHERNET 1
-#define PQT_LINK_RAW 101     /* raw IPv4/IPv6 (libpcap may say DLT_RAW 12/14) */
-#define PQT_LINK_LOOP 108    /* OpenBSD loopback, network-order family */
+#define PQT_LINK_RAW 101  /* raw IPv4/IPv6 (libpcap may say DLT_RAW 12/14) */
+#define PQT_LINK_LOOP 108 /* OpenBSD loopback, network-order family */
 #define PQT_LINK_LINUX_SLL 113
 #define PQT_LINK_IPV4 228
 #define PQT_LINK_IPV6 229
@@ -39,7 +39,7 @@ extern "C" {
 #define PQT_TCP_ACK 0x10
 
 typedef struct {
-    uint8_t ip_version; /* 4 or 6 */
+    uint8_t ip_version;       /* 4 or 6 */
     uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
     uint8_t ttl;              /* IPv4 TTL or IPv6 hop limit */
     uint16_t vlan[PQT_NET_MAX_VLAN];
@@ -62,7 +62,7 @@ PQT_API int pqt_linktype_supported(int linktype);
  * IP fragment); PQT_ERR_TRUNCATED / PQT_ERR_SYNTAX for damaged headers.
  */
 PQT_API PQT_MUST_CHECK int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen,
-                                         pqt_packet *pkt);
+                                             pqt_packet *pkt);
 
 /* ---- Captures (src/net/capture.c) --------------------------------------------- */
 
@@ -73,15 +73,15 @@ typedef struct pqt_capture pqt_capture;
  * is recognised by its magic and decompressed on the fly (zlib, no child
  * process). errbuf (>= 256 bytes) says what went wrong.
  */
-PQT_API PQT_MUST_CHECK int pqt_capture_open_file(const char *path, pqt_capture **out,
-                                                char *errbuf, size_t errlen);
+PQT_API PQT_MUST_CHECK int pqt_capture_open_file(const char *path, pqt_capture **out, char *errbuf,
+                                                 size_t errlen);
 /* Options of pqt_capture_open_file_opts; {0} is what pqt_capture_open_file uses. */
 #define PQT_CAPTURE_LIBPCAP 0x1u /* never the mmap reader: always libpcap */
 typedef struct {
-    unsigned flags;     /* PQT_CAPTURE_* */
-    size_t map_window;  /* mmap reader: bytes mapped at a time, 0 for the
-                         * default (16 MiB); tests use a page to make records
-                         * straddle windows */
+    unsigned flags;    /* PQT_CAPTURE_* */
+    size_t map_window; /* mmap reader: bytes mapped at a time, 0 for the
+                        * default (16 MiB); tests use a page to make records
+                        * straddle windows */
 } pqt_capture_opts;
 
 /*
@@ -92,15 +92,14 @@ typedef struct {
  * pcapng, gzip, standard input and unusual pcap variants go to libpcap.
  */
 PQT_API PQT_MUST_CHECK int pqt_capture_open_file_opts(const char *path,
-                                                     const pqt_capture_opts *opts,
-                                                     pqt_capture **out, char *errbuf,
-                                                     size_t errlen);
+                                                      const pqt_capture_opts *opts,
+                                                      pqt_capture **out, char *errbuf,
+                                                      size_t errlen);
 /* Which reader an open capture uses: "mmap" or "libpcap". */
 PQT_API const char *pqt_capture_reader(const pqt_capture *c);
 /* Live capture on an interface with an optional BPF filter. */
-PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *bpf,
-                                                int promisc, pqt_capture **out, char *errbuf,
-                                                size_t errlen);
+PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *bpf, int promisc,
+                                                 pqt_capture **out, char *errbuf, size_t errlen);
 /*
  * Next frame: 1 and the frame, 0 at the end of the input (or a live read
  * timeout, see pqt_capture_is_live), or a negative error: PQT_ERR_TRUNCATED
@@ -110,8 +109,8 @@ PQT_API PQT_MUST_CHECK int pqt_capture_open_live(const char *iface, const char *
  * ends the process with SIGBUS (a file that grows is read to its new end).
  */
 PQT_API PQT_MUST_CHECK int pqt_capture_next(pqt_capture *c, uint64_t *ts_us, const uint8_t **frame,
-                                           size_t *caplen, size_t *wirelen, char *errbuf,
-                                           size_t errlen);
+                                            size_t *caplen, size_t *wirelen, char *errbuf,
+                                            size_t errlen);
 PQT_API int pqt_capture_linktype(const pqt_capture *c);
 PQT_API int pqt_capture_is_live(const pqt_capture *c);
 /* File descriptor to poll() in live mode, -1 otherwise. */
@@ -159,12 +158,12 @@ typedef struct {
 
 /* What pqt_reasm_segment saw, as bits. The observer reports the first six
  * as its anomaly bits of the same values (PQT_OBS_A_*, pqtls/observe.h). */
-#define PQT_REASM_MIDSTREAM 0x01    /* no SYN seen: anchored on the peer's ACK */
-#define PQT_REASM_RETRANSMIT 0x02   /* bytes already delivered came again */
-#define PQT_REASM_OUT_OF_ORDER 0x04 /* a segment ahead of the next expected byte */
-#define PQT_REASM_OVERLAP 0x08      /* overlapping segments (the first copy wins) */
-#define PQT_REASM_GAP 0x10          /* bytes missing (delivered across a hole) */
-#define PQT_REASM_BUDGET 0x100      /* out of budget: gave up buffering */
+#define PQT_REASM_MIDSTREAM 0x01        /* no SYN seen: anchored on the peer's ACK */
+#define PQT_REASM_RETRANSMIT 0x02       /* bytes already delivered came again */
+#define PQT_REASM_OUT_OF_ORDER 0x04     /* a segment ahead of the next expected byte */
+#define PQT_REASM_OVERLAP 0x08          /* overlapping segments (the first copy wins) */
+#define PQT_REASM_GAP 0x10              /* bytes missing (delivered across a hole) */
+#define PQT_REASM_BUDGET 0x100          /* out of budget: gave up buffering */
 #define PQT_REASM_OUT_OF_WINDOW 0x10000 /* too far from the expected sequence number */
 
 /* A SYN (or SYN-ACK) with sequence number isn. */

@@ -34,16 +34,16 @@ extern "C" {
 /* ---- Handshake records ---------------------------------------------- */
 
 typedef enum {
-    PQT_OBS_COMPLETED = 0,    /* both sides went on to encrypted traffic */
-    PQT_OBS_ALERT,            /* a fatal (or close_notify) plaintext alert */
-    PQT_OBS_RESET_AFTER_CH,   /* RST after the ClientHello, no ServerHello */
-    PQT_OBS_CLOSED_AFTER_CH,  /* FIN after the ClientHello, no ServerHello */
-    PQT_OBS_RESET,            /* RST after the ServerHello, before completion */
-    PQT_OBS_CLOSED,           /* FIN after the ServerHello, before completion */
-    PQT_OBS_TIMEOUT,          /* idle longer than the timeout, unfinished */
-    PQT_OBS_TRUNCATED,        /* the capture ended before the handshake did */
-    PQT_OBS_GAP,              /* bytes missing from the capture inside the handshake */
-    PQT_OBS_EVICTED,          /* pushed out of a full flow table */
+    PQT_OBS_COMPLETED = 0,   /* both sides went on to encrypted traffic */
+    PQT_OBS_ALERT,           /* a fatal (or close_notify) plaintext alert */
+    PQT_OBS_RESET_AFTER_CH,  /* RST after the ClientHello, no ServerHello */
+    PQT_OBS_CLOSED_AFTER_CH, /* FIN after the ClientHello, no ServerHello */
+    PQT_OBS_RESET,           /* RST after the ServerHello, before completion */
+    PQT_OBS_CLOSED,          /* FIN after the ServerHello, before completion */
+    PQT_OBS_TIMEOUT,         /* idle longer than the timeout, unfinished */
+    PQT_OBS_TRUNCATED,       /* the capture ended before the handshake did */
+    PQT_OBS_GAP,             /* bytes missing from the capture inside the handshake */
+    PQT_OBS_EVICTED,         /* pushed out of a full flow table */
     PQT_OBS_N_OUTCOMES
 } pqt_obs_outcome;
 
@@ -53,21 +53,21 @@ PQT_API const char *pqt_obs_outcome_name(pqt_obs_outcome o);
 /* Where the negotiated group came from. */
 typedef enum {
     PQT_OBS_GROUP_NONE = 0,
-    PQT_OBS_GROUP_KEY_SHARE = 1,  /* TLS 1.3 ServerHello key_share */
-    PQT_OBS_GROUP_SKE = 2,        /* TLS 1.2 ECDHE ServerKeyExchange */
+    PQT_OBS_GROUP_KEY_SHARE = 1, /* TLS 1.3 ServerHello key_share */
+    PQT_OBS_GROUP_SKE = 2,       /* TLS 1.2 ECDHE ServerKeyExchange */
 } pqt_obs_group_source;
 
 /* Anomaly bits in pqt_obs_handshake.anomalies. */
-#define PQT_OBS_A_MIDSTREAM PQT_REASM_MIDSTREAM    /* no SYN seen: joined mid-stream */
-#define PQT_OBS_A_RETRANSMIT PQT_REASM_RETRANSMIT   /* retransmitted segments */
+#define PQT_OBS_A_MIDSTREAM PQT_REASM_MIDSTREAM       /* no SYN seen: joined mid-stream */
+#define PQT_OBS_A_RETRANSMIT PQT_REASM_RETRANSMIT     /* retransmitted segments */
 #define PQT_OBS_A_OUT_OF_ORDER PQT_REASM_OUT_OF_ORDER /* segments arrived out of order */
-#define PQT_OBS_A_OVERLAP PQT_REASM_OVERLAP      /* overlapping segments (the first copy wins) */
-#define PQT_OBS_A_GAP PQT_REASM_GAP          /* missing bytes (capture loss) */
-#define PQT_OBS_A_HELLO_TOO_BIG 0x20 /* a hello above the size limit, not parsed */
-#define PQT_OBS_A_PREAMBLE 0x40     /* TLS started after other bytes (proxy, STARTTLS) */
-#define PQT_OBS_A_SH_MALFORMED 0x80 /* ServerHello did not parse (e.g. draft formats) */
-#define PQT_OBS_A_BUDGET PQT_REASM_BUDGET      /* reassembly gave up: buffer budget exhausted */
-#define PQT_OBS_A_SNAPLEN 0x200     /* packets cut by the capture snaplen */
+#define PQT_OBS_A_OVERLAP PQT_REASM_OVERLAP /* overlapping segments (the first copy wins) */
+#define PQT_OBS_A_GAP PQT_REASM_GAP         /* missing bytes (capture loss) */
+#define PQT_OBS_A_HELLO_TOO_BIG 0x20        /* a hello above the size limit, not parsed */
+#define PQT_OBS_A_PREAMBLE 0x40             /* TLS started after other bytes (proxy, STARTTLS) */
+#define PQT_OBS_A_SH_MALFORMED 0x80         /* ServerHello did not parse (e.g. draft formats) */
+#define PQT_OBS_A_BUDGET PQT_REASM_BUDGET   /* reassembly gave up: buffer budget exhausted */
+#define PQT_OBS_A_SNAPLEN 0x200             /* packets cut by the capture snaplen */
 
 typedef struct {
     uint64_t ts_us; /* capture time of the first ClientHello byte */
@@ -80,10 +80,10 @@ typedef struct {
 
     /* First ClientHello (JA4 is taken from it, FoxIO note 4). ch points into
      * observer memory valid only during the callback. */
-    int has_ch;       /* a complete ClientHello that parsed */
-    int ch_err;       /* its parse error when it did not (0 otherwise) */
+    int has_ch; /* a complete ClientHello that parsed */
+    int ch_err; /* its parse error when it did not (0 otherwise) */
     pqt_client_hello ch;
-    size_t ch_size;   /* handshake length field (body bytes) */
+    size_t ch_size; /* handshake length field (body bytes) */
     unsigned ch_segments, ch_records;
     char ja4[PQT_JA4_SIZE]; /* "" without a ClientHello */
     const char *ja4_r;      /* raw sorted JA4, NULL without one */
@@ -96,16 +96,16 @@ typedef struct {
     int has_sh;              /* a ServerHello (not HRR) that parsed */
     uint16_t server_version; /* negotiated (supported_versions or legacy) */
     uint16_t cipher;
-    int group_source;        /* pqt_obs_group_source */
+    int group_source; /* pqt_obs_group_source */
     uint16_t group;
     int hrr;
-    uint16_t hrr_group;      /* group the HRR asked for, 0 if none */
+    uint16_t hrr_group; /* group the HRR asked for, 0 if none */
 
     pqt_obs_outcome outcome;
-    int alert_from_server;   /* outcome ALERT: 1 server, 0 client */
+    int alert_from_server; /* outcome ALERT: 1 server, 0 client */
     uint8_t alert_level, alert_desc;
-    int closed_by_server;    /* outcomes RESET* / CLOSED*: who */
-    unsigned anomalies;      /* PQT_OBS_A_* */
+    int closed_by_server; /* outcomes RESET* / CLOSED*: who */
+    unsigned anomalies;   /* PQT_OBS_A_* */
 } pqt_obs_handshake;
 
 /* ---- Client families (family.c) -------------------------------------- */
@@ -121,7 +121,7 @@ PQT_API PQT_MUST_CHECK int pqt_obs_families_new(pqt_obs_families **out);
  * 1-based line and PQT_ERR_SYNTAX is returned.
  */
 PQT_API PQT_MUST_CHECK int pqt_obs_families_load(pqt_obs_families *f, const char *path,
-                                                unsigned *bad_line);
+                                                 unsigned *bad_line);
 /* The family for a JA4, or "unknown". */
 PQT_API const char *pqt_obs_family(const pqt_obs_families *f, const char *ja4);
 PQT_API void pqt_obs_families_free(pqt_obs_families *f);
@@ -131,9 +131,9 @@ PQT_API void pqt_obs_families_free(pqt_obs_families *f);
 typedef void (*pqt_obs_callback)(const pqt_obs_handshake *hs, void *arg);
 
 typedef struct {
-    size_t max_flows;          /* flow table limit (0: 65536) */
-    size_t max_buffer_bytes;   /* all buffered bytes, all flows (0: 64 MiB) */
-    uint64_t idle_timeout_us;  /* capture-time idle limit (0: 30 s) */
+    size_t max_flows;                 /* flow table limit (0: 65536) */
+    size_t max_buffer_bytes;          /* all buffered bytes, all flows (0: 64 MiB) */
+    uint64_t idle_timeout_us;         /* capture-time idle limit (0: 30 s) */
     const pqt_obs_families *families; /* NULL: "unknown" for all */
     pqt_obs_callback on_handshake;
     void *arg;
@@ -179,11 +179,10 @@ typedef struct {
 
 /* One JSON Lines record (schema PQT_OBS_SCHEMA, docs/observe.md). */
 PQT_API PQT_MUST_CHECK int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs,
-                                             const pqt_obs_output_opts *opts);
+                                              const pqt_obs_output_opts *opts);
 
 /* Text forms used by every output. */
-PQT_API void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out,
-                                 size_t cap);
+PQT_API void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, size_t cap);
 /* Initial TTL guess (32, 64, 128, 255) minus the observed one; -1 if unknown. */
 PQT_API int pqt_obs_hops(uint8_t ttl);
 
@@ -195,10 +194,10 @@ PQT_API void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs);
 /* Summary table: hybrid share by client family and by server, failures by
  * outcome and network path, and the observer's counters. */
 PQT_API PQT_MUST_CHECK int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st,
-                                                  FILE *f);
+                                                   FILE *f);
 /* Prometheus text exposition format 0.0.4, bounded label sets. */
 PQT_API PQT_MUST_CHECK int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st,
-                                                 FILE *f);
+                                                  FILE *f);
 PQT_API void pqt_obs_agg_free(pqt_obs_agg *a);
 
 /* ---- Metrics endpoint (http.c) ------------------------------------------ */
@@ -216,7 +215,7 @@ typedef struct pqt_obs_http pqt_obs_http;
  * made; errbuf says which.
  */
 PQT_API PQT_MUST_CHECK int pqt_obs_http_start(const char *addr_port, pqt_obs_http **out,
-                                             char *errbuf, size_t errlen);
+                                              char *errbuf, size_t errlen);
 /*
  * Answer every request from now on with a copy of body (a Prometheus
  * exposition); responses under way keep the body they started with. Waits

@@ -50,7 +50,7 @@ PQT_API PQT_MUST_CHECK int pqt_record_header_parse(pqt_reader *r, pqt_record_hea
 /* Write a record header for a body of length bytes into out[5];
  * PQT_ERR_LENGTH if length does not fit the 16-bit field. */
 PQT_API PQT_MUST_CHECK int pqt_record_header_put(uint8_t out[PQT_TLS_RECORD_HEADER], uint8_t type,
-                                                uint16_t version, size_t length);
+                                                 uint16_t version, size_t length);
 
 /* Callbacks return 0 to go on or PQT_RECORD_STOP to stop feeding. */
 #define PQT_RECORD_STOP 1
@@ -67,10 +67,10 @@ typedef struct {
 typedef struct {
     uint8_t hdr[PQT_TLS_RECORD_HEADER];
     uint8_t hdr_have;
-    int failed;             /* a bad header was seen: the stream is lost */
-    pqt_record_header cur;  /* the record being read */
-    size_t left;            /* its body bytes still to come */
-    uint64_t records;       /* headers read so far (a record's number) */
+    int failed;            /* a bad header was seen: the stream is lost */
+    pqt_record_header cur; /* the record being read */
+    size_t left;           /* its body bytes still to come */
+    uint64_t records;      /* headers read so far (a record's number) */
 } pqt_record_framer;
 
 PQT_API void pqt_record_framer_init(pqt_record_framer *f);

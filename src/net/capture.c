@@ -28,24 +28,24 @@
  * resident set). */
 typedef struct {
     int fd;
-    uint64_t size;    /* file size (re-read at the end: a growing file) */
-    uint64_t pos;     /* offset of the next record header */
+    uint64_t size; /* file size (re-read at the end: a growing file) */
+    uint64_t pos;  /* offset of the next record header */
     const uint8_t *map;
     uint64_t map_off; /* file offset of map[0], a multiple of the page size */
     size_t map_len;   /* mapped bytes, never past the end of the file */
     size_t window, page;
-    int swapped;      /* the file's byte order is not ours */
-    int nsec;         /* nanosecond timestamps (scaled down to microseconds) */
-    int lengths;      /* MM_LEN_*: caplen/len order of old versions */
+    int swapped; /* the file's byte order is not ours */
+    int nsec;    /* nanosecond timestamps (scaled down to microseconds) */
+    int lengths; /* MM_LEN_*: caplen/len order of old versions */
     uint32_t snapshot;
-    int linktype;     /* DLT value, as pcap_datalink would say */
+    int linktype; /* DLT value, as pcap_datalink would say */
 } mm_reader;
 
 enum { MM_LEN_NORMAL = 0, MM_LEN_MAYBE_SWAPPED, MM_LEN_SWAPPED };
 
 struct pqt_capture {
-    pcap_t *pcap;     /* NULL when the mmap reader is used */
-    FILE *file;       /* the stream libpcap reads (closed by pcap_close) */
+    pcap_t *pcap; /* NULL when the mmap reader is used */
+    FILE *file;   /* the stream libpcap reads (closed by pcap_close) */
     int live;
     uint64_t dropped_base;
     mm_reader mm;
@@ -244,8 +244,7 @@ static int mm_next(mm_reader *m, uint64_t *ts_us, const uint8_t **frame, size_t 
         return 0;
     }
     if (left < MM_REC_HDR) {
-        snprintf(errbuf, errlen,
-                 "truncated dump file; tried to read %u header bytes, only got %u",
+        snprintf(errbuf, errlen, "truncated dump file; tried to read %u header bytes, only got %u",
                  (unsigned)MM_REC_HDR, (unsigned)left);
         m->pos = m->size;
         return PQT_ERR_TRUNCATED;
@@ -296,8 +295,9 @@ static int mm_next(mm_reader *m, uint64_t *ts_us, const uint8_t **frame, size_t 
         if (cap > m->snapshot && got < m->snapshot) {
             want = m->snapshot; /* libpcap reads the snapshot first */
         }
-        snprintf(errbuf, errlen, "truncated dump file; tried to read %u captured bytes, only got %u",
-                 want, (unsigned)got);
+        snprintf(errbuf, errlen,
+                 "truncated dump file; tried to read %u captured bytes, only got %u", want,
+                 (unsigned)got);
         m->pos = m->size;
         return PQT_ERR_TRUNCATED;
     }
@@ -352,8 +352,8 @@ static FILE *gz_stream(int fd)
     return f;
 }
 
-int pqt_capture_open_file_opts(const char *path, const pqt_capture_opts *opts,
-                               pqt_capture **out, char *errbuf, size_t errlen)
+int pqt_capture_open_file_opts(const char *path, const pqt_capture_opts *opts, pqt_capture **out,
+                               char *errbuf, size_t errlen)
 {
     char perr[PCAP_ERRBUF_SIZE] = "";
     pqt_capture *c = NULL;

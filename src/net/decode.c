@@ -24,7 +24,7 @@ static int decode_tcp(pqt_reader *r, pqt_packet *pkt, int cut)
     PQT_TRY(pqt_reader_u8(r, &off));
     PQT_TRY(pqt_reader_u8(r, &flags));
     PQT_TRY(pqt_reader_u16(r, &u16)); /* window */
-    PQT_TRY(pqt_reader_skip(r, 4));    /* checksum, urgent pointer */
+    PQT_TRY(pqt_reader_skip(r, 4));   /* checksum, urgent pointer */
     size_t hdr = (size_t)(off >> 4) * 4;
     if (hdr < 20) {
         return PQT_ERR_SYNTAX;

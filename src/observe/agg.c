@@ -289,23 +289,25 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
         fprintf(f, "  (none)\n");
     }
     free(v);
-    fprintf(f,
-            "\nObserver counters\n"
-            "  packets %llu, bytes %llu, not TCP %llu, undecodable %llu, IP fragments %llu\n"
-            "  flows %llu (peak %zu), evicted by the flow limit %llu, idle-expired %llu, not TLS %llu\n"
-            "  segments: retransmitted %llu, out of order %llu, overlapping %llu, out of window %llu\n"
-            "  reassembly gaps %llu, buffer-budget give-ups %llu (peak %zu bytes)\n"
-            "  hellos too big %llu, TLS desynchronised %llu, ServerHello without ClientHello %llu, snaplen-cut %llu\n",
-            (unsigned long long)st->packets, (unsigned long long)st->bytes,
-            (unsigned long long)st->not_tcp, (unsigned long long)st->decode_errors,
-            (unsigned long long)st->ip_fragments, (unsigned long long)st->flows, st->flows_peak,
-            (unsigned long long)st->flows_evicted, (unsigned long long)st->flows_expired,
-            (unsigned long long)st->flows_not_tls, (unsigned long long)st->segments_retransmitted,
-            (unsigned long long)st->segments_out_of_order, (unsigned long long)st->segments_overlap,
-            (unsigned long long)st->segments_out_of_window, (unsigned long long)st->reassembly_gaps,
-            (unsigned long long)st->reassembly_budget_giveups, st->buffered_peak,
-            (unsigned long long)st->hellos_too_big, (unsigned long long)st->tls_desync,
-            (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut);
+    fprintf(
+        f,
+        "\nObserver counters\n"
+        "  packets %llu, bytes %llu, not TCP %llu, undecodable %llu, IP fragments %llu\n"
+        "  flows %llu (peak %zu), evicted by the flow limit %llu, idle-expired %llu, not TLS %llu\n"
+        "  segments: retransmitted %llu, out of order %llu, overlapping %llu, out of window %llu\n"
+        "  reassembly gaps %llu, buffer-budget give-ups %llu (peak %zu bytes)\n"
+        "  hellos too big %llu, TLS desynchronised %llu, ServerHello without ClientHello %llu, "
+        "snaplen-cut %llu\n",
+        (unsigned long long)st->packets, (unsigned long long)st->bytes,
+        (unsigned long long)st->not_tcp, (unsigned long long)st->decode_errors,
+        (unsigned long long)st->ip_fragments, (unsigned long long)st->flows, st->flows_peak,
+        (unsigned long long)st->flows_evicted, (unsigned long long)st->flows_expired,
+        (unsigned long long)st->flows_not_tls, (unsigned long long)st->segments_retransmitted,
+        (unsigned long long)st->segments_out_of_order, (unsigned long long)st->segments_overlap,
+        (unsigned long long)st->segments_out_of_window, (unsigned long long)st->reassembly_gaps,
+        (unsigned long long)st->reassembly_budget_giveups, st->buffered_peak,
+        (unsigned long long)st->hellos_too_big, (unsigned long long)st->tls_desync,
+        (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut);
     return a->err;
 }
 
@@ -395,7 +397,9 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
             st->decode_errors);
     counter(f, "pqtls_observe_hellos_too_big_total", "Hellos above the size limit.",
             st->hellos_too_big);
-    fprintf(f, "# HELP pqtls_observe_flows_active Flows in the table.\n# TYPE pqtls_observe_flows_active gauge\npqtls_observe_flows_active %zu\n",
+    fprintf(f,
+            "# HELP pqtls_observe_flows_active Flows in the table.\n# TYPE "
+            "pqtls_observe_flows_active gauge\npqtls_observe_flows_active %zu\n",
             st->flows_active);
     return ferror(f) ? PQT_ERR_IO : a->err;
 }

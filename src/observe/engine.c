@@ -58,9 +58,16 @@ struct pqt_obs {
 };
 
 static const char *const outcome_names[PQT_OBS_N_OUTCOMES] = {
-    "completed", "alert",   "reset_after_client_hello", "closed_after_client_hello",
-    "reset",     "closed",  "timeout",                  "truncated",
-    "gap",       "evicted",
+    "completed",
+    "alert",
+    "reset_after_client_hello",
+    "closed_after_client_hello",
+    "reset",
+    "closed",
+    "timeout",
+    "truncated",
+    "gap",
+    "evicted",
 };
 
 const char *pqt_obs_outcome_name(pqt_obs_outcome o)
@@ -244,13 +251,13 @@ static obs_flow *flow_find(pqt_obs *o, const pqt_packet *p, int *side)
         if (f->hash != h || f->ipv != p->ip_version) {
             continue;
         }
-        if (f->port[0] == p->sport && f->port[1] == p->dport && memcmp(f->addr[0], p->src, n) == 0 &&
-            memcmp(f->addr[1], p->dst, n) == 0) {
+        if (f->port[0] == p->sport && f->port[1] == p->dport &&
+            memcmp(f->addr[0], p->src, n) == 0 && memcmp(f->addr[1], p->dst, n) == 0) {
             *side = 0;
             return f;
         }
-        if (f->port[1] == p->sport && f->port[0] == p->dport && memcmp(f->addr[1], p->src, n) == 0 &&
-            memcmp(f->addr[0], p->dst, n) == 0) {
+        if (f->port[1] == p->sport && f->port[0] == p->dport &&
+            memcmp(f->addr[1], p->src, n) == 0 && memcmp(f->addr[0], p->dst, n) == 0) {
             *side = 1;
             return f;
         }
@@ -322,16 +329,43 @@ static int is_ecdhe_suite(uint16_t c)
 {
     /* RFC 8422 / 4492 and later registrations: suites whose
      * ServerKeyExchange carries ECParameters (ECDHE and ECDH_anon). */
-    if ((c >= 0xC006 && c <= 0xC00A) || (c >= 0xC010 && c <= 0xC019) || (c >= 0xC033 && c <= 0xC03B) ||
-        (c >= 0xC0AC && c <= 0xC0AF) || (c >= 0xD001 && c <= 0xD005)) {
+    if ((c >= 0xC006 && c <= 0xC00A) || (c >= 0xC010 && c <= 0xC019) ||
+        (c >= 0xC033 && c <= 0xC03B) || (c >= 0xC0AC && c <= 0xC0AF) ||
+        (c >= 0xD001 && c <= 0xD005)) {
         return 1;
     }
     switch (c) {
-    case 0xC023: case 0xC024: case 0xC027: case 0xC028: case 0xC02B: case 0xC02C: case 0xC02F:
-    case 0xC030: case 0xC048: case 0xC049: case 0xC04C: case 0xC04D: case 0xC05C: case 0xC05D:
-    case 0xC060: case 0xC061: case 0xC070: case 0xC071: case 0xC072: case 0xC073: case 0xC076:
-    case 0xC077: case 0xC086: case 0xC087: case 0xC08A: case 0xC08B: case 0xC09A: case 0xC09B:
-    case 0xCCA8: case 0xCCA9: case 0xCCAC:
+    case 0xC023:
+    case 0xC024:
+    case 0xC027:
+    case 0xC028:
+    case 0xC02B:
+    case 0xC02C:
+    case 0xC02F:
+    case 0xC030:
+    case 0xC048:
+    case 0xC049:
+    case 0xC04C:
+    case 0xC04D:
+    case 0xC05C:
+    case 0xC05D:
+    case 0xC060:
+    case 0xC061:
+    case 0xC070:
+    case 0xC071:
+    case 0xC072:
+    case 0xC073:
+    case 0xC076:
+    case 0xC077:
+    case 0xC086:
+    case 0xC087:
+    case 0xC08A:
+    case 0xC08B:
+    case 0xC09A:
+    case 0xC09B:
+    case 0xCCA8:
+    case 0xCCA9:
+    case 0xCCAC:
         return 1;
     default:
         return 0;
@@ -377,8 +411,8 @@ static int ev_handshake(void *ctx, int side, uint8_t type, uint8_t *body, uint32
             if (pqt_ja4(&hs->ch, PQT_JA4_TCP, hs->ja4, f->ja4_r, f->ja4_r ? 1024 : 0) != 0) {
                 hs->ja4[0] = 0;
             }
-            hs->client_family = o->cfg.families != NULL ? pqt_obs_family(o->cfg.families, hs->ja4)
-                                                        : "unknown";
+            hs->client_family =
+                o->cfg.families != NULL ? pqt_obs_family(o->cfg.families, hs->ja4) : "unknown";
             f->ch_buf = body;
             f->ch_kept = kept;
             return 1;
@@ -489,8 +523,7 @@ static void ev_lost(void *ctx, int side, int why)
     } else if (why == OBS_LOST_DESYNC) {
         o->st.tls_desync++;
     } else if (why == OBS_LOST_NOT_TLS && f->hs == NULL && !f->sh_seen &&
-               (f->client == side ||
-                (f->client < 0 && f->tls[1 - side].mode == OBS_TLS_LOST))) {
+               (f->client == side || (f->client < 0 && f->tls[1 - side].mode == OBS_TLS_LOST))) {
         /* Nothing like a ClientHello where the client's stream starts. */
         o->st.flows_not_tls++;
         f->state = FLOW_IGNORED;
@@ -593,7 +626,8 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         o->last_expire_us = o->now_us;
     }
     obs_flow *f = flow_find(o, p, &side);
-    if (f != NULL && f->state != FLOW_ACTIVE && (p->flags & (PQT_TCP_SYN | PQT_TCP_ACK)) == PQT_TCP_SYN) {
+    if (f != NULL && f->state != FLOW_ACTIVE &&
+        (p->flags & (PQT_TCP_SYN | PQT_TCP_ACK)) == PQT_TCP_SYN) {
         flow_remove(o, f); /* a new connection on a reused 4-tuple */
         f = NULL;
     }

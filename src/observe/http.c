@@ -96,8 +96,7 @@ static uint64_t mono_ms(void)
 static int set_nonblock_cloexec(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
         return -1;
     }
     return 0;
@@ -217,8 +216,8 @@ static int conn_step(pqt_obs_http *h, http_conn *c)
         size_t from = c->have > 3 ? c->have - 3 : 0;
         c->have += (size_t)n;
         c->req[c->have] = 0;
-        int complete = strstr(c->req + from, "\r\n\r\n") != NULL ||
-                       strstr(c->req + from, "\n\n") != NULL;
+        int complete =
+            strstr(c->req + from, "\r\n\r\n") != NULL || strstr(c->req + from, "\n\n") != NULL;
         if (!complete && c->have < sizeof(c->req) - 1) {
             return 0;
         }
@@ -305,8 +304,8 @@ static void *http_thread(void *arg)
         p[1] = (struct pollfd){.fd = listening ? h->listen_fd : -1, .events = POLLIN};
         for (size_t i = 0; i < h->n_conns; i++) {
             http_conn *c = &h->conns[i];
-            p[2 + i] = (struct pollfd){.fd = c->fd,
-                                       .events = c->phase == CONN_WRITE ? POLLOUT : POLLIN};
+            p[2 + i] =
+                (struct pollfd){.fd = c->fd, .events = c->phase == CONN_WRITE ? POLLOUT : POLLIN};
             uint64_t left = c->deadline_ms > now ? c->deadline_ms - now : 0;
             if (timeout < 0 || left < (uint64_t)timeout) {
                 timeout = (int)left;

@@ -18,9 +18,9 @@ enum { OBS_TLS_SCAN = 0, OBS_TLS_RECORDS, OBS_TLS_LOST, OBS_TLS_OFF };
 /* What a direction may start with when the scanner looks for TLS. */
 enum { OBS_ROLE_UNKNOWN = 0, OBS_ROLE_CLIENT, OBS_ROLE_SERVER };
 
-#define OBS_SCAN_MAX 8192          /* bytes searched for TLS before giving up */
-#define OBS_HELLO_MAX 65536        /* largest hello body kept for parsing */
-#define OBS_SKE_KEEP 16            /* ServerKeyExchange: only the curve matters */
+#define OBS_SCAN_MAX 8192   /* bytes searched for TLS before giving up */
+#define OBS_HELLO_MAX 65536 /* largest hello body kept for parsing */
+#define OBS_SKE_KEEP 16     /* ServerKeyExchange: only the curve matters */
 
 typedef struct {
     uint8_t mode, role, ccs, gap;
@@ -44,21 +44,21 @@ typedef struct {
      * (or the budget ran out). Returns 1 when the engine keeps body (then it
      * owns the allocation of `kept` bytes and must free it and give the
      * bytes back to the budget). */
-    int (*handshake)(void *ctx, int side, uint8_t type, uint8_t *body, uint32_t len,
-                     uint32_t kept, unsigned segs, unsigned recs);
+    int (*handshake)(void *ctx, int side, uint8_t type, uint8_t *body, uint32_t len, uint32_t kept,
+                     unsigned segs, unsigned recs);
     void (*alert)(void *ctx, int side, uint8_t level, uint8_t desc);
     /* Every record header. For ChangeCipherSpec the answer says whether
      * this direction's later records are encrypted: in TLS <= 1.2 yes, in
      * TLS 1.3 it is the middlebox-compatibility dummy (RFC 8446 D.4) and a
      * second ClientHello or a ServerHello may follow in the clear. */
     int (*record)(void *ctx, int side, uint8_t type);
-    void (*lost)(void *ctx, int side, int why);        /* OBS_LOST_* */
+    void (*lost)(void *ctx, int side, int why); /* OBS_LOST_* */
 } obs_tls_events;
 
 enum { OBS_LOST_NOT_TLS = 1, OBS_LOST_DESYNC, OBS_LOST_GAP, OBS_LOST_BUDGET };
 
 void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx, int side,
-                  const uint8_t *p, size_t n);
+                      const uint8_t *p, size_t n);
 void pqt_obs_tls_gap(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx, int side);
 void pqt_obs_tls_free(obs_tls_dir *t, pqt_budget *b);
 

@@ -94,11 +94,16 @@ static const struct {
     unsigned bit;
     const char *name;
 } anomaly_names[] = {
-    {PQT_OBS_A_MIDSTREAM, "midstream"},       {PQT_OBS_A_RETRANSMIT, "retransmission"},
-    {PQT_OBS_A_OUT_OF_ORDER, "out_of_order"}, {PQT_OBS_A_OVERLAP, "overlap"},
-    {PQT_OBS_A_GAP, "gap"},                   {PQT_OBS_A_HELLO_TOO_BIG, "hello_too_big"},
-    {PQT_OBS_A_PREAMBLE, "preamble"},         {PQT_OBS_A_SH_MALFORMED, "server_hello_malformed"},
-    {PQT_OBS_A_BUDGET, "buffer_budget"},      {PQT_OBS_A_SNAPLEN, "snaplen"},
+    {PQT_OBS_A_MIDSTREAM, "midstream"},
+    {PQT_OBS_A_RETRANSMIT, "retransmission"},
+    {PQT_OBS_A_OUT_OF_ORDER, "out_of_order"},
+    {PQT_OBS_A_OVERLAP, "overlap"},
+    {PQT_OBS_A_GAP, "gap"},
+    {PQT_OBS_A_HELLO_TOO_BIG, "hello_too_big"},
+    {PQT_OBS_A_PREAMBLE, "preamble"},
+    {PQT_OBS_A_SH_MALFORMED, "server_hello_malformed"},
+    {PQT_OBS_A_BUDGET, "buffer_budget"},
+    {PQT_OBS_A_SNAPLEN, "snaplen"},
 };
 
 int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
@@ -155,7 +160,7 @@ int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_ou
 static void hex16(pqt_json *j, uint16_t v)
 {
     static const char hex[] = "0123456789abcdef";
-    const uint8_t b[6] = {'0', 'x', hex[v >> 12], hex[(v >> 8) & 15], hex[(v >> 4) & 15],
+    const uint8_t b[6] = {'0',        'x', hex[v >> 12], hex[(v >> 8) & 15], hex[(v >> 4) & 15],
                           hex[v & 15]};
     pqt_json_string_n(j, b, sizeof(b));
 }
@@ -322,9 +327,14 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     if (hs->has_ch) {
         client_hello_fields(&j, hs);
     } else {
-        static const char *const lists[] = {"alpn", "offered_versions", "cipher_suites",
-                                            "offered_groups", "key_share_groups", "key_shares",
-                                            "signature_algorithms", "extensions"};
+        static const char *const lists[] = {"alpn",
+                                            "offered_versions",
+                                            "cipher_suites",
+                                            "offered_groups",
+                                            "key_share_groups",
+                                            "key_shares",
+                                            "signature_algorithms",
+                                            "extensions"};
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
             pqt_json_key(&j, lists[i]);
             pqt_json_array_begin(&j);

@@ -49,8 +49,7 @@ static inline void obs_sip_rounds(uint64_t v[4], int rounds)
  * bytes little-endian, k1 the last 8, as in the paper); the 64-bit result
  * is the paper's output read as a little-endian integer.
  */
-static inline uint64_t obs_siphash(const uint8_t key[16], const uint8_t *p, size_t n, int c,
-                                   int d)
+static inline uint64_t obs_siphash(const uint8_t key[16], const uint8_t *p, size_t n, int c, int d)
 {
     uint64_t k0 = obs_sip_load64(key), k1 = obs_sip_load64(key + 8);
     /* §2: "somepseudorandomlygeneratedbytes" */

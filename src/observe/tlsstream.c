@@ -168,7 +168,7 @@ static void start_records(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *e
 }
 
 void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx, int side,
-                  const uint8_t *p, size_t n)
+                      const uint8_t *p, size_t n)
 {
     t->seg_id++;
     if (t->mode == OBS_TLS_RECORDS) {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tls_internal.h"
 #include "pqtls/ja4.h"
+#include "tls_internal.h"
 
 const char *pqt_ja4_version(uint16_t v)
 {

@@ -115,8 +115,8 @@ uint8_t *pqt_hs_reasm_detach(pqt_hs_reasm *r, uint32_t *keep)
     return buf;
 }
 
-int pqt_hs_reasm_feed(pqt_hs_reasm *r, const uint8_t *p, size_t n, uint64_t piece,
-                      uint64_t record, const pqt_hs_events *ev, void *ctx)
+int pqt_hs_reasm_feed(pqt_hs_reasm *r, const uint8_t *p, size_t n, uint64_t piece, uint64_t record,
+                      const pqt_hs_events *ev, void *ctx)
 {
     while (n > 0) {
         if (r->hdr_have == 0) {

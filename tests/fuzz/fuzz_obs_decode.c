@@ -12,9 +12,9 @@
 #include "pqtls/ja4.h"
 #include "pqtls/observe.h"
 
-static const int linktypes[] = {PQT_LINK_NULL, PQT_LINK_ETHERNET, PQT_LINK_RAW, PQT_LINK_LOOP,
-                                PQT_LINK_LINUX_SLL, PQT_LINK_IPV4, PQT_LINK_IPV6,
-                                PQT_LINK_LINUX_SLL2};
+static const int linktypes[] = {PQT_LINK_NULL, PQT_LINK_ETHERNET,  PQT_LINK_RAW,
+                                PQT_LINK_LOOP, PQT_LINK_LINUX_SLL, PQT_LINK_IPV4,
+                                PQT_LINK_IPV6, PQT_LINK_LINUX_SLL2};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.dport = server ? 5555 : 443;
         p.seq = (server ? 0x7FFFFF00u : 0xFFFFFF00u) + off;
         p.ack = 0;
-        p.flags = (uint8_t)(PQT_TCP_ACK | ((fl & 2) ? PQT_TCP_SYN : 0) | ((fl & 4) ? PQT_TCP_FIN : 0) |
-                            ((fl & 8) ? PQT_TCP_RST : 0));
+        p.flags = (uint8_t)(PQT_TCP_ACK | ((fl & 2) ? PQT_TCP_SYN : 0) |
+                            ((fl & 4) ? PQT_TCP_FIN : 0) | ((fl & 8) ? PQT_TCP_RST : 0));
         p.ttl = 64;
         p.payload = data + i;
         p.payload_len = n;

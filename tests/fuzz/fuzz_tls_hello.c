@@ -39,7 +39,8 @@ static void check_client(const uint8_t *in, size_t size)
     /* Rebuild from the decoded fields and parse again. */
     static uint16_t suites[32768], groups[32768];
     char sni[256];
-    int use_sni = ch.sni != NULL && ch.sni_len < sizeof(sni) && memchr(ch.sni, 0, ch.sni_len) == NULL;
+    int use_sni =
+        ch.sni != NULL && ch.sni_len < sizeof(sni) && memchr(ch.sni, 0, ch.sni_len) == NULL;
     if (use_sni) {
         memcpy(sni, ch.sni, ch.sni_len);
         sni[ch.sni_len] = 0;
@@ -51,9 +52,14 @@ static void check_client(const uint8_t *in, size_t size)
         groups[i] = pqt_u16_at(ch.groups, i);
     }
     pqt_client_hello_spec spec = {
-        .sni = use_sni ? sni : NULL, .cipher_suites = suites, .n_cipher_suites = ch.n_cipher_suites,
-        .groups = groups, .n_groups = ch.n_groups, .key_shares = ch.key_shares,
-        .n_key_shares = ch.n_key_shares, .random = ch.random,
+        .sni = use_sni ? sni : NULL,
+        .cipher_suites = suites,
+        .n_cipher_suites = ch.n_cipher_suites,
+        .groups = groups,
+        .n_groups = ch.n_groups,
+        .key_shares = ch.key_shares,
+        .n_key_shares = ch.n_key_shares,
+        .random = ch.random,
     };
     static uint8_t out[1 << 18];
     size_t len = 0;
@@ -64,11 +70,13 @@ static void check_client(const uint8_t *in, size_t size)
     FUZZ_CHECK(len >= 4 && out[0] == PQT_TLS_HS_CLIENT_HELLO);
     FUZZ_CHECK(pqt_hello_parse_client(out + 4, len - 4, &again) == 0);
     FUZZ_CHECK(again.n_groups == ch.n_groups && again.n_key_shares == ch.n_key_shares);
-    FUZZ_CHECK(!use_sni || (again.sni_len == ch.sni_len && memcmp(again.sni, ch.sni, ch.sni_len) == 0));
+    FUZZ_CHECK(!use_sni ||
+               (again.sni_len == ch.sni_len && memcmp(again.sni, ch.sni, ch.sni_len) == 0));
     for (size_t i = 0; i < ch.n_key_shares; i++) {
-        FUZZ_CHECK(again.key_shares[i].group == ch.key_shares[i].group &&
-                   again.key_shares[i].len == ch.key_shares[i].len &&
-                   memcmp(again.key_shares[i].share, ch.key_shares[i].share, ch.key_shares[i].len) == 0);
+        FUZZ_CHECK(
+            again.key_shares[i].group == ch.key_shares[i].group &&
+            again.key_shares[i].len == ch.key_shares[i].len &&
+            memcmp(again.key_shares[i].share, ch.key_shares[i].share, ch.key_shares[i].len) == 0);
     }
 }
 

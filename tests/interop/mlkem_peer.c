@@ -270,8 +270,7 @@ int main(void)
             line[--len] = '\0';
         }
         if ((size_t)len > PEER_MAX_LINE) {
-            fprintf(stderr, "mlkem_peer: request of %zd bytes is longer than any valid one\n",
-                    len);
+            fprintf(stderr, "mlkem_peer: request of %zd bytes is longer than any valid one\n", len);
             status = 1;
             break;
         }

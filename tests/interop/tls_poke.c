@@ -108,7 +108,8 @@ int main(int argc, char **argv)
     }
     const pqt_group *g = group_name ? pqt_group_by_name(group_name) : NULL;
     if (g == NULL || !g->pqtls_implements) {
-        fprintf(stderr, "tls_poke: --group must name a group pqtls implements (e.g. X25519MLKEM768)\n");
+        fprintf(stderr,
+                "tls_poke: --group must name a group pqtls implements (e.g. X25519MLKEM768)\n");
         return 2;
     }
     uint8_t share[PQT_HYBRID_MAX_CLIENT_SHARE + 1];
@@ -138,16 +139,24 @@ int main(int argc, char **argv)
     }
 
     static const uint16_t suites[] = {0x1301, 0x1302, 0x1303};
-    static const uint16_t sigs[] = {0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601};
+    static const uint16_t sigs[] = {0x0403, 0x0503, 0x0603, 0x0804, 0x0805,
+                                    0x0806, 0x0401, 0x0501, 0x0601};
     uint8_t random[32], sid[32], msg[4096], rec[4096 + 5];
     if (getrandom(random, 32, 0) != 32 || getrandom(sid, 32, 0) != 32) {
         return 2;
     }
     pqt_key_share ks = {g->code, share, (uint16_t)share_len};
-    pqt_client_hello_spec spec = {.sni = sni, .cipher_suites = suites, .n_cipher_suites = 3,
-                                  .groups = &g->code, .n_groups = 1, .key_shares = &ks,
-                                  .n_key_shares = 1, .sig_algs = sigs, .n_sig_algs = 9,
-                                  .random = random, .session_id = sid};
+    pqt_client_hello_spec spec = {.sni = sni,
+                                  .cipher_suites = suites,
+                                  .n_cipher_suites = 3,
+                                  .groups = &g->code,
+                                  .n_groups = 1,
+                                  .key_shares = &ks,
+                                  .n_key_shares = 1,
+                                  .sig_algs = sigs,
+                                  .n_sig_algs = 9,
+                                  .random = random,
+                                  .session_id = sid};
     size_t mlen = 0;
     if (pqt_hello_build_client(&spec, msg, sizeof(msg), &mlen) != 0) {
         fprintf(stderr, "tls_poke: cannot build the ClientHello\n");
@@ -186,12 +195,14 @@ int main(int argc, char **argv)
         pqt_record_header h;
         if (pqt_record_header_parse(&r, &h) != 0) {
             snprintf(result, sizeof(result), "malformed");
-        } else if ((st = read_at_least(fd, in, sizeof(in), &have, 5 + (size_t)h.length, timeout_ms)) != 0) {
+        } else if ((st = read_at_least(fd, in, sizeof(in), &have, 5 + (size_t)h.length,
+                                       timeout_ms)) != 0) {
             snprintf(result, sizeof(result), "truncated");
         } else if (h.type == PQT_TLS_CT_ALERT && h.length >= 2) {
             got_alert = in[6];
             snprintf(result, sizeof(result), "alert %u %u", in[5], in[6]);
-        } else if (h.type == PQT_TLS_CT_HANDSHAKE && h.length >= 4 && in[5] == PQT_TLS_HS_SERVER_HELLO) {
+        } else if (h.type == PQT_TLS_CT_HANDSHAKE && h.length >= 4 &&
+                   in[5] == PQT_TLS_HS_SERVER_HELLO) {
             size_t body = ((size_t)in[6] << 16) | ((size_t)in[7] << 8) | in[8];
             pqt_server_hello sh;
             if (body + 4 > h.length || pqt_hello_parse_server(in + 9, body, &sh) != 0) {

@@ -13,21 +13,21 @@
 #include <unistd.h>
 
 #include "obs_internal.h"
-#include "tls_internal.h"
-#include "siphash.h"
 #include "pqtls/groups.h"
 #include "pqtls/ja4.h"
-#include "pqtls/observe.h"
 #include "pqtls/mask.h"
+#include "pqtls/observe.h"
+#include "siphash.h"
+#include "tls_internal.h"
 
 static int failures;
 
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                       \
-        }                                                                     \
+            failures++;                                                              \
+        }                                                                            \
     } while (0)
 
 static void put16(uint8_t *p, uint16_t v)
@@ -79,13 +79,14 @@ static void fake_init(fake_ch *f, const uint16_t *c, size_t nc, const uint16_t *
 }
 
 /* JA4.md "Example": the worked example's lists, plus GREASE that must not count. */
-static const uint16_t spec_ciphers[] = {0x1A1A, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c,
-                                        0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
-                                        0x002f, 0x0035};
-static const uint16_t spec_exts[] = {0x2A2A, 0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017,
-                                     0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01,
-                                     0x000b, 0x000a, 0x0015};
-static const uint16_t spec_sigs[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
+static const uint16_t spec_ciphers[] = {0x1A1A, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f,
+                                        0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+                                        0x009c, 0x009d, 0x002f, 0x0035};
+static const uint16_t spec_exts[] = {0x2A2A, 0x001b, 0x0000, 0x0033, 0x0010, 0x4469,
+                                     0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
+                                     0x002b, 0xff01, 0x000b, 0x000a, 0x0015};
+static const uint16_t spec_sigs[] = {0x0403, 0x0804, 0x0401, 0x0503,
+                                     0x0805, 0x0501, 0x0806, 0x0601};
 
 static void test_ja4_spec(void)
 {
@@ -135,17 +136,25 @@ static void test_ja4_alpn(void)
         size_t len;
         const char *want;
     } cases[] = {
-        {"\xAB", 1, "ab"},         {"\x20", 1, "20"},         {"\xAB\xCD", 2, "ad"},
-        {"\x20\x61", 2, "21"},     {"\x30\xAB", 2, "3b"},     {"\x61\x20", 2, "60"},
-        {"\x30\x31\xAB\xCD", 4, "3d"}, {"\x30\xAB\xCD\x31", 4, "01"}, {"h2", 2, "h2"},
-        {"http/1.1", 8, "h1"},     {"c", 1, "cc"},            {"H2", 2, "H2"},
+        {"\xAB", 1, "ab"},
+        {"\x20", 1, "20"},
+        {"\xAB\xCD", 2, "ad"},
+        {"\x20\x61", 2, "21"},
+        {"\x30\xAB", 2, "3b"},
+        {"\x61\x20", 2, "60"},
+        {"\x30\x31\xAB\xCD", 4, "3d"},
+        {"\x30\xAB\xCD\x31", 4, "01"},
+        {"h2", 2, "h2"},
+        {"http/1.1", 8, "h1"},
+        {"c", 1, "cc"},
+        {"H2", 2, "H2"},
         {"\xBA\xAD", 2, "bd"}, /* foxio-ja4 tls-non-ascii-alpn: decision, see ja4.h */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         fake_ch f;
         char ja4[PQT_JA4_SIZE];
-        fake_init(&f, spec_ciphers, 16, spec_exts, 17, spec_sigs, 8, (const uint8_t *)cases[i].bytes,
-                  cases[i].len);
+        fake_init(&f, spec_ciphers, 16, spec_exts, 17, spec_sigs, 8,
+                  (const uint8_t *)cases[i].bytes, cases[i].len);
         CHECK(pqt_ja4(&f.ch, 't', ja4, NULL, 0) == 0);
         if (strncmp(ja4 + 8, cases[i].want, 2) != 0) {
             fprintf(stderr, "ALPN case %zu: got %.2s want %s\n", i, ja4 + 8, cases[i].want);
@@ -174,9 +183,10 @@ static void test_pseudonym(void)
     CHECK(pqt_pseudonym_ipv4(&ps, a, pa) == 0 && pqt_pseudonym_ipv4(&ps, b, pb) == 0 &&
           pqt_pseudonym_ipv4(&ps, c, pc) == 0 && pqt_pseudonym_ipv4(&ps, a, pa2) == 0);
     CHECK(memcmp(pa, pa2, 4) == 0 && memcmp(pa, a, 4) != 0);
-    CHECK(memcmp(pa, pb, 3) == 0 && pa[3] != pb[3]);  /* shared /24 kept */
-    CHECK(memcmp(pa, pc, 2) == 0 && pa[2] != pc[2]);  /* /16 shared, third octet differs */
-    uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8}, v6b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1}, o6a[16], o6b[16];
+    CHECK(memcmp(pa, pb, 3) == 0 && pa[3] != pb[3]); /* shared /24 kept */
+    CHECK(memcmp(pa, pc, 2) == 0 && pa[2] != pc[2]); /* /16 shared, third octet differs */
+    uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8}, v6b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1}, o6a[16],
+            o6b[16];
     CHECK(pqt_pseudonym_ipv6(&ps, v6a, o6a) == 0 && pqt_pseudonym_ipv6(&ps, v6b, o6b) == 0);
     CHECK(memcmp(o6a, o6b, 4) == 0 && memcmp(o6a, v6a, 16) != 0);
     CHECK(pqt_pseudonym_name(&ps, (const uint8_t *)"Example.COM", 11, n1) == 0);
@@ -184,7 +194,8 @@ static void test_pseudonym(void)
     CHECK(strcmp(n1, n2) == 0 && strncmp(n1, "h-", 2) == 0 && strlen(n1) == 22);
     key[0] ^= 1;
     CHECK(pqt_pseudonym_init(&other, key, 32) == 0);
-    CHECK(pqt_pseudonym_name(&other, (const uint8_t *)"example.com", 11, n2) == 0 && strcmp(n1, n2) != 0);
+    CHECK(pqt_pseudonym_name(&other, (const uint8_t *)"example.com", 11, n2) == 0 &&
+          strcmp(n1, n2) != 0);
     pqt_pseudonym_clear(&ps);
     CHECK(ps.key_len == 0);
     CHECK(pqt_pseudonym_name(&ps, (const uint8_t *)"x", 1, n1) != 0); /* cleared key refuses */
@@ -258,7 +269,8 @@ static void test_decode(void)
     put16(v6 + 50, 443);
     v6[60] = 0x50;
     memcpy(v6 + 68, "abc", 3);
-    CHECK(pqt_packet_decode(PQT_LINK_RAW, v6, 71, &pkt) == 0 && pkt.ip_version == 6 && pkt.payload_len == 3);
+    CHECK(pqt_packet_decode(PQT_LINK_RAW, v6, 71, &pkt) == 0 && pkt.ip_version == 6 &&
+          pkt.payload_len == 3);
     /* Fragments and non-TCP are "unsupported", not errors. */
     ip[6] = 0x20; /* MF */
     CHECK(pqt_packet_decode(PQT_LINK_RAW, ip, iplen, &pkt) == PQT_ERR_UNSUPPORTED && pkt.fragment);
@@ -300,18 +312,34 @@ static void build_streams(void)
     uint8_t random[32] = {1};
     pqt_key_share ks = {PQT_GROUP_X25519MLKEM768, share, sizeof(share)};
     const char *alpn[] = {"h2", NULL};
-    pqt_client_hello_spec spec = {.sni = "pq.example", .cipher_suites = suites, .n_cipher_suites = 2,
-                                  .groups = groups, .n_groups = 2, .key_shares = &ks,
-                                  .n_key_shares = 1, .alpn = alpn, .random = random};
+    pqt_client_hello_spec spec = {.sni = "pq.example",
+                                  .cipher_suites = suites,
+                                  .n_cipher_suites = 2,
+                                  .groups = groups,
+                                  .n_groups = 2,
+                                  .key_shares = &ks,
+                                  .n_key_shares = 1,
+                                  .alpn = alpn,
+                                  .random = random};
     size_t hl = 0;
     CHECK(pqt_hello_build_client(&spec, hello, sizeof(hello), &hl) == 0);
     /* Two records: 700 bytes, then the rest (a hello may span records). */
     size_t first = 700, p = 0;
     uint8_t *c = client_stream;
-    c[p++] = 22; c[p++] = 3; c[p++] = 1; put16(c + p, (uint16_t)first); p += 2;
-    memcpy(c + p, hello, first); p += first;
-    c[p++] = 22; c[p++] = 3; c[p++] = 3; put16(c + p, (uint16_t)(hl - first)); p += 2;
-    memcpy(c + p, hello + first, hl - first); p += hl - first;
+    c[p++] = 22;
+    c[p++] = 3;
+    c[p++] = 1;
+    put16(c + p, (uint16_t)first);
+    p += 2;
+    memcpy(c + p, hello, first);
+    p += first;
+    c[p++] = 22;
+    c[p++] = 3;
+    c[p++] = 3;
+    put16(c + p, (uint16_t)(hl - first));
+    p += 2;
+    memcpy(c + p, hello + first, hl - first);
+    p += hl - first;
     static const uint8_t ccs_app[] = {20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 4, 9, 9, 9, 9};
     memcpy(c + p, ccs_app, sizeof(ccs_app));
     client_len = p + sizeof(ccs_app);
@@ -319,18 +347,41 @@ static void build_streams(void)
     uint8_t *s = server_stream;
     size_t body = 2 + 32 + 1 + 2 + 1 + 2 + (4 + 2) + (4 + 2 + 2 + 1120);
     p = 0;
-    s[p++] = 22; s[p++] = 3; s[p++] = 3; put16(s + p, (uint16_t)(body + 4)); p += 2;
-    s[p++] = 2; s[p++] = 0; put16(s + p, (uint16_t)body); p += 2;
-    put16(s + p, 0x0303); p += 2;
-    memset(s + p, 7, 32); p += 32;
+    s[p++] = 22;
+    s[p++] = 3;
+    s[p++] = 3;
+    put16(s + p, (uint16_t)(body + 4));
+    p += 2;
+    s[p++] = 2;
     s[p++] = 0;
-    put16(s + p, 0x1301); p += 2;
+    put16(s + p, (uint16_t)body);
+    p += 2;
+    put16(s + p, 0x0303);
+    p += 2;
+    memset(s + p, 7, 32);
+    p += 32;
     s[p++] = 0;
-    put16(s + p, (uint16_t)(6 + 8 + 1120)); p += 2;
-    put16(s + p, 43); p += 2; put16(s + p, 2); p += 2; put16(s + p, 0x0304); p += 2;
-    put16(s + p, 51); p += 2; put16(s + p, (uint16_t)(4 + 1120)); p += 2;
-    put16(s + p, PQT_GROUP_X25519MLKEM768); p += 2; put16(s + p, 1120); p += 2;
-    memset(s + p, 5, 1120); p += 1120;
+    put16(s + p, 0x1301);
+    p += 2;
+    s[p++] = 0;
+    put16(s + p, (uint16_t)(6 + 8 + 1120));
+    p += 2;
+    put16(s + p, 43);
+    p += 2;
+    put16(s + p, 2);
+    p += 2;
+    put16(s + p, 0x0304);
+    p += 2;
+    put16(s + p, 51);
+    p += 2;
+    put16(s + p, (uint16_t)(4 + 1120));
+    p += 2;
+    put16(s + p, PQT_GROUP_X25519MLKEM768);
+    p += 2;
+    put16(s + p, 1120);
+    p += 2;
+    memset(s + p, 5, 1120);
+    p += 1120;
     server_len = p;
 }
 
@@ -351,8 +402,15 @@ static pqt_packet seg(int from_client, uint32_t seq, uint8_t flags, const uint8_
     return p;
 }
 
-enum { ORDER_IN = 0, ORDER_REVERSE, ORDER_DUPLICATE_OVERLAP, ORDER_MIDSTREAM, ORDER_GAP,
-       ORDER_RST, ORDER_SERVER_FIN };
+enum {
+    ORDER_IN = 0,
+    ORDER_REVERSE,
+    ORDER_DUPLICATE_OVERLAP,
+    ORDER_MIDSTREAM,
+    ORDER_GAP,
+    ORDER_RST,
+    ORDER_SERVER_FIN
+};
 
 /* Feed one flow in the given way; returns what the observer reported. */
 static sink run_flow(int order, pqt_obs_config cfg, pqt_obs_stats *st_out)
@@ -388,13 +446,15 @@ static sink run_flow(int order, pqt_obs_config cfg, pqt_obs_stats *st_out)
         if (order == ORDER_DUPLICATE_OVERLAP) {
             pqt_obs_segment(o, t++, &p); /* exact retransmission */
             if (off >= 50) {             /* overlapping resend starting earlier */
-                p = seg(1, cisn + 1 + (uint32_t)(off - 50), PQT_TCP_ACK, client_stream + off - 50, n);
+                p = seg(1, cisn + 1 + (uint32_t)(off - 50), PQT_TCP_ACK, client_stream + off - 50,
+                        n);
                 pqt_obs_segment(o, t++, &p);
             }
         }
     }
     if (order == ORDER_RST || order == ORDER_SERVER_FIN) {
-        p = seg(0, sisn + 1, order == ORDER_RST ? PQT_TCP_RST : (PQT_TCP_FIN | PQT_TCP_ACK), NULL, 0);
+        p = seg(0, sisn + 1, order == ORDER_RST ? PQT_TCP_RST : (PQT_TCP_FIN | PQT_TCP_ACK), NULL,
+                0);
         pqt_obs_segment(o, t++, &p);
     } else {
         p = seg(0, sisn + 1, PQT_TCP_ACK, server_stream, 900);
@@ -419,7 +479,8 @@ static void test_flows(void)
     char want[PQT_JA4_SIZE];
     sink s = run_flow(ORDER_IN, cfg, &st);
     CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED && s.last.has_ch);
-    CHECK(s.last.group == PQT_GROUP_X25519MLKEM768 && s.last.group_source == PQT_OBS_GROUP_KEY_SHARE);
+    CHECK(s.last.group == PQT_GROUP_X25519MLKEM768 &&
+          s.last.group_source == PQT_OBS_GROUP_KEY_SHARE);
     CHECK(s.last.server_version == 0x0304 && s.last.cipher == 0x1301 && s.last.ch_records == 2);
     CHECK(s.last.ch_segments == (unsigned)((client_len - 15 + 299) / 300));
     CHECK(s.last.client_port == 40000 && s.last.client_ttl == 64 && s.last.server_ttl == 50);
@@ -472,7 +533,8 @@ static void test_flow_limit(void)
     }
     if (o != NULL) {
         const pqt_obs_stats *st = pqt_obs_get_stats(o);
-        CHECK(st->flows == 10 && st->flows_evicted == 6 && st->flows_active == 4 && st->flows_peak == 4);
+        CHECK(st->flows == 10 && st->flows_evicted == 6 && st->flows_active == 4 &&
+              st->flows_peak == 4);
         CHECK(s.n == 6 && s.last.outcome == PQT_OBS_EVICTED);
         pqt_obs_finish(o);
         CHECK(s.n == 10 && s.last.outcome == PQT_OBS_TRUNCATED);
@@ -491,7 +553,6 @@ static void test_families(void)
     CHECK(strcmp(pqt_obs_family(f, ""), "unknown") == 0);
     pqt_obs_families_free(f);
 }
-
 
 /* ---------------------------------------------------------------- SipHash */
 
@@ -722,23 +783,23 @@ static void test_pcap_reader(void)
         int mmap, frames;
         size_t cut; /* bytes cut off the end */
     } cases[] = {
-        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},         /* usual little-endian, Ethernet */
-        {1, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},         /* big-endian writer */
-        {0, 0xa1b23c4d, 4, 0, 101, 1, 5, 0},           /* nanoseconds, snaplen 0, raw IP */
-        {1, 0xa1b23c4d, 4, 300000, 113, 1, 5, 0},      /* swapped ns, snaplen above the maximum */
-        {0, 0xa1b2c3d4, 3, 65535, 1, 1, 3, 0},         /* 2.3: lengths maybe swapped (then corrupt) */
-        {0, 0xa1b2c3d4, 2, 65535, 1, 1, 2, 0},         /* 2.2: lengths swapped (then corrupt) */
-        {0, 0xa1b2c3d4, 4, 100, 0x10000001, 1, 5, 0},  /* FCS bits, records above snaplen */
-        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 7},         /* cut inside the last record */
-        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 1510},      /* cut inside the last header */
-        {0, 0xa1b2c3d4, 4, 65535, 147, 0, 5, 0},       /* link type for libpcap */
-        {0, 0xa1b2cd34, 4, 65535, 1, 0, 1, 0},         /* Kuznetzov magic: libpcap (then corrupt) */
-        {0, 0xa1b2c3d4, 5, 65535, 1, 0, 0, 0},         /* version 2.5: rejected */
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},    /* usual little-endian, Ethernet */
+        {1, 0xa1b2c3d4, 4, 65535, 1, 1, 5, 0},    /* big-endian writer */
+        {0, 0xa1b23c4d, 4, 0, 101, 1, 5, 0},      /* nanoseconds, snaplen 0, raw IP */
+        {1, 0xa1b23c4d, 4, 300000, 113, 1, 5, 0}, /* swapped ns, snaplen above the maximum */
+        {0, 0xa1b2c3d4, 3, 65535, 1, 1, 3, 0},    /* 2.3: lengths maybe swapped (then corrupt) */
+        {0, 0xa1b2c3d4, 2, 65535, 1, 1, 2, 0},    /* 2.2: lengths swapped (then corrupt) */
+        {0, 0xa1b2c3d4, 4, 100, 0x10000001, 1, 5, 0}, /* FCS bits, records above snaplen */
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 7},        /* cut inside the last record */
+        {0, 0xa1b2c3d4, 4, 65535, 1, 1, 4, 1510},     /* cut inside the last header */
+        {0, 0xa1b2c3d4, 4, 65535, 147, 0, 5, 0},      /* link type for libpcap */
+        {0, 0xa1b2cd34, 4, 65535, 1, 0, 1, 0},        /* Kuznetzov magic: libpcap (then corrupt) */
+        {0, 0xa1b2c3d4, 5, 65535, 1, 0, 0, 0},        /* version 2.5: rejected */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         pb_header(f, cases[i].be, cases[i].magic, cases[i].minor, cases[i].snap, cases[i].linktype);
         pb_record(f, 1700000000, 999999, 60, 60);
-        pb_record(f, 0x80000001u, 5, 1400, 1500);      /* negative seconds as libpcap has them */
+        pb_record(f, 0x80000001u, 5, 1400, 1500);        /* negative seconds as libpcap has them */
         pb_record(f, 1700000001, 0xFFFFFFF0u, 200, 100); /* caplen > len (2.3 swaps) */
         pb_record(f, 1700000002, 1000, 0, 0);
         pb_record(f, 1700000003, 2000, 1500, 1500);

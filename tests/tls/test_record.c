@@ -160,12 +160,13 @@ static void test_splits(void)
               strstr(whole.log, "M14/0:0") != NULL && whole.messages == 3,
           "three messages: %s", whole.log);
     /* Message 2 spans both records. */
-    CHECK(strstr(whole.log, "M11/300:") != NULL && strstr(strstr(whole.log, "M11/300:"), "r2") != NULL,
+    CHECK(strstr(whole.log, "M11/300:") != NULL &&
+              strstr(strstr(whole.log, "M11/300:"), "r2") != NULL,
           "second message spans two records: %s", whole.log);
     for (size_t step = 1; step < n; step++) {
         run(&part, stream, n, step, 2048);
-        CHECK(part.len == whole.len && memcmp(part.log, whole.log, whole.len) == 0,
-              "step %zu: %s", step, part.log);
+        CHECK(part.len == whole.len && memcmp(part.log, whole.log, whole.len) == 0, "step %zu: %s",
+              step, part.log);
     }
     /* Keeping only 16 bytes of each body: sums over the kept prefix. */
     sink cut;
@@ -199,7 +200,8 @@ static void test_stop_and_detach(void)
           "a message partly read is pending");
     uint32_t keep = 0;
     uint8_t *buf = pqt_hs_reasm_detach(&s.hs, &keep);
-    CHECK(buf == s.room && keep == 300 && !pqt_hs_reasm_pending(&s.hs), "detach gives the buffer back");
+    CHECK(buf == s.room && keep == 300 && !pqt_hs_reasm_pending(&s.hs),
+          "detach gives the buffer back");
 }
 
 static void test_framer_bad_header(void)

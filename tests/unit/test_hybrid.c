@@ -42,17 +42,18 @@ static void test_table(void)
               g->secret_bytes == 64,
           "X25519MLKEM768 entry (RFC 10024: 1216/1120/64, ML-KEM first)");
     g = pqt_group_by_code(0x11EB);
-    CHECK(g && g->mlkem_first == 0 && g->client_share_bytes == 1249 && g->server_share_bytes == 1153,
+    CHECK(g && g->mlkem_first == 0 && g->client_share_bytes == 1249 &&
+              g->server_share_bytes == 1153,
           "SecP256r1MLKEM768 entry (1249/1153, EC first)");
     g = pqt_group_by_code(0x11ED);
-    CHECK(g && g->mlkem_first == 0 && g->client_share_bytes == 1665 && g->server_share_bytes == 1665 &&
-              g->secret_bytes == 80,
+    CHECK(g && g->mlkem_first == 0 && g->client_share_bytes == 1665 &&
+              g->server_share_bytes == 1665 && g->secret_bytes == 80,
           "SecP384r1MLKEM1024 entry (1665/1665/80, EC first)");
-    CHECK(pqt_group_by_name("x25519mlkem768") == pqt_group_by_code(0x11EC), "case-insensitive name");
+    CHECK(pqt_group_by_name("x25519mlkem768") == pqt_group_by_code(0x11EC),
+          "case-insensitive name");
     CHECK(pqt_group_by_name("ML-KEM-768") == pqt_group_by_code(0x0201), "alias ML-KEM-768");
     CHECK(pqt_group_by_code(0x1234) == NULL, "unknown code point");
-    CHECK(pqt_group_is_pq(0x6399) && pqt_group_is_pq(0x11EC) && !pqt_group_is_pq(0x001D),
-          "is_pq");
+    CHECK(pqt_group_is_pq(0x6399) && pqt_group_is_pq(0x11EC) && !pqt_group_is_pq(0x001D), "is_pq");
     CHECK(strcmp(pqt_group_name(0x6399), "X25519Kyber768Draft00") == 0, "legacy name");
 }
 
@@ -67,12 +68,13 @@ static void test_round_trips(void)
             pqt_hybrid_client *c = NULL;
             int r = pqt_hybrid_client_new(g->code, &c, cs, sizeof(cs), &cl);
             CHECK(r == 0 && cl == g->client_share_bytes, "%s client_new: %d", g->name, r);
-            r = pqt_hybrid_server_respond(g->code, cs, cl, ss, sizeof(ss), &sl, k1, sizeof(k1), &kl1);
+            r = pqt_hybrid_server_respond(g->code, cs, cl, ss, sizeof(ss), &sl, k1, sizeof(k1),
+                                          &kl1);
             CHECK(r == 0 && sl == g->server_share_bytes && kl1 == g->secret_bytes,
                   "%s server_respond: %d", g->name, r);
             r = pqt_hybrid_client_finish(c, ss, sl, k2, sizeof(k2), &kl2);
-            CHECK(r == 0 && kl2 == kl1 && memcmp(k1, k2, kl1) == 0, "%s secrets agree: %d",
-                  g->name, r);
+            CHECK(r == 0 && kl2 == kl1 && memcmp(k1, k2, kl1) == 0, "%s secrets agree: %d", g->name,
+                  r);
             CHECK(pqt_hybrid_client_group(c) == g->code, "%s client group", g->name);
             pqt_hybrid_client_free(c);
         }
@@ -157,7 +159,8 @@ static void test_malformed_server_shares(void)
         size_t cl, sl, kl;
         pqt_hybrid_client *c = NULL;
         if (pqt_hybrid_client_new(g->code, &c, cs, sizeof(cs), &cl) != 0 ||
-            pqt_hybrid_server_respond(g->code, cs, cl, ss, sizeof(ss), &sl, k, sizeof(k), &kl) != 0) {
+            pqt_hybrid_server_respond(g->code, cs, cl, ss, sizeof(ss), &sl, k, sizeof(k), &kl) !=
+                0) {
             CHECK(0, "%s setup", g->name);
             pqt_hybrid_client_free(c);
             continue;
@@ -179,8 +182,7 @@ static void test_malformed_server_shares(void)
             memcpy(bad, ss, sl);
             bad[ec_off + g->ec_share_bytes - 1] ^= 0x01;
             r = pqt_hybrid_client_finish(c, bad, sl, k2, sizeof(k2), &kl);
-            CHECK(r == PQT_ERR_EC_POINT, "%s: server point off curve: %s", g->name,
-                  pqt_errname(r));
+            CHECK(r == PQT_ERR_EC_POINT, "%s: server point off curve: %s", g->name, pqt_errname(r));
         }
         /* A tampered ciphertext is not an error (implicit rejection), but the
          * secrets must then differ. */

@@ -58,13 +58,15 @@ int main(void)
 
     /* Hostile SNI bytes: quote, backslash, control, DEL, invalid UTF-8,
      * an overlong encoding, valid 2- and 4-byte UTF-8. */
-    const uint8_t sni[] = {'a', '"', '\\', 0x01, 0x7F, 0xFF, 0xC0, 0xAF, 0xC3, 0xA9, 0xF0, 0x9F, 0x94, 0x91};
+    const uint8_t sni[] = {'a',  '"',  '\\', 0x01, 0x7F, 0xFF, 0xC0,
+                           0xAF, 0xC3, 0xA9, 0xF0, 0x9F, 0x94, 0x91};
     f = mem();
     pqt_json_init(&j, f);
     pqt_json_string_n(&j, sni, sizeof(sni));
     r = pqt_json_end_line(&j);
     fclose(f);
-    expect("escaping", out, "\"a\\\"\\\\\\u0001\\u007f\\u00ff\\u00c0\\u00af\xc3\xa9\xf0\x9f\x94\x91\"\n");
+    expect("escaping", out,
+           "\"a\\\"\\\\\\u0001\\u007f\\u00ff\\u00c0\\u00af\xc3\xa9\xf0\x9f\x94\x91\"\n");
 
     /* Misuse is reported, not written as broken JSON. */
     f = mem();

@@ -326,8 +326,8 @@ static void test_ntt(void)
         ref_ntt(ref);
         for (unsigned j = 0; j < 256; j++) {
             if (modq(b.c[j]) != ref[j] || b.c[j] <= -NTT_OUT_BOUND || b.c[j] >= NTT_OUT_BOUND) {
-                CHECK(0, "iter %u: ntt[%u] = %d, expected %d mod q and |c| < 8q", iter, j,
-                      b.c[j], ref[j]);
+                CHECK(0, "iter %u: ntt[%u] = %d, expected %d mod q and |c| < 8q", iter, j, b.c[j],
+                      ref[j]);
                 break;
             }
         }
@@ -360,8 +360,8 @@ static void test_ntt(void)
         poly_invntt_tomont(&a);
         for (unsigned j = 0; j < 256; j++) {
             if (modq(a.c[j] - (int64_t)ref[j] * 65536) != 0 || a.c[j] <= -Q || a.c[j] >= Q) {
-                CHECK(0, "iter %u: invntt_tomont[%u] = %d, expected %d * 2^16 mod q, |c| < q",
-                      iter, j, a.c[j], ref[j]);
+                CHECK(0, "iter %u: invntt_tomont[%u] = %d, expected %d * 2^16 mod q, |c| < q", iter,
+                      j, a.c[j], ref[j]);
                 break;
             }
         }
@@ -444,8 +444,8 @@ static void test_basemul(void)
             basemul(&r, a, b, k);
             for (unsigned j = 0; j < 256; j++) {
                 if (modq((int64_t)r.c[j] * 65536 - want[j]) != 0) {
-                    CHECK(0, "k=%u iter %u: basemul[%u] = %d, expected %d * 2^-16 mod q", k,
-                          iter, j, r.c[j], want[j]);
+                    CHECK(0, "k=%u iter %u: basemul[%u] = %d, expected %d * 2^-16 mod q", k, iter,
+                          j, r.c[j], want[j]);
                     break;
                 }
             }
@@ -560,8 +560,7 @@ static void test_modulus_check(void)
                 b[2] = (uint8_t)(vals[v] >> 4);
             }
             int ok = ek_modulus_ok(ek, MLKEM_K);
-            CHECK(ok == (v == 0), "position %u value %u: modulus check says %d", pos, vals[v],
-                  ok);
+            CHECK(ok == (v == 0), "position %u value %u: modulus check says %d", pos, vals[v], ok);
             memcpy(b, save, 3);
         }
     }

@@ -33,11 +33,13 @@ static int t_keygen(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t)
     memcpy(seed, d.p, 32);
     memcpy(seed + 32, z.p, 32);
     ok = vec_expect_rc("keygen_derand",
-                   pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed), 0);
+                       pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed), 0);
     ok = ok && vec_expect_bytes("ek", gek, p->ek_bytes, ek.p, ek.len);
     ok = ok && vec_expect_bytes("dk", gdk, p->dk_bytes, dk.p, dk.len);
-    ok = ok && vec_expect_rc("check_ek(generated ek)", pqt_mlkem_check_ek(alg, gek, p->ek_bytes), 0);
-    ok = ok && vec_expect_rc("check_dk(generated dk)", pqt_mlkem_check_dk(alg, gdk, p->dk_bytes), 0);
+    ok =
+        ok && vec_expect_rc("check_ek(generated ek)", pqt_mlkem_check_ek(alg, gek, p->ek_bytes), 0);
+    ok =
+        ok && vec_expect_rc("check_dk(generated dk)", pqt_mlkem_check_dk(alg, gdk, p->dk_bytes), 0);
 cleanup:
     vec_buf_free(&d);
     vec_buf_free(&z);
@@ -59,8 +61,9 @@ static int t_encaps(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t)
         goto cleanup;
     }
     ok = vec_expect_rc("check_ek", pqt_mlkem_check_ek(alg, ek.p, ek.len), 0);
-    ok = ok && vec_expect_rc("encaps_derand",
-                         pqt_mlkem_encaps_derand(alg, gct, p->ct_bytes, ss, ek.p, ek.len, m.p), 0);
+    ok = ok &&
+         vec_expect_rc("encaps_derand",
+                       pqt_mlkem_encaps_derand(alg, gct, p->ct_bytes, ss, ek.p, ek.len, m.p), 0);
     ok = ok && vec_expect_bytes("c", gct, p->ct_bytes, c.p, c.len);
     ok = ok && vec_expect_bytes("k", ss, 32, k.p, k.len);
     ok = ok && vec_expect_rc("decaps", pqt_mlkem_decaps(alg, ss, c.p, c.len, dk.p, dk.len), 0);
@@ -104,8 +107,8 @@ static int t_decaps(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int
         memcpy(seed, d.p, 32);
         memcpy(seed + 32, z.p, 32);
         if (!vec_expect_rc("keygen_derand",
-                       pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed),
-                       0) ||
+                           pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed),
+                           0) ||
             !vec_expect_bytes("ek from seed", gek, p->ek_bytes, ek.p, ek.len) ||
             !vec_expect_bytes("dk from seed", gdk, p->dk_bytes, dk.p, dk.len)) {
             goto cleanup;
@@ -168,7 +171,7 @@ static int t_dk_check(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t)
     if (ok && !passed) {
         memset(ss, 0xA5, sizeof(ss));
         ok = vec_expect_rc("decaps with rejected dk",
-                       pqt_mlkem_decaps(alg, ss, ct, p->ct_bytes, dk.p, dk.len), want);
+                           pqt_mlkem_decaps(alg, ss, ct, p->ct_bytes, dk.p, dk.len), want);
         if (ok && !vec_all_zero(ss, sizeof(ss))) {
             vec_fail("decaps failed but did not zero ss");
             ok = 0;
@@ -198,12 +201,13 @@ static int t_ek_check(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t)
     if (ok && !passed) {
         memset(ct, 0xA5, sizeof(ct));
         memset(ss, 0xA5, sizeof(ss));
-        ok = vec_expect_rc("encaps_derand with rejected ek",
-                       pqt_mlkem_encaps_derand(alg, ct, p->ct_bytes, ss, ek.p, ek.len, m), want);
+        ok =
+            vec_expect_rc("encaps_derand with rejected ek",
+                          pqt_mlkem_encaps_derand(alg, ct, p->ct_bytes, ss, ek.p, ek.len, m), want);
         if (ok && !(vec_all_zero(ct, p->ct_bytes) && vec_all_zero(ss, sizeof(ss)))) {
             vec_fail("encaps_derand failed with %s but did not zero ct/ss (mlkem.h: outputs are "
-                 "zeroed on failure)",
-                 pqt_errname(want));
+                     "zeroed on failure)",
+                     pqt_errname(want));
             ok = 0;
         }
     }
@@ -234,8 +238,8 @@ static void run_group(const char *file, json_t *g, const char *mode, vec_count *
     {
         int ok;
         c->total++;
-        vec_set_ctx("%s tgId=%lld tcId=%lld %s %s", file, tg,
-                 vec_json_int(t, "tcId"), p->name, fn != NULL ? fn : mode);
+        vec_set_ctx("%s tgId=%lld tcId=%lld %s %s", file, tg, vec_json_int(t, "tcId"), p->name,
+                    fn != NULL ? fn : mode);
         if (strcmp(mode, "keyGen") == 0) {
             ok = t_keygen(alg, p, t);
         } else if (fn == NULL) {

@@ -206,9 +206,8 @@ static void run_strcmp(const char *path, pqt_mlkem_alg alg, vec_count *c)
     k = kv_get(&kv, "K", 32);
     if (dk != NULL && ct != NULL && k != NULL) {
         ok = vec_expect_rc("check_dk", pqt_mlkem_check_dk(alg, dk->p, dk->len), 0);
-        ok = ok && vec_expect_rc("decaps", pqt_mlkem_decaps(alg, ss, ct->p, ct->len, dk->p,
-                                                            dk->len),
-                                 0);
+        ok = ok &&
+             vec_expect_rc("decaps", pqt_mlkem_decaps(alg, ss, ct->p, ct->len, dk->p, dk->len), 0);
         ok = ok && vec_expect_bytes("K", ss, 32, k->p, k->len);
     }
     if (ok) {
@@ -249,13 +248,11 @@ static void run_unlucky(const char *path, pqt_mlkem_alg alg, vec_count *c)
     /* PROVENANCE.md: KeyGen(d, z) here follows FIPS 203 ipd, (rho, sigma) =
      * G(d); final FIPS 203 hashes G(d || k), so ek/dk cannot match. */
     c->skip++;
-    printf("    skip %s: KeyGen(d, z) check (ipd vector; final FIPS 203 uses G(d || k))\n",
-           path);
+    printf("    skip %s: KeyGen(d, z) check (ipd vector; final FIPS 203 uses G(d || k))\n", path);
 
     vec_set_ctx("%s encaps", path);
     ok = vec_expect_rc("encaps_derand",
-                       pqt_mlkem_encaps_derand(alg, gct, p->ct_bytes, ss, ek->p, ek->len, m->p),
-                       0);
+                       pqt_mlkem_encaps_derand(alg, gct, p->ct_bytes, ss, ek->p, ek->len, m->p), 0);
     ok = ok && vec_expect_bytes("c", gct, p->ct_bytes, ct->p, ct->len);
     ok = ok && vec_expect_bytes("K", ss, 32, k->p, k->len);
     if (ok) {

@@ -29,7 +29,7 @@ typedef struct {
 } ec_vec;
 
 typedef struct {
-    vec_buf ek, m, c, k;          /* encapsulation record */
+    vec_buf ek, m, c, k;         /* encapsulation record */
     vec_buf d, z, dek, dc, dk_k; /* seed-format decapsulation record */
 } kem_vec;
 
@@ -60,7 +60,8 @@ static int own_public(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, uint
         EVP_PKEY_free(k);
         return ok ? 0 : -1;
     }
-    EC_GROUP *g = EC_GROUP_new_by_curve_name(c == PQT_EC_P256 ? NID_X9_62_prime256v1 : NID_secp384r1);
+    EC_GROUP *g =
+        EC_GROUP_new_by_curve_name(c == PQT_EC_P256 ? NID_X9_62_prime256v1 : NID_secp384r1);
     EC_POINT *p = g ? EC_POINT_new(g) : NULL;
     BIGNUM *d = BN_bin2bn(priv, (int)priv_len, NULL);
     int ok = p && d && EC_POINT_mul(g, p, d, NULL, NULL, NULL) == 1;
@@ -121,7 +122,8 @@ static int load_ec(const char *dir, const char *file, pqt_ec_curve curve, size_t
 static int load_kem(const char *acvp_dir, const char *param, kem_vec *v)
 {
     char path[1024];
-    if (vec_path(path, sizeof(path), acvp_dir, "ML-KEM-encapDecap-FIPS203/internalProjection.json")) {
+    if (vec_path(path, sizeof(path), acvp_dir,
+                 "ML-KEM-encapDecap-FIPS203/internalProjection.json")) {
         return -1;
     }
     json_t *root = vec_json_load(path);
@@ -199,12 +201,14 @@ static void run_group(uint16_t code, const char *name, int ec_first, const kem_v
     /* Server: client share from the vectors, m and the EC private fixed. */
     size_t cl = place(want, ec_first, kv->ek.p, kv->ek.len, ecp, ecn);
     int r = pqt_hybrid_server_respond_derand(code, want, cl, kv->m.p, ev ? ev->priv : NULL,
-                                             ev ? ev->priv_len : 0, got, sizeof(got), &gl,
-                                             secret, sizeof(secret), &sl);
+                                             ev ? ev->priv_len : 0, got, sizeof(got), &gl, secret,
+                                             sizeof(secret), &sl);
     uint8_t want_ss[2000], want_k[80];
     wl = place(want_ss, ec_first, kv->c.p, kv->c.len, eco, ev ? ev->own_len : 0);
-    check(r == 0 && vec_eq(got, gl, want_ss, wl), name, "server share = ct, EC public in RFC order");
-    el = place(want_k, ec_first, kv->k.p, kv->k.len, ev ? ev->shared : NULL, ev ? ev->shared_len : 0);
+    check(r == 0 && vec_eq(got, gl, want_ss, wl), name,
+          "server share = ct, EC public in RFC order");
+    el = place(want_k, ec_first, kv->k.p, kv->k.len, ev ? ev->shared : NULL,
+               ev ? ev->shared_len : 0);
     check(r == 0 && vec_eq(secret, sl, want_k, el), name, "server secret = K, ECDH in RFC order");
 
     /* Client: ML-KEM key from d||z, EC private fixed; server share from vectors. */
@@ -239,8 +243,9 @@ int main(int argc, char **argv)
     if (argc != 2 || vec_path(acvp, sizeof(acvp), argv[1], "nist-acvp") ||
         vec_path(wyche, sizeof(wyche), argv[1], "wycheproof/testvectors_v1") || !vec_is_dir(acvp) ||
         !vec_is_dir(wyche)) {
-        printf("FAIL usage: test_hybrid_kat VECTORS_DIR (with nist-acvp/ and wycheproof/); got %s\n",
-               argc > 1 ? argv[1] : "(nothing)");
+        printf(
+            "FAIL usage: test_hybrid_kat VECTORS_DIR (with nist-acvp/ and wycheproof/); got %s\n",
+            argc > 1 ? argv[1] : "(nothing)");
         return 1;
     }
     kem_vec k512 = {0}, k768 = {0}, k1024 = {0};

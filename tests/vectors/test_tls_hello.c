@@ -140,12 +140,13 @@ static void test_all_messages(void)
             /* §4 prints the ClientHello up to the PSK binders (477 of 512
              * octets): a truncated message, and it must be reported so. */
             r = pqt_hello_parse_client(body, blen, &ch);
-            CHECK(m->is_client && r == PQT_ERR_TRUNCATED, "line %d: partial hello gave %s",
-                  m->line, pqt_errname(r));
+            CHECK(m->is_client && r == PQT_ERR_TRUNCATED, "line %d: partial hello gave %s", m->line,
+                  pqt_errname(r));
             n_partial++;
             continue;
         }
-        CHECK(hlen + 4 == m->len, "line %d: handshake length %u vs %zu octets", m->line, hlen, m->len);
+        CHECK(hlen + 4 == m->len, "line %d: handshake length %u vs %zu octets", m->line, hlen,
+              m->len);
         r = m->is_client ? pqt_hello_parse_client(body, blen, &ch)
                          : pqt_hello_parse_server(body, blen, &sh);
         CHECK(r == 0, "line %d: parse: %s", m->line, pqt_errname(r));
@@ -164,8 +165,8 @@ static void test_all_messages(void)
         for (size_t cut = 0; cut < blen; cut++) {
             r = m->is_client ? pqt_hello_parse_client(body, cut, &ch)
                              : pqt_hello_parse_server(body, cut, &sh);
-            CHECK((r == 0) == (cut == no_ext), "line %d: prefix of %zu bytes gave %s", m->line,
-                  cut, pqt_errname(r));
+            CHECK((r == 0) == (cut == no_ext), "line %d: prefix of %zu bytes gave %s", m->line, cut,
+                  pqt_errname(r));
         }
         uint8_t longer[2100];
         memcpy(longer, body, blen);
@@ -234,7 +235,8 @@ static void test_section5(void)
 static void test_builder(void)
 {
     static const uint16_t suites[] = {0x1301, 0x1302, 0x1303};
-    static const uint16_t groups[] = {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519, PQT_GROUP_SECP256R1};
+    static const uint16_t groups[] = {PQT_GROUP_X25519MLKEM768, PQT_GROUP_X25519,
+                                      PQT_GROUP_SECP256R1};
     static const uint16_t sigs[] = {0x0403, 0x0804, 0x0401};
     static const char *const alpn[] = {"h2", "http/1.1", NULL};
     uint8_t share1[1216], share2[32], random[32], sid[32], out[4096];
@@ -247,10 +249,20 @@ static void test_builder(void)
     size_t pads[] = {0, 1500, 2000};
     for (size_t p = 0; p < 3; p++) {
         pqt_client_hello_spec spec = {
-            .sni = "example.test", .cipher_suites = suites, .n_cipher_suites = 3,
-            .groups = groups, .n_groups = 3, .key_shares = ks, .n_key_shares = 2,
-            .sig_algs = sigs, .n_sig_algs = 3, .alpn = alpn, .tls12_too = (int)p % 2,
-            .pad_to = pads[p], .random = random, .session_id = sid,
+            .sni = "example.test",
+            .cipher_suites = suites,
+            .n_cipher_suites = 3,
+            .groups = groups,
+            .n_groups = 3,
+            .key_shares = ks,
+            .n_key_shares = 2,
+            .sig_algs = sigs,
+            .n_sig_algs = 3,
+            .alpn = alpn,
+            .tls12_too = (int)p % 2,
+            .pad_to = pads[p],
+            .random = random,
+            .session_id = sid,
         };
         size_t len = 0;
         int r = pqt_hello_build_client(&spec, out, sizeof(out), &len);
@@ -262,8 +274,10 @@ static void test_builder(void)
         CHECK(ch.n_key_shares == 2 && ch.key_shares[0].group == PQT_GROUP_X25519MLKEM768 &&
                   ch.key_shares[0].len == 1216 && ch.key_shares[1].len == 32,
               "built key shares");
-        CHECK(ch.n_groups == 3 && pqt_u16_at(ch.groups, 0) == PQT_GROUP_X25519MLKEM768, "built groups");
-        CHECK(ch.alpn_len == 12 && ch.alpn[0] == 2 && memcmp(ch.alpn + 1, "h2", 2) == 0, "built ALPN");
+        CHECK(ch.n_groups == 3 && pqt_u16_at(ch.groups, 0) == PQT_GROUP_X25519MLKEM768,
+              "built groups");
+        CHECK(ch.alpn_len == 12 && ch.alpn[0] == 2 && memcmp(ch.alpn + 1, "h2", 2) == 0,
+              "built ALPN");
         CHECK(pqt_hello_client_max_version(&ch) == 0x0304 && ch.n_versions == (p % 2 ? 2u : 1u),
               "built versions");
         if (pads[p] > 0) {
@@ -271,8 +285,11 @@ static void test_builder(void)
         }
     }
     /* Too small an output buffer is an error, not an overrun. */
-    pqt_client_hello_spec tiny = {.cipher_suites = suites, .n_cipher_suites = 1, .groups = groups,
-                                  .n_groups = 1, .random = random};
+    pqt_client_hello_spec tiny = {.cipher_suites = suites,
+                                  .n_cipher_suites = 1,
+                                  .groups = groups,
+                                  .n_groups = 1,
+                                  .random = random};
     size_t len;
     CHECK(pqt_hello_build_client(&tiny, out, 40, &len) == PQT_ERR_LENGTH, "small buffer");
 }
@@ -280,7 +297,8 @@ static void test_builder(void)
 int main(int argc, char **argv)
 {
     char path[1024];
-    if (argc != 2 || snprintf(path, sizeof(path), "%s/rfc8448/rfc8448.txt", argv[1]) >= (int)sizeof(path)) {
+    if (argc != 2 ||
+        snprintf(path, sizeof(path), "%s/rfc8448/rfc8448.txt", argv[1]) >= (int)sizeof(path)) {
         printf("FAIL usage: test_tls_hello VECTORS_DIR\n");
         return 1;
     }

@@ -24,8 +24,8 @@ enum { R_VALID, R_INVALID, R_ACCEPTABLE };
 
 typedef struct {
     vec_count c;
-    unsigned acceptable;   /* "acceptable" records (either outcome allowed) */
-    unsigned seed_length;  /* invalid seed lengths, rejected before the library */
+    unsigned acceptable;  /* "acceptable" records (either outcome allowed) */
+    unsigned seed_length; /* invalid seed lengths, rejected before the library */
 } wp_count;
 
 static int result_of(json_t *t, int *r)
@@ -181,8 +181,8 @@ static int t_encaps(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int
             ok = 0;
         }
     } else {
-        int outputs_ok = rc == 0 && vec_eq(gct, p->ct_bytes, c.p, c.len) &&
-                         vec_eq(ss, 32, k.p, k.len);
+        int outputs_ok =
+            rc == 0 && vec_eq(gct, p->ct_bytes, c.p, c.len) && vec_eq(ss, 32, k.p, k.len);
         if (result == R_VALID && rc == 0 && !outputs_ok) {
             vec_expect_bytes("c", gct, p->ct_bytes, c.p, c.len);
             vec_expect_bytes("K", ss, 32, k.p, k.len);
@@ -206,8 +206,8 @@ static int t_keygen(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int
     vec_buf seed, ek, dk;
     uint8_t gek[MAX_EK], gdk[MAX_DK];
     int ok = 0;
-    int bad = vec_json_hex(t, "seed", &seed) | vec_json_hex(t, "ek", &ek) |
-              vec_json_hex(t, "dk", &dk);
+    int bad =
+        vec_json_hex(t, "seed", &seed) | vec_json_hex(t, "ek", &ek) | vec_json_hex(t, "dk", &dk);
     if (bad || result != R_VALID || seed.len != PQT_MLKEM_SEED_BYTES) {
         /* The three files hold only valid 64-byte seeds; anything else is
          * new data this harness does not know how to judge. */
@@ -215,8 +215,7 @@ static int t_keygen(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int
         goto cleanup;
     }
     ok = vec_expect_rc("keygen_derand",
-                       pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed.p),
-                       0);
+                       pqt_mlkem_keygen_derand(alg, gek, p->ek_bytes, gdk, p->dk_bytes, seed.p), 0);
     ok = ok && vec_expect_bytes("ek", gek, p->ek_bytes, ek.p, ek.len);
     ok = ok && vec_expect_bytes("dk", gdk, p->dk_bytes, dk.p, dk.len);
     ok = ok && vec_expect_rc("check_ek", pqt_mlkem_check_ek(alg, gek, p->ek_bytes), 0);
@@ -234,8 +233,7 @@ cleanup:
  * (PQT_ERR_DK_LENGTH), or a dk whose stored H(ek) does not match its ek
  * (corrupted hash or corrupted embedded ek: PQT_ERR_DK_HASH).
  */
-static int t_semi(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int result,
-                  wp_count *wc)
+static int t_semi(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int result, wp_count *wc)
 {
     vec_buf dk, c, k = {0};
     uint8_t ss[32];
@@ -260,8 +258,7 @@ static int t_semi(pqt_mlkem_alg alg, const pqt_mlkem_params *p, json_t *t, int r
             ok = 0;
         }
         if (ok && want == PQT_ERR_DK_HASH) {
-            ok = vec_expect_rc("check_dk", pqt_mlkem_check_dk(alg, dk.p, dk.len),
-                               PQT_ERR_DK_HASH);
+            ok = vec_expect_rc("check_dk", pqt_mlkem_check_dk(alg, dk.p, dk.len), PQT_ERR_DK_HASH);
         }
     } else {
         int outputs_ok = rc == 0 && vec_eq(ss, 32, k.p, k.len);
@@ -298,8 +295,7 @@ static const struct {
      "MLKEMDecapsValidationTest", F_SEMI},
 };
 
-static void run_file(const char *name, json_t *root, size_t kind, const char *want_ps,
-                     wp_count *wc)
+static void run_file(const char *name, json_t *root, size_t kind, const char *want_ps, wp_count *wc)
 {
     size_t gi, i;
     json_t *g, *t;

@@ -65,8 +65,8 @@ static void print_hex_short(const uint8_t *p, size_t n)
     }
 }
 
-void vec_print_mismatch(const char *label, const uint8_t *got, size_t got_len,
-                        const uint8_t *want, size_t want_len)
+void vec_print_mismatch(const char *label, const uint8_t *got, size_t got_len, const uint8_t *want,
+                        size_t want_len)
 {
     printf("      %s: got ", label);
     print_hex_short(got, got_len);

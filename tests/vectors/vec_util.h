@@ -44,8 +44,8 @@ int vec_expect_bytes(const char *what, const uint8_t *got, size_t got_len, const
                      size_t want_len);
 
 /* Print "label: got <hex> expected <hex>" (shortened for long values). */
-void vec_print_mismatch(const char *label, const uint8_t *got, size_t got_len,
-                        const uint8_t *want, size_t want_len);
+void vec_print_mismatch(const char *label, const uint8_t *got, size_t got_len, const uint8_t *want,
+                        size_t want_len);
 
 /* 1 if the two byte strings are equal (public test data, so memcmp is fine). */
 int vec_eq(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);

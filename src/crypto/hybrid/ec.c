@@ -12,9 +12,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "pqtls/common.h"
 #include "ct.h"
 #include "hybrid/ec.h"
+#include "pqtls/common.h"
 
 static int curve_nid(pqt_ec_curve c)
 {
@@ -96,8 +96,7 @@ static EVP_PKEY_CTX *curve_ctx(pqt_ec_curve c)
             return NULL;
         }
         if (atomic_compare_exchange_strong_explicit(&key_templates[c], &t, fresh,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
+                                                    memory_order_acq_rel, memory_order_acquire)) {
             t = fresh;
         } else {
             EVP_PKEY_free(fresh); /* another thread's template won; t is it */

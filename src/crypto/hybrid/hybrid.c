@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pqtls/common.h"
 #include "ct.h"
 #include "hybrid/ec.h"
+#include "pqtls/common.h"
 #include "pqtls/hybrid.h"
 #include "pqtls/mlkem.h"
 

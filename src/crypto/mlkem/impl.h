@@ -12,22 +12,22 @@
 
 #include "pqtls/err.h"
 
-#define PQT_MLKEM_IMPL_DECLARE(N, B, EK, DK, CT)                                              \
-    int pqt_mlkem##N##_##B##_keygen_derand(uint8_t ek[EK], uint8_t dk[DK],                    \
-                                           const uint8_t seed[64]);                           \
-    int pqt_mlkem##N##_##B##_encaps_derand(uint8_t ct[CT], uint8_t ss[32],                    \
-                                           const uint8_t ek[EK], const uint8_t m[32]);        \
+#define PQT_MLKEM_IMPL_DECLARE(N, B, EK, DK, CT)                                                 \
+    int pqt_mlkem##N##_##B##_keygen_derand(uint8_t ek[EK], uint8_t dk[DK],                       \
+                                           const uint8_t seed[64]);                              \
+    int pqt_mlkem##N##_##B##_encaps_derand(uint8_t ct[CT], uint8_t ss[32], const uint8_t ek[EK], \
+                                           const uint8_t m[32]);                                 \
     int pqt_mlkem##N##_##B##_decaps(uint8_t ss[32], const uint8_t ct[CT], const uint8_t dk[DK]); \
-    int pqt_mlkem##N##_##B##_check_ek(const uint8_t ek[EK]);                                  \
-    int pqt_mlkem##N##_##B##_check_dk(const uint8_t dk[DK]);                                  \
-    int pqt_mlkem##N##_##B##_keygen_eph(uint8_t ek[EK], uint8_t dk[DK], void *at,             \
-                                        const uint8_t seed[64]);                              \
-    int pqt_mlkem##N##_##B##_decaps_eph(uint8_t ss[32], const uint8_t ct[CT],                 \
+    int pqt_mlkem##N##_##B##_check_ek(const uint8_t ek[EK]);                                     \
+    int pqt_mlkem##N##_##B##_check_dk(const uint8_t dk[DK]);                                     \
+    int pqt_mlkem##N##_##B##_keygen_eph(uint8_t ek[EK], uint8_t dk[DK], void *at,                \
+                                        const uint8_t seed[64]);                                 \
+    int pqt_mlkem##N##_##B##_decaps_eph(uint8_t ss[32], const uint8_t ct[CT],                    \
                                         const uint8_t dk[DK], const void *at);
 
-#define PQT_MLKEM_IMPL_DECLARE_ALL(B)                     \
-    PQT_MLKEM_IMPL_DECLARE(512, B, 800, 1632, 768)        \
-    PQT_MLKEM_IMPL_DECLARE(768, B, 1184, 2400, 1088)      \
+#define PQT_MLKEM_IMPL_DECLARE_ALL(B)                \
+    PQT_MLKEM_IMPL_DECLARE(512, B, 800, 1632, 768)   \
+    PQT_MLKEM_IMPL_DECLARE(768, B, 1184, 2400, 1088) \
     PQT_MLKEM_IMPL_DECLARE(1024, B, 1568, 3168, 1568)
 
 PQT_MLKEM_IMPL_DECLARE_ALL(portable)

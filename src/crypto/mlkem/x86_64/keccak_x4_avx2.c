@@ -12,7 +12,6 @@
 #include "keccak/keccak_impl.h"
 #include "mlkem/x86_64/keccak_x4_avx2.h"
 
-
 #define XOR(a, b) _mm256_xor_si256((a), (b))
 #define ROL(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
 #define ROL8(x) _mm256_shuffle_epi8((x), rot8)
@@ -28,10 +27,10 @@
 void pqt_keccakx4_f1600_avx2(__m256i s[25])
 {
     /* Byte permutations that rotate each 64-bit lane left by 8 and by 56. */
-    const __m256i rot8 = _mm256_setr_epi8(7, 0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14,
-                                          7, 0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14);
-    const __m256i rot56 = _mm256_setr_epi8(1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8,
-                                           1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8);
+    const __m256i rot8 = _mm256_setr_epi8(7, 0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14, 7,
+                                          0, 1, 2, 3, 4, 5, 6, 15, 8, 9, 10, 11, 12, 13, 14);
+    const __m256i rot56 = _mm256_setr_epi8(1, 2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8, 1,
+                                           2, 3, 4, 5, 6, 7, 0, 9, 10, 11, 12, 13, 14, 15, 8);
     KECCAKX4_PERMUTE(s);
 }
 
@@ -52,9 +51,8 @@ static inline uint64_t load64_le(const uint8_t *p)
     return v;
 }
 
-void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
-                              const uint8_t *in1, const uint8_t *in2, const uint8_t *in3,
-                              size_t len)
+void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0, const uint8_t *in1,
+                              const uint8_t *in2, const uint8_t *in3, size_t len)
 {
     /* One padded block per instance: in || 0x1F || 0.. || 0x80 (FIPS 202
      * §5.1, with the SHAKE suffix 1111 of §6.2); len < rate. Lanes 0..len/8
@@ -79,14 +77,15 @@ void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
         w[j] = load64_le(t);
     }
     s[full] = _mm256_loadu_si256((const __m256i *)w);
-    s[rate / 8 - 1] = _mm256_xor_si256(s[rate / 8 - 1], _mm256_set1_epi64x((long long)(1ULL << 63)));
+    s[rate / 8 - 1] =
+        _mm256_xor_si256(s[rate / 8 - 1], _mm256_set1_epi64x((long long)(1ULL << 63)));
     pqt_ct_wipe(w, sizeof(w));
     pqt_ct_wipe(t, sizeof(t));
 }
 
 /* Output one block of rate bytes from each of the four instances. */
 void pqt_keccakx4_extractblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uint8_t *out3,
-                           unsigned rate, const __m256i s[25])
+                                unsigned rate, const __m256i s[25])
 {
     /* Transpose lanes four at a time: 4 x (4 x 64-bit) -> 4 x 32 bytes. */
     unsigned i = 0;
@@ -119,8 +118,8 @@ void pqt_keccakx4_squeezeblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
 /* Next padded 136-byte block of a rate-136 sponge input, or 0 when done.
  * pos is how many input bytes were consumed; the final block carries the
  * domain byte ds and the closing 0x80 (FIPS 202 §5.1 pad10*1). */
-static int next_block136(uint8_t blk[136], const uint8_t *in, size_t len, size_t *pos,
-                         uint8_t ds, int *done)
+static int next_block136(uint8_t blk[136], const uint8_t *in, size_t len, size_t *pos, uint8_t ds,
+                         int *done)
 {
     if (*done) {
         return 0;
@@ -137,8 +136,8 @@ static int next_block136(uint8_t blk[136], const uint8_t *in, size_t len, size_t
     return 1;
 }
 
-int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0,
-                                   uint8_t j[32], const uint8_t *in1, size_t len1)
+int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0, uint8_t j[32],
+                                   const uint8_t *in1, size_t len1)
 {
     /* Both functions have rate 136; they can share one 4-way permutation per
      * block only when they need the same number of blocks. */
@@ -155,9 +154,8 @@ int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len
     while (next_block136(b0, in0, len0, &p0, 0x06, &d0) &&
            next_block136(b1, in1, len1, &p1, 0x1F, &d1)) {
         for (unsigned i = 0; i < 17; i++) {
-            s[i] = _mm256_xor_si256(
-                s[i], _mm256_set_epi64x(0, 0, (long long)load64_le(b1 + 8 * i),
-                                        (long long)load64_le(b0 + 8 * i)));
+            s[i] = _mm256_xor_si256(s[i], _mm256_set_epi64x(0, 0, (long long)load64_le(b1 + 8 * i),
+                                                            (long long)load64_le(b0 + 8 * i)));
         }
         pqt_keccakx4_f1600(s);
     }
@@ -193,7 +191,8 @@ static void lane3_absorb(__m256i s[25], pqt_keccakx4_lane3_sha3 *h)
     uint8_t blk[136];
     (void)next_block136(blk, h->in, h->len, &h->pos, 0x06, &h->last);
     for (unsigned i = 0; i < 17; i++) {
-        s[i] = _mm256_xor_si256(s[i], _mm256_set_epi64x((long long)load64_le(blk + 8 * i), 0, 0, 0));
+        s[i] =
+            _mm256_xor_si256(s[i], _mm256_set_epi64x((long long)load64_le(blk + 8 * i), 0, 0, 0));
     }
 }
 

@@ -26,9 +26,8 @@ void pqt_keccakx4_f1600_avx512(__m256i s[25]);
  * (SHAKE256). The state is overwritten; like the scalar
  * pqt_shake128_absorb_once, the permutation runs at the first squeeze.
  */
-void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0,
-                              const uint8_t *in1, const uint8_t *in2, const uint8_t *in3,
-                              size_t len);
+void pqt_keccakx4_absorb_once(__m256i s[25], unsigned rate, const uint8_t *in0, const uint8_t *in1,
+                              const uint8_t *in2, const uint8_t *in3, size_t len);
 
 /* nblocks times: permute, then output one block of rate bytes to each of
  * the four outputs. */
@@ -45,8 +44,8 @@ void pqt_keccakx4_extractblocks(uint8_t *out0, uint8_t *out1, uint8_t *out2, uin
  * J(z || c) together. Returns -1 (computing nothing) if the two inputs need a
  * different number of 136-byte blocks; the caller then hashes one at a time.
  */
-int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0,
-                                   uint8_t j[32], const uint8_t *in1, size_t len1);
+int pqt_keccakx4_sha3_256_shake256(uint8_t h[32], const uint8_t *in0, size_t len0, uint8_t j[32],
+                                   const uint8_t *in1, size_t len1);
 
 /*
  * SHA3-256 carried in lane 3 of a 4-way state, one block per permutation,

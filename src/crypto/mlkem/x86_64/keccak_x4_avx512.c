@@ -11,7 +11,6 @@
  */
 #include "mlkem/x86_64/keccak_x4_avx2.h"
 
-
 #define XOR(a, b) _mm256_xor_si256((a), (b))
 #define ROL(x, n) _mm256_rol_epi64((x), (n))
 /* a ^ b ^ c: truth table 0x96 (bit 4a + 2b + c of the immediate is the output). */

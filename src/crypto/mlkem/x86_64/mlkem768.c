@@ -1,4 +1,5 @@
 /* ML-KEM-768 from the KEM template over the AVX2 backend (backend_avx2.c). */
 #define PQT_MLKEM_K 3
 #include "mlkem/x86_64/backend_avx2.h"
+/* The template after the backend it is instantiated over. */
 #include "mlkem/kem_impl.h"
