@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "obs_output.h"
+#include "pqtls/common.h"
 #include "pqtls/groups.h"
+#include "siphash.h"
 
 #define MAP_CAP 4096 /* slots; at most MAP_CAP / 2 keys */
 #define MAX_FAMILY_LABELS 50
@@ -31,15 +33,20 @@ struct pqt_obs_agg {
     agg_map by_family, by_server, failures, groups, prom, hrr;
     size_t family_labels;
     int err;
+    uint8_t hash_key[16]; /* slot_of's SipHash key, random per aggregate */
 };
 
-static uint32_t fnv(const char *s)
+/*
+ * Where a key's probe starts: SipHash-1-3 (siphash.h) under the aggregate's
+ * random per-run key, as the flow table does. Keys come from traffic (SNI,
+ * addresses); with the unkeyed FNV-1a this replaces, crafted names could
+ * all start at one slot and make every lookup walk one long cluster. What
+ * is printed never depends on the slots: sorted() orders by count, then by
+ * key.
+ */
+static size_t slot_of(const pqt_obs_agg *a, const char *key)
 {
-    uint32_t h = 2166136261u;
-    while (*s) {
-        h = (h ^ (uint8_t)*s++) * 16777619u;
-    }
-    return h;
+    return (size_t)obs_siphash13(a->hash_key, (const uint8_t *)key, strlen(key)) & (MAP_CAP - 1);
 }
 
 static agg_entry *map_get(pqt_obs_agg *a, agg_map *m, const char *key)
@@ -52,7 +59,7 @@ static agg_entry *map_get(pqt_obs_agg *a, agg_map *m, const char *key)
         }
     }
     for (int pass = 0; pass < 2; pass++) {
-        size_t i = fnv(key) & (MAP_CAP - 1);
+        size_t i = slot_of(a, key);
         while (m->slot[i].key != NULL) {
             if (strcmp(m->slot[i].key, key) == 0) {
                 return &m->slot[i];
@@ -95,6 +102,11 @@ int pqt_obs_agg_new(const pqt_obs_output_opts *opts, pqt_obs_agg **out)
     if (opts != NULL) {
         (*out)->opts = *opts;
     }
+    if (pqt_random_bytes((*out)->hash_key, sizeof((*out)->hash_key)) != 0) {
+        free(*out);
+        *out = NULL;
+        return PQT_ERR_RANDOM;
+    }
     return 0;
 }
 
@@ -109,6 +121,7 @@ void pqt_obs_agg_free(pqt_obs_agg *a)
     map_free(&a->groups);
     map_free(&a->prom);
     map_free(&a->hrr);
+    pqt_wipe(a->hash_key, sizeof(a->hash_key));
     free(a);
 }
 

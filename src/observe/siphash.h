@@ -2,11 +2,11 @@
  * SipHash (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
  * INDOCRYPT 2012) with the number of compression and finalization rounds
  * as parameters: SipHash-2-4 is the paper's PRF and the one its test
- * vectors are for; the flow table uses SipHash-1-3, the variant hash tables
- * use (Python, Rust's HashMap, the Linux kernel's hsiphash), since it only
- * has to keep bucket indices unpredictable to someone who does not know
- * the per-run key. Internal, header-only so the unit test calls the same
- * code the flow table does.
+ * vectors are for; the flow table (engine.c) and the aggregates' maps
+ * (agg.c) use SipHash-1-3, the variant hash tables use (Python, Rust's
+ * HashMap, the Linux kernel's hsiphash), since it only has to keep bucket
+ * indices unpredictable to someone who does not know the per-run key.
+ * Internal, header-only so the unit test calls the same code the tables do.
  */
 #ifndef PQTLS_OBS_SIPHASH_H
 #define PQTLS_OBS_SIPHASH_H
