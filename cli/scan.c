@@ -89,7 +89,7 @@ void cli_help_scan(FILE *out)
 
 typedef struct {
     /* targets from arguments */
-    char **argv;
+    const char *const *argv;
     int argc, argi;
     /* or from a file */
     FILE *file;
@@ -227,20 +227,6 @@ static int on_done(void *ctx, pqt_scan_result *r)
     return 0;
 }
 
-static int parse_uint(const char *opt, const char *v, unsigned min, unsigned max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long x = v ? strtoul(v, &end, 10) : 0;
-    if (v == NULL || *v == 0 || *end != 0 || errno != 0 || x < min || x > max || v[0] == '-') {
-        cli_error(CMD, "%s needs a whole number from %u to %u, got '%s'", opt, min, max,
-                  v ? v : "");
-        return -1;
-    }
-    *out = (unsigned)x;
-    return 0;
-}
-
 static int parse_probes(const char *v, unsigned *mask)
 {
     char buf[512];
@@ -288,236 +274,337 @@ static unsigned long count_targets(source *src)
     return n;
 }
 
-int cli_cmd_scan(int argc, char **argv)
-{
-    pqt_scan_config cfg;
-    source src;
-    sink k;
-    const char *targets_file = NULL, *format = "jsonl", *output = NULL, *policy_file = NULL;
-    int progress = -1, rc = CLI_EXIT_OK;
-    FILE *out = stdout;
-    char **positional = NULL;
-    int npos = 0;
+/* Options: the same spellings as ever; cli_getopt keeps the old rules (util.h). */
+enum {
+    OPT_SHARD = 256,
+    OPT_RATE,
+    OPT_CONNECT_TIMEOUT,
+    OPT_FIRST_BYTE_TIMEOUT,
+    OPT_HANDSHAKE_TIMEOUT,
+    OPT_TIMEOUT,
+    OPT_RESOLVE_TIMEOUT,
+    OPT_RESOLVERS,
+    OPT_RETRIES,
+    OPT_SPLIT_GAP,
+    OPT_PROBES,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+};
 
-    pqt_scan_config_default(&cfg);
-    memset(&src, 0, sizeof(src));
-    memset(&k, 0, sizeof(k));
-    src.shard_k = src.shard_n = 1;
-    positional = calloc((size_t)argc + 1, sizeof(*positional));
-    if (positional == NULL) {
+static const char scan_optstring[] = "-:ht:f:o:p:c:";
+
+static const struct option scan_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"targets", required_argument, NULL, 't'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"policy", required_argument, NULL, 'p'},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"first-byte-timeout", required_argument, NULL, OPT_FIRST_BYTE_TIMEOUT},
+    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"resolve-timeout", required_argument, NULL, OPT_RESOLVE_TIMEOUT},
+    {"resolvers", required_argument, NULL, OPT_RESOLVERS},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"split-gap", required_argument, NULL, OPT_SPLIT_GAP},
+    {"probes", required_argument, NULL, OPT_PROBES},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {NULL, 0, NULL, 0},
+};
+
+/* The command line, parsed: scan_parse fills it, scan_run acts on it. */
+typedef struct {
+    pqt_scan_config cfg;
+    const char *targets_file, *format, *output, *policy_file;
+    pqt_scan_format fmt;
+    unsigned shard_k, shard_n;
+    int progress;         /* 1, 0, or -1: when stderr is a terminal */
+    const char **targets; /* the operands, in order */
+    int ntargets;
+    int help;
+} scan_args;
+
+/* The value of option o as a number from min to max into *out. */
+static int number_option(const cli_opts *o, unsigned min, unsigned max, unsigned *out)
+{
+    unsigned long long v;
+    int ret = cli_parse_uint(CMD, o->arg, o->value, min, max, &v);
+    if (ret == CLI_EXIT_OK) {
+        *out = (unsigned)v;
+    }
+    return ret;
+}
+
+/* --connect-timeout, --first-byte-timeout, --handshake-timeout, or all three (--timeout). */
+static int timeout_option(const cli_opts *o, int code, pqt_scan_config *cfg)
+{
+    unsigned ms;
+    int ret = number_option(o, 1, 600000, &ms);
+    if (ret != CLI_EXIT_OK) {
+        return ret;
+    }
+    if (code == OPT_CONNECT_TIMEOUT || code == OPT_TIMEOUT) {
+        cfg->connect_timeout_ms = ms;
+    }
+    if (code == OPT_FIRST_BYTE_TIMEOUT || code == OPT_TIMEOUT) {
+        cfg->first_byte_timeout_ms = ms;
+    }
+    if (code == OPT_HANDSHAKE_TIMEOUT || code == OPT_TIMEOUT) {
+        cfg->handshake_timeout_ms = ms;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Take one option into a; values are checked here, in command-line order,
+ * so the first bad one is the one reported. CLI_EXIT_OK or CLI_EXIT_USAGE. */
+static int scan_option(scan_args *a, const cli_opts *o, int code)
+{
+    switch (code) {
+    case 't':
+        a->targets_file = o->value;
+        return CLI_EXIT_OK;
+    case 'f':
+        a->format = o->value;
+        return CLI_EXIT_OK;
+    case 'o':
+        a->output = o->value;
+        return CLI_EXIT_OK;
+    case 'p':
+        a->policy_file = o->value;
+        return CLI_EXIT_OK;
+    case OPT_SHARD:
+        if (pqt_scan_shard_parse(o->value, &a->shard_k, &a->shard_n) != 0) {
+            cli_error(CMD, "--shard '%s': expected K/N with 1 <= K <= N, e.g. --shard 2/4",
+                      o->value);
+            return CLI_EXIT_USAGE;
+        }
+        return CLI_EXIT_OK;
+    case 'c':
+        return number_option(o, 1, 10000, &a->cfg.concurrency);
+    case OPT_RATE:
+        return number_option(o, 0, 1000000, &a->cfg.rate);
+    case OPT_CONNECT_TIMEOUT:
+    case OPT_FIRST_BYTE_TIMEOUT:
+    case OPT_HANDSHAKE_TIMEOUT:
+    case OPT_TIMEOUT:
+        return timeout_option(o, code, &a->cfg);
+    case OPT_RESOLVE_TIMEOUT:
+        return number_option(o, 1, 600000, &a->cfg.resolve_timeout_ms);
+    case OPT_RESOLVERS:
+        return number_option(o, 1, 16, &a->cfg.resolvers);
+    case OPT_RETRIES:
+        return number_option(o, 0, 10, &a->cfg.retries);
+    case OPT_SPLIT_GAP:
+        return number_option(o, 0, 10000, &a->cfg.split_gap_ms);
+    case OPT_PROBES:
+        return parse_probes(o->value, &a->cfg.probe_mask) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    case OPT_PROGRESS:
+        a->progress = 1;
+        return CLI_EXIT_OK;
+    case OPT_NO_PROGRESS:
+        a->progress = 0;
+        return CLI_EXIT_OK;
+    default:
+        /* every code of scan_options is handled above */
         return CLI_EXIT_INTERNAL;
     }
+}
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDS_VALUE()                                                       \
-    do {                                                                    \
-        if (v == NULL) {                                                    \
-            cli_error(CMD, "%s needs a value; see 'pqtls scan --help'", a); \
-            rc = CLI_EXIT_USAGE;                                            \
-            goto cleanup;                                                   \
-        }                                                                   \
-        i++;                                                                \
-    } while (0)
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_help_scan(stdout);
-            rc = cli_finish_output(CMD);
-            goto cleanup;
-        } else if (strcmp(a, "-t") == 0 || strcmp(a, "--targets") == 0) {
-            NEEDS_VALUE();
-            targets_file = v;
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
-            NEEDS_VALUE();
-            format = v;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            NEEDS_VALUE();
-            output = v;
-        } else if (strcmp(a, "-p") == 0 || strcmp(a, "--policy") == 0) {
-            NEEDS_VALUE();
-            policy_file = v;
-        } else if (strcmp(a, "--shard") == 0) {
-            NEEDS_VALUE();
-            if (pqt_scan_shard_parse(v, &src.shard_k, &src.shard_n) != 0) {
-                cli_error(CMD, "--shard '%s': expected K/N with 1 <= K <= N, e.g. --shard 2/4", v);
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "-c") == 0 || strcmp(a, "--concurrency") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 1, 10000, &cfg.concurrency) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--rate") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 0, 1000000, &cfg.rate) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--connect-timeout") == 0 || strcmp(a, "--first-byte-timeout") == 0 ||
-                   strcmp(a, "--handshake-timeout") == 0 || strcmp(a, "--timeout") == 0) {
-            unsigned ms;
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 1, 600000, &ms) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-            if (a[2] == 'c' || a[2] == 't') {
-                cfg.connect_timeout_ms = ms;
-            }
-            if (a[2] == 'f' || a[2] == 't') {
-                cfg.first_byte_timeout_ms = ms;
-            }
-            if (a[2] == 'h' || a[2] == 't') {
-                cfg.handshake_timeout_ms = ms;
-            }
-        } else if (strcmp(a, "--resolve-timeout") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 1, 600000, &cfg.resolve_timeout_ms) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--resolvers") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 1, 16, &cfg.resolvers) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--retries") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 0, 10, &cfg.retries) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--split-gap") == 0) {
-            NEEDS_VALUE();
-            if (parse_uint(a, v, 0, 10000, &cfg.split_gap_ms) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--probes") == 0) {
-            NEEDS_VALUE();
-            if (parse_probes(v, &cfg.probe_mask) != 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--progress") == 0) {
-            progress = 1;
-        } else if (strcmp(a, "--no-progress") == 0) {
-            progress = 0;
-        } else if (a[0] == '-' && a[1] != 0) {
-            cli_error(CMD, "unknown option '%s'; see 'pqtls scan --help'", a);
-            rc = CLI_EXIT_USAGE;
-            goto cleanup;
-        } else {
-            positional[npos++] = argv[i];
-        }
-#undef NEEDS_VALUE
-    }
-
-    pqt_scan_format fmt;
-    if (strcmp(format, "jsonl") == 0 || strcmp(format, "json") == 0) {
-        fmt = PQT_SCAN_FMT_JSONL;
-    } else if (strcmp(format, "table") == 0) {
-        fmt = PQT_SCAN_FMT_TABLE;
-    } else if (strcmp(format, "csv") == 0) {
-        fmt = PQT_SCAN_FMT_CSV;
-    } else if (strcmp(format, "html") == 0) {
-        fmt = PQT_SCAN_FMT_HTML;
+/* What can only be judged once every option is read: the format, the targets. */
+static int scan_check(scan_args *a)
+{
+    if (strcmp(a->format, "jsonl") == 0 || strcmp(a->format, "json") == 0) {
+        a->fmt = PQT_SCAN_FMT_JSONL;
+    } else if (strcmp(a->format, "table") == 0) {
+        a->fmt = PQT_SCAN_FMT_TABLE;
+    } else if (strcmp(a->format, "csv") == 0) {
+        a->fmt = PQT_SCAN_FMT_CSV;
+    } else if (strcmp(a->format, "html") == 0) {
+        a->fmt = PQT_SCAN_FMT_HTML;
     } else {
-        cli_error(CMD, "--format '%s': use jsonl, table, csv or html", format);
-        rc = CLI_EXIT_USAGE;
-        goto cleanup;
+        cli_error(CMD, "--format '%s': use jsonl, table, csv or html", a->format);
+        return CLI_EXIT_USAGE;
     }
-    if (targets_file == NULL && npos == 0) {
+    if (a->targets_file == NULL && a->ntargets == 0) {
         cli_error(CMD, "no targets; give TARGET arguments (host[:port][,sni]) or --targets FILE");
-        rc = CLI_EXIT_USAGE;
-        goto cleanup;
+        return CLI_EXIT_USAGE;
     }
-    if (targets_file != NULL && npos > 0) {
+    if (a->targets_file != NULL && a->ntargets > 0) {
         cli_error(CMD, "give targets either as arguments or with --targets, not both");
-        rc = CLI_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Fill a from the command line (the caller frees a->targets). CLI_EXIT_OK
+ * with a->help set means: print the help and stop. Errors are printed. */
+static int scan_parse(int argc, char **argv, scan_args *a)
+{
+    cli_opts o = {.cmd = CMD, .optstring = scan_optstring, .longopts = scan_options};
+    int code;
+
+    memset(a, 0, sizeof(*a));
+    pqt_scan_config_default(&a->cfg);
+    a->format = "jsonl";
+    a->shard_k = a->shard_n = 1;
+    a->progress = -1;
+    a->targets = calloc((size_t)argc + 1, sizeof(*a->targets));
+    if (a->targets == NULL) {
+        return CLI_EXIT_INTERNAL;
+    }
+    while ((code = cli_getopt(&o, argc, argv)) != CLI_OPT_END) {
+        if (code == CLI_OPT_ERROR) {
+            return CLI_EXIT_USAGE;
+        }
+        if (code == 'h') {
+            a->help = 1;
+            return CLI_EXIT_OK;
+        }
+        if (code == CLI_OPT_OPERAND) {
+            a->targets[a->ntargets++] = o.arg;
+            continue;
+        }
+        int ret = scan_option(a, &o, code);
+        if (ret != CLI_EXIT_OK) {
+            return ret;
+        }
+    }
+    return scan_check(a);
+}
+
+/* Load --policy FILE into *policy. CLI_EXIT_OK or CLI_EXIT_USAGE. */
+static int load_policy(const char *path, pqt_scan_policy **policy)
+{
+    unsigned line = 0;
+    char why[256];
+    FILE *pf = fopen(path, "r");
+    if (pf == NULL) {
+        cli_error(CMD, "cannot open policy file '%s': %s", path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    int ret = pqt_scan_policy_load(pf, policy, &line, why, sizeof(why));
+    fclose(pf);
+    if (ret != 0) {
+        cli_error(CMD, "%s:%u: %s", path, line, why);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Where the targets come from: the operands, or --targets FILE ('-': stdin). */
+static int open_targets(const scan_args *a, source *src)
+{
+    src->shard_k = a->shard_k;
+    src->shard_n = a->shard_n;
+    if (a->targets_file == NULL) {
+        src->argv = a->targets;
+        src->argc = a->ntargets;
+        return CLI_EXIT_OK;
+    }
+    src->file_name = a->targets_file;
+    src->file = strcmp(a->targets_file, "-") == 0 ? stdin : fopen(a->targets_file, "r");
+    if (src->file == NULL) {
+        cli_error(CMD, "cannot open targets file '%s': %s", a->targets_file, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The exit code once the scan has run, with the reason on stderr. */
+static int scan_verdict(const scan_args *a, const source *src, const sink *k, int ret, int wret)
+{
+    if (ret != 0) {
+        cli_error(CMD, "the scan stopped: %s", pqt_strerror(ret));
+        return CLI_EXIT_INTERNAL;
+    }
+    if (wret != 0 || k->write_errors > 0) {
+        cli_error(CMD, "could not write the report to %s",
+                  a->output ? a->output : "standard output");
+        return CLI_EXIT_IO;
+    }
+    if (src->bad_lines > 0) {
+        cli_error(CMD, "%lu bad target line%s skipped (see above)", src->bad_lines,
+                  src->bad_lines == 1 ? "" : "s");
+        return CLI_EXIT_USAGE;
+    }
+    if (k->failed_policy > 0) {
+        cli_error(CMD, "%lu of %lu targets do not comply with %s", k->failed_policy, k->done,
+                  a->policy_file);
+        return CLI_EXIT_FAILED;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Open the policy, the targets and the output, scan, write the report. */
+static int scan_run(const scan_args *a)
+{
+    source src;
+    sink k;
+    FILE *out = stdout;
+    int rc;
+
+    memset(&src, 0, sizeof(src));
+    memset(&k, 0, sizeof(k));
+    rc = a->policy_file != NULL ? load_policy(a->policy_file, &k.policy) : CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK) {
+        rc = open_targets(a, &src);
+    }
+    if (rc != CLI_EXIT_OK) {
         goto cleanup;
     }
-    if (policy_file != NULL) {
-        FILE *pf = fopen(policy_file, "r");
-        unsigned line = 0;
-        char why[256];
-        if (pf == NULL) {
-            cli_error(CMD, "cannot open policy file '%s': %s", policy_file, strerror(errno));
-            rc = CLI_EXIT_USAGE;
-            goto cleanup;
-        }
-        int ret = pqt_scan_policy_load(pf, &k.policy, &line, why, sizeof(why));
-        fclose(pf);
-        if (ret != 0) {
-            cli_error(CMD, "%s:%u: %s", policy_file, line, why);
-            rc = CLI_EXIT_USAGE;
-            goto cleanup;
-        }
-    }
-    if (targets_file != NULL) {
-        src.file_name = targets_file;
-        src.file = strcmp(targets_file, "-") == 0 ? stdin : fopen(targets_file, "r");
-        if (src.file == NULL) {
-            cli_error(CMD, "cannot open targets file '%s': %s", targets_file, strerror(errno));
-            rc = CLI_EXIT_USAGE;
-            goto cleanup;
-        }
-    } else {
-        src.argv = positional;
-        src.argc = npos;
-    }
-    if (output != NULL) {
-        out = fopen(output, "w");
+    if (a->output != NULL) {
+        out = fopen(a->output, "w");
         if (out == NULL) {
-            cli_error(CMD, "cannot write '%s': %s", output, strerror(errno));
+            cli_error(CMD, "cannot write '%s': %s", a->output, strerror(errno));
             rc = CLI_EXIT_IO;
             goto cleanup;
         }
     }
-    k.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
+    k.progress = a->progress >= 0 ? a->progress : isatty(STDERR_FILENO);
     if (k.progress) {
-        k.total = src.file ? (src.file != stdin ? count_targets(&src) : 0) : (unsigned long)npos;
+        k.total =
+            src.file ? (src.file != stdin ? count_targets(&src) : 0) : (unsigned long)a->ntargets;
     }
     k.t0 = mono_ms();
-    if (pqt_scan_writer_open(&k.w, out, fmt) != 0) {
+    if (pqt_scan_writer_open(&k.w, out, a->fmt) != 0) {
         cli_error(CMD, "cannot start the report");
         rc = CLI_EXIT_IO;
         goto cleanup;
     }
-    int ret = pqt_scan_run(&cfg, next_target, &src, on_done, &k);
+    int ret = pqt_scan_run(&a->cfg, next_target, &src, on_done, &k);
     show_progress(&k, 1);
     int wret = pqt_scan_writer_close(k.w);
     k.w = NULL;
-    if (ret != 0) {
-        cli_error(CMD, "the scan stopped: %s", pqt_strerror(ret));
-        rc = CLI_EXIT_INTERNAL;
-    } else if (wret != 0 || k.write_errors > 0) {
-        cli_error(CMD, "could not write the report to %s", output ? output : "standard output");
-        rc = CLI_EXIT_IO;
-    } else if (src.bad_lines > 0) {
-        cli_error(CMD, "%lu bad target line%s skipped (see above)", src.bad_lines,
-                  src.bad_lines == 1 ? "" : "s");
-        rc = CLI_EXIT_USAGE;
-    } else if (k.failed_policy > 0) {
-        cli_error(CMD, "%lu of %lu targets do not comply with %s", k.failed_policy, k.done,
-                  policy_file);
-        rc = CLI_EXIT_FAILED;
-    }
+    rc = scan_verdict(a, &src, &k, ret, wret);
 cleanup:
     if (k.w != NULL && pqt_scan_writer_close(k.w) != 0) {
         rc = CLI_EXIT_IO;
     }
     if (out != stdout && out != NULL && fclose(out) != 0 && rc == CLI_EXIT_OK) {
-        cli_error(CMD, "could not write '%s'", output);
+        cli_error(CMD, "could not write '%s'", a->output);
         rc = CLI_EXIT_IO;
     }
     if (src.file != NULL && src.file != stdin) {
         fclose(src.file);
     }
     pqt_scan_policy_free(k.policy);
-    free(positional);
+    return rc;
+}
+
+int cli_cmd_scan(int argc, char **argv)
+{
+    scan_args a;
+    int rc = scan_parse(argc, argv, &a);
+    if (rc == CLI_EXIT_OK && a.help) {
+        cli_help_scan(stdout);
+        rc = cli_finish_output(CMD);
+    } else if (rc == CLI_EXIT_OK) {
+        rc = scan_run(&a);
+    }
+    free(a.targets);
     return rc;
 }
