@@ -112,20 +112,6 @@ static void on_handshake(const pqt_obs_handshake *hs, void *arg)
     }
 }
 
-static int parse_uint(const char *opt, const char *v, unsigned long long max,
-                      unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno != 0 || end == v || *end != 0 || v[0] == '-' || x > max) {
-        cli_error("observe", "%s wants a whole number from 0 to %llu, got '%s'", opt, max, v);
-        return CLI_EXIT_USAGE;
-    }
-    *out = x;
-    return CLI_EXIT_OK;
-}
-
 /* Render the Prometheus exposition into a malloc'd buffer. */
 static char *render_prom(const pqt_obs_agg *agg, const pqt_obs_stats *st, size_t *len)
 {
@@ -282,13 +268,235 @@ static int run_file(pqt_obs *obs, const char *path, int show_progress)
     return status;
 }
 
-static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bpf, int promisc,
-                    pqt_obs_http *http, unsigned long long count, unsigned long long duration,
-                    unsigned long long interval, uint64_t *dropped)
+/* Options: the same spellings as ever; cli_getopt keeps the old rules (util.h). */
+enum {
+    OPT_FORMAT = 256,
+    OPT_FAMILIES,
+    OPT_PSEUDONYMISE,
+    OPT_PSEUDONYM_KEY,
+    OPT_PROMISC,
+    OPT_METRICS_LISTEN,
+    OPT_MAX_FLOWS,
+    OPT_MAX_BUFFER,
+    OPT_TIMEOUT,
+    OPT_PREFIX_V6,
+    OPT_COUNT,
+    OPT_DURATION,
+    OPT_METRICS_INTERVAL,
+};
+
+static const char observe_optstring[] = "-:ho:i:q";
+
+static const struct option observe_options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"output", required_argument, NULL, 'o'},
+    {"interface", required_argument, NULL, 'i'},
+    {"families", required_argument, NULL, OPT_FAMILIES},
+    {"pseudonymise", no_argument, NULL, OPT_PSEUDONYMISE},
+    {"pseudonymize", no_argument, NULL, OPT_PSEUDONYMISE},
+    {"pseudonym-key", required_argument, NULL, OPT_PSEUDONYM_KEY},
+    {"promisc", no_argument, NULL, OPT_PROMISC},
+    {"quiet", no_argument, NULL, 'q'},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    /* Kept as it has always been: the old parser told these two apart by
+     * a[9] == '4', but a[9] is the 'v' of "--prefix-v4", so --prefix-v4 has
+     * always set the IPv6 prefix length (0 to 128) and left IPv4 at 24.
+     * Making it set IPv4 changes accepted command lines and output, which
+     * is a change of its own, not part of moving to getopt_long. */
+    {"prefix-v4", required_argument, NULL, OPT_PREFIX_V6},
+    {"prefix-v6", required_argument, NULL, OPT_PREFIX_V6},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+    {NULL, 0, NULL, 0},
+};
+
+/* The command line, parsed: observe_parse fills it, the rest acts on it. */
+typedef struct {
+    int format; /* FMT_* */
+    const char *out_path, *iface, *families, *key_file, *listen_addr;
+    int pseudo, promisc, quiet, help;
+    size_t max_flows, max_buffer_bytes; /* 0: the observer's defaults */
+    uint64_t idle_timeout_us;           /* 0: the observer's default */
+    unsigned prefix_v6;                 /* 0: the default */
+    unsigned long long count, duration, interval;
+    const char **operands; /* capture files or, with -i, the words of the BPF filter */
+    size_t noperands;
+} observe_args;
+
+/* The value of option o as a number from 0 to max. Every observe number is
+ * read from 0 ("wants a whole number from 0 to ..."); the options that
+ * cannot be 0 say so in a message of their own (positive_option). */
+static int number_option(const cli_opts *o, unsigned long long max, unsigned long long *out)
 {
+    return cli_parse_uint("observe", o->arg, o->value, 0, max, out);
+}
+
+static int positive_option(const cli_opts *o, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v;
+    int ret = number_option(o, max, &v);
+    if (ret != CLI_EXIT_OK) {
+        return ret;
+    }
+    if (v == 0) {
+        cli_error("observe", "%s must be at least 1", o->arg);
+        return CLI_EXIT_USAGE;
+    }
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+static int format_option(observe_args *a, const char *value)
+{
+    if (strcmp(value, "jsonl") == 0) {
+        a->format = FMT_JSONL;
+    } else if (strcmp(value, "table") == 0) {
+        a->format = FMT_TABLE;
+    } else if (strcmp(value, "prom") == 0) {
+        a->format = FMT_PROM;
+    } else {
+        cli_error("observe", "unknown --format '%s'; use jsonl, table or prom", value);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The options with a number; CLI_EXIT_OK or CLI_EXIT_USAGE. */
+static int observe_number(observe_args *a, const cli_opts *o, int code)
+{
+    unsigned long long v;
+    int ret;
+    switch (code) {
+    case OPT_MAX_FLOWS:
+        ret = positive_option(o, 1u << 24, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->max_flows = (size_t)v;
+        }
+        return ret;
+    case OPT_MAX_BUFFER:
+        ret = number_option(o, 1u << 20, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->max_buffer_bytes = v == 0 ? 1 : (size_t)v << 20;
+        }
+        return ret;
+    case OPT_TIMEOUT:
+        ret = number_option(o, 86400, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->idle_timeout_us = v == 0 ? 1 : v * 1000000u;
+        }
+        return ret;
+    case OPT_PREFIX_V6:
+        ret = number_option(o, 128, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->prefix_v6 = (unsigned)v;
+        }
+        return ret;
+    case OPT_COUNT:
+        return number_option(o, UINT64_MAX, &a->count);
+    case OPT_DURATION:
+        return number_option(o, 31536000, &a->duration);
+    case OPT_METRICS_INTERVAL:
+        return positive_option(o, 86400, &a->interval);
+    default:
+        /* every code of observe_options is handled here or in observe_option */
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+/* Take one option into a; values are checked here, in command-line order,
+ * so the first bad one is the one reported. CLI_EXIT_OK or CLI_EXIT_USAGE. */
+static int observe_option(observe_args *a, const cli_opts *o, int code)
+{
+    switch (code) {
+    case OPT_FORMAT:
+        return format_option(a, o->value);
+    case 'o':
+        a->out_path = o->value;
+        break;
+    case 'i':
+        a->iface = o->value;
+        break;
+    case OPT_FAMILIES:
+        a->families = o->value;
+        break;
+    case OPT_PSEUDONYM_KEY:
+        a->key_file = o->value;
+        a->pseudo = 1;
+        break;
+    case OPT_PSEUDONYMISE:
+        a->pseudo = 1;
+        break;
+    case OPT_PROMISC:
+        a->promisc = 1;
+        break;
+    case 'q':
+        a->quiet = 1;
+        break;
+    case OPT_METRICS_LISTEN:
+        a->listen_addr = o->value;
+        break;
+    default:
+        return observe_number(a, o, code);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Fill a from the command line (the caller frees a->operands). CLI_EXIT_OK
+ * with a->help set means: print the help and stop. Errors are printed. */
+static int observe_parse(int argc, char **argv, observe_args *a)
+{
+    cli_opts o = {.cmd = "observe", .optstring = observe_optstring, .longopts = observe_options};
+    int code;
+
+    memset(a, 0, sizeof(*a));
+    a->format = FMT_JSONL;
+    a->interval = 10;
+    a->operands = calloc((size_t)argc + 1, sizeof(*a->operands));
+    if (a->operands == NULL) {
+        return CLI_EXIT_INTERNAL;
+    }
+    while ((code = cli_getopt(&o, argc, argv)) != CLI_OPT_END) {
+        if (code == CLI_OPT_ERROR) {
+            return CLI_EXIT_USAGE;
+        }
+        if (code == 'h') {
+            a->help = 1;
+            return CLI_EXIT_OK;
+        }
+        if (code == CLI_OPT_OPERAND) {
+            a->operands[a->noperands++] = o.arg;
+            continue;
+        }
+        int ret = observe_option(a, &o, code);
+        if (ret != CLI_EXIT_OK) {
+            return ret;
+        }
+    }
+    if (a->iface == NULL && a->noperands == 0) {
+        cli_error("observe", "no capture given; name one or more pcap/pcapng files, '-' for "
+                             "standard input, or -i IFACE for a live capture");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->listen_addr != NULL && a->iface == NULL) {
+        cli_error("observe", "--metrics-listen works with a live capture (-i IFACE); for files "
+                             "use --format prom");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int run_live(pqt_obs *obs, run_ctx *rc, const observe_args *a, const char *bpf,
+                    pqt_obs_http *http, uint64_t *dropped)
+{
+    const char *iface = a->iface;
     char err[512];
     pqt_capture *cap = NULL;
-    int ret = pqt_capture_open_live(iface, bpf, promisc, &cap, err, sizeof(err));
+    int ret = pqt_capture_open_live(iface, bpf, a->promisc, &cap, err, sizeof(err));
     if (ret != 0) {
         cli_error("observe", "cannot capture on '%s': %s", iface, err);
         return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_UNSUPPORTED;
@@ -340,12 +548,12 @@ static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bp
             fflush(rc->out);
         }
         if (rc->format == FMT_PROM && rc->out_path != NULL &&
-            now - last_write >= interval * 1000000u) {
+            now - last_write >= a->interval * 1000000u) {
             last_write = now;
             (void)write_prom_file(rc->out_path, rc->agg, pqt_obs_get_stats(obs));
         }
-        if ((count && pqt_obs_get_stats(obs)->handshakes >= count) ||
-            (duration && now - start >= duration * 1000000u)) {
+        if ((a->count && pqt_obs_get_stats(obs)->handshakes >= a->count) ||
+            (a->duration && now - start >= a->duration * 1000000u)) {
             break;
         }
     }
@@ -354,275 +562,202 @@ static int run_live(pqt_obs *obs, run_ctx *rc, const char *iface, const char *bp
     return status;
 }
 
-int cli_cmd_observe(int argc, char **argv)
-{
-    run_ctx rc = {.format = FMT_JSONL, .out = stdout};
-    pqt_obs_config cfg = {0};
-    pqt_obs_families *fam = NULL;
+/* What a run holds; observe_open fills it, observe_close frees it. */
+typedef struct {
+    run_ctx rc;
     pqt_pseudonym ps;
-    pqt_obs *obs = NULL;
-    const char *iface = NULL, *families = NULL, *key_file = NULL, *listen_addr = NULL;
-    char *bpf = NULL;
-    const char **files = NULL;
-    size_t nfiles = 0;
-    int pseudo = 0, promisc = 0, quiet = 0;
-    pqt_obs_http *http = NULL;
-    unsigned long long v, count = 0, duration = 0, interval = 10;
-    int status = CLI_EXIT_USAGE, worst = CLI_EXIT_OK;
-    uint64_t dropped = 0;
+    pqt_obs_families *fam;
+    pqt_obs_http *http;
+    pqt_obs *obs;
+    char *bpf; /* with -i: the operands joined by spaces */
+} observe_state;
 
-    memset(&ps, 0, sizeof(ps));
-    files = calloc((size_t)argc + 1, sizeof(*files));
-    if (files == NULL) {
+/* The words of the BPF filter as one string (malloc'd), "" for none. */
+static char *join_words(const char *const *words, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) {
+        len += strlen(words[i]) + 1;
+    }
+    char *s = calloc(1, len);
+    if (s == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        strcat(s, words[i]);
+        if (i + 1 < n) {
+            strcat(s, " ");
+        }
+    }
+    return s;
+}
+
+/* The built-in client families, and --families FILE before them. */
+static int load_families(const char *path, pqt_obs_families **fam)
+{
+    if (pqt_obs_families_new(fam) != 0) {
         return CLI_EXIT_INTERNAL;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                                 \
-    do {                                                                             \
-        if (val == NULL) {                                                           \
-            cli_error("observe", "%s needs a value; see 'pqtls observe --help'", a); \
-            goto cleanup;                                                            \
-        }                                                                            \
-        i++;                                                                         \
-    } while (0)
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_help_observe(stdout);
-            status = cli_finish_output("observe");
-            goto cleanup;
-        } else if (strcmp(a, "--format") == 0) {
-            NEED_VALUE();
-            if (strcmp(val, "jsonl") == 0) {
-                rc.format = FMT_JSONL;
-            } else if (strcmp(val, "table") == 0) {
-                rc.format = FMT_TABLE;
-            } else if (strcmp(val, "prom") == 0) {
-                rc.format = FMT_PROM;
-            } else {
-                cli_error("observe", "unknown --format '%s'; use jsonl, table or prom", val);
-                goto cleanup;
-            }
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            NEED_VALUE();
-            rc.out_path = val;
-        } else if (strcmp(a, "-i") == 0 || strcmp(a, "--interface") == 0) {
-            NEED_VALUE();
-            iface = val;
-        } else if (strcmp(a, "--families") == 0) {
-            NEED_VALUE();
-            families = val;
-        } else if (strcmp(a, "--pseudonymise") == 0 || strcmp(a, "--pseudonymize") == 0) {
-            pseudo = 1;
-        } else if (strcmp(a, "--pseudonym-key") == 0) {
-            NEED_VALUE();
-            key_file = val;
-            pseudo = 1;
-        } else if (strcmp(a, "--promisc") == 0) {
-            promisc = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else if (strcmp(a, "--metrics-listen") == 0) {
-            NEED_VALUE();
-            listen_addr = val;
-        } else if (strcmp(a, "--max-flows") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, 1u << 24, &v) != 0 || v == 0) {
-                if (v == 0) {
-                    cli_error("observe", "--max-flows must be at least 1");
-                }
-                goto cleanup;
-            }
-            cfg.max_flows = (size_t)v;
-        } else if (strcmp(a, "--max-buffer") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, 1u << 20, &v) != 0) {
-                goto cleanup;
-            }
-            cfg.max_buffer_bytes = v == 0 ? 1 : (size_t)v << 20;
-        } else if (strcmp(a, "--timeout") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, 86400, &v) != 0) {
-                goto cleanup;
-            }
-            cfg.idle_timeout_us = v == 0 ? 1 : v * 1000000u;
-        } else if (strcmp(a, "--prefix-v4") == 0 || strcmp(a, "--prefix-v6") == 0) {
-            NEED_VALUE();
-            int v4 = a[9] == '4';
-            if (parse_uint(a, val, v4 ? 32 : 128, &v) != 0) {
-                goto cleanup;
-            }
-            if (v4) {
-                rc.oopts.prefix_v4 = (unsigned)v;
-            } else {
-                rc.oopts.prefix_v6 = (unsigned)v;
-            }
-        } else if (strcmp(a, "--count") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, UINT64_MAX, &count) != 0) {
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--duration") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, 31536000, &duration) != 0) {
-                goto cleanup;
-            }
-        } else if (strcmp(a, "--metrics-interval") == 0) {
-            NEED_VALUE();
-            if (parse_uint(a, val, 86400, &interval) != 0 || interval == 0) {
-                if (interval == 0) {
-                    cli_error("observe", "--metrics-interval must be at least 1");
-                }
-                goto cleanup;
-            }
-        } else if (a[0] == '-' && a[1] != 0) {
-            cli_error("observe", "unknown option '%s'; see 'pqtls observe --help'", a);
-            goto cleanup;
-        } else {
-            files[nfiles++] = a;
-        }
-#undef NEED_VALUE
+    if (path == NULL) {
+        return CLI_EXIT_OK;
     }
-    if (iface != NULL) {
-        /* The positional arguments form the BPF filter. */
-        size_t len = 1;
-        for (size_t i = 0; i < nfiles; i++) {
-            len += strlen(files[i]) + 1;
-        }
-        bpf = calloc(1, len);
-        if (bpf == NULL) {
-            status = CLI_EXIT_INTERNAL;
-            goto cleanup;
-        }
-        for (size_t i = 0; i < nfiles; i++) {
-            strcat(bpf, files[i]);
-            if (i + 1 < nfiles) {
-                strcat(bpf, " ");
-            }
-        }
-    } else if (nfiles == 0) {
-        cli_error("observe", "no capture given; name one or more pcap/pcapng files, '-' for "
-                             "standard input, or -i IFACE for a live capture");
-        goto cleanup;
+    unsigned line = 0;
+    int ret = pqt_obs_families_load(*fam, path, &line);
+    if (ret == PQT_ERR_IO) {
+        cli_error("observe", "cannot read --families '%s': %s", path, strerror(errno));
+        return CLI_EXIT_IO;
     }
-    if (listen_addr != NULL && iface == NULL) {
-        cli_error("observe", "--metrics-listen works with a live capture (-i IFACE); for files "
-                             "use --format prom");
-        goto cleanup;
+    if (ret != 0) {
+        cli_error("observe",
+                  "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
+                  "36 characters like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix "
+                  "ending in '*'",
+                  path, line);
+        return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
     }
-    if (pseudo) {
-        int ret = key_file != NULL
-                      ? read_key_file(key_file, &ps)
-                      : (pqt_pseudonym_init_random(&ps) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL);
+    return CLI_EXIT_OK;
+}
+
+/* Everything the run needs, in the order the errors have always come. */
+static int observe_open(const observe_args *a, observe_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->rc.format = a->format;
+    s->rc.out = stdout;
+    s->rc.out_path = a->out_path;
+    s->rc.oopts.prefix_v6 = a->prefix_v6;
+    if (a->iface != NULL) {
+        s->bpf = join_words(a->operands, a->noperands);
+        if (s->bpf == NULL) {
+            return CLI_EXIT_INTERNAL;
+        }
+    }
+    if (a->pseudo) {
+        int ret = a->key_file != NULL
+                      ? read_key_file(a->key_file, &s->ps)
+                      : (pqt_pseudonym_init_random(&s->ps) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL);
         if (ret != CLI_EXIT_OK) {
-            status = ret;
-            goto cleanup;
+            return ret;
         }
-        rc.oopts.pseudonym = &ps;
+        s->rc.oopts.pseudonym = &s->ps;
     }
-    if (pqt_obs_families_new(&fam) != 0) {
-        status = CLI_EXIT_INTERNAL;
-        goto cleanup;
+    int ret = load_families(a->families, &s->fam);
+    if (ret != CLI_EXIT_OK) {
+        return ret;
     }
-    if (families != NULL) {
-        unsigned line = 0;
-        int ret = pqt_obs_families_load(fam, families, &line);
-        if (ret == PQT_ERR_IO) {
-            cli_error("observe", "cannot read --families '%s': %s", families, strerror(errno));
-            status = CLI_EXIT_IO;
-            goto cleanup;
-        }
-        if (ret != 0) {
-            cli_error("observe",
-                      "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
-                      "36 characters like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix "
-                      "ending in '*'",
-                      families, line);
-            status = ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
-            goto cleanup;
+    if ((s->rc.format != FMT_JSONL || a->listen_addr != NULL) &&
+        pqt_obs_agg_new(&s->rc.oopts, &s->rc.agg) != 0) {
+        return CLI_EXIT_INTERNAL;
+    }
+    if (s->rc.out_path != NULL && s->rc.format != FMT_PROM) {
+        s->rc.out = fopen(s->rc.out_path, "w");
+        if (s->rc.out == NULL) {
+            cli_error("observe", "cannot write '%s': %s", s->rc.out_path, strerror(errno));
+            s->rc.out = stdout;
+            return CLI_EXIT_IO;
         }
     }
-    if (rc.format != FMT_JSONL || listen_addr != NULL) {
-        if (pqt_obs_agg_new(&rc.oopts, &rc.agg) != 0) {
-            status = CLI_EXIT_INTERNAL;
-            goto cleanup;
-        }
-    }
-    if (rc.out_path != NULL && rc.format != FMT_PROM) {
-        rc.out = fopen(rc.out_path, "w");
-        if (rc.out == NULL) {
-            cli_error("observe", "cannot write '%s': %s", rc.out_path, strerror(errno));
-            rc.out = stdout;
-            status = CLI_EXIT_IO;
-            goto cleanup;
-        }
-    }
-    if (listen_addr != NULL) {
+    if (a->listen_addr != NULL) {
         char err[256];
-        if (pqt_obs_http_start(listen_addr, &http, err, sizeof(err)) != 0) {
+        if (pqt_obs_http_start(a->listen_addr, &s->http, err, sizeof(err)) != 0) {
             cli_error("observe", "--metrics-listen: %s", err);
-            status = CLI_EXIT_USAGE;
-            goto cleanup;
+            return CLI_EXIT_USAGE;
         }
     }
-    cfg.families = fam;
-    cfg.on_handshake = on_handshake;
-    cfg.arg = &rc;
-    if (pqt_obs_new(&cfg, &obs) != 0) {
-        status = CLI_EXIT_INTERNAL;
-        goto cleanup;
-    }
+    pqt_obs_config cfg = {
+        .max_flows = a->max_flows,
+        .max_buffer_bytes = a->max_buffer_bytes,
+        .idle_timeout_us = a->idle_timeout_us,
+        .families = s->fam,
+        .on_handshake = on_handshake,
+        .arg = &s->rc,
+    };
+    return pqt_obs_new(&cfg, &s->obs) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+}
+
+/* Read the captures or the interface, then write the table or metrics and
+ * the summary. Returns the exit code. */
+static int observe_run(const observe_args *a, observe_state *s)
+{
+    int worst = CLI_EXIT_OK, status;
+    uint64_t dropped = 0;
+
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    int show_progress = !quiet && isatty(STDERR_FILENO);
-    if (iface != NULL) {
-        worst = run_live(obs, &rc, iface, bpf, promisc, http, count, duration, interval, &dropped);
+    int show_progress = !a->quiet && isatty(STDERR_FILENO);
+    if (a->iface != NULL) {
+        worst = run_live(s->obs, &s->rc, a, s->bpf, s->http, &dropped);
     } else {
-        for (size_t i = 0; i < nfiles && !stop_requested; i++) {
-            int r = run_file(obs, files[i], show_progress);
+        for (size_t i = 0; i < a->noperands && !stop_requested; i++) {
+            int r = run_file(s->obs, a->operands[i], show_progress);
             if (r > worst) {
                 worst = r;
             }
         }
     }
-    pqt_obs_finish(obs);
-    const pqt_obs_stats *st = pqt_obs_get_stats(obs);
+    pqt_obs_finish(s->obs);
+    const pqt_obs_stats *st = pqt_obs_get_stats(s->obs);
     if (show_progress) {
         progress(st, 1);
     }
     status = worst;
-    if (rc.format == FMT_TABLE) {
-        if (pqt_obs_agg_write_table(rc.agg, st, rc.out) != 0) {
-            rc.write_err = 1;
+    if (s->rc.format == FMT_TABLE) {
+        if (pqt_obs_agg_write_table(s->rc.agg, st, s->rc.out) != 0) {
+            s->rc.write_err = 1;
         }
-    } else if (rc.format == FMT_PROM) {
-        if (rc.out_path != NULL) {
-            int r = write_prom_file(rc.out_path, rc.agg, st);
+    } else if (s->rc.format == FMT_PROM) {
+        if (s->rc.out_path != NULL) {
+            int r = write_prom_file(s->rc.out_path, s->rc.agg, st);
             if (r != CLI_EXIT_OK) {
                 status = r;
             }
-        } else if (pqt_obs_agg_write_prom(rc.agg, st, rc.out) != 0) {
-            rc.write_err = 1;
+        } else if (pqt_obs_agg_write_prom(s->rc.agg, st, s->rc.out) != 0) {
+            s->rc.write_err = 1;
         }
     }
-    if (!quiet) {
-        summary(st, iface != NULL ? 1 : (unsigned)nfiles, dropped);
+    if (!a->quiet) {
+        summary(st, a->iface != NULL ? 1 : (unsigned)a->noperands, dropped);
     }
-    if (rc.write_err || fflush(rc.out) != 0 || ferror(rc.out)) {
-        cli_error("observe", "cannot write the output%s%s: %s", rc.out_path ? " to " : "",
-                  rc.out_path ? rc.out_path : "", strerror(errno));
+    if (s->rc.write_err || fflush(s->rc.out) != 0 || ferror(s->rc.out)) {
+        cli_error("observe", "cannot write the output%s%s: %s", s->rc.out_path ? " to " : "",
+                  s->rc.out_path ? s->rc.out_path : "", strerror(errno));
         status = CLI_EXIT_IO;
     }
-cleanup:
-    if (rc.out != stdout && rc.out != NULL && fclose(rc.out) != 0 && status == CLI_EXIT_OK) {
+    return status;
+}
+
+/* Free what observe_open took; the exit code, CLI_EXIT_IO if the output
+ * file could not be closed after an otherwise clean run. */
+static int observe_close(observe_state *s, int status)
+{
+    if (s->rc.out != stdout && s->rc.out != NULL && fclose(s->rc.out) != 0 &&
+        status == CLI_EXIT_OK) {
         status = CLI_EXIT_IO;
     }
-    pqt_obs_http_stop(http);
-    pqt_obs_free(obs);
-    pqt_obs_agg_free(rc.agg);
-    pqt_obs_families_free(fam);
-    pqt_pseudonym_clear(&ps);
-    free(bpf);
-    free(files);
+    pqt_obs_http_stop(s->http);
+    pqt_obs_free(s->obs);
+    pqt_obs_agg_free(s->rc.agg);
+    pqt_obs_families_free(s->fam);
+    pqt_pseudonym_clear(&s->ps);
+    free(s->bpf);
+    return status;
+}
+
+int cli_cmd_observe(int argc, char **argv)
+{
+    observe_args a;
+    observe_state s;
+    int status = observe_parse(argc, argv, &a);
+    if (status == CLI_EXIT_OK && a.help) {
+        cli_help_observe(stdout);
+        status = cli_finish_output("observe");
+    } else if (status == CLI_EXIT_OK) {
+        status = observe_open(&a, &s);
+        if (status == CLI_EXIT_OK) {
+            status = observe_run(&a, &s);
+        }
+        status = observe_close(&s, status);
+    }
+    free(a.operands);
     return status;
 }
