@@ -41,6 +41,19 @@ enum {
     PQT_ERR_EC_POINT = -17,     /* peer EC point malformed, compressed or not on the curve */
     PQT_ERR_EC_ZERO = -18,      /* (EC)DH result is all zero (low-order peer point) */
     PQT_ERR_CRYPTO_LIB = -19,   /* OpenSSL libcrypto reported a failure */
+    /* A peer's TLS handshake message breaks a rule that makes a client abort
+     * (RFC 8446 §4.1.3, §4.1.4, §4.2); see pqt_hello_check_server. */
+    PQT_ERR_TLS_VERSION = -20,         /* a version the client did not offer */
+    PQT_ERR_TLS_LEGACY_VERSION = -21,  /* TLS 1.3 ServerHello legacy_version is not 0x0303 */
+    PQT_ERR_TLS_DOWNGRADE = -22,       /* downgrade sentinel in a TLS 1.2 or older random */
+    PQT_ERR_TLS_SESSION_ID = -23,      /* legacy_session_id_echo is not the client's */
+    PQT_ERR_TLS_CIPHER = -24,          /* a cipher suite the client did not offer */
+    PQT_ERR_TLS_COMPRESSION = -25,     /* compression method other than null */
+    PQT_ERR_TLS_EXT_DUPLICATE = -26,   /* an extension type twice in one block */
+    PQT_ERR_TLS_EXT_NOT_ALLOWED = -27, /* a known extension in a message it may not appear in */
+    PQT_ERR_TLS_EXT_UNSOLICITED = -28, /* an extension the client did not offer */
+    PQT_ERR_TLS_HRR_NO_CHANGE = -29,   /* HelloRetryRequest that would change nothing */
+    PQT_ERR_TLS_ALPN = -30,            /* ALPN answer that is not one offered protocol */
 };
 
 /* Return from the calling function with expr's error code, if it has one:
@@ -57,7 +70,10 @@ enum {
 #define PQT_ALERT_HANDSHAKE_FAILURE 40
 #define PQT_ALERT_ILLEGAL_PARAMETER 47
 #define PQT_ALERT_DECODE_ERROR 50
+#define PQT_ALERT_PROTOCOL_VERSION 70
 #define PQT_ALERT_INTERNAL_ERROR 80
+#define PQT_ALERT_UNSUPPORTED_EXTENSION 110
+#define PQT_ALERT_NO_APPLICATION_PROTOCOL 120
 
 /*
  * The TLS alert a peer should receive when processing its message failed

@@ -38,6 +38,7 @@ extern "C" {
 #define PQT_TLS_EXT_SUPPORTED_VERSIONS 43
 #define PQT_TLS_EXT_COOKIE 44
 #define PQT_TLS_EXT_KEY_SHARE 51
+#define PQT_TLS_EXT_RENEGOTIATION_INFO 0xff01
 
 #define PQT_HELLO_MAX_EXTENSIONS 64
 #define PQT_HELLO_MAX_KEY_SHARES 16
@@ -127,6 +128,36 @@ static inline uint16_t pqt_hello_server_version(const pqt_server_hello *sh)
 {
     return sh->selected_version ? sh->selected_version : sh->legacy_version;
 }
+
+/*
+ * What a client must refuse in a ServerHello or HelloRetryRequest (RFC 8446
+ * §4.1.3, §4.1.4, §4.2), judged against the ClientHello ch it answers (after
+ * an HRR: the second ClientHello). 0, or the first broken rule as a
+ * PQT_ERR_TLS_* code (pqt_err_tls_alert gives the alert a client sends),
+ * with *what (may be NULL) set to the offending value: the extension type,
+ * version, cipher suite or compression method.
+ * - PQT_ERR_TLS_VERSION: supported_versions selects a version not offered
+ *   or older than TLS 1.3, an HRR without it, or (selected_version 0) an
+ *   old version the client did not offer, which is what a server without
+ *   TLS 1.3 answers rather than a broken message;
+ * - PQT_ERR_TLS_DOWNGRADE, _LEGACY_VERSION, _SESSION_ID (TLS 1.3 only),
+ *   _CIPHER, _COMPRESSION, _EXT_DUPLICATE, _EXT_NOT_ALLOWED,
+ *   _EXT_UNSOLICITED, _HRR_NO_CHANGE.
+ * Checks that need the key exchange (the selected group, §4.2.8) are the
+ * caller's.
+ */
+PQT_API PQT_MUST_CHECK int pqt_hello_check_server(const pqt_client_hello *ch,
+                                                  const pqt_server_hello *sh, uint16_t *what);
+
+/*
+ * The same for an EncryptedExtensions body (§4.3.1): only extensions the
+ * client offered and that may appear there, none twice, an ALPN answer
+ * naming exactly one offered protocol (RFC 7301 §3.1: PQT_ERR_TLS_ALPN), an
+ * empty server_name. A body that does not parse gives the reader's error.
+ */
+PQT_API PQT_MUST_CHECK int pqt_hello_check_encrypted_extensions(const pqt_client_hello *ch,
+                                                                const uint8_t *body, size_t len,
+                                                                uint16_t *what);
 
 /* TLS 1.2 ECDHE ServerKeyExchange (RFC 8422 §5.4): the named curve. */
 PQT_API PQT_MUST_CHECK int pqt_hello_parse_server_key_exchange_group(const uint8_t *body,

@@ -42,6 +42,35 @@ static const struct {
      PQT_ALERT_ILLEGAL_PARAMETER},
     {PQT_ERR_CRYPTO_LIB, "PQT_ERR_CRYPTO_LIB", "OpenSSL libcrypto reported a failure",
      PQT_ALERT_INTERNAL_ERROR},
+    /* RFC 8446 §4.1.3: a version not offered, a cipher suite not offered and
+     * a session id echo that differs are "illegal_parameter"; §4.2: so is a
+     * known extension in the wrong message, while an unsolicited one is
+     * "unsupported_extension"; §4.1.4: an HRR that changes nothing is
+     * "illegal_parameter". */
+    {PQT_ERR_TLS_VERSION, "PQT_ERR_TLS_VERSION", "selects a TLS version the client did not offer",
+     PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_LEGACY_VERSION, "PQT_ERR_TLS_LEGACY_VERSION",
+     "TLS 1.3 ServerHello with legacy_version other than 0x0303", PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_DOWNGRADE, "PQT_ERR_TLS_DOWNGRADE",
+     "ServerHello random carries the TLS 1.3 downgrade sentinel", PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_SESSION_ID, "PQT_ERR_TLS_SESSION_ID",
+     "legacy_session_id_echo differs from the ClientHello's session id",
+     PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_CIPHER, "PQT_ERR_TLS_CIPHER",
+     "selects a cipher suite the client did not offer for this version",
+     PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_COMPRESSION, "PQT_ERR_TLS_COMPRESSION", "compression method is not null",
+     PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_EXT_DUPLICATE, "PQT_ERR_TLS_EXT_DUPLICATE",
+     "the same extension appears twice in one message", PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_EXT_NOT_ALLOWED, "PQT_ERR_TLS_EXT_NOT_ALLOWED",
+     "extension is not allowed in this message", PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_EXT_UNSOLICITED, "PQT_ERR_TLS_EXT_UNSOLICITED",
+     "extension the client did not offer", PQT_ALERT_UNSUPPORTED_EXTENSION},
+    {PQT_ERR_TLS_HRR_NO_CHANGE, "PQT_ERR_TLS_HRR_NO_CHANGE",
+     "HelloRetryRequest would not change the ClientHello", PQT_ALERT_ILLEGAL_PARAMETER},
+    {PQT_ERR_TLS_ALPN, "PQT_ERR_TLS_ALPN",
+     "ALPN answer is not exactly one of the offered protocols", PQT_ALERT_ILLEGAL_PARAMETER},
 };
 
 static size_t find(int err)

@@ -19,6 +19,7 @@
 #include "pqtls/common.h"
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
+#include "pqtls/names.h"
 #include "scan_internal.h"
 
 #define PQT_PROBE_MAX_RECORD (16384 + 2048)
@@ -826,6 +827,107 @@ static const char *error_code(int err)
     }
 }
 
+/* The stable name in reports of a rule the server broke (pqt_hello_check_*). */
+static const char *rule_error(int err)
+{
+    switch (err) {
+    case PQT_ERR_TLS_VERSION:
+        return "version_not_offered";
+    case PQT_ERR_TLS_LEGACY_VERSION:
+        return "legacy_version";
+    case PQT_ERR_TLS_DOWNGRADE:
+        return "downgrade";
+    case PQT_ERR_TLS_SESSION_ID:
+        return "session_id_mismatch";
+    case PQT_ERR_TLS_CIPHER:
+        return "cipher_not_offered";
+    case PQT_ERR_TLS_COMPRESSION:
+        return "compression";
+    case PQT_ERR_TLS_EXT_DUPLICATE:
+        return "duplicate_extension";
+    case PQT_ERR_TLS_EXT_NOT_ALLOWED:
+        return "extension_not_allowed";
+    case PQT_ERR_TLS_EXT_UNSOLICITED:
+        return "unsolicited_extension";
+    case PQT_ERR_TLS_HRR_NO_CHANGE:
+        return "hrr_no_change";
+    case PQT_ERR_TLS_ALPN:
+        return "alpn_not_offered";
+    default:
+        return NULL;
+    }
+}
+
+/* The ClientHello the server is answering: the second one after an HRR. */
+static int sent_client_hello(const pqt_probe_session *s, pqt_client_hello *ch)
+{
+    if (s->retry != NULL) {
+        return pqt_hello_parse_client(s->retry + 4, s->retry_msg_len - 4, ch);
+    }
+    return pqt_hello_parse_client(s->rec + 9, s->rec_len - 9, ch);
+}
+
+/* A message that breaks a rule a client enforces: the probe is malformed
+ * and nothing else is taken from it (no stage, no flag). */
+static void rule_broken(pqt_probe_session *s, const char *msg, int err, uint16_t what)
+{
+    const char *ext = pqt_tls_extension_name(what);
+    ext = ext != NULL ? ext : "unknown";
+    switch (err) {
+    case PQT_ERR_TLS_VERSION:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s selects version 0x%04x, which was not offered", msg, what);
+        break;
+    case PQT_ERR_TLS_LEGACY_VERSION:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "TLS 1.3 %s has legacy_version 0x%04x, not 0x0303", msg, what);
+        break;
+    case PQT_ERR_TLS_DOWNGRADE:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s negotiates 0x%04x with the TLS 1.3 downgrade sentinel in its random "
+                "(RFC 8446 4.1.3) although TLS 1.3 was offered",
+                msg, what);
+        break;
+    case PQT_ERR_TLS_SESSION_ID:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s legacy_session_id_echo differs from the session id sent", msg);
+        break;
+    case PQT_ERR_TLS_CIPHER:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s selects cipher suite 0x%04x, not offered for its version", msg, what);
+        break;
+    case PQT_ERR_TLS_COMPRESSION:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s selects compression method %u; only null was offered", msg, what);
+        break;
+    case PQT_ERR_TLS_EXT_DUPLICATE:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err), "%s repeats extension %s (%u)", msg, ext,
+                what);
+        break;
+    case PQT_ERR_TLS_EXT_NOT_ALLOWED:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s carries extension %s (%u), which may not appear there", msg, ext, what);
+        break;
+    case PQT_ERR_TLS_EXT_UNSOLICITED:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s carries extension %s (%u), which was not offered", msg, ext, what);
+        break;
+    case PQT_ERR_TLS_HRR_NO_CHANGE:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "HelloRetryRequest has neither a key_share nor a cookie: it would not change "
+                "the ClientHello");
+        break;
+    case PQT_ERR_TLS_ALPN:
+        verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
+                "%s ALPN answer is not exactly one of the offered protocols", msg);
+        break;
+    default:
+        verdict(s, PQT_OUTCOME_MALFORMED, "encrypted_extensions_syntax",
+                "%s does not parse: %s (extension %s, %u)", msg, pqt_strerror(err), ext, what);
+        break;
+    }
+}
+
 /* TLS 1.3 ServerHello with a key share: finish the exchange and switch to
  * the server's handshake traffic keys. */
 static void start_tls13(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *sh_msg,
@@ -941,11 +1043,6 @@ static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const 
     pqt_ks_hash h;
     int ret;
 
-    if (pqt_hello_server_version(sh) != 0x0304) {
-        verdict(s, PQT_OUTCOME_MALFORMED, "version_not_offered",
-                "HelloRetryRequest for version 0x%04x", pqt_hello_server_version(sh));
-        return;
-    }
     if (pqt_ks_suite(sh->cipher_suite, &h, &key_len) != 0) {
         verdict(s, PQT_OUTCOME_MALFORMED, "cipher_not_offered",
                 "HelloRetryRequest selects cipher suite 0x%04x, not a TLS 1.3 suite we offered",
@@ -1024,6 +1121,13 @@ static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const 
     memcpy(s->hrr_msg, msg, len);
     s->hrr_len = len;
     ret = pqt_hello_build_client(&spec, s->retry, cap, &s->retry_msg_len);
+    if (ret != 0 && cookie_len > 0) {
+        /* The server's fault: an echoed cookie must fit in the ClientHello's
+         * extensions, which are at most 2^16-1 bytes (RFC 8446 §4.1.2). */
+        verdict(s, PQT_OUTCOME_MALFORMED, "hrr_cookie_too_large",
+                "HelloRetryRequest cookie of %zu bytes does not fit in a ClientHello", cookie_len);
+        goto cleanup;
+    }
     if (ret != 0) {
         verdict(s, 0, "internal", "could not build the second ClientHello: %s", pqt_strerror(ret));
         goto cleanup;
@@ -1089,10 +1193,27 @@ static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len
 {
     const probe_def *d = &probe_defs[s->probe];
     pqt_server_hello sh;
+    pqt_client_hello ch;
+    uint16_t what = 0;
     int ret = pqt_hello_parse_server(msg + 4, len - 4, &sh);
+    if (ret == PQT_ERR_TLS_EXT_DUPLICATE) {
+        rule_broken(s, "ServerHello", ret, 0);
+        return;
+    }
     if (ret != 0) {
         verdict(s, s->phase == PH_RETRY ? 0 : PQT_OUTCOME_MALFORMED, "server_hello_syntax",
                 "ServerHello does not parse: %s", pqt_strerror(ret));
+        return;
+    }
+    if (sent_client_hello(s, &ch) != 0) {
+        verdict(s, 0, "internal", "cannot read back the ClientHello sent");
+        return;
+    }
+    ret = pqt_hello_check_server(&ch, &sh, &what);
+    /* An old version the client did not offer is an old server, judged
+     * below; every other broken rule makes the message worthless. */
+    if (ret != 0 && !(ret == PQT_ERR_TLS_VERSION && sh.selected_version == 0 && !sh.is_hrr)) {
+        rule_broken(s, sh.is_hrr ? "HelloRetryRequest" : "ServerHello", ret, what);
         return;
     }
     if (s->phase == PH_RETRY && !sh.is_hrr) {
@@ -1178,6 +1299,17 @@ static void on_handshake_message(pqt_probe_session *s, const uint8_t *msg, size_
             s->res.broken = 1;
             verdict(s, 0, "no_encrypted_extensions",
                     "first encrypted handshake message has type %u, not EncryptedExtensions", type);
+            return;
+        }
+        pqt_client_hello ch;
+        uint16_t what = 0;
+        if (sent_client_hello(s, &ch) != 0) {
+            verdict(s, 0, "internal", "cannot read back the ClientHello sent");
+            return;
+        }
+        int ret = pqt_hello_check_encrypted_extensions(&ch, msg + 4, len - 4, &what);
+        if (ret != 0) {
+            rule_broken(s, "EncryptedExtensions", ret, what);
             return;
         }
         s->seen_ee = 1;

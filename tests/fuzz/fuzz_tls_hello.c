@@ -1,9 +1,12 @@
 /*
  * Fuzz the TLS hello parsers and the ClientHello builder.
  *
- * Input: byte 0 picks the parser (0: ClientHello, 1: ServerHello/HRR,
- * 2: TLS 1.2 ServerKeyExchange, 3: record header), the rest is the message
- * body in an exact-size buffer, so AddressSanitizer sees any over-read.
+ * Input: byte 0 picks the parser (0: ClientHello, 1: ServerHello/HRR and
+ * the client's checks on it, 2: TLS 1.2 ServerKeyExchange, 4: the client's
+ * checks on EncryptedExtensions, others: record header), the rest is the
+ * message body in an exact-size buffer, so AddressSanitizer sees any
+ * over-read. The checks judge against a fixed ClientHello like the
+ * scanner's (TLS 1.3 and 1.2, ALPN, one X25519MLKEM768 share).
  *
  * Properties: nothing crashes or reads outside the input; every pointer a
  * parser returns lies inside the input; a ClientHello that parses can be
@@ -80,11 +83,62 @@ static void check_client(const uint8_t *in, size_t size)
     }
 }
 
+/* The ClientHello the server's messages are judged against. */
+static const pqt_client_hello *client(void)
+{
+    static uint8_t buf[4096];
+    static pqt_client_hello ch;
+    static int ready;
+    if (!ready) {
+        static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F};
+        static const uint16_t groups[] = {0x11EC, 0x001D, 0x0017};
+        static const uint16_t sigs[] = {0x0403, 0x0804};
+        static const char *const alpn[] = {"h2", "http/1.1", NULL};
+        static uint8_t random[32], sid[32], share[1216];
+        pqt_key_share ks = {.group = 0x11EC, .share = share, .len = sizeof(share)};
+        pqt_client_hello_spec spec = {.sni = "server.example",
+                                      .cipher_suites = suites,
+                                      .n_cipher_suites = 5,
+                                      .groups = groups,
+                                      .n_groups = 3,
+                                      .key_shares = &ks,
+                                      .n_key_shares = 1,
+                                      .sig_algs = sigs,
+                                      .n_sig_algs = 2,
+                                      .alpn = alpn,
+                                      .tls12_too = 1,
+                                      .random = random,
+                                      .session_id = sid};
+        size_t len = 0;
+        FUZZ_CHECK(pqt_hello_build_client(&spec, buf, sizeof(buf), &len) == 0);
+        FUZZ_CHECK(pqt_hello_parse_client(buf + 4, len - 4, &ch) == 0);
+        ready = 1;
+    }
+    return &ch;
+}
+
+/* 0 or one of the named codes of pqt_hello_check_*: never an unknown one. */
+static int known(int r)
+{
+    return r == 0 || strcmp(pqt_errname(r), "PQT_ERR_UNKNOWN") != 0;
+}
+
 static void check_server(const uint8_t *in, size_t size)
 {
     pqt_server_hello sh;
-    if (pqt_hello_parse_server(in, size, &sh) != 0) {
+    int r = pqt_hello_parse_server(in, size, &sh);
+    if (r != 0) {
         return;
+    }
+    const pqt_client_hello *ch = client();
+    uint16_t what = 0;
+    r = pqt_hello_check_server(ch, &sh, &what);
+    FUZZ_CHECK(known(r) && (r == 0 || r <= PQT_ERR_TLS_VERSION));
+    if (r == 0 && sh.selected_version != 0) {
+        /* What a TLS 1.3 answer that passed must be. */
+        FUZZ_CHECK(sh.selected_version == 0x0304 && sh.legacy_version == 0x0303);
+        FUZZ_CHECK(sh.compression == 0 && (sh.cipher_suite >> 8) == 0x13);
+        FUZZ_CHECK(sh.session_id_len == 32 && memcmp(sh.session_id, ch->session_id, 32) == 0);
     }
     FUZZ_CHECK(inside(sh.random, 32, in, size));
     FUZZ_CHECK(inside(sh.session_id, sh.session_id_len, in, size));
@@ -104,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *in = malloc(n ? n : 1);
     FUZZ_CHECK(in != NULL);
     memcpy(in, data + 1, n);
-    switch (data[0] & 3) {
+    switch (data[0] & 7) {
     case 0:
         check_client(in, n);
         break;
@@ -116,6 +170,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pqt_hello_parse_server_key_exchange_group(in, n, &g) == 0) {
             FUZZ_CHECK(n >= 3 && in[0] == 3 && g == ((in[1] << 8) | in[2]));
         }
+        break;
+    }
+    case 4: {
+        uint16_t what = 0;
+        int r = pqt_hello_check_encrypted_extensions(client(), in, n, &what);
+        FUZZ_CHECK(known(r) && (r != 0 || what == 0));
         break;
     }
     default: {

@@ -39,6 +39,25 @@ static void put(bytes *b, const void *p, size_t n)
 }
 
 /* ServerHello (or HRR) handshake message for the given ClientHello. */
+/* One rule of RFC 8446 a server can break in its hello or its
+ * EncryptedExtensions (BRK_NONE: none). */
+enum {
+    BRK_NONE,
+    BRK_SESSION_ID,
+    BRK_COMPRESSION,
+    BRK_SH_ALPN,
+    BRK_SH_UNKNOWN,
+    BRK_VERSION_0305,
+    BRK_LEGACY_VERSION,
+    BRK_SUITE_1304,
+    BRK_HRR_NO_CHANGE,
+    BRK_EE_UNSOLICITED,
+    BRK_EE_KEY_SHARE,
+    BRK_EE_ALPN_H9,
+    BRK_EE_TWICE,
+};
+static int brk; /* the rule the in-memory server breaks */
+
 static size_t server_hello(const pqt_client_hello *ch, int hrr, uint16_t group,
                            const uint8_t *share, size_t share_len, uint8_t *out, size_t cap)
 {
@@ -48,27 +67,35 @@ static size_t server_hello(const pqt_client_hello *ch, int hrr, uint16_t group,
     pqt_writer_init(&w, out, cap);
     pqt_writer_u8(&w, PQT_TLS_HS_SERVER_HELLO);
     pqt_writer_open(&w, 3);
-    pqt_writer_u16(&w, 0x0303);
+    pqt_writer_u16(&w, brk == BRK_LEGACY_VERSION ? 0x0304 : 0x0303);
     pqt_writer_bytes(&w, hrr ? hrr_random : rnd, 32);
     pqt_writer_open(&w, 1);
-    pqt_writer_bytes(&w, ch->session_id, ch->session_id_len);
+    pqt_writer_bytes(&w, ch->session_id, ch->session_id_len - (brk == BRK_SESSION_ID));
     pqt_writer_close(&w);
-    pqt_writer_u16(&w, 0x1301);
-    pqt_writer_u8(&w, 0);
+    pqt_writer_u16(&w, brk == BRK_SUITE_1304 ? 0x1304 : 0x1301);
+    pqt_writer_u8(&w, brk == BRK_COMPRESSION);
     pqt_writer_open(&w, 2);
     pqt_writer_u16(&w, PQT_TLS_EXT_SUPPORTED_VERSIONS);
     pqt_writer_open(&w, 2);
-    pqt_writer_u16(&w, 0x0304);
+    pqt_writer_u16(&w, brk == BRK_VERSION_0305 ? 0x0305 : 0x0304);
     pqt_writer_close(&w);
-    pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
-    pqt_writer_open(&w, 2);
-    pqt_writer_u16(&w, group);
-    if (!hrr) {
+    if (brk != BRK_HRR_NO_CHANGE) {
+        pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
         pqt_writer_open(&w, 2);
-        pqt_writer_bytes(&w, share, share_len);
+        pqt_writer_u16(&w, group);
+        if (!hrr) {
+            pqt_writer_open(&w, 2);
+            pqt_writer_bytes(&w, share, share_len);
+            pqt_writer_close(&w);
+        }
         pqt_writer_close(&w);
     }
-    pqt_writer_close(&w);
+    if (brk == BRK_SH_ALPN || brk == BRK_SH_UNKNOWN) {
+        pqt_writer_u16(&w, brk == BRK_SH_ALPN ? PQT_TLS_EXT_ALPN : 0xFE77);
+        pqt_writer_open(&w, 2);
+        pqt_writer_bytes(&w, "\x00\x03\x02h2", brk == BRK_SH_ALPN ? 5 : 0);
+        pqt_writer_close(&w);
+    }
     pqt_writer_close(&w);
     pqt_writer_close(&w);
     if (pqt_writer_finish(&w, &len) != 0) {
@@ -124,11 +151,33 @@ static int serve(const uint8_t *rec, size_t rec_len, int mode, bytes *out)
         pqt_record_keys_init(&rk, 0x1301, k.server_hs_traffic) != 0) {
         return -1;
     }
-    /* EncryptedExtensions (empty), then a CertificateVerify stub. */
-    uint8_t flight[] = {mode == SRV_NOT_EE ? 11 : 8, 0, 0, 2, 0, 0, 15, 0, 0, 4, 0x08, 0x04, 0, 0};
+    /* EncryptedExtensions (empty, or with the extension brk asks for),
+     * then a CertificateVerify stub. */
+    static const struct {
+        int brk;
+        uint8_t len;
+        uint8_t ext[16];
+    } ee[] = {
+        {BRK_EE_UNSOLICITED, 5, {0x00, 0x01, 0x00, 0x01, 0x01}},
+        {BRK_EE_KEY_SHARE, 8, {0x00, 0x33, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x00}},
+        {BRK_EE_ALPN_H9, 9, {0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, 'h', '9'}},
+        {BRK_EE_TWICE, 16, {0, 10, 0, 4, 0, 2, 0, 0x1d, 0, 10, 0, 4, 0, 2, 0, 0x1d}},
+    };
+    uint8_t flight[64] = {mode == SRV_NOT_EE ? 11 : 8, 0, 0, 2, 0, 0};
+    size_t flight_len = 6;
+    for (size_t i = 0; i < sizeof(ee) / sizeof(ee[0]); i++) {
+        if (ee[i].brk == brk) {
+            memcpy(flight + 6, ee[i].ext, ee[i].len);
+            flight[3] = (uint8_t)(2 + ee[i].len);
+            flight[5] = ee[i].len;
+            flight_len += ee[i].len;
+        }
+    }
+    memcpy(flight + flight_len, "\x0f\x00\x00\x04\x08\x04\x00\x00", 8);
+    flight_len += 8;
     uint8_t prot[256];
     size_t prot_len = 0;
-    if (pqt_record_encrypt(&rk, 22, flight, sizeof(flight), prot, sizeof(prot), &prot_len) != 0) {
+    if (pqt_record_encrypt(&rk, 22, flight, flight_len, prot, sizeof(prot), &prot_len) != 0) {
         return -1;
     }
     if (mode == SRV_BAD_RECORD) {
@@ -314,6 +363,59 @@ static const pqt_probe_result *run_hrr(pqt_probe_session **s, int probe, int mod
     return pqt_probe_session_result(*s);
 }
 
+/* An HRR whose cookie (65,000 bytes, legal in itself) cannot be echoed in
+ * a ClientHello: the server's fault, named, never "internal". */
+static void test_hrr_huge_cookie(void)
+{
+    pqt_probe_session *s;
+    const uint8_t *rec;
+    size_t len, split, n = 0;
+    pqt_client_hello ch;
+    CHECK(pqt_probe_session_new(PQT_PROBE_HRR_PREFERENCE, "server.example", &s) == 0, "new");
+    pqt_probe_session_hello(s, &rec, &len, &split);
+    CHECK(pqt_hello_parse_client(rec + 9, len - 9, &ch) == 0, "parse own hello");
+    uint8_t *msg = malloc(70000), *recs = malloc(70000 + 5 * 8);
+    pqt_writer w;
+    pqt_writer_init(&w, msg, 70000);
+    pqt_writer_u8(&w, PQT_TLS_HS_SERVER_HELLO);
+    pqt_writer_open(&w, 3);
+    pqt_writer_u16(&w, 0x0303);
+    pqt_writer_bytes(&w, hrr_random, 32);
+    pqt_writer_open(&w, 1);
+    pqt_writer_bytes(&w, ch.session_id, ch.session_id_len);
+    pqt_writer_close(&w);
+    pqt_writer_u16(&w, 0x1301);
+    pqt_writer_u8(&w, 0);
+    pqt_writer_open(&w, 2);
+    pqt_writer_bytes(&w, "\x00\x2b\x00\x02\x03\x04\x00\x33\x00\x02\x11\xec", 12);
+    pqt_writer_u16(&w, PQT_TLS_EXT_COOKIE);
+    pqt_writer_open(&w, 2);
+    pqt_writer_open(&w, 2);
+    pqt_writer_zeros(&w, 65000);
+    pqt_writer_close(&w);
+    pqt_writer_close(&w);
+    pqt_writer_close(&w);
+    pqt_writer_close(&w);
+    CHECK(pqt_writer_finish(&w, &n) == 0, "HRR with a 65000-byte cookie built");
+    size_t out = 0;
+    for (size_t off = 0; off < n; off += 16384) {
+        size_t k = n - off < 16384 ? n - off : 16384;
+        uint8_t h[5] = {22, 3, 3, (uint8_t)(k >> 8), (uint8_t)k};
+        memcpy(recs + out, h, 5);
+        memcpy(recs + out + 5, msg + off, k);
+        out += 5 + k;
+    }
+    int r = pqt_probe_session_feed(s, recs, out);
+    const pqt_probe_result *p = pqt_probe_session_result(s);
+    CHECK(r == 1 && p->outcome == PQT_OUTCOME_MALFORMED && p->error &&
+              strcmp(p->error, "hrr_cookie_too_large") == 0,
+          "huge cookie: malformed/hrr_cookie_too_large, got %s/%s (%s)",
+          pqt_probe_outcome_name(p->outcome), p->error ? p->error : "-", p->detail);
+    pqt_probe_session_free(s);
+    free(msg);
+    free(recs);
+}
+
 static void test_hrr_continuation(void)
 {
     pqt_probe_session *s;
@@ -431,6 +533,38 @@ static void test_sessions(void)
           "HRR for a group whose share was sent: malformed");
     pqt_probe_session_free(s);
 
+    /* A server that completes the hybrid exchange but breaks one rule a
+     * client enforces: malformed, never verified, no broken-hybrid. */
+    static const struct {
+        int brk;
+        int mode;
+        const char *error;
+    } rules[] = {
+        {BRK_SESSION_ID, SRV_GOOD, "session_id_mismatch"},
+        {BRK_COMPRESSION, SRV_GOOD, "compression"},
+        {BRK_SH_ALPN, SRV_GOOD, "extension_not_allowed"},
+        {BRK_SH_UNKNOWN, SRV_GOOD, "unsolicited_extension"},
+        {BRK_VERSION_0305, SRV_GOOD, "version_not_offered"},
+        {BRK_LEGACY_VERSION, SRV_GOOD, "legacy_version"},
+        {BRK_SUITE_1304, SRV_GOOD, "cipher_not_offered"},
+        {BRK_HRR_NO_CHANGE, SRV_HRR, "hrr_no_change"},
+        {BRK_EE_UNSOLICITED, SRV_GOOD, "unsolicited_extension"},
+        {BRK_EE_KEY_SHARE, SRV_GOOD, "extension_not_allowed"},
+        {BRK_EE_ALPN_H9, SRV_GOOD, "alpn_not_offered"},
+        {BRK_EE_TWICE, SRV_GOOD, "duplicate_extension"},
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+        brk = rules[i].brk;
+        p = run_probe(&s, PQT_PROBE_X25519MLKEM768, rules[i].mode, 0);
+        CHECK(p && p->outcome == PQT_OUTCOME_MALFORMED && !p->verified && !p->broken && p->error &&
+                  strcmp(p->error, rules[i].error) == 0 && p->detail[0] != 0,
+              "rule %d: malformed/%s, got %s/%s (%s)", rules[i].brk, rules[i].error,
+              p ? pqt_probe_outcome_name(p->outcome) : "-", p && p->error ? p->error : "-",
+              p ? p->detail : "");
+        pqt_probe_session_free(s);
+    }
+    brk = BRK_NONE;
+
     /* Hostile byte streams. */
     static const struct {
         const char *what;
@@ -460,6 +594,18 @@ static void test_sessions(void)
         {"application data first", (const uint8_t *)"\x17\x03\x03\x00\x01\x00", 6, 0,
          PQT_OUTCOME_MALFORMED, "unexpected_application_data"},
         {"silence then close", (const uint8_t *)"", 0, 1, PQT_OUTCOME_CLOSED, NULL},
+        {"TLS 1.2 ServerHello with the downgrade sentinel",
+         (const uint8_t *)"\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x03"
+                          "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                          "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                          "DOWNGRD\x01\x00\xc0\x2f\x00",
+         47, 0, PQT_OUTCOME_MALFORMED, "downgrade"},
+        {"TLS 1.2 ServerHello without the sentinel",
+         (const uint8_t *)"\x16\x03\x03\x00\x2a\x02\x00\x00\x26\x03\x03"
+                          "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                          "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                          "DOWNGRD\x02\x00\xc0\x2f\x00\x16\x03\x03\x00\x04\x0e\x00\x00\x00",
+         56, 0, PQT_OUTCOME_SERVER_HELLO, NULL},
     };
     for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
         CHECK(pqt_probe_session_new(PQT_PROBE_BROWSER, NULL, &s) == 0, "new");
@@ -656,6 +802,7 @@ int main(void)
 {
     test_sessions();
     test_hrr_continuation();
+    test_hrr_huge_cookie();
     test_cert_facts();
     test_classical_kex();
     printf("test_scan_probe: %d checks, %d failures\n", checks, failures);
