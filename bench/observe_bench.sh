@@ -3,12 +3,19 @@
 # tshark extracting the same fields from a slice of it.
 #
 #   bench/observe_bench.sh BUILD_DIR [--mib 1100] [--runs 5] [--slice-mib 256]
-#                          [--tshark-runs 3] [--keep DIR]
+#                          [--tshark-runs 3] [--keep DIR] [--pqtls PATH]
+#   bench/observe_bench.sh BUILD_DIR --collide [--mib 256] [--concurrency 4096]
+#                          [--runs 5] [--keep DIR] [--pqtls PATH]
 #
 # BUILD_DIR holds bin/pqtls and bin/observe_gen (bench/observe_gen.c). The
 # captures are generated in a fresh temporary directory ($TMPDIR or /tmp)
 # and deleted at the end (--keep DIR: generate once into DIR and reuse).
-# Reported:
+# --pqtls PATH times another build's pqtls on the same captures.
+# --collide: the flow table under colliding flows instead. Two captures of
+# the same size and traffic with --concurrency connections open at once,
+# one normal, one whose flows all share one bucket of the old unkeyed flow
+# hash (observe_gen --collide); median CPU time of each and the ratio
+# colliding / normal. Nothing else is run. Otherwise reported:
 #   - pqtls observe (JSON Lines to /dev/null, so the records are formatted):
 #     median CPU time (user + system, /usr/bin/time -v) of --runs runs over
 #     the whole capture, GB/s per core (10^9 bytes of capture file per CPU
@@ -24,14 +31,21 @@
 # One process at a time; the machine's other load is not controlled.
 set -euo pipefail
 [ $# -ge 1 ] || {
-    sed -n '2,22p' "$0" >&2
+    sed -n '2,31p' "$0" >&2
     exit 2
 }
 BUILD="$(cd "$1" && pwd)"
 shift
-MIB=1100 RUNS=5 SLICE=256 TRUNS=3 KEEP=
+MIB='' RUNS=5 SLICE=256 TRUNS=3 KEEP='' PQTLS='' COLLIDE='' CONC=4096
 while [ $# -gt 0 ]; do
     case "$1" in
+    --collide)
+        COLLIDE=1
+        shift
+        continue
+        ;;
+    --concurrency) CONC="$2" ;;
+    --pqtls) PQTLS="$2" ;;
     --mib) MIB="$2" ;;
     --runs) RUNS="$2" ;;
     --slice-mib) SLICE="$2" ;;
@@ -44,7 +58,11 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
 done
-PQTLS="$BUILD/bin/pqtls"
+if [ -z "$MIB" ]; then
+    MIB=1100
+    [ -z "$COLLIDE" ] || MIB=256
+fi
+PQTLS="${PQTLS:-$BUILD/bin/pqtls}"
 GEN="$BUILD/bin/observe_gen"
 for f in "$PQTLS" "$GEN"; do
     [ -x "$f" ] || {
@@ -68,16 +86,21 @@ trap 'exit 143' INT TERM HUP
 
 BIG="$DIR/big-$MIB.pcap"
 SMALL="$DIR/slice-$SLICE.pcap"
+# gen FILE MIB [observe_gen options]
 gen() {
-    if [ ! -s "$1" ]; then
-        "$GEN" "$1" "$2" --seed 1 >"$1.info"
+    local file="$1" mib="$2"
+    shift 2
+    if [ ! -s "$file" ]; then
+        "$GEN" "$file" "$mib" --seed 1 "$@" >"$file.info"
     fi
-    echo "  $(basename "$1"): $(cat "$1.info")"
+    echo "  $(basename "$file"): $(tr '\n' ' ' <"$file.info")"
 }
-echo "observe_bench: $(nproc) CPUs, $(uname -m), $("$PQTLS" --version 2>/dev/null | head -n 1 || echo pqtls)"
+echo "observe_bench: $(nproc) CPUs, $(uname -m), $PQTLS: $("$PQTLS" --version 2>/dev/null | head -n 1 || echo pqtls)"
 echo "generating captures (observe_gen, seed 1) in $DIR"
-gen "$BIG" "$MIB"
-gen "$SMALL" "$SLICE"
+if [ -z "$COLLIDE" ]; then
+    gen "$BIG" "$MIB"
+    gen "$SMALL" "$SLICE"
+fi
 
 # run_timed OUT_PREFIX CMD...: CPU seconds (user + system), wall seconds
 # and max RSS (KiB) of one run.
@@ -115,6 +138,29 @@ bench_observe() {
     echo "    CPU s: $(printf '%s' "$cpus" | tr '\n' ' ')"
     echo "    wall s: $(printf '%s' "$walls" | tr '\n' ' ')"
 }
+
+if [ -n "$COLLIDE" ]; then
+    NORMAL="$DIR/normal-$MIB-c$CONC.pcap"
+    COLLIDING="$DIR/collide-$MIB-c$CONC.pcap"
+    gen "$NORMAL" "$MIB" --concurrency "$CONC"
+    gen "$COLLIDING" "$MIB" --concurrency "$CONC" --collide
+    for f in "$NORMAL" "$COLLIDING"; do
+        echo "pqtls observe -q $(basename "$f") >/dev/null ($(stat -c %s "$f") bytes), $RUNS runs"
+        bench_observe "$f" "$RUNS"
+        HS=$("$PQTLS" observe -q "$f" | wc -l)
+        printf '  median %.3f CPU s = %.2f GB/s per core (wall %.3f s), max RSS %d KiB, %d handshake records\n' \
+            "$MED" "$(echo "$(stat -c %s "$f") / $MED / 1000000000" | bc -l)" "$MEDW" "$MAXRSS" "$HS"
+        if [ "$f" = "$NORMAL" ]; then
+            MED_NORMAL=$MED
+        fi
+    done
+    if [ "$(echo "$MED_NORMAL > 0" | bc -l)" = 1 ]; then
+        printf 'colliding / normal, median CPU time: %.2fx\n' "$(echo "$MED / $MED_NORMAL" | bc -l)"
+    else
+        echo "colliding / normal: the normal capture took under 10 ms; use a larger --mib"
+    fi
+    exit 0
+fi
 
 SZ_BIG=$(stat -c %s "$BIG")
 SZ_SMALL=$(stat -c %s "$SMALL")

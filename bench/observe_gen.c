@@ -1,7 +1,7 @@
 /*
  * observe_gen: write a handshake-heavy pcap for bench/observe_bench.sh.
  *
- *   observe_gen OUT.pcap MIB [--concurrency N] [--seed S]
+ *   observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide]
  *
  * Ethernet/IPv4/TCP, microsecond pcap. Each connection is a complete TCP
  * conversation: three-way handshake, a Chrome-like hybrid ClientHello
@@ -21,6 +21,18 @@
  * cryptography). Stops after MIB mebibytes (whole connections).
  * Prints "connections N packets P bytes B handshakes_pq Q alerts A resets R
  * hrr H" on standard output.
+ *
+ * --collide: the same capture (same seed, same sizes, same bytes but for
+ * addresses, ports and checksums) with every connection's 4-tuple in one
+ * bucket of the observer's old flow table: server 192.0.2.1:443, clients
+ * 10.0.0.1 and up, ports found by search such that the flow hash of
+ * 12d8b6f (unkeyed FNV-1a, old_flow_hash below) agrees in its low 16 bits,
+ * the bucket index with the default --max-flows 65536 (so also with any
+ * smaller table). Prints a second line "collide bucket B of 65536 tried T".
+ * The old table paid, per packet, for every flow in its bucket, and a flow
+ * leaves the table at its connection's FIN or RST: what the collision costs
+ * grows with the connections open at once, so use a large --concurrency
+ * (bench/observe_bench.sh --collide uses 4096).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -258,6 +270,84 @@ static size_t client_hello(uint8_t *out, size_t cap, const char *sni, int pq_sha
     return len;
 }
 
+/* ---- --collide ---------------------------------------------------------- */
+
+#define COLLIDE_BUCKETS 65536u /* engine.c: DEFAULT_MAX_FLOWS buckets */
+
+/* The observer's flow hash before it was keyed (src/observe/engine.c at
+ * 12d8b6f, hash_bytes and flow_hash): FNV-1a of each endpoint's address
+ * and big-endian port, the two combined so both directions agree; the
+ * bucket was the low bits. */
+static uint32_t old_fnv(uint32_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+    return h;
+}
+
+static uint32_t old_endpoint(const uint8_t ip[4], uint16_t port)
+{
+    uint8_t pb[2] = {(uint8_t)(port >> 8), (uint8_t)port};
+    return old_fnv(old_fnv(2166136261u, ip, 4), pb, 2);
+}
+
+static uint32_t old_combine(uint32_t ha, uint32_t hb)
+{
+    uint32_t h = (ha ^ hb) + (ha + hb) * 0x9E3779B1u;
+    return h ^ (h >> 15);
+}
+
+static uint32_t old_flow_hash(const gen_tuple *t)
+{
+    return old_combine(old_endpoint(t->ip[0], t->port[0]), old_endpoint(t->ip[1], t->port[1]));
+}
+
+/* The search: client addresses 10.0.0.1, 10.0.0.2, ... and for each the
+ * ports 1024..65535 in order; every 4-tuple whose old bucket is the one of
+ * the first (10.0.0.1:1024 to 192.0.2.1:443) is taken, each once. About
+ * one in 65536 is, so roughly one per address. */
+typedef struct {
+    uint32_t host, port; /* next candidate: 10.0.0.0 + host, port */
+    uint32_t hb, bucket; /* the server endpoint's hash; the bucket */
+    uint64_t tried;
+} collide_search;
+
+static const uint8_t COLLIDE_SERVER[4] = {192, 0, 2, 1};
+
+static void collide_init(collide_search *s)
+{
+    s->host = 1;
+    s->port = 1024;
+    s->hb = old_endpoint(COLLIDE_SERVER, 443);
+    s->bucket = old_combine(old_endpoint((const uint8_t[4]){10, 0, 0, 1}, 1024), s->hb) &
+                (COLLIDE_BUCKETS - 1);
+    s->tried = 0;
+}
+
+static void collide_next(collide_search *s, gen_tuple *t)
+{
+    for (; s->host < (1u << 24); s->host++, s->port = 1024) {
+        uint8_t ip[4] = {10, (uint8_t)(s->host >> 16), (uint8_t)(s->host >> 8), (uint8_t)s->host};
+        uint32_t st = old_fnv(2166136261u, ip, 4);
+        for (; s->port <= 65535; s->port++) {
+            uint8_t pb[2] = {(uint8_t)(s->port >> 8), (uint8_t)s->port};
+            s->tried++;
+            if ((old_combine(old_fnv(st, pb, 2), s->hb) & (COLLIDE_BUCKETS - 1)) == s->bucket) {
+                memcpy(t->ip[0], ip, 4);
+                memcpy(t->ip[1], COLLIDE_SERVER, 4);
+                t->port[0] = (uint16_t)s->port++;
+                t->port[1] = 443;
+                return;
+            }
+        }
+    }
+    fprintf(stderr, "observe_gen: --collide ran out of 10.0.0.0/8 client addresses\n");
+    exit(5);
+}
+
+static collide_search *collide; /* NULL unless --collide */
+
 typedef struct {
     uint64_t conns, packets, bytes, pq, alerts, resets, hrr;
 } gen_stats;
@@ -279,6 +369,13 @@ static void make_conn(gen_conn *c, uint64_t id, gen_stats *st)
     t.ip[1][3] = (uint8_t)(1 + id % 200);
     t.port[0] = (uint16_t)(1024 + id % 60000);
     t.port[1] = 443;
+    if (collide != NULL) {
+        collide_next(collide, &t);
+        if ((old_flow_hash(&t) & (COLLIDE_BUCKETS - 1)) != collide->bucket) {
+            fprintf(stderr, "observe_gen: --collide search is wrong\n");
+            exit(5);
+        }
+    }
     t.seq[0] = (uint32_t)rng();
     t.seq[1] = (uint32_t)rng();
     snprintf(sni, sizeof(sni), "host%u.example.com", (unsigned)(id % 1000));
@@ -338,18 +435,27 @@ static void make_conn(gen_conn *c, uint64_t id, gen_stats *st)
 int main(int argc, char **argv)
 {
     unsigned long conc = 64;
+    collide_search search;
     if (argc < 3) {
-        fprintf(stderr, "usage: observe_gen OUT.pcap MIB [--concurrency N] [--seed S]\n");
+        fprintf(stderr,
+                "usage: observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide]\n");
         return 2;
     }
-    for (int i = 3; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--concurrency") == 0) {
-            conc = strtoul(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--seed") == 0) {
-            rng_state = strtoull(argv[i + 1], NULL, 10) | 1;
-        } else {
+    for (int i = 3; i < argc; i += 2) {
+        if (strcmp(argv[i], "--collide") == 0) {
+            collide_init(&search);
+            collide = &search;
+            i--; /* no value */
+        } else if (strcmp(argv[i], "--concurrency") != 0 && strcmp(argv[i], "--seed") != 0) {
             fprintf(stderr, "observe_gen: unknown option %s\n", argv[i]);
             return 2;
+        } else if (i + 1 >= argc) {
+            fprintf(stderr, "observe_gen: %s needs a value\n", argv[i]);
+            return 2;
+        } else if (strcmp(argv[i], "--concurrency") == 0) {
+            conc = strtoul(argv[i + 1], NULL, 10);
+        } else {
+            rng_state = strtoull(argv[i + 1], NULL, 10) | 1;
         }
     }
     unsigned long long mib = strtoull(argv[2], NULL, 10);
@@ -424,5 +530,9 @@ int main(int argc, char **argv)
            (unsigned long long)(st.bytes + 24), (unsigned long long)st.pq,
            (unsigned long long)st.alerts, (unsigned long long)st.resets,
            (unsigned long long)st.hrr);
+    if (collide != NULL) {
+        printf("collide bucket %u of %u tried %llu\n", (unsigned)collide->bucket, COLLIDE_BUCKETS,
+               (unsigned long long)collide->tried);
+    }
     return 0;
 }
