@@ -279,6 +279,7 @@ enum {
     OPT_MAX_FLOWS,
     OPT_MAX_BUFFER,
     OPT_TIMEOUT,
+    OPT_PREFIX_V4,
     OPT_PREFIX_V6,
     OPT_COUNT,
     OPT_DURATION,
@@ -302,12 +303,7 @@ static const struct option observe_options[] = {
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    /* Kept as it has always been: the old parser told these two apart by
-     * a[9] == '4', but a[9] is the 'v' of "--prefix-v4", so --prefix-v4 has
-     * always set the IPv6 prefix length (0 to 128) and left IPv4 at 24.
-     * Making it set IPv4 changes accepted command lines and output, which
-     * is a change of its own, not part of moving to getopt_long. */
-    {"prefix-v4", required_argument, NULL, OPT_PREFIX_V6},
+    {"prefix-v4", required_argument, NULL, OPT_PREFIX_V4},
     {"prefix-v6", required_argument, NULL, OPT_PREFIX_V6},
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -322,7 +318,7 @@ typedef struct {
     int pseudo, promisc, quiet, help;
     size_t max_flows, max_buffer_bytes; /* 0: the observer's defaults */
     uint64_t idle_timeout_us;           /* 0: the observer's default */
-    unsigned prefix_v6;                 /* 0: the default */
+    unsigned prefix_v4, prefix_v6;      /* 0: the defaults */
     unsigned long long count, duration, interval;
     const char **operands; /* capture files or, with -i, the words of the BPF filter */
     size_t noperands;
@@ -388,6 +384,12 @@ static int observe_number(observe_args *a, const cli_opts *o, int code)
         ret = number_option(o, 86400, &v);
         if (ret == CLI_EXIT_OK) {
             a->idle_timeout_us = v == 0 ? 1 : v * 1000000u;
+        }
+        return ret;
+    case OPT_PREFIX_V4:
+        ret = number_option(o, 32, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->prefix_v4 = (unsigned)v;
         }
         return ret;
     case OPT_PREFIX_V6:
@@ -625,6 +627,7 @@ static int observe_open(const observe_args *a, observe_state *s)
     s->rc.format = a->format;
     s->rc.out = stdout;
     s->rc.out_path = a->out_path;
+    s->rc.oopts.prefix_v4 = a->prefix_v4;
     s->rc.oopts.prefix_v6 = a->prefix_v6;
     if (a->iface != NULL) {
         s->bpf = join_words(a->operands, a->noperands);

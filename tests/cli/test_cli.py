@@ -360,7 +360,7 @@ def test_observe_options():
 
     # Every observe number is read from 0; 0 is then refused by its own message where needed.
     numbers = [("--max-flows", 16777216), ("--max-buffer", 1048576), ("--timeout", 86400),
-               ("--prefix-v4", 128), ("--prefix-v6", 128), ("--count", 18446744073709551615),
+               ("--prefix-v4", 32), ("--prefix-v6", 128), ("--count", 18446744073709551615),
                ("--duration", 31536000), ("--metrics-interval", 86400)]
     for opt, hi in numbers:
         for v in ["1", str(hi), "+3", " 9", "007"]:
@@ -380,8 +380,9 @@ def test_observe_options():
         exact(["observe", opt, "00", NOFILE], 2, f"pqtls observe: {opt} must be at least 1\n")
     # --count takes all of unsigned 64-bit, so strtoull's wrap of " -1" gets through as before.
     exact(["observe", "--count", " -1", "-q", NOFILE], 3, NOFILE_ERR)
-    # --prefix-v4 has always been read as --prefix-v6, 0 to 128 (see cli/observe.c).
-    exact(["observe", "--prefix-v4", "33", "-q", NOFILE], 3, NOFILE_ERR)
+    # --prefix-v4 is the IPv4 prefix length, 0 to 32 (the hand-written parser
+    # before getopt_long took it for --prefix-v6).
+    exact(["observe", "--prefix-v4", "33", NOFILE], 2, wants("--prefix-v4", 32, "33"))
     exact(["observe", "--prefix-v6", "129", NOFILE], 2, wants("--prefix-v6", 128, "129"))
     exact(["observe", "--max-buffer", "0", "--max-flows", "x", NOFILE], 2,
           wants("--max-flows", 16777216, "x"))
@@ -467,12 +468,33 @@ def test_observe_options():
     exact(["observe", NOFILE, "-q"], 3, NOFILE_ERR, env=posix)
 
 
+def test_observe_prefixes():
+    """--prefix-v4 and --prefix-v6 set the network-path prefixes of their own family."""
+    pcaps = os.path.join(SHARED, "pcaps", "foxio-ja4", "pcap")
+    cases = [("tls-sni.pcapng", "--prefix-v4", "16", "24"),
+             ("tls-alpn-h2.pcap", "--prefix-v6", "64", "48")]
+    for name, opt, want, default in cases:
+        path = os.path.join(pcaps, name)
+        if not os.path.exists(path):
+            check(False, f"shared capture missing: {path}")
+            continue
+        for args, plen in (([], default), ([opt, want], want)):
+            p = subprocess.run([PQTLS, "observe", "-q", *args, path], capture_output=True,
+                               text=True)
+            recs = [json.loads(line) for line in p.stdout.splitlines()]
+            fam = [r for r in recs if (":" in r["client"]) == (opt == "--prefix-v6")]
+            check(p.returncode == 0 and fam and
+                  all(r["path"]["client_prefix"].endswith("/" + plen) for r in fam),
+                  f"{name} {args}: client prefixes /{plen}, got "
+                  f"{sorted({r['path']['client_prefix'] for r in fam})}")
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
     for test in (test_keygen_known_answers, test_encaps_decaps_known_answers,
                  test_round_trip_and_files, test_errors, test_bench_jsonl, test_scan_options,
-                 test_observe_options):
+                 test_observe_options, test_observe_prefixes):
         before = len(failures)
         test()
         print(("ok   " if len(failures) == before else "FAIL ") + test.__name__)
