@@ -117,6 +117,7 @@ typedef struct {
     uint16_t key_share_group; /* SH: the share's group; HRR: selected_group */
     const uint8_t *key_share; /* SH only */
     size_t key_share_len;
+    uint16_t duplicate; /* the repeated type when parsing fails with PQT_ERR_TLS_EXT_DUPLICATE */
 } pqt_server_hello;
 
 /* Parse a ServerHello (or HelloRetryRequest) body. */

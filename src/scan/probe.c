@@ -884,8 +884,8 @@ static void rule_broken(pqt_probe_session *s, const char *msg, int err, uint16_t
         break;
     case PQT_ERR_TLS_DOWNGRADE:
         verdict(s, PQT_OUTCOME_MALFORMED, rule_error(err),
-                "%s negotiates 0x%04x with the TLS 1.3 downgrade sentinel in its random "
-                "(RFC 8446 4.1.3) although TLS 1.3 was offered",
+                "%s negotiates 0x%04x with the downgrade sentinel in its random; TLS 1.3 "
+                "was offered",
                 msg, what);
         break;
     case PQT_ERR_TLS_SESSION_ID:
@@ -1013,14 +1013,21 @@ cleanup:
     pqt_ks_wipe(&ks, sizeof(ks));
 }
 
-/* 1 if the probe answers a HelloRetryRequest for group g with a second
- * ClientHello: every probe but the segmentation ones (whose question the
- * first answer settles) and the legacy one, for groups pqtls can finish. */
+/* 1 if the probe answers a HelloRetryRequest for group g (0: a cookie
+ * only, the same shares again) with a second ClientHello: every probe but
+ * the segmentation ones (whose question the first answer settles) and the
+ * legacy one, for groups pqtls can finish. */
 static int can_retry(const pqt_probe_session *s, uint16_t g)
 {
     const probe_def *d = &probe_defs[s->probe];
     const pqt_group *gi = pqt_group_by_code(g);
-    if (d->split != 0 || s->probe == PQT_PROBE_LEGACY_KYBER || gi == NULL) {
+    if (d->split != 0 || s->probe == PQT_PROBE_LEGACY_KYBER) {
+        return 0;
+    }
+    if (g == 0) {
+        return 1;
+    }
+    if (gi == NULL) {
         return 0;
     }
     return gi->pqtls_implements || g == PQT_GROUP_X25519 || g == PQT_GROUP_SECP256R1 ||
@@ -1030,8 +1037,9 @@ static int can_retry(const pqt_probe_session *s, uint16_t g)
 /*
  * RFC 8446 §4.1.4: answer a HelloRetryRequest with the same ClientHello,
  * except that "key_share" holds a single share for the selected group and
- * the HRR's "cookie" is echoed (§4.1.2, §4.2.2). The transcript then
- * starts with message_hash(ClientHello1) and the HRR (§4.4.1).
+ * the HRR's "cookie" is echoed (§4.1.2, §4.2.2); an HRR with a cookie only
+ * gets the same shares again. The transcript then starts with
+ * message_hash(ClientHello1) and the HRR (§4.4.1).
  */
 static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const uint8_t *msg,
                         size_t len)
@@ -1077,28 +1085,45 @@ static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const 
         verdict(s, 0, "internal", "transcript hash failed: %s", pqt_strerror(ret));
         return;
     }
-    /* The old shares are useless now: a new key pair for the asked group. */
-    for (size_t i = 0; i < s->n_shares; i++) {
-        pqt_hybrid_client_free(s->kex[i]);
-        s->kex[i] = NULL;
+    pqt_key_share ks = {0};
+    const pqt_key_share *shares = &ks;
+    size_t n_shares = 1;
+    pqt_client_hello ch1_parsed;
+    if (!sh->has_key_share) {
+        /* A cookie only: the shares of the first ClientHello (and their
+         * keys) again, read back from the bytes sent. */
+        if (pqt_hello_parse_client(s->rec + 9, s->rec_len - 9, &ch1_parsed) != 0) {
+            verdict(s, 0, "internal", "cannot read back the ClientHello sent");
+            return;
+        }
+        shares = ch1_parsed.key_shares;
+        n_shares = ch1_parsed.n_key_shares;
+    } else {
+        /* The old shares are useless now: a new key pair for the asked group. */
+        for (size_t i = 0; i < s->n_shares; i++) {
+            pqt_hybrid_client_free(s->kex[i]);
+            s->kex[i] = NULL;
+        }
+        s->n_shares = 0;
+        ret = new_share(sh->key_share_group, &s->kex[0], share, sizeof(share), &share_len);
+        if (ret != 0) {
+            verdict(s, 0, "internal", "key generation for the retry failed: %s", pqt_strerror(ret));
+            goto cleanup;
+        }
+        s->share_groups[0] = sh->key_share_group;
+        s->n_shares = 1;
+        ks.group = sh->key_share_group;
+        ks.share = share;
+        ks.len = (uint16_t)share_len;
     }
-    s->n_shares = 0;
-    ret = new_share(sh->key_share_group, &s->kex[0], share, sizeof(share), &share_len);
-    if (ret != 0) {
-        verdict(s, 0, "internal", "key generation for the retry failed: %s", pqt_strerror(ret));
-        goto cleanup;
-    }
-    s->share_groups[0] = sh->key_share_group;
-    s->n_shares = 1;
-    pqt_key_share ks = {.group = sh->key_share_group, .share = share, .len = (uint16_t)share_len};
     pqt_client_hello_spec spec = {
         .sni = s->sni[0] ? s->sni : NULL,
         .cipher_suites = d->tls12 ? suites12 : suites13,
         .n_cipher_suites = d->tls12 ? sizeof(suites12) / 2 : sizeof(suites13) / 2,
         .groups = d->groups,
         .n_groups = d->n_groups,
-        .key_shares = &ks,
-        .n_key_shares = 1,
+        .key_shares = shares,
+        .n_key_shares = n_shares,
         .sig_algs = sig_algs,
         .n_sig_algs = sizeof(sig_algs) / 2,
         .alpn = alpn,
@@ -1165,7 +1190,13 @@ static void on_hrr(pqt_probe_session *s, const pqt_server_hello *sh, const uint8
     /* RFC 8446 §4.1.4: the selected_group must be offered and must not
      * be one the client already sent a share for. */
     if (!sh->has_key_share) {
-        settle(s, 0); /* a cookie-only HRR */
+        /* A cookie only (pqt_hello_check_server refused an HRR with
+         * neither): the same shares again. */
+        if (can_retry(s, 0)) {
+            start_retry(s, sh, msg, len);
+        } else {
+            settle(s, 0);
+        }
         return;
     }
     if (!group_offered(d, sh->key_share_group)) {
@@ -1197,7 +1228,7 @@ static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len
     uint16_t what = 0;
     int ret = pqt_hello_parse_server(msg + 4, len - 4, &sh);
     if (ret == PQT_ERR_TLS_EXT_DUPLICATE) {
-        rule_broken(s, "ServerHello", ret, 0);
+        rule_broken(s, sh.is_hrr ? "HelloRetryRequest" : "ServerHello", ret, sh.duplicate);
         return;
     }
     if (ret != 0) {
@@ -1232,7 +1263,7 @@ static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len
             verdict(s, 0, "hrr_cipher_changed",
                     "ServerHello selects cipher suite 0x%04x, the HelloRetryRequest 0x%04x",
                     sh.cipher_suite, s->hrr_suite);
-        } else if (!sh.has_key_share || sh.key_share_group != s->res.group) {
+        } else if (!sh.has_key_share || (s->res.group != 0 && sh.key_share_group != s->res.group)) {
             verdict(s, 0, "hrr_group_changed",
                     "ServerHello selects group 0x%04x, the HelloRetryRequest asked for 0x%04x",
                     sh.has_key_share ? sh.key_share_group : 0, s->res.group);
@@ -1240,6 +1271,9 @@ static void on_server_hello(pqt_probe_session *s, const uint8_t *msg, size_t len
                 s->res.broken = 1;
             }
         } else {
+            /* After a cookie-only HRR the group is the one the server
+             * picks among the shares sent again (start_tls13 checks). */
+            s->res.group = sh.key_share_group;
             start_tls13(s, &sh, msg, len);
         }
         return;

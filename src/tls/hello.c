@@ -216,6 +216,7 @@ int pqt_hello_parse_server(const uint8_t *body, size_t len, pqt_server_hello *sh
         const pqt_tls_extension *e = &sh->ext[i];
         pqt_reader x = pqt_reader_make(e->data, e->len);
         if (!first_of_type(sh->ext, i)) {
+            sh->duplicate = e->type;
             return PQT_ERR_TLS_EXT_DUPLICATE; /* RFC 8446 §4.2: never twice in one block */
         }
         if (e->type == PQT_TLS_EXT_SUPPORTED_VERSIONS) {

