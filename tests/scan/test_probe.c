@@ -194,7 +194,15 @@ static int serve(const uint8_t *rec, size_t rec_len, int mode, bytes *out)
  * cookie echoed; the transcript starts with message_hash(ClientHello1)
  * (§4.4.1), computed here independently of the scanner.
  */
-enum { HRR_GOOD, HRR_COOKIE, HRR_SH2_WRONG_GROUP, HRR_TWICE, HRR_CLOSE, HRR_SH2_WRONG_SUITE };
+enum {
+    HRR_GOOD,
+    HRR_COOKIE,
+    HRR_SH2_WRONG_GROUP,
+    HRR_TWICE,
+    HRR_CLOSE,
+    HRR_SH2_WRONG_SUITE,
+    HRR_COOKIE_ONLY, /* no key_share: the same shares again, cookie echoed */
+};
 
 static const uint8_t test_cookie[] = "opaque-cookie-0123456789";
 
@@ -218,10 +226,12 @@ static size_t hrr_message(const pqt_client_hello *ch, uint16_t group, int cookie
     pqt_writer_open(&w, 2);
     pqt_writer_u16(&w, 0x0304);
     pqt_writer_close(&w);
-    pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
-    pqt_writer_open(&w, 2);
-    pqt_writer_u16(&w, group);
-    pqt_writer_close(&w);
+    if (group != 0) {
+        pqt_writer_u16(&w, PQT_TLS_EXT_KEY_SHARE);
+        pqt_writer_open(&w, 2);
+        pqt_writer_u16(&w, group);
+        pqt_writer_close(&w);
+    }
     if (cookie) {
         pqt_writer_u16(&w, PQT_TLS_EXT_COOKIE);
         pqt_writer_open(&w, 2);
@@ -244,7 +254,8 @@ static uint16_t hrr_group_for(int probe)
 
 static const pqt_probe_result *run_hrr(pqt_probe_session **s, int probe, int mode, int bytewise)
 {
-    const uint16_t want = hrr_group_for(probe);
+    const int cookie_only = mode == HRR_COOKIE_ONLY;
+    uint16_t want = hrr_group_for(probe);
     const uint8_t *rec, *rec2;
     size_t len, len2, split;
     pqt_client_hello ch1, ch2;
@@ -262,7 +273,11 @@ static const pqt_probe_result *run_hrr(pqt_probe_session **s, int probe, int mod
     pqt_probe_session_hello(*s, &rec, &len, &split);
     CHECK(pqt_hello_parse_client(rec + 9, len - 9, &ch1) == 0, "ClientHello 1 parses");
     answer.len = 0;
-    size_t hrr_len = hrr_message(&ch1, want, mode == HRR_COOKIE, hrr, sizeof(hrr));
+    if (cookie_only) {
+        want = ch1.key_shares[0].group;
+    }
+    size_t hrr_len = hrr_message(&ch1, cookie_only ? 0 : want, mode == HRR_COOKIE || cookie_only,
+                                 hrr, sizeof(hrr));
     record(&answer, 22, hrr, hrr_len);
     static const uint8_t ccs = 1;
     record(&answer, 20, &ccs, 1); /* middlebox compatibility (RFC 8446 D.4) */
@@ -284,9 +299,22 @@ static const pqt_probe_result *run_hrr(pqt_probe_session **s, int probe, int mod
     CHECK(memcmp(ch1.random, ch2.random, 32) == 0 && ch2.session_id_len == 32 &&
               memcmp(ch1.session_id, ch2.session_id, 32) == 0,
           "ClientHello 2 repeats the random and session id");
-    CHECK(ch2.n_key_shares == 1 && ch2.key_shares[0].group == want &&
-              ch2.key_shares[0].len == pqt_group_by_code(want)->client_share_bytes,
-          "ClientHello 2 has one %s share (%zu shares)", pqt_group_name(want), ch2.n_key_shares);
+    if (cookie_only) {
+        int same = ch2.n_key_shares == ch1.n_key_shares;
+        for (size_t i = 0; same && i < ch1.n_key_shares; i++) {
+            same = ch2.key_shares[i].group == ch1.key_shares[i].group &&
+                   ch2.key_shares[i].len == ch1.key_shares[i].len &&
+                   memcmp(ch2.key_shares[i].share, ch1.key_shares[i].share,
+                          ch1.key_shares[i].len) == 0;
+        }
+        CHECK(same, "after a cookie-only HRR, ClientHello 2 repeats every share (%zu)",
+              ch2.n_key_shares);
+    } else {
+        CHECK(ch2.n_key_shares == 1 && ch2.key_shares[0].group == want &&
+                  ch2.key_shares[0].len == pqt_group_by_code(want)->client_share_bytes,
+              "ClientHello 2 has one %s share (%zu shares)", pqt_group_name(want),
+              ch2.n_key_shares);
+    }
     CHECK(ch2.n_groups == ch1.n_groups && ch2.n_cipher_suites == ch1.n_cipher_suites &&
               ch2.sni_len == ch1.sni_len,
           "ClientHello 2 keeps groups, suites and SNI");
@@ -297,7 +325,7 @@ static const pqt_probe_result *run_hrr(pqt_probe_session **s, int probe, int mod
                          memcmp(ch2.ext[i].data + 2, test_cookie, sizeof(test_cookie) - 1) == 0;
         }
     }
-    CHECK(has_cookie == (mode == HRR_COOKIE), "cookie echoed exactly when sent");
+    CHECK(has_cookie == (mode == HRR_COOKIE || cookie_only), "cookie echoed exactly when sent");
 
     answer.len = 0;
     if (mode == HRR_TWICE) {
@@ -435,6 +463,17 @@ static void test_hrr_continuation(void)
                 pqt_probe_session_free(s);
             }
         }
+    }
+    /* A cookie-only HRR (a server that wants a round trip, not another
+     * group): the same shares again, and the exchange verified. */
+    static const int sent_hybrid[] = {PQT_PROBE_X25519MLKEM768, PQT_PROBE_BROWSER};
+    for (size_t i = 0; i < 2; i++) {
+        p = run_hrr(&s, sent_hybrid[i], HRR_COOKIE_ONLY, 0);
+        CHECK(p && p->outcome == PQT_OUTCOME_HRR && p->group == PQT_GROUP_X25519MLKEM768 &&
+                  p->retried && p->verified && !p->broken && p->error == NULL,
+              "%s: cookie-only HRR continued, X25519MLKEM768 verified (%s: %s)",
+              pqt_probe_name(sent_hybrid[i]), p && p->error ? p->error : "-", p ? p->detail : "");
+        pqt_probe_session_free(s);
     }
     p = run_hrr(&s, PQT_PROBE_HRR_PREFERENCE, HRR_SH2_WRONG_GROUP, 0);
     CHECK(p && p->outcome == PQT_OUTCOME_HRR && !p->verified && p->broken && p->error &&
