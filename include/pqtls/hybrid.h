@@ -17,6 +17,12 @@
  * (PQT_ERR_EC_POINT), non-zero X25519 results (PQT_ERR_EC_ZERO). Use
  * pqt_err_tls_alert() for the alert to send (illegal_parameter for all of
  * these). Outputs are zeroed on failure; secrets are wiped on free.
+ *
+ * The classical halves run in an OpenSSL library context: OpenSSL's default
+ * one for the plain functions, the one of a pqt_hybrid_ctx for the _ex
+ * forms (the provider passes a child of the context that loaded it). Client
+ * states, hybrid contexts and the libcrypto keys inside them are allocated;
+ * the ML-KEM part allocates nothing (pqtls/mlkem.h).
  */
 #ifndef PQTLS_HYBRID_H
 #define PQTLS_HYBRID_H
@@ -39,6 +45,25 @@ extern "C" {
 /* The client's private state between ClientHello and ServerHello. */
 typedef struct pqt_hybrid_client pqt_hybrid_client;
 
+/* OpenSSL's OSSL_LIB_CTX (openssl/types.h), without including OpenSSL. */
+struct ossl_lib_ctx_st;
+
+/* Where the classical halves run: a library context and the per-curve key
+ * templates made in it. */
+typedef struct pqt_hybrid_ctx pqt_hybrid_ctx;
+
+/*
+ * A hybrid context whose classical halves run in libctx (NULL: OpenSSL's
+ * default library context). libctx must outlive it, and it must outlive
+ * every client state made with it. Any number of threads may use it at
+ * once. PQT_ERR_NOMEM.
+ */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_ctx_new(struct ossl_lib_ctx_st *libctx, pqt_hybrid_ctx **out);
+
+/* Release its key templates and free it; NULL is fine. Only when no other
+ * thread is using it. */
+PQT_API void pqt_hybrid_ctx_free(pqt_hybrid_ctx *hc);
+
 /*
  * Client: generate a key pair for group `code` and write the key_share
  * value into share (capacity cap, length *share_len).
@@ -46,6 +71,14 @@ typedef struct pqt_hybrid_client pqt_hybrid_client;
  */
 PQT_API PQT_MUST_CHECK int pqt_hybrid_client_new(uint16_t code, pqt_hybrid_client **out,
                                                  uint8_t *share, size_t cap, size_t *share_len);
+
+/* The same with the classical half in hc's library context (NULL: as
+ * pqt_hybrid_client_new); the state keeps hc for pqt_hybrid_client_finish.
+ * PQT_ERR_CRYPTO_LIB when that context cannot make the classical key (no
+ * provider there implements it). */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_client_new_ex(pqt_hybrid_ctx *hc, uint16_t code,
+                                                    pqt_hybrid_client **out, uint8_t *share,
+                                                    size_t cap, size_t *share_len);
 
 /*
  * The same from fixed randomness, for known-answer tests: mlkem_seed is the
@@ -89,6 +122,14 @@ PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond(uint16_t code, const uint8_
                                                      size_t *server_len, uint8_t *secret,
                                                      size_t secret_cap, size_t *secret_len);
 
+/* The same with the classical half in hc's library context (NULL: as
+ * pqt_hybrid_server_respond). */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond_ex(pqt_hybrid_ctx *hc, uint16_t code,
+                                                        const uint8_t *client_share, size_t len,
+                                                        uint8_t *server_share, size_t cap,
+                                                        size_t *server_len, uint8_t *secret,
+                                                        size_t secret_cap, size_t *secret_len);
+
 /*
  * Server: the peer checks of pqt_hybrid_server_respond without the
  * encapsulation, for callers that must reject a bad key_share before they
@@ -102,6 +143,12 @@ PQT_API PQT_MUST_CHECK int pqt_hybrid_server_respond(uint16_t code, const uint8_
 PQT_API PQT_MUST_CHECK int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share,
                                                          size_t len);
 
+/* The same with the EC point checks in hc's library context (NULL: as
+ * pqt_hybrid_check_client_share). */
+PQT_API PQT_MUST_CHECK int pqt_hybrid_check_client_share_ex(pqt_hybrid_ctx *hc, uint16_t code,
+                                                            const uint8_t *client_share,
+                                                            size_t len);
+
 /* The same from fixed randomness: m for ML-KEM, ec_priv for the server's
  * ephemeral classical key (formats as for the client). */
 PQT_API PQT_MUST_CHECK int
@@ -111,9 +158,11 @@ pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share, siz
                                  uint8_t *secret, size_t secret_cap, size_t *secret_len);
 
 /*
- * Release what the classical halves keep between calls (one libcrypto key
- * template per curve); later calls make them again. Only when no other
- * thread is inside a pqt_hybrid_* function (the provider's teardown).
+ * Release what the classical halves of the plain functions keep between
+ * calls (one libcrypto key template per curve, in the default library
+ * context); later calls make them again. Only when no other thread is
+ * inside a plain pqt_hybrid_* function. A pqt_hybrid_ctx releases its own
+ * in pqt_hybrid_ctx_free.
  */
 PQT_API void pqt_hybrid_release(void);
 

@@ -1,9 +1,12 @@
 /*
  * Hybrid and pure ML-KEM TLS groups: the group table, round trips for every
  * implemented group, and every class of malformed peer share, each with the
- * error and TLS alert the RFCs name. Known answers from standard vectors are
- * in tests/vectors/test_hybrid_kat.c.
+ * error and TLS alert the RFCs name; hybrid contexts, whose classical halves
+ * run in a library context of the caller's. Known answers from standard
+ * vectors are in tests/vectors/test_hybrid_kat.c.
  */
+#include <openssl/crypto.h>
+#include <openssl/provider.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -215,6 +218,116 @@ static void test_unsupported(void)
     pqt_hybrid_client_free(NULL);
 }
 
+/*
+ * One exchange, the client in hc_client and the server in hc_server (NULL:
+ * the plain functions' default context): 0 when both secrets agree, else
+ * the first error (PQT_ERR_INTERNAL when the secrets differ). Outputs of a
+ * failed call must be zero.
+ */
+static int exchange(pqt_hybrid_ctx *hc_client, pqt_hybrid_ctx *hc_server, const pqt_group *g)
+{
+    static const uint8_t zero[PQT_HYBRID_MAX_SERVER_SHARE];
+    uint8_t cs[PQT_HYBRID_MAX_CLIENT_SHARE], ss[PQT_HYBRID_MAX_SERVER_SHARE];
+    uint8_t k1[PQT_HYBRID_MAX_SECRET], k2[PQT_HYBRID_MAX_SECRET];
+    size_t cl = 99, sl = 99, kl1 = 99, kl2 = 99;
+    pqt_hybrid_client *c = NULL;
+
+    memset(cs, 0xAA, sizeof(cs));
+    int r = pqt_hybrid_client_new_ex(hc_client, g->code, &c, cs, sizeof(cs), &cl);
+    if (r != 0) {
+        CHECK(c == NULL && cl == 0 && memcmp(cs, zero, g->client_share_bytes) == 0,
+              "%s: failed client_new_ex left a state or a share", g->name);
+        return r;
+    }
+    memset(ss, 0xAA, sizeof(ss));
+    r = pqt_hybrid_server_respond_ex(hc_server, g->code, cs, cl, ss, sizeof(ss), &sl, k1,
+                                     sizeof(k1), &kl1);
+    if (r != 0) {
+        CHECK(sl == 0 && kl1 == 0 && memcmp(ss, zero, g->server_share_bytes) == 0,
+              "%s: failed server_respond_ex left output", g->name);
+    } else {
+        r = pqt_hybrid_client_finish(c, ss, sl, k2, sizeof(k2), &kl2);
+        if (r == 0 && (kl1 != kl2 || memcmp(k1, k2, kl1) != 0)) {
+            r = PQT_ERR_INTERNAL;
+        }
+    }
+    pqt_hybrid_client_free(c);
+    return r;
+}
+
+/* A library context holding exactly the named provider (*prov); NULL on
+ * failure. Free it with context_free. */
+static OSSL_LIB_CTX *context_with(const char *provider, OSSL_PROVIDER **prov)
+{
+    OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+    *prov = lib != NULL ? OSSL_PROVIDER_load(lib, provider) : NULL;
+    if (*prov == NULL) {
+        OSSL_LIB_CTX_free(lib);
+        lib = NULL;
+    }
+    return lib;
+}
+
+/* OSSL_LIB_CTX_free does not drop the reference OSSL_PROVIDER_load gave. */
+static void context_free(OSSL_LIB_CTX *lib, OSSL_PROVIDER *prov)
+{
+    if (prov != NULL) {
+        OSSL_PROVIDER_unload(prov);
+    }
+    OSSL_LIB_CTX_free(lib);
+}
+
+static void test_contexts(void)
+{
+    pqt_hybrid_ctx *on_default = NULL, *own = NULL, *empty = NULL;
+    OSSL_PROVIDER *default_prov = NULL, *null_prov = NULL;
+    OSSL_LIB_CTX *lib = context_with("default", &default_prov);
+    OSSL_LIB_CTX *null_lib = context_with("null", &null_prov);
+
+    CHECK(pqt_hybrid_ctx_new(NULL, NULL) == PQT_ERR_ARG, "ctx_new without an output");
+    pqt_hybrid_ctx_free(NULL);
+    CHECK(lib != NULL && null_lib != NULL, "library contexts with default / null");
+    if (lib == NULL || null_lib == NULL || pqt_hybrid_ctx_new(NULL, &on_default) != 0 ||
+        pqt_hybrid_ctx_new(lib, &own) != 0 || pqt_hybrid_ctx_new(null_lib, &empty) != 0) {
+        CHECK(0, "hybrid contexts");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < NKEM; i++) {
+        const pqt_group *g = pqt_group_by_code(kem_groups[i]);
+        int r;
+        /* A context of the default library context, and one of our own:
+         * the same exchange, and each side can be in a different one. */
+        CHECK((r = exchange(on_default, on_default, g)) == 0, "%s: default-context ctx: %s",
+              g->name, pqt_errname(r));
+        CHECK((r = exchange(own, own, g)) == 0, "%s: own library context: %s", g->name,
+              pqt_errname(r));
+        CHECK((r = exchange(own, NULL, g)) == 0, "%s: client in own context, server plain: %s",
+              g->name, pqt_errname(r));
+        CHECK((r = exchange(NULL, own, g)) == 0, "%s: client plain, server in own context: %s",
+              g->name, pqt_errname(r));
+        /* A library context with no X25519 or EC: the classical half fails
+         * there, with no fallback to the default context; ML-KEM alone
+         * needs no libcrypto. */
+        int want = g->ec == PQT_EC_NONE ? 0 : PQT_ERR_CRYPTO_LIB;
+        CHECK((r = exchange(empty, NULL, g)) == want, "%s: client in a null-provider context: %s",
+              g->name, pqt_errname(r));
+        CHECK((r = exchange(NULL, empty, g)) == want, "%s: server in a null-provider context: %s",
+              g->name, pqt_errname(r));
+    }
+    /* Freed with its templates made, then made again on the same context. */
+    pqt_hybrid_ctx_free(own);
+    own = NULL;
+    CHECK(pqt_hybrid_ctx_new(lib, &own) == 0 &&
+              exchange(own, own, pqt_group_by_code(PQT_GROUP_SECP256R1MLKEM768)) == 0,
+          "a second hybrid context on the same library context");
+cleanup:
+    pqt_hybrid_ctx_free(on_default);
+    pqt_hybrid_ctx_free(own);
+    pqt_hybrid_ctx_free(empty);
+    context_free(lib, default_prov);
+    context_free(null_lib, null_prov);
+}
+
 int main(void)
 {
     test_table();
@@ -222,6 +335,8 @@ int main(void)
     test_malformed_client_shares();
     test_malformed_server_shares();
     test_unsupported();
+    test_contexts();
+    pqt_hybrid_release();
     printf("test_hybrid: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures != 0;
 }

@@ -3,6 +3,11 @@
  * X25519 (RFC 7748) and ECDH on P-256 / P-384 with uncompressed points
  * (RFC 8446 §4.2.8.2). Peer values are validated here so that every caller
  * gets the same errors: PQT_ERR_EC_POINT, PQT_ERR_EC_ZERO.
+ *
+ * Every libcrypto call names the library context of its pqt_ec_ctx, never
+ * the default one implicitly: inside the provider that is a child of the
+ * context that loaded pqtls (src/provider/provider.c), so the classical
+ * halves use that application's providers and properties.
  */
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -60,20 +65,20 @@ size_t pqt_ec_priv_bytes(pqt_ec_curve c)
  * of that curve is imported or generated. Templates are only read, from
  * any thread (an EVP_PKEY is safe to share read-only; the context takes its
  * reference atomically); the first thread to need one installs it with a
- * compare-and-swap. pqt_ec_free_templates() releases them (the provider's
- * teardown); they are made again if needed later.
+ * compare-and-swap. Templates belong to a pqt_ec_ctx and are made in its
+ * library context (a key manager of one context is no use in another);
+ * pqt_ec_free_templates() releases them (the provider's teardown, before it
+ * frees its library context); they are made again if needed later.
  */
-static _Atomic(EVP_PKEY *) key_templates[PQT_EC_P384 + 1];
-
-static EVP_PKEY *make_template(pqt_ec_curve c)
+static EVP_PKEY *make_template(OSSL_LIB_CTX *libctx, pqt_ec_curve c)
 {
     if (c == PQT_EC_X25519) {
         static const uint8_t base_u[32] = {9}; /* RFC 7748 §4.1 base point */
-        return EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, base_u, sizeof(base_u));
+        return EVP_PKEY_new_raw_public_key_ex(libctx, "X25519", NULL, base_u, sizeof(base_u));
     }
     /* Domain parameters only: keygen takes the curve from the template. */
     EVP_PKEY *t = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", NULL);
     if (ctx == NULL || EVP_PKEY_paramgen_init(ctx) <= 0 ||
         EVP_PKEY_CTX_set_group_name(ctx, c == PQT_EC_P256 ? "P-256" : "P-384") <= 0 ||
         EVP_PKEY_paramgen(ctx, &t) <= 0) {
@@ -84,37 +89,37 @@ static EVP_PKEY *make_template(pqt_ec_curve c)
 }
 
 /* A fresh context for a curve's key manager, or NULL. */
-static EVP_PKEY_CTX *curve_ctx(pqt_ec_curve c)
+static EVP_PKEY_CTX *curve_ctx(pqt_ec_ctx *x, pqt_ec_curve c)
 {
     if (c != PQT_EC_X25519 && c != PQT_EC_P256 && c != PQT_EC_P384) {
         return NULL;
     }
-    EVP_PKEY *t = atomic_load_explicit(&key_templates[c], memory_order_acquire);
+    EVP_PKEY *t = atomic_load_explicit(&x->templates[c], memory_order_acquire);
     if (t == NULL) {
-        EVP_PKEY *fresh = make_template(c);
+        EVP_PKEY *fresh = make_template(x->libctx, c);
         if (fresh == NULL) {
             return NULL;
         }
-        if (atomic_compare_exchange_strong_explicit(&key_templates[c], &t, fresh,
+        if (atomic_compare_exchange_strong_explicit(&x->templates[c], &t, fresh,
                                                     memory_order_acq_rel, memory_order_acquire)) {
             t = fresh;
         } else {
             EVP_PKEY_free(fresh); /* another thread's template won; t is it */
         }
     }
-    return EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+    return EVP_PKEY_CTX_new_from_pkey(x->libctx, t, NULL);
 }
 
-void pqt_ec_free_templates(void)
+void pqt_ec_free_templates(pqt_ec_ctx *x)
 {
-    for (size_t i = 0; i < sizeof(key_templates) / sizeof(key_templates[0]); i++) {
-        EVP_PKEY_free(atomic_exchange(&key_templates[i], NULL));
+    for (size_t i = 0; i < sizeof(x->templates) / sizeof(x->templates[0]); i++) {
+        EVP_PKEY_free(atomic_exchange(&x->templates[i], NULL));
     }
 }
 
 /* An EVP_PKEY for a NIST curve from public octets and, optionally, a private
  * scalar. */
-static EVP_PKEY *nist_key_fromdata(pqt_ec_curve c, const uint8_t *pub, size_t publen,
+static EVP_PKEY *nist_key_fromdata(pqt_ec_ctx *x, pqt_ec_curve c, const uint8_t *pub, size_t publen,
                                    const BIGNUM *priv)
 {
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -129,7 +134,7 @@ static EVP_PKEY *nist_key_fromdata(pqt_ec_curve c, const uint8_t *pub, size_t pu
         goto cleanup;
     }
     params = OSSL_PARAM_BLD_to_param(bld);
-    ctx = curve_ctx(c);
+    ctx = curve_ctx(x, c);
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
         EVP_PKEY_fromdata(ctx, &key, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
         key = NULL;
@@ -142,9 +147,10 @@ cleanup:
 }
 
 /* Uncompressed encoding of priv * G. */
-static int nist_public_from_private(pqt_ec_curve c, const BIGNUM *priv, uint8_t *pub)
+static int nist_public_from_private(const pqt_ec_ctx *x, pqt_ec_curve c, const BIGNUM *priv,
+                                    uint8_t *pub)
 {
-    EC_GROUP *group = EC_GROUP_new_by_curve_name(curve_nid(c));
+    EC_GROUP *group = EC_GROUP_new_by_curve_name_ex(x->libctx, NULL, curve_nid(c));
     EC_POINT *point = group ? EC_POINT_new(group) : NULL;
     int ret = PQT_ERR_CRYPTO_LIB;
     if (point != NULL && EC_POINT_mul(group, point, priv, NULL, NULL, NULL) == 1 &&
@@ -157,8 +163,8 @@ static int nist_public_from_private(pqt_ec_curve c, const BIGNUM *priv, uint8_t 
     return ret;
 }
 
-int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY **out,
-                  uint8_t *pub)
+int pqt_ec_keygen(pqt_ec_ctx *x, pqt_ec_curve c, const uint8_t *priv, size_t priv_len,
+                  EVP_PKEY **out, uint8_t *pub)
 {
     EVP_PKEY *key = NULL;
     int ret = PQT_ERR_CRYPTO_LIB;
@@ -189,7 +195,7 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
             OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32),
             OSSL_PARAM_construct_end(),
         };
-        EVP_PKEY_CTX *ctx = curve_ctx(c);
+        EVP_PKEY_CTX *ctx = curve_ctx(x, c);
         if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
             EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) <= 0) {
             key = NULL;
@@ -205,9 +211,9 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
             if (d == NULL) {
                 goto cleanup;
             }
-            ret = nist_public_from_private(c, d, pub);
+            ret = nist_public_from_private(x, c, d, pub);
             if (ret == 0) {
-                key = nist_key_fromdata(c, pub, pqt_ec_share_bytes(c), d);
+                key = nist_key_fromdata(x, c, pub, pqt_ec_share_bytes(c), d);
                 ret = PQT_ERR_CRYPTO_LIB;
             }
             BN_clear_free(d);
@@ -216,7 +222,7 @@ int pqt_ec_keygen(pqt_ec_curve c, const uint8_t *priv, size_t priv_len, EVP_PKEY
             }
         } else {
             size_t len = 0;
-            EVP_PKEY_CTX *ctx = curve_ctx(c);
+            EVP_PKEY_CTX *ctx = curve_ctx(x, c);
             if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &key) <= 0) {
                 key = NULL;
             }
@@ -241,12 +247,12 @@ cleanup:
 
 /* RFC 8446 §4.2.8.2: only the uncompressed form, and the point must be on
  * the curve (and not the point at infinity). */
-static int nist_peer_valid(pqt_ec_curve c, const uint8_t *pub, size_t len)
+static int nist_peer_valid(const pqt_ec_ctx *x, pqt_ec_curve c, const uint8_t *pub, size_t len)
 {
     if (len != pqt_ec_share_bytes(c) || pub[0] != 0x04) {
         return 0;
     }
-    EC_GROUP *group = EC_GROUP_new_by_curve_name(curve_nid(c));
+    EC_GROUP *group = EC_GROUP_new_by_curve_name_ex(x->libctx, NULL, curve_nid(c));
     EC_POINT *point = group ? EC_POINT_new(group) : NULL;
     int ok = point != NULL && EC_POINT_oct2point(group, point, pub, len, NULL) == 1 &&
              EC_POINT_is_on_curve(group, point, NULL) == 1 &&
@@ -284,7 +290,7 @@ static const uint8_t x25519_small_order[7][32] = {
      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
 };
 
-int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len)
+int pqt_ec_check_peer(const pqt_ec_ctx *x, pqt_ec_curve c, const uint8_t *peer, size_t peer_len)
 {
     if (pqt_ec_share_bytes(c) == 0) {
         return PQT_ERR_UNSUPPORTED;
@@ -303,7 +309,7 @@ int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len)
         }
         return 0;
     }
-    return nist_peer_valid(c, peer, peer_len) ? 0 : PQT_ERR_EC_POINT;
+    return nist_peer_valid(x, c, peer, peer_len) ? 0 : PQT_ERR_EC_POINT;
 }
 
 /*
@@ -314,8 +320,8 @@ int pqt_ec_check_peer(pqt_ec_curve c, const uint8_t *peer, size_t peer_len)
  * curve, not infinity), X25519 has no invalid encodings, and an all-zero
  * X25519 result is refused below.
  */
-int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
-                  uint8_t *secret)
+int pqt_ec_derive(const pqt_ec_ctx *x, pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer,
+                  size_t peer_len, uint8_t *secret)
 {
     EVP_PKEY *pk = NULL;
     EVP_PKEY_CTX *ctx = NULL;
@@ -327,7 +333,7 @@ int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t pe
         return PQT_ERR_SHARE_LENGTH;
     }
     if (c != PQT_EC_X25519) {
-        if (!nist_peer_valid(c, peer, peer_len)) {
+        if (!nist_peer_valid(x, c, peer, peer_len)) {
             return PQT_ERR_EC_POINT;
         }
         *p++ =
@@ -335,7 +341,7 @@ int pqt_ec_derive(pqt_ec_curve c, EVP_PKEY *priv, const uint8_t *peer, size_t pe
     }
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peer_len);
     *p = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    ctx = EVP_PKEY_CTX_new_from_pkey(x->libctx, priv, NULL);
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
         EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0 ||
         EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) <= 0) {

@@ -16,11 +16,42 @@
 #include "pqtls/hybrid.h"
 #include "pqtls/mlkem.h"
 
+struct pqt_hybrid_ctx {
+    pqt_ec_ctx ec;
+};
+
+/* The plain functions' context: OpenSSL's default library context (libctx
+ * NULL), templates made on first use, released by pqt_hybrid_release. */
+static pqt_hybrid_ctx default_ctx;
+
 struct pqt_hybrid_client {
     const pqt_group *g;
+    pqt_hybrid_ctx *hc;       /* where c->ec was made and is used */
     pqt_mlkem_ephemeral *kem; /* NULL for a classical state */
     EVP_PKEY *ec;
 };
+
+int pqt_hybrid_ctx_new(struct ossl_lib_ctx_st *libctx, pqt_hybrid_ctx **out)
+{
+    if (out == NULL) {
+        return PQT_ERR_ARG;
+    }
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    (*out)->ec.libctx = libctx;
+    return 0;
+}
+
+void pqt_hybrid_ctx_free(pqt_hybrid_ctx *hc)
+{
+    if (hc == NULL) {
+        return;
+    }
+    pqt_ec_free_templates(&hc->ec);
+    free(hc);
+}
 
 static const pqt_group *implemented(uint16_t code)
 {
@@ -60,9 +91,9 @@ static int draw_randomness(const pqt_group *g, uint8_t *buf, size_t n, const uin
     return pqt_random_bytes(buf, n + 32);
 }
 
-static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_priv,
-                      size_t ec_priv_len, pqt_hybrid_client **out, uint8_t *share, size_t cap,
-                      size_t *share_len)
+static int client_new(pqt_hybrid_ctx *hc, uint16_t code, const uint8_t *seed_in,
+                      const uint8_t *ec_priv, size_t ec_priv_len, pqt_hybrid_client **out,
+                      uint8_t *share, size_t cap, size_t *share_len)
 {
     const pqt_group *g = implemented(code);
     pqt_hybrid_client *c = NULL;
@@ -86,6 +117,7 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
         return PQT_ERR_NOMEM;
     }
     c->g = g;
+    c->hc = hc;
     if (seed_in != NULL) {
         memcpy(seed, seed_in, 64);
         ret = 0;
@@ -97,7 +129,7 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
         ret = pqt_mlkem_ephemeral_new(g->mlkem, seed, &c->kem, share + mo, mp->ek_bytes);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_keygen(g->ec, ec_priv, ec_priv_len, &c->ec, share + eo);
+        ret = pqt_ec_keygen(&hc->ec, g->ec, ec_priv, ec_priv_len, &c->ec, share + eo);
     }
     pqt_ct_wipe(seed, sizeof(seed));
     if (ret != 0) {
@@ -110,13 +142,19 @@ static int client_new(uint16_t code, const uint8_t *seed_in, const uint8_t *ec_p
     return 0;
 }
 
-int pqt_hybrid_client_new(uint16_t code, pqt_hybrid_client **out, uint8_t *share, size_t cap,
-                          size_t *share_len)
+int pqt_hybrid_client_new_ex(pqt_hybrid_ctx *hc, uint16_t code, pqt_hybrid_client **out,
+                             uint8_t *share, size_t cap, size_t *share_len)
 {
     if (out == NULL || share == NULL || share_len == NULL) {
         return PQT_ERR_ARG;
     }
-    return client_new(code, NULL, NULL, 0, out, share, cap, share_len);
+    return client_new(hc ? hc : &default_ctx, code, NULL, NULL, 0, out, share, cap, share_len);
+}
+
+int pqt_hybrid_client_new(uint16_t code, pqt_hybrid_client **out, uint8_t *share, size_t cap,
+                          size_t *share_len)
+{
+    return pqt_hybrid_client_new_ex(NULL, code, out, share, cap, share_len);
 }
 
 int pqt_hybrid_client_new_derand(uint16_t code, const uint8_t mlkem_seed[64],
@@ -131,7 +169,8 @@ int pqt_hybrid_client_new_derand(uint16_t code, const uint8_t mlkem_seed[64],
     if (g != NULL && g->ec != PQT_EC_NONE && ec_priv == NULL) {
         return PQT_ERR_ARG;
     }
-    return client_new(code, mlkem_seed, ec_priv, ec_priv_len, out, share, cap, share_len);
+    return client_new(&default_ctx, code, mlkem_seed, ec_priv, ec_priv_len, out, share, cap,
+                      share_len);
 }
 
 int pqt_hybrid_client_new_classical(uint16_t code, pqt_hybrid_client **out, uint8_t *share,
@@ -158,7 +197,8 @@ int pqt_hybrid_client_new_classical(uint16_t code, pqt_hybrid_client **out, uint
         return PQT_ERR_NOMEM;
     }
     c->g = g;
-    ret = pqt_ec_keygen(g->ec, NULL, 0, &c->ec, share);
+    c->hc = &default_ctx;
+    ret = pqt_ec_keygen(&default_ctx.ec, g->ec, NULL, 0, &c->ec, share);
     if (ret != 0) {
         memset(share, 0, g->client_share_bytes);
         pqt_hybrid_client_free(c);
@@ -220,7 +260,7 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
     }
     if (!g->has_mlkem) {
         /* A classical state from pqt_hybrid_client_new_classical. */
-        ret = pqt_ec_derive(g->ec, c->ec, server_share, len, secret);
+        ret = pqt_ec_derive(&c->hc->ec, g->ec, c->ec, server_share, len, secret);
         if (ret == 0) {
             *secret_len = g->secret_bytes;
         } else {
@@ -234,7 +274,7 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
 
     ret = pqt_mlkem_ephemeral_decaps(c->kem, k, server_share + mo, mp->ct_bytes);
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_derive(g->ec, c->ec, server_share + eo, g->ec_share_bytes, ec_ss);
+        ret = pqt_ec_derive(&c->hc->ec, g->ec, c->ec, server_share + eo, g->ec_share_bytes, ec_ss);
     }
     if (ret == 0) {
         combine(g, secret, k, ec_ss, pqt_ec_secret_bytes(g->ec));
@@ -247,7 +287,8 @@ int pqt_hybrid_client_finish(pqt_hybrid_client *c, const uint8_t *server_share, 
     return ret;
 }
 
-int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share, size_t len)
+int pqt_hybrid_check_client_share_ex(pqt_hybrid_ctx *hc, uint16_t code, const uint8_t *client_share,
+                                     size_t len)
 {
     const pqt_group *g = implemented(code);
 
@@ -262,15 +303,21 @@ int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share, si
     split(g, mp->ek_bytes, &mo, &eo);
     int ret = pqt_mlkem_check_ek(g->mlkem, client_share + mo, mp->ek_bytes);
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_check_peer(g->ec, client_share + eo, g->ec_share_bytes);
+        ret = pqt_ec_check_peer(&(hc ? hc : &default_ctx)->ec, g->ec, client_share + eo,
+                                g->ec_share_bytes);
     }
     return ret;
 }
 
-static int server_respond(uint16_t code, const uint8_t *client_share, size_t len,
-                          const uint8_t *m_in, const uint8_t *ec_priv, size_t ec_priv_len,
-                          uint8_t *server_share, size_t cap, size_t *server_len, uint8_t *secret,
-                          size_t secret_cap, size_t *secret_len)
+int pqt_hybrid_check_client_share(uint16_t code, const uint8_t *client_share, size_t len)
+{
+    return pqt_hybrid_check_client_share_ex(NULL, code, client_share, len);
+}
+
+static int server_respond(pqt_hybrid_ctx *hc, uint16_t code, const uint8_t *client_share,
+                          size_t len, const uint8_t *m_in, const uint8_t *ec_priv,
+                          size_t ec_priv_len, uint8_t *server_share, size_t cap, size_t *server_len,
+                          uint8_t *secret, size_t secret_cap, size_t *secret_len)
 {
     const pqt_group *g = implemented(code);
     uint8_t k[32], m[32 + 32], ec_ss[48]; /* m, then an X25519 private key */
@@ -309,9 +356,9 @@ static int server_respond(uint16_t code, const uint8_t *client_share, size_t len
                                       client_share + cmo, mp->ek_bytes, m);
     }
     if (ret == 0 && g->ec != PQT_EC_NONE) {
-        ret = pqt_ec_keygen(g->ec, ec_priv, ec_priv_len, &eph, server_share + seo);
+        ret = pqt_ec_keygen(&hc->ec, g->ec, ec_priv, ec_priv_len, &eph, server_share + seo);
         if (ret == 0) {
-            ret = pqt_ec_derive(g->ec, eph, client_share + ceo, g->ec_share_bytes, ec_ss);
+            ret = pqt_ec_derive(&hc->ec, g->ec, eph, client_share + ceo, g->ec_share_bytes, ec_ss);
         }
     }
     if (ret == 0) {
@@ -329,12 +376,20 @@ static int server_respond(uint16_t code, const uint8_t *client_share, size_t len
     return ret;
 }
 
+int pqt_hybrid_server_respond_ex(pqt_hybrid_ctx *hc, uint16_t code, const uint8_t *client_share,
+                                 size_t len, uint8_t *server_share, size_t cap, size_t *server_len,
+                                 uint8_t *secret, size_t secret_cap, size_t *secret_len)
+{
+    return server_respond(hc ? hc : &default_ctx, code, client_share, len, NULL, NULL, 0,
+                          server_share, cap, server_len, secret, secret_cap, secret_len);
+}
+
 int pqt_hybrid_server_respond(uint16_t code, const uint8_t *client_share, size_t len,
                               uint8_t *server_share, size_t cap, size_t *server_len,
                               uint8_t *secret, size_t secret_cap, size_t *secret_len)
 {
-    return server_respond(code, client_share, len, NULL, NULL, 0, server_share, cap, server_len,
-                          secret, secret_cap, secret_len);
+    return pqt_hybrid_server_respond_ex(NULL, code, client_share, len, server_share, cap,
+                                        server_len, secret, secret_cap, secret_len);
 }
 
 int pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share, size_t len,
@@ -350,11 +405,11 @@ int pqt_hybrid_server_respond_derand(uint16_t code, const uint8_t *client_share,
     if (g != NULL && g->ec != PQT_EC_NONE && ec_priv == NULL) {
         return PQT_ERR_ARG;
     }
-    return server_respond(code, client_share, len, m, ec_priv, ec_priv_len, server_share, cap,
-                          server_len, secret, secret_cap, secret_len);
+    return server_respond(&default_ctx, code, client_share, len, m, ec_priv, ec_priv_len,
+                          server_share, cap, server_len, secret, secret_cap, secret_len);
 }
 
 void pqt_hybrid_release(void)
 {
-    pqt_ec_free_templates();
+    pqt_ec_free_templates(&default_ctx.ec);
 }
