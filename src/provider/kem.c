@@ -4,7 +4,7 @@
  * libssl 3.0 (ssl/s3_lib.c):
  *   server  ssl_encapsulate(peer key): EVP_PKEY_encapsulate_init, then
  *           EVP_PKEY_encapsulate(NULL) for the sizes, then again for the
- *           ServerHello key_share and the secret    -> pqt_hybrid_server_respond
+ *           ServerHello key_share and the secret -> pqt_hybrid_server_respond_ex
  *   client  ssl_decapsulate(own key, server share): EVP_PKEY_decapsulate_init,
  *           EVP_PKEY_decapsulate(NULL) for the size, then the secret
  *                                                   -> pqt_hybrid_client_finish
@@ -108,8 +108,9 @@ static int kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen, unsig
         return 0;
     }
     size_t share_len = 0, secret_len = 0;
-    int ret = pqt_hybrid_server_respond(g->code, ctx->key->pub, ctx->key->publen, out, *outlen,
-                                        &share_len, secret, g->secret_bytes, &secret_len);
+    int ret = pqt_hybrid_server_respond_ex(ctx->prov->hybrid, g->code, ctx->key->pub,
+                                           ctx->key->publen, out, *outlen, &share_len, secret,
+                                           g->secret_bytes, &secret_len);
     if (ret != 0) {
         PQT_PROV_RAISE(ctx->prov, ret, "encapsulation");
         return 0;

@@ -120,8 +120,8 @@ static void *km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     key->g = gc->g;
     /* Paramgen (the server's peer key) stops here: a group, no values. */
     if ((gc->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0) {
-        int ret = pqt_hybrid_client_new(gc->g->code, &key->priv, key->pub, sizeof(key->pub),
-                                        &key->publen);
+        int ret = pqt_hybrid_client_new_ex(gc->prov->hybrid, gc->g->code, &key->priv, key->pub,
+                                           sizeof(key->pub), &key->publen);
         if (ret != 0) {
             PQT_PROV_RAISE(gc->prov, ret, "key share generation");
             km_free(key);
@@ -252,7 +252,7 @@ static int km_set_params(void *keydata, const OSSL_PARAM params[])
         PQT_PROV_RAISE(key->prov, PQT_ERR_ARG, "encoded public key is not an octet string");
         return 0;
     }
-    int ret = pqt_hybrid_check_client_share(key->g->code, share, len);
+    int ret = pqt_hybrid_check_client_share_ex(key->prov->hybrid, key->g->code, share, len);
     if (ret == 0 && len > sizeof(key->pub)) {
         ret = PQT_ERR_SHARE_LENGTH;
     }

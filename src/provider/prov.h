@@ -5,15 +5,18 @@
  * Everything the provider knows about groups comes from the one group table
  * (include/pqtls/groups.h): every group with pqtls_implements becomes a
  * KEYMGMT, a KEM and a TLS-GROUP capability. State lives in the provider
- * context (written once in OSSL_provider_init, read-only afterwards), in
- * keys and in KEM contexts; nothing is global and mutable, so any number of
- * handshakes can run at once.
+ * context (written once in OSSL_provider_init, read-only afterwards, but
+ * for the key templates its hybrid context installs lock-free), in keys and
+ * in KEM contexts; nothing is global and mutable, so any number of
+ * handshakes, and of instances in different library contexts, can run at
+ * once.
  */
 #ifndef PQT_PROVIDER_PROV_H
 #define PQT_PROVIDER_PROV_H
 
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +45,12 @@ struct pqt_prov {
     OSSL_FUNC_core_new_error_fn *new_error;
     OSSL_FUNC_core_set_error_debug_fn *set_error_debug;
     OSSL_FUNC_core_vset_error_fn *vset_error;
+    /* A child of the library context that loaded this instance: it sees
+     * that context's providers and default properties, and every EVP call
+     * of the classical halves (X25519, P-256, P-384) runs in it through
+     * hybrid. Both freed at teardown, hybrid first. */
+    OSSL_LIB_CTX *libctx;
+    pqt_hybrid_ctx *hybrid;
     size_t ngroups;
     struct pqt_prov_group groups[PQT_PROV_MAX_GROUPS];
     OSSL_ALGORITHM keymgmt[PQT_PROV_MAX_GROUPS + 1];

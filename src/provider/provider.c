@@ -41,10 +41,10 @@
  * the same peer checks, so peers cannot tell and nothing breaks either way.
  */
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <openssl/params.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,17 +181,21 @@ static int prov_get_capabilities(void *provctx, const char *capability, OSSL_CAL
     return 1;
 }
 
-/* Provider instances in this process (one per library context that loaded
- * pqtls): the last one to go releases the classical key templates. */
-static _Atomic int live_instances;
+/* One instance per library context that loaded pqtls; each has its own
+ * child library context and key templates, so nothing is shared between
+ * instances and each releases only its own. The templates are keys of the
+ * child context's key managers: they go before the context does. */
+static void instance_free(struct pqt_prov_instance *inst)
+{
+    pqt_hybrid_ctx_free(inst->prov.hybrid);
+    OSSL_LIB_CTX_free(inst->prov.libctx);
+    free(inst);
+}
 
 static OSSL_FUNC_provider_teardown_fn prov_teardown;
 static void prov_teardown(void *provctx)
 {
-    free(provctx);
-    if (atomic_fetch_sub(&live_instances, 1) == 1) {
-        pqt_hybrid_release();
-    }
+    instance_free(provctx);
 }
 
 static const OSSL_DISPATCH provider_dispatch[] = {
@@ -263,20 +267,40 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
     }
     struct pqt_prov *prov = &inst->prov;
     prov->handle = handle;
-    for (; in != NULL && in->function_id != 0; in++) {
-        switch (in->function_id) {
+    for (const OSSL_DISPATCH *f = in; f != NULL && f->function_id != 0; f++) {
+        switch (f->function_id) {
         case OSSL_FUNC_CORE_NEW_ERROR:
-            prov->new_error = OSSL_FUNC_core_new_error(in);
+            prov->new_error = OSSL_FUNC_core_new_error(f);
             break;
         case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
-            prov->set_error_debug = OSSL_FUNC_core_set_error_debug(in);
+            prov->set_error_debug = OSSL_FUNC_core_set_error_debug(f);
             break;
         case OSSL_FUNC_CORE_VSET_ERROR:
-            prov->vset_error = OSSL_FUNC_core_vset_error(in);
+            prov->vset_error = OSSL_FUNC_core_vset_error(f);
             break;
         default:
             break;
         }
+    }
+
+    /*
+     * The classical halves go through EVP, and a provider must not use the
+     * application's default library context for that: pqtls may have been
+     * loaded into another one (OSSL_PROVIDER_load(libctx, ...), libssl's
+     * SSL_CTX_new_ex), whose providers and properties ("fips=yes") the
+     * default context need not have. provider-base(7): a child library
+     * context mirrors the providers of the context that loaded this one,
+     * including those loaded later, and its default properties. OpenSSL
+     * 3.0 offers every core function it needs; without one, refuse to load
+     * rather than fall back to the default context.
+     */
+    prov->libctx = OSSL_LIB_CTX_new_child(handle, in);
+    int ret =
+        prov->libctx == NULL ? PQT_ERR_CRYPTO_LIB : pqt_hybrid_ctx_new(prov->libctx, &prov->hybrid);
+    if (ret != 0) {
+        PQT_PROV_RAISE(prov, ret, "child library context for the classical halves");
+        instance_free(inst);
+        return 0;
     }
 
     size_t count = 0;
@@ -285,7 +309,7 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
         if (all[i].pqtls_implements && !add_group(prov, &all[i])) {
             /* The table outgrew the provider: refuse to load, visibly. */
             PQT_PROV_RAISE(prov, PQT_ERR_INTERNAL, "too many groups for the provider");
-            free(inst);
+            instance_free(inst);
             return 0;
         }
     }
@@ -294,7 +318,6 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
     snprintf(inst->buildinfo, sizeof(inst->buildinfo),
              "pqtls %s: ML-KEM backend %s (portable C always built), built with %s",
              PQT_PROVIDER_VERSION, active_backend(), OPENSSL_VERSION_TEXT);
-    atomic_fetch_add(&live_instances, 1);
     *out = provider_dispatch;
     *provctx = inst;
     return 1;

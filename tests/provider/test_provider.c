@@ -1,7 +1,8 @@
 /*
  * The pqtls provider through libcrypto, as libssl drives it: loaded with
- * OSSL_PROVIDER_load into its own OSSL_LIB_CTX, then for every group the
- * provider offers (every group of the table with pqtls_implements):
+ * OSSL_PROVIDER_load into its own OSSL_LIB_CTX beside the default
+ * provider, then for every group the provider offers (every group of the
+ * table with pqtls_implements):
  *   client keygen -> EVP_PKEY_get1_encoded_public_key (the ClientHello share)
  *   server paramgen -> EVP_PKEY_set1_encoded_public_key(share)
  *   server encapsulate -> client decapsulate -> equal secrets
@@ -10,6 +11,13 @@
  * off the curve or compressed, or an X25519 value of small order. Also the
  * provider parameters and the TLS-GROUP capability records, and round
  * trips from several threads at once.
+ *
+ * Library contexts: the classical halves must run in a child of the
+ * context that loaded pqtls, never in OpenSSL's default one. So the whole
+ * test runs with only the "null" provider in the default context (any use
+ * of it fails), pqtls loaded alone into a context must offer the pure
+ * ML-KEM groups but no hybrid one until the default provider is loaded
+ * there too, and two contexts with pqtls each serve threads at once.
  *
  * Usage: test_provider MODULE_DIR
  */
@@ -46,12 +54,12 @@ static void alg_name(const pqt_group *g, char *buf, size_t cap)
     snprintf(buf, cap, "pqtls-%s", g->name);
 }
 
-static EVP_PKEY *generate(const pqt_group *g, int keypair)
+static EVP_PKEY *generate_in(OSSL_LIB_CTX *lib, const pqt_group *g, int keypair)
 {
     char alg[64];
     EVP_PKEY *pkey = NULL;
     alg_name(g, alg, sizeof(alg));
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, alg, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(lib, alg, NULL);
     if (ctx == NULL) {
         return NULL;
     }
@@ -67,11 +75,16 @@ static EVP_PKEY *generate(const pqt_group *g, int keypair)
     return pkey;
 }
 
-/* One full exchange; returns 1 when both sides agree. quiet: no messages
- * (thread workers count failures themselves). */
-static int round_trip(const pqt_group *g, int quiet)
+static EVP_PKEY *generate(const pqt_group *g, int keypair)
 {
-    EVP_PKEY *client = generate(g, 1), *server = generate(g, 0);
+    return generate_in(libctx, g, keypair);
+}
+
+/* One full exchange in lib; returns 1 when both sides agree. quiet: no
+ * messages (thread workers count failures themselves). */
+static int round_trip_in(OSSL_LIB_CTX *lib, const pqt_group *g, int quiet)
+{
+    EVP_PKEY *client = generate_in(lib, g, 1), *server = generate_in(lib, g, 0);
     EVP_PKEY_CTX *ectx = NULL, *dctx = NULL;
     unsigned char *share = NULL, *ct = NULL, *ss1 = NULL, *ss2 = NULL;
     size_t share_len = 0, ct_len = 0, ss1_len = 0, ss2_len = 0;
@@ -85,7 +98,7 @@ static int round_trip(const pqt_group *g, int quiet)
         EVP_PKEY_set1_encoded_public_key(server, share, share_len) != 1) {
         goto cleanup;
     }
-    ectx = EVP_PKEY_CTX_new_from_pkey(libctx, server, NULL);
+    ectx = EVP_PKEY_CTX_new_from_pkey(lib, server, NULL);
     if (ectx == NULL || EVP_PKEY_encapsulate_init(ectx, NULL) <= 0 ||
         EVP_PKEY_encapsulate(ectx, NULL, &ct_len, NULL, &ss1_len) <= 0 ||
         ct_len != g->server_share_bytes || ss1_len != g->secret_bytes) {
@@ -96,7 +109,7 @@ static int round_trip(const pqt_group *g, int quiet)
     if (ct == NULL || ss1 == NULL || EVP_PKEY_encapsulate(ectx, ct, &ct_len, ss1, &ss1_len) <= 0) {
         goto cleanup;
     }
-    dctx = EVP_PKEY_CTX_new_from_pkey(libctx, client, NULL);
+    dctx = EVP_PKEY_CTX_new_from_pkey(lib, client, NULL);
     if (dctx == NULL || EVP_PKEY_decapsulate_init(dctx, NULL) <= 0 ||
         EVP_PKEY_decapsulate(dctx, NULL, &ss2_len, ct, ct_len) <= 0 || ss2_len != g->secret_bytes) {
         goto cleanup;
@@ -130,6 +143,11 @@ cleanup:
     EVP_PKEY_free(client);
     EVP_PKEY_free(server);
     return ok;
+}
+
+static int round_trip(const pqt_group *g, int quiet)
+{
+    return round_trip_in(libctx, g, quiet);
 }
 
 /* 1 if a fresh server key accepts `share` as the peer's key_share. */
@@ -296,6 +314,7 @@ static int on_group(const OSSL_PARAM params[], void *arg)
 
 struct worker {
     pthread_t tid;
+    OSSL_LIB_CTX *lib;
     int failed;
 };
 
@@ -306,7 +325,7 @@ static void *worker_main(void *arg)
     const pqt_group *all = pqt_groups_all(&count);
     for (int r = 0; r < ROUNDS; r++) {
         for (size_t i = 0; i < count; i++) {
-            if (all[i].pqtls_implements && !round_trip(&all[i], 1)) {
+            if (all[i].pqtls_implements && !round_trip_in(w->lib, &all[i], 1)) {
                 w->failed++;
             }
         }
@@ -314,11 +333,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void run_threads(int implemented, const char *when)
+/* THREADS workers, worker t in libs[t % nlibs]. */
+static void run_threads_in(OSSL_LIB_CTX *const *libs, int nlibs, int implemented, const char *when)
 {
     struct worker workers[THREADS];
     memset(workers, 0, sizeof(workers));
     for (int t = 0; t < THREADS; t++) {
+        workers[t].lib = libs[t % nlibs];
         CHECK(pthread_create(&workers[t].tid, NULL, worker_main, &workers[t]) == 0, "thread");
     }
     int thread_failures = 0;
@@ -332,22 +353,147 @@ static void run_threads(int implemented, const char *when)
            THREADS * ROUNDS * implemented, THREADS, when);
 }
 
+static void run_threads(int implemented, const char *when)
+{
+    run_threads_in(&libctx, 1, implemented, when);
+}
+
+/* --- library contexts ---------------------------------------------------- */
+
+struct loaded {
+    OSSL_PROVIDER *prov[4];
+    int n;
+};
+
+static int collect(OSSL_PROVIDER *prov, void *arg)
+{
+    struct loaded *l = arg;
+    if (l->n == (int)(sizeof(l->prov) / sizeof(l->prov[0]))) {
+        return 0;
+    }
+    l->prov[l->n++] = prov;
+    return 1;
+}
+
+/* Unload every provider of lib (this test loads each once) and free it:
+ * a provider's teardown runs only when its last reference goes, and
+ * OSSL_LIB_CTX_free does not drop the one OSSL_PROVIDER_load returned. */
+static void context_free(OSSL_LIB_CTX *lib)
+{
+    struct loaded l = {{NULL}, 0};
+    if (lib == NULL) {
+        return;
+    }
+    CHECK(OSSL_PROVIDER_do_all(lib, collect, &l) == 1, "listing the providers of a context");
+    for (int i = 0; i < l.n; i++) {
+        OSSL_PROVIDER_unload(l.prov[i]);
+    }
+    OSSL_LIB_CTX_free(lib);
+}
+
+/* A new library context searching dir for modules, with the providers of
+ * names (NULL-terminated) loaded in that order; NULL if any will not load.
+ * Free it with context_free. */
+static OSSL_LIB_CTX *context_with(const char *dir, const char *const *names)
+{
+    OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+    if (lib == NULL || !OSSL_PROVIDER_set_default_search_path(lib, dir)) {
+        OSSL_LIB_CTX_free(lib);
+        return NULL;
+    }
+    for (; *names != NULL; names++) {
+        if (OSSL_PROVIDER_load(lib, *names) == NULL) {
+            fprintf(stderr, "cannot load %s from %s\n", *names, dir);
+            ERR_print_errors_fp(stderr);
+            context_free(lib);
+            return NULL;
+        }
+    }
+    return lib;
+}
+
+/*
+ * pqtls alone in a context: its classical halves see only that context's
+ * providers (through the child context), and neither the default context
+ * (null provider only) nor a fallback gives them X25519 or EC. So the pure
+ * ML-KEM groups work and every hybrid keygen fails, with pqtls' error on
+ * the queue. Loading the default provider into the same context afterwards
+ * reaches the child too, and then every group works.
+ */
+static void test_context_without_default(const char *dir)
+{
+    static const char *const only_pqtls[] = {"pqtls", NULL};
+    OSSL_LIB_CTX *lib = context_with(dir, only_pqtls);
+    CHECK(lib != NULL, "loading pqtls alone into a library context");
+    if (lib == NULL) {
+        return;
+    }
+    size_t count = 0;
+    const pqt_group *all = pqt_groups_all(&count);
+    int hybrid_refused = 0, hybrid = 0;
+    for (size_t i = 0; i < count; i++) {
+        const pqt_group *g = &all[i];
+        if (!g->pqtls_implements) {
+            continue;
+        }
+        if (g->ec == PQT_EC_NONE) {
+            CHECK(round_trip_in(lib, g, 0), "%s without the default provider", g->name);
+            continue;
+        }
+        hybrid++;
+        EVP_PKEY *key = generate_in(lib, g, 1);
+        unsigned long e = ERR_peek_last_error();
+        hybrid_refused += key == NULL;
+        CHECK(key == NULL, "%s: hybrid keygen succeeded with no X25519/EC provider in its context",
+              g->name);
+        CHECK(key != NULL || (e != 0 && ERR_GET_REASON(e) == (unsigned long)-PQT_ERR_CRYPTO_LIB),
+              "%s: keygen failed without pqtls' PQT_ERR_CRYPTO_LIB on the error queue", g->name);
+        ERR_clear_error();
+        EVP_PKEY_free(key);
+    }
+    printf("%s pqtls alone in a context: ML-KEM groups work, %d of %d hybrid keygens refused\n",
+           hybrid_refused == hybrid ? "ok  " : "FAIL", hybrid_refused, hybrid);
+
+    int before = failures;
+    CHECK(OSSL_PROVIDER_load(lib, "default") != NULL, "loading default after pqtls");
+    for (size_t i = 0; i < count; i++) {
+        if (all[i].pqtls_implements) {
+            CHECK(round_trip_in(lib, &all[i], 0), "%s after loading default into the context",
+                  all[i].name);
+        }
+    }
+    printf("%s every group once default is loaded into the same context afterwards\n",
+           failures == before ? "ok  " : "FAIL");
+    context_free(lib);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: %s MODULE_DIR\n", argv[0]);
         return 2;
     }
-    libctx = OSSL_LIB_CTX_new();
-    if (libctx == NULL || !OSSL_PROVIDER_set_default_search_path(libctx, argv[1])) {
-        fprintf(stderr, "cannot set up a library context\n");
+    /* The default context gets the null provider, which implements
+     * nothing and stops the default one from loading as a fallback: pqtls
+     * must not use this context. */
+    OSSL_PROVIDER *null_prov = OSSL_PROVIDER_load(NULL, "null");
+    EVP_PKEY *probe = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    if (null_prov == NULL || probe != NULL) {
+        fprintf(stderr, "cannot empty the default library context\n");
+        EVP_PKEY_free(probe);
         return 1;
     }
-    OSSL_PROVIDER *prov = OSSL_PROVIDER_load(libctx, "pqtls");
+    ERR_clear_error();
+
+    /* As libssl's users do: default and pqtls in one context. */
+    static const char *const only_default[] = {"default", NULL};
+    static const char *const default_and_pqtls[] = {"default", "pqtls", NULL};
+    libctx = context_with(argv[1], only_default);
+    OSSL_PROVIDER *prov = libctx != NULL ? OSSL_PROVIDER_load(libctx, "pqtls") : NULL;
     if (prov == NULL) {
         fprintf(stderr, "cannot load pqtls from %s\n", argv[1]);
         ERR_print_errors_fp(stderr);
-        OSSL_LIB_CTX_free(libctx);
+        context_free(libctx);
         return 1;
     }
 
@@ -406,22 +552,33 @@ int main(int argc, char **argv)
 
     /* Concurrent handshakes share nothing mutable. */
     run_threads(implemented, "");
-    OSSL_PROVIDER_unload(prov);
-    OSSL_LIB_CTX_free(libctx);
+    context_free(libctx); /* unloads pqtls: its teardown runs */
 
     /* Load it again and start with the threads: the teardown released the
-     * classical key templates (crypto/hybrid/ec.c), so the threads' first
-     * exchanges race to install new ones. */
-    libctx = OSSL_LIB_CTX_new();
-    prov = libctx != NULL && OSSL_PROVIDER_set_default_search_path(libctx, argv[1])
-               ? OSSL_PROVIDER_load(libctx, "pqtls")
-               : NULL;
-    CHECK(prov != NULL, "loading pqtls a second time");
-    if (prov != NULL) {
+     * classical key templates (crypto/hybrid/ec.c) with the instance's
+     * child context, so the threads' first exchanges race to install new
+     * ones in a new child. */
+    libctx = context_with(argv[1], default_and_pqtls);
+    CHECK(libctx != NULL, "loading pqtls a second time");
+    if (libctx != NULL) {
         run_threads(implemented, " after reloading");
-        OSSL_PROVIDER_unload(prov);
     }
-    OSSL_LIB_CTX_free(libctx);
+    context_free(libctx);
+
+    /* Two contexts at once, two threads each: two instances, each with its
+     * own child context and templates, none installed yet. */
+    static const char *const pqtls_then_default[] = {"pqtls", "default", NULL};
+    OSSL_LIB_CTX *two[2] = {context_with(argv[1], default_and_pqtls),
+                            context_with(argv[1], pqtls_then_default)};
+    CHECK(two[0] != NULL && two[1] != NULL, "pqtls in two library contexts");
+    if (two[0] != NULL && two[1] != NULL) {
+        run_threads_in(two, 2, implemented, " in two library contexts");
+    }
+    context_free(two[0]);
+    context_free(two[1]);
+
+    test_context_without_default(argv[1]);
+    OSSL_PROVIDER_unload(null_prov);
     if (failures != 0) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
