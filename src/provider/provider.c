@@ -64,10 +64,15 @@
 #define PQT_PROV_NAME "pqtls"
 #define PQT_PROV_PROPERTIES "provider=pqtls"
 
-/* Provider context plus the build information text it hands out. */
+/* Reason codes are the PQT_ERR_* values negated; -1 .. -PQT_PROV_MAX_REASONS. */
+#define PQT_PROV_MAX_REASONS 63
+
+/* Provider context plus the build information text and the reason strings
+ * it hands out (each instance its own: nothing written is shared). */
 struct pqt_prov_instance {
     struct pqt_prov prov;
     char buildinfo[160];
+    OSSL_ITEM reasons[PQT_PROV_MAX_REASONS + 1];
 };
 
 static void set_error(const struct pqt_prov *prov, uint32_t reason, const char *fmt, ...)
@@ -192,6 +197,33 @@ static void instance_free(struct pqt_prov_instance *inst)
     free(inst);
 }
 
+/*
+ * The texts of our reason codes, for the core to register under the
+ * provider's name (provider-base(7), get_reason_strings): without them a
+ * rejection reads "error:40800010:lib(129)::reason(16)" in nginx, haproxy
+ * and s_server logs, and `openssl errstr` cannot decode it.
+ */
+static void fill_reasons(struct pqt_prov_instance *inst)
+{
+    size_t n = 0;
+    for (int code = -1; code >= -PQT_PROV_MAX_REASONS; code--) {
+        if (strcmp(pqt_errname(code), "PQT_ERR_UNKNOWN") != 0) {
+            inst->reasons[n].id = (unsigned int)-code;
+            inst->reasons[n].ptr = (void *)pqt_strerror(code);
+            n++;
+        }
+    }
+    inst->reasons[n].id = 0;
+    inst->reasons[n].ptr = NULL;
+}
+
+static OSSL_FUNC_provider_get_reason_strings_fn prov_get_reason_strings;
+static const OSSL_ITEM *prov_get_reason_strings(void *provctx)
+{
+    const struct pqt_prov_instance *inst = provctx;
+    return inst->reasons;
+}
+
 static OSSL_FUNC_provider_teardown_fn prov_teardown;
 static void prov_teardown(void *provctx)
 {
@@ -204,6 +236,7 @@ static const OSSL_DISPATCH provider_dispatch[] = {
     {OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query_operation},
     {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))prov_get_capabilities},
+    {OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))prov_get_reason_strings},
     {0, NULL},
 };
 
@@ -315,6 +348,7 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
     }
     /* The arrays end with a zeroed entry (calloc). */
 
+    fill_reasons(inst);
     snprintf(inst->buildinfo, sizeof(inst->buildinfo),
              "pqtls %s: ML-KEM backend %s (portable C always built), built with %s",
              PQT_PROVIDER_VERSION, active_backend(), OPENSSL_VERSION_TEXT);

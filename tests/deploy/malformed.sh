@@ -101,6 +101,29 @@ for group in "${ORDER[@]}"; do
 done
 note "ok: $n malformed shares refused with alert 47, each followed by a good handshake"
 
+# The server's own log names each rejection in words: pqtls registers its
+# reason strings with the core, so OpenSSL prints "pqtls::key share has the
+# wrong length for its group", never "lib(129)::reason(16)".
+case "$SERVER" in
+s_server) SERVER_LOG="$DEPLOY_DIR/s_server.log" ;;
+nginx) SERVER_LOG="$NGINX_LOG_DIR/error.log" ;;
+haproxy) SERVER_LOG="" ;; # HAProxy 2.6 logs "SSL handshake failure" without OpenSSL's queue
+esac
+if [ -n "$SERVER_LOG" ]; then
+    sleep 0.2 # the server writes its log line after the alert
+    # "error:40800010:pqtls::key share ..." (nginx), or with the function
+    # between the colons (s_server's long form).
+    for text in "key share has the wrong length for its group" \
+        "encapsulation key fails the FIPS 203 modulus check" \
+        "peer EC point is malformed, compressed or not on the curve"; do
+        grep -Eq "pqtls:[a-z_]*:$text" "$SERVER_LOG" ||
+            fail "$SERVER log has no 'pqtls:...:$text': $(grep -m3 -i error "$SERVER_LOG")"
+    done
+    ! grep -q 'lib(1[0-9][0-9])' "$SERVER_LOG" ||
+        fail "$SERVER log has an undecoded error: $(grep -m1 'lib(1' "$SERVER_LOG")"
+    note "ok: $SERVER's log names the rejections: $(grep -m1 -Eo 'pqtls:[a-z_]*:key share has the wrong length for its group' "$SERVER_LOG")"
+fi
+
 # And a real client afterwards.
 case "$SERVER" in
 s_server)

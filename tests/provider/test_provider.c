@@ -164,6 +164,33 @@ static int server_accepts(const pqt_group *g, const unsigned char *share, size_t
     return r;
 }
 
+/*
+ * 1 if a fresh server key refuses `share` with pqtls' error `want` on the
+ * queue, readable as text: the provider registers its reason strings, so
+ * logs say "pqtls::key share has the wrong length ..." instead of
+ * "lib(129)::reason(16)".
+ */
+static int server_refuses_with(const pqt_group *g, const unsigned char *share, size_t len, int want)
+{
+    EVP_PKEY *server = generate(g, 0);
+    if (server == NULL) {
+        return 0;
+    }
+    ERR_clear_error();
+    int refused = EVP_PKEY_set1_encoded_public_key(server, share, len) != 1;
+    unsigned long e = ERR_peek_error();
+    const char *lib = ERR_lib_error_string(e), *reason = ERR_reason_error_string(e);
+    int ok = refused && ERR_GET_REASON(e) == -want && lib != NULL && strcmp(lib, "pqtls") == 0 &&
+             reason != NULL && strcmp(reason, pqt_strerror(want)) == 0;
+    if (!ok) {
+        fprintf(stderr, "%s: refused %d, error %lx lib '%s' reason '%s'\n", g->name, refused, e,
+                lib ? lib : "(none)", reason ? reason : "(none)");
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(server);
+    return ok;
+}
+
 static void test_malformed_shares(const pqt_group *g)
 {
     EVP_PKEY *client = generate(g, 1);
@@ -193,6 +220,10 @@ static void test_malformed_shares(const pqt_group *g)
     bad[ek_off] = 0xff;
     bad[ek_off + 1] |= 0x0f;
     CHECK(server_accepts(g, bad, len) == 0, "%s: ek coefficient >= q accepted", g->name);
+    CHECK(server_refuses_with(g, bad, len, PQT_ERR_EK_MODULUS),
+          "%s: ek >= q refused with pqtls' named reason", g->name);
+    CHECK(server_refuses_with(g, share, len - 1, PQT_ERR_SHARE_LENGTH),
+          "%s: short share refused with pqtls' named reason", g->name);
     /* The last coefficient (top 12 bits of the last 3-byte pair) = 3329. */
     memcpy(bad, share, len);
     size_t ek_bytes = g->client_share_bytes - g->ec_share_bytes;
