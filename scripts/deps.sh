@@ -36,6 +36,28 @@ DEB_TEST=(valgrind tcpdump)
 # OPENSSL_CONF; chromium as a browser with its default groups.
 DEB_LATER=(nginx haproxy curl chromium)
 
+# Real services for tests/services (docs/deploy.md, "Mail, directory and
+# database servers"): each test starts its own instance on loopback with its
+# own configuration under a temporary directory. postgresql is 15 on Debian
+# 12; ldap-utils and mariadb-client are the clients that check the servers
+# answer; python3 runs the STARTTLS middlebox relay.
+DEB_SERVICES=(postfix dovecot-imapd dovecot-pop3d apache2 postgresql slapd ldap-utils
+    mariadb-server mariadb-client python3)
+
+# The system services those packages would enable and start, as
+# "package:unit". deps.sh installs them for the tests only, so none may
+# run as a daemon afterwards: a test that starts postfix on a random port
+# must not meet the system's postfix on port 25 (or its CPU). See
+# install_debs: policy-rc.d during the install, units disabled after it.
+DEB_SERVICE_UNITS=(postfix:postfix dovecot-imapd:dovecot dovecot-pop3d:dovecot apache2:apache2
+    postgresql:postgresql slapd:slapd mariadb-server:mariadb)
+
+# Answers to the install-time questions, so that a fresh machine installs
+# without a terminal: postfix writes no main.cf ("No configuration") and
+# slapd creates no database (the tests bring their own).
+DEB_PRESEED='postfix postfix/main_mailer_type select No configuration
+slapd slapd/no_configuration boolean true'
+
 # npm itself, only when the machine has no npm at all: it installs the
 # package.json devDependencies (the Node.js 24 binary for tests/interop).
 DEB_NPM=(nodejs npm)
@@ -91,6 +113,59 @@ missing_debs() {
     done
 }
 
+# Debian's maintainer scripts start a package's daemon through invoke-rc.d,
+# which asks /usr/sbin/policy-rc.d first; exit status 101 means "action
+# forbidden" (Debian policy, /usr/share/doc/init-system-helpers/README.policy-rc.d).
+# While deps.sh installs, a policy-rc.d of ours says 101 to every daemon, so
+# postfix, dovecot, apache2, slapd, mariadb and postgresql are installed but
+# never started. It is removed again when deps.sh exits, whatever happens;
+# a policy-rc.d that was there before (containers ship one) is left alone.
+POLICY_RC=/usr/sbin/policy-rc.d
+policy_rc_ours=0
+block_daemons() {
+    [ "$policy_rc_ours" -eq 0 ] || return 0
+    [ ! -e "$POLICY_RC" ] || return 0
+    printf '#!/bin/sh\n# Written by pqtls scripts/deps.sh while it installs packages; removed when it ends.\nexit 101\n' |
+        "${SUDO[@]}" tee "$POLICY_RC" >/dev/null || die "cannot write $POLICY_RC"
+    "${SUDO[@]}" chmod 755 "$POLICY_RC"
+    policy_rc_ours=1
+}
+unblock_daemons() {
+    if [ "$policy_rc_ours" -eq 1 ]; then
+        "${SUDO[@]}" rm -f "$POLICY_RC" || true
+        policy_rc_ours=0
+    fi
+}
+trap unblock_daemons EXIT
+
+# disable_units PACKAGE...: the system services of newly installed packages
+# must not start at the next boot either (the packages enable them).
+disable_units() {
+    local p entry unit
+    local -a units=()
+    for p in "$@"; do
+        for entry in "${DEB_SERVICE_UNITS[@]}"; do
+            [ "${entry%%:*}" = "$p" ] || continue
+            unit="${entry#*:}"
+            [[ " ${units[*]} " == *" $unit "* ]] || units+=("$unit")
+        done
+    done
+    [ "${#units[@]}" -gt 0 ] || return 0
+    for unit in "${units[@]}"; do
+        if command -v systemctl >/dev/null 2>&1; then
+            # Works without a running systemd too (it edits the unit links).
+            "${SUDO[@]}" systemctl disable --quiet "$unit" 2>/dev/null || true
+            if [ -d /run/systemd/system ]; then
+                "${SUDO[@]}" systemctl stop "$unit" 2>/dev/null || true
+            fi
+        fi
+        if [ -x "/etc/init.d/$unit" ] && command -v update-rc.d >/dev/null 2>&1; then
+            "${SUDO[@]}" update-rc.d "$unit" disable >/dev/null 2>&1 || true
+        fi
+    done
+    say "system services disabled (the tests start their own): ${units[*]}"
+}
+
 install_debs() {
     local -a want=("$@") missing=()
     [ "${#want[@]}" -gt 0 ] || return 0
@@ -105,8 +180,13 @@ install_debs() {
         -o DPkg::Lock::Timeout=600)
     "${apt[@]}" update ||
         die "apt-get update failed; check the network and /etc/apt/sources.list*"
+    printf '%s\n' "$DEB_PRESEED" | "${SUDO[@]}" debconf-set-selections ||
+        die "debconf-set-selections failed (package debconf)"
+    block_daemons
     "${apt[@]}" install --no-install-recommends "${missing[@]}" ||
         die "apt-get install failed for: ${missing[*]}"
+    unblock_daemons
+    disable_units "${missing_before[@]}"
     mapfile -t missing < <(missing_debs "${missing[@]}")
     [ "${#missing[@]}" -eq 0 ] ||
         die "still not installed after apt-get install: ${missing[*]}"
@@ -150,6 +230,7 @@ install_npm() {
     say "installed $NODE24 ($("$NODE24" --version))"
 }
 
-install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"}
+install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
+    "${DEB_SERVICES[@]}"
 install_npm
 say "all dependencies present"
