@@ -1,0 +1,275 @@
+# shellcheck shell=bash
+# Shared code of the tests/services scripts (sourced, not run): real mail,
+# directory, database and web servers from Debian 12, each started by its
+# test on 127.0.0.1 with its own configuration and a throwaway certificate
+# in a fresh temporary directory, with pqtls loaded the way an administrator
+# would load it (docs/deploy.md), and stopped again whatever happens.
+#
+# The negotiated group is read from the ServerHello's key_share that
+# `openssl s_client -msg` (Debian's OpenSSL 3.0 + pqtls as the client)
+# shows, with tests/provider/serverhello_group.mjs: s_client 3.0 prints no
+# "Server Temp Key" for a KEM group, and most of these servers cannot log
+# the group at all.
+#
+# Usage in a test:
+#   svc_init NAME PQTLS_SO NODE PQTLS_BIN RESULTS_DIR
+#   ... start a server, svc_track PID ...
+#   tls_expect "what" 0x11ec -connect 127.0.0.1:$PORT -starttls smtp -groups X25519MLKEM768:X25519
+#   scan_expect "smtp://127.0.0.1:$PORT" supported X25519MLKEM768
+#   svc_done VERSION
+
+SVC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# fail, note, need_cmd, random_port, port_owned_by, wait_listening: the
+# helpers of the deployment tests, so that both suites behave alike.
+# shellcheck source=../deploy/lib.sh
+. "$SVC_ROOT/tests/deploy/lib.sh"
+
+SVC_PIDS=()
+SVC_LOGS=()
+SVC_OK=0
+SVC_SAW_HYBRID=0
+SVC_N=0
+# The group list every hybrid server here is given: hybrid first, then the
+# classical groups that clients without pqtls need.
+SVC_GROUPS=X25519MLKEM768:X25519:prime256v1
+
+# No server outlives its test, even when ctest's timeout SIGKILLs the script
+# and its EXIT trap never runs.
+SVC_SERVER_LIFETIME=${SVC_SERVER_LIFETIME:-170}
+
+svc_cleanup() {
+    local rc=$?
+    stop_pids 30 "${SVC_PIDS[@]}"
+    if [ "$rc" -ne 0 ] || [ "$SVC_OK" -ne 1 ]; then
+        local f
+        for f in "${SVC_LOGS[@]}"; do
+            [ -f "$f" ] || continue
+            printf '\n----- %s (last 40 lines) -----\n' "$f" >&2
+            tail -n 40 "$f" >&2 || true
+        done
+        printf '\n%s: FAILED; files kept in %s\n' "$SVC_NAME" "$SVC_DIR" >&2
+        [ "$rc" -ne 0 ] || rc=1
+    else
+        rm -rf "$SVC_DIR"
+    fi
+    exit "$rc"
+}
+
+# svc_init NAME PQTLS_SO NODE PQTLS_BIN RESULTS_DIR
+svc_init() {
+    [ $# -eq 5 ] || fail "svc_init needs NAME PQTLS_SO NODE PQTLS_BIN RESULTS_DIR"
+    SVC_NAME="$1"
+    # Absolute paths: the servers run with other working directories.
+    PQTLS_SO="$(realpath -m "$2")"
+    NODE="$(realpath -m "$3")"
+    PQTLS="$(realpath -m "$4")"
+    SVC_RESULT="$5/$SVC_NAME.result"
+    mkdir -p "$5"
+    rm -f "$SVC_RESULT"
+    [ -f "$PQTLS_SO" ] || fail "provider module $PQTLS_SO is missing; build first"
+    [ -x "$PQTLS" ] || fail "pqtls command $PQTLS is missing; build first"
+    [ -x "$NODE" ] || fail "Node.js 24 ($NODE) is missing; run scripts/deps.sh"
+    need_cmd openssl openssl
+    need_cmd python3 python3
+    # The services read their files as their own users (postgres, www-data,
+    # dovenull...), and their Unix sockets must stay short: a temporary
+    # directory, readable by all, that holds nothing secret but a test key.
+    SVC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pqtls-svc-$SVC_NAME.XXXXXX")"
+    chmod 755 "$SVC_DIR"
+    trap svc_cleanup EXIT
+    trap 'exit 143' TERM INT HUP
+
+    # The openssl.cnf of docs/deploy.md: default + pqtls, nothing else.
+    OSSL_CNF="$SVC_DIR/openssl-pqtls.cnf"
+    "$SVC_ROOT/scripts/openssl-cnf.sh" "$PQTLS_SO" >"$OSSL_CNF"
+    # The same plus a default group list for every SSL_CTX the program
+    # creates (OpenSSL's "system_default" SSL configuration): for servers
+    # with no group setting of their own (MariaDB, Postfix 3.7). Repeating
+    # [openssl_init] adds to that section (docs/deploy.md shows this file).
+    OSSL_CNF_GROUPS="$SVC_DIR/openssl-pqtls-groups.cnf"
+    {
+        cat "$OSSL_CNF"
+        cat <<EOF
+
+[openssl_init]
+ssl_conf = ssl_sect
+
+[ssl_sect]
+system_default = pqtls_groups
+
+[pqtls_groups]
+Groups = $SVC_GROUPS
+EOF
+    } >"$OSSL_CNF_GROUPS"
+    chmod 644 "$OSSL_CNF" "$OSSL_CNF_GROUPS"
+
+    # A throwaway self-signed P-256 certificate for localhost.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$SVC_DIR/key.pem" -out "$SVC_DIR/cert.pem" -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        >"$SVC_DIR/req.log" 2>&1 || {
+        SVC_LOGS+=("$SVC_DIR/req.log")
+        fail "openssl req could not make a test certificate"
+    }
+    chmod 644 "$SVC_DIR/cert.pem" "$SVC_DIR/key.pem"
+
+    local cnf
+    for cnf in "$OSSL_CNF" "$OSSL_CNF_GROUPS"; do
+        OPENSSL_CONF="$cnf" openssl list -providers >"$SVC_DIR/providers.txt" 2>&1 || true
+        grep -q 'pqtls' "$SVC_DIR/providers.txt" || {
+            SVC_LOGS+=("$SVC_DIR/providers.txt")
+            fail "openssl does not load $PQTLS_SO through $cnf"
+        }
+    done
+    note "$SVC_NAME: working in $SVC_DIR"
+}
+
+svc_need_root() {
+    [ "$(id -u)" -eq 0 ] ||
+        fail "$SVC_NAME needs root: $1 (CI runs the suite as root; run ctest as root or with -LE services)"
+}
+
+# svc_track PID: stop PID at the end, and kill it after the lifetime even if
+# this script dies without running its trap.
+svc_track() {
+    SVC_PIDS+=("$1")
+    kill_after "$SVC_SERVER_LIFETIME" "$1"
+    SVC_PIDS+=("$KILL_AFTER_PID")
+}
+
+# svc_ports N: N candidate ports in SVC_PORTS (see random_port).
+svc_ports() {
+    local i
+    SVC_PORTS=()
+    for ((i = 0; i < $1; i++)); do
+        SVC_PORTS+=("$(random_port)")
+    done
+}
+
+# svc_wait_ports PID LOG PORT...: 0 when PID listens on every PORT, 1 when it
+# exited first (a port taken: the caller retries with other ports).
+svc_wait_ports() {
+    local pid="$1" log="$2" port
+    shift 2
+    for port in "$@"; do
+        wait_listening "$pid" "$port" "$log" || return 1
+    done
+}
+
+# Names for the code points the tests meet (IANA TLS Supported Groups).
+group_name() {
+    case "$1" in
+    0x11ec) echo X25519MLKEM768 ;;
+    0x11eb) echo SecP256r1MLKEM768 ;;
+    0x001d) echo X25519 ;;
+    0x0017) echo secp256r1 ;;
+    0x0018) echo secp384r1 ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# tls_handshake S_CLIENT_ARGS...: one `openssl s_client -msg` with pqtls
+# loaded (the caller gives -connect, -starttls and -groups). Sets TLS_LOG,
+# TLS_RC (s_client's status), TLS_GROUP (the ServerHello's key_share group
+# as 0xNNNN, empty when there was no ServerHello) and TLS_HELLOS (how many
+# ClientHellos were sent: 2 means the server asked for another group with a
+# HelloRetryRequest).
+tls_handshake() {
+    SVC_N=$((SVC_N + 1))
+    TLS_LOG="$SVC_DIR/s_client.$SVC_N.log"
+    TLS_RC=0
+    OPENSSL_CONF="$OSSL_CNF" timeout -k 2 20 openssl s_client -msg "$@" </dev/null \
+        >"$TLS_LOG" 2>&1 || TLS_RC=$?
+    [ "$TLS_RC" -ne 124 ] || fail "openssl s_client $* did not finish within 20 s (log: $TLS_LOG)"
+    TLS_HELLOS="$(grep -c '^>>> TLS 1.3, Handshake \[length [0-9a-f]*\], ClientHello' "$TLS_LOG" || true)"
+    TLS_GROUP="$("$NODE" "$SVC_ROOT/tests/provider/serverhello_group.mjs" "$TLS_LOG" 2>/dev/null)" ||
+        TLS_GROUP=
+}
+
+tls_fail() {
+    SVC_LOGS+=("$TLS_LOG")
+    fail "$@"
+}
+
+# tls_expect WHAT WANT S_CLIENT_ARGS...: the handshake must complete with
+# group WANT (0xNNNN). WANT may carry "+hrr" or "+nohrr" to assert whether a
+# HelloRetryRequest happened, e.g. 0x0017+hrr.
+tls_expect() {
+    local what="$1" want="$2" hellos=""
+    shift 2
+    case "$want" in
+    *+hrr) hellos=2 want="${want%+hrr}" ;;
+    *+nohrr) hellos=1 want="${want%+nohrr}" ;;
+    esac
+    tls_handshake "$@"
+    [ "$TLS_RC" -eq 0 ] ||
+        tls_fail "$what: s_client failed (status $TLS_RC), expected $(group_name "$want")"
+    [ -n "$TLS_GROUP" ] || tls_fail "$what: no ServerHello key_share in the s_client trace"
+    [ "$TLS_GROUP" = "$want" ] ||
+        tls_fail "$what: negotiated $(group_name "$TLS_GROUP") ($TLS_GROUP), expected $(group_name "$want") ($want)"
+    if [ -n "$hellos" ] && [ "$TLS_HELLOS" -ne "$hellos" ]; then
+        tls_fail "$what: $TLS_HELLOS ClientHello(s), expected $hellos (HelloRetryRequest or not)"
+    fi
+    [ "$want" != 0x11ec ] || SVC_SAW_HYBRID=1
+    note "ok: $what: $(group_name "$TLS_GROUP") ($TLS_GROUP), $TLS_HELLOS ClientHello(s)"
+}
+
+# tls_expect_fail WHAT S_CLIENT_ARGS...: the handshake must not complete.
+# Prints the alert s_client received, if any.
+tls_expect_fail() {
+    local what="$1" alert
+    shift
+    tls_handshake "$@"
+    if [ "$TLS_RC" -eq 0 ] && [ -n "$TLS_GROUP" ]; then
+        tls_fail "$what: the handshake completed with $(group_name "$TLS_GROUP"), expected a failure"
+    fi
+    alert="$(grep -m1 -o '<<< TLS 1.[23], Alert \[length 0002\], fatal [a-z_]*' "$TLS_LOG" |
+        sed 's/.*fatal /alert /')" || true
+    note "ok: $what: no TLS (${alert:-no alert received}; s_client status $TLS_RC)"
+}
+
+# scan_expect TARGET STAGE GROUP [FLAG...]: pqtls scan of TARGET (host:port
+# or a URL) must report STAGE and the flags given, and, unless GROUP is "-",
+# its x25519mlkem768 probe must have completed with GROUP. A URL whose
+# scheme this build's `pqtls scan --help` does not list yet is reported and
+# skipped, so that the assertion switches itself on when the scanner learns
+# the protocol (issue 10).
+scan_expect() {
+    local target="$1" stage="$2" group="$3" scheme
+    shift 3
+    if [[ "$target" == *://* ]]; then
+        scheme="${target%%://*}"
+        if ! "$PQTLS" scan --help 2>&1 | grep -q -- "$scheme://"; then
+            note "skip: pqtls scan $target: this build does not know $scheme:// yet"
+            return 0
+        fi
+    fi
+    SVC_N=$((SVC_N + 1))
+    local out="$SVC_DIR/scan.$SVC_N.jsonl" rc=0
+    timeout -k 2 60 "$PQTLS" scan --no-progress --timeout 5000 --split-gap 200 "$target" \
+        >"$out" 2>"$out.err" || rc=$?
+    [ "$rc" -eq 0 ] || {
+        SVC_LOGS+=("$out" "$out.err")
+        fail "pqtls scan $target: exit status $rc"
+    }
+    python3 "$SVC_ROOT/tests/services/scan_check.py" "$out" "$stage" "$group" "$@" || {
+        SVC_LOGS+=("$out")
+        fail "pqtls scan $target: not as expected"
+    }
+    if [ "$group" = X25519MLKEM768 ]; then
+        SVC_SAW_HYBRID=1
+    fi
+}
+
+# svc_done VERSION: every assertion held. Records what the test found for
+# the table in docs/deploy.md (tests/services/deploy_table.py checks it):
+# the version of the server that ran, and whether it negotiated the hybrid
+# group (some assertion expected X25519MLKEM768 and got it).
+svc_done() {
+    local hybrid=no
+    [ "$SVC_SAW_HYBRID" -eq 0 ] || hybrid=yes
+    printf 'test=services.%s\nversion=%s\nhybrid=%s\n' "$SVC_NAME" "$1" "$hybrid" >"$SVC_RESULT.tmp"
+    mv "$SVC_RESULT.tmp" "$SVC_RESULT"
+    SVC_OK=1
+    note "$SVC_NAME: all assertions held (version $1, hybrid $hybrid)"
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# services.slapd: Debian 12's OpenLDAP slapd 2.5 cannot negotiate a hybrid
+# group, because Debian builds it with GnuTLS (3.7.9 on Debian 12), not
+# OpenSSL: an OpenSSL provider never enters the process, whatever
+# OPENSSL_CONF says, and GnuTLS 3.7 has no ML-KEM group (its priority
+# strings, olcTLSCipherSuite, cannot name one either).
+#
+# Asserted on StartTLS (ldap://, port 389's role) and ldaps (636's), with
+# OPENSSL_CONF pointing at pqtls all the same: the slapd binary links
+# libgnutls and not libssl; a client offering X25519MLKEM768 and X25519
+# gets X25519 after a HelloRetryRequest; a client offering only
+# X25519MLKEM768 gets no TLS ("No common key share with peer" in slapd's
+# log). slapd logs protocol and cipher per connection ("TLS established
+# tls_ssf=256 ssf=256 tls_proto=TLS1.3 tls_cipher=AES-256-GCM"), never the
+# group. What to do instead is in docs/deploy.md (a TLS terminator in
+# front, or an OpenSSL build of OpenLDAP).
+#
+# Usage: slapd.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+svc_init slapd "$@"
+SLAPD=/usr/sbin/slapd
+[ -x "$SLAPD" ] || fail "slapd is not installed (Debian package slapd); run scripts/deps.sh"
+need_cmd ldapsearch ldap-utils
+LD_VERSION="$("$SLAPD" -VV 2>&1 | sed -n 's/.*slapd \([0-9][0-9.]*\).*/\1/p' | head -n 1)"
+
+libs="$(ldd "$SLAPD")"
+grep -q 'libgnutls' <<<"$libs" || fail "slapd does not link GnuTLS any more: $libs"
+! grep -q 'libssl' <<<"$libs" || fail "slapd links libssl: this test's premise changed"
+note "ok: $SLAPD links $(grep -o "libgnutls[^ ]*" <<<"$libs" | head -n 1), not libssl"
+
+LD="$SVC_DIR/slapd"
+mkdir -p "$LD/db"
+LD_LOG="$LD/slapd.log"
+SVC_LOGS+=("$LD_LOG")
+cat >"$LD/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+pidfile $LD/slapd.pid
+argsfile $LD/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+TLSCertificateFile $SVC_DIR/cert.pem
+TLSCertificateKeyFile $SVC_DIR/key.pem
+database mdb
+maxsize 10485760
+suffix "dc=pqtls,dc=test"
+directory $LD/db
+EOF
+
+LD_PID=
+for try in 1 2 3 4 5 6; do
+    svc_ports 2
+    # -d stats: stay in the foreground (our child) and log connections.
+    OPENSSL_CONF="$OSSL_CNF_GROUPS" "$SLAPD" -f "$LD/slapd.conf" -d stats \
+        -h "ldap://127.0.0.1:${SVC_PORTS[0]}/ ldaps://127.0.0.1:${SVC_PORTS[1]}/" \
+        >>"$LD_LOG" 2>&1 </dev/null &
+    pid=$!
+    svc_track "$pid"
+    if svc_wait_ports "$pid" "$LD_LOG" "${SVC_PORTS[@]}"; then
+        LD_PID=$pid
+        break
+    fi
+    stop_pids 30 "$pid"
+    grep -q 'Address already in use' "$LD_LOG" || fail "slapd exited at startup"
+done
+[ -n "$LD_PID" ] || fail "slapd: no free ports after 6 tries"
+note "slapd $LD_VERSION pid $LD_PID: ldap ${SVC_PORTS[0]}, ldaps ${SVC_PORTS[1]}"
+
+# The directory answers over StartTLS (a real LDAP client, not only s_client).
+out="$(LDAPTLS_REQCERT=never ldapsearch -x -ZZ -H "ldap://127.0.0.1:${SVC_PORTS[0]}" \
+    -s base -b '' namingContexts 2>&1)" || fail "ldapsearch -ZZ failed: $out"
+grep -q 'namingContexts: dc=pqtls,dc=test' <<<"$out" || fail "ldapsearch: no namingContexts: $out"
+note "ok: ldapsearch -ZZ (StartTLS): namingContexts: dc=pqtls,dc=test"
+
+HYB=X25519MLKEM768:X25519
+tls_expect "ldap StartTLS, client $HYB" 0x001d+hrr \
+    -connect "127.0.0.1:${SVC_PORTS[0]}" -starttls ldap -groups $HYB
+tls_expect "ldaps, client $HYB" 0x001d+hrr -connect "127.0.0.1:${SVC_PORTS[1]}" -groups $HYB
+tls_expect_fail "ldaps, client X25519MLKEM768 only" \
+    -connect "127.0.0.1:${SVC_PORTS[1]}" -groups X25519MLKEM768
+for i in $(seq 1 30); do
+    grep -q 'No common key share with peer' "$LD_LOG" && break
+    sleep 0.1
+done
+grep -q 'No common key share with peer' "$LD_LOG" || fail "slapd did not log why it refused"
+note "    slapd.log: $(grep -m1 -o 'TLS: can.t accept: No common key share with peer' "$LD_LOG")"
+note "    slapd.log: $(grep -m1 -o 'TLS established .*' "$LD_LOG")"
+
+scan_expect "127.0.0.1:${SVC_PORTS[1]}" none -
+scan_expect "ldaps://127.0.0.1:${SVC_PORTS[1]}" none -
+scan_expect "ldap://127.0.0.1:${SVC_PORTS[0]}" none -
+
+svc_done "$LD_VERSION"
