@@ -108,14 +108,14 @@ note "    error.log: $(grep -m1 -o "group 'X25519MLKEM768' cannot be set" "$AP_E
 # With it.
 write_envvars pq >"$AP/envvars"
 AP_PID=
-for try in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
     write_conf "${SVC_PORTS[0]}" >"$AP/apache2.conf"
     : >"$AP_ERR"
     rm -f "$AP/run/apache2.pid"
     rc=0
     apachectl start || rc=$?
     pid=
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         pid="$(cat "$AP/run/apache2.pid" 2>/dev/null)" || pid=
         [ -z "$pid" ] || break
         [ "$rc" -eq 0 ] || break
@@ -148,7 +148,7 @@ code="$(OPENSSL_CONF="$OSSL_CNF" curl --silent --insecure --max-time 10 --noprox
     --curves X25519MLKEM768 --output /dev/null --write-out '%{http_code}' \
     "https://127.0.0.1:$PORT/index.html")" || fail "curl + pqtls --curves X25519MLKEM768 failed"
 [ "$code" = 200 ] || fail "curl + pqtls --curves X25519MLKEM768: HTTP $code"
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
     grep -q '"GET /index.html HTTP/1.1" 200' "$AP_ACCESS" 2>/dev/null && break
     sleep 0.1
 done

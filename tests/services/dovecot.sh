@@ -77,11 +77,11 @@ EOF
 # with OPENSSL_CONF in its environment as a systemd drop-in would set it.
 # Sets DV_PORTS (imap, imaps, pop3) and DV_LOG.
 start_dovecot() {
-    local dir="$SVC_DIR/$1" try pid
+    local dir="$SVC_DIR/$1" pid
     mkdir -p "$dir/run" "$dir/state"
     DV_LOG="$dir/dovecot.log"
     SVC_LOGS+=("$DV_LOG" "$dir/stderr.log")
-    for try in 1 2 3 4 5 6; do
+    for _ in 1 2 3 4 5 6; do
         svc_ports 3
         DV_PORTS=("${SVC_PORTS[@]}")
         write_conf "$dir" "$2" "${DV_PORTS[@]}" >"$dir/dovecot.conf"
@@ -122,7 +122,7 @@ tls_expect_fail "imaps without import_environment, client $HYB" \
     -connect "127.0.0.1:${DV_PORTS[1]}" -groups $HYB
 tls_expect_fail "imap STARTTLS without import_environment, client X25519" \
     -connect "127.0.0.1:${DV_PORTS[0]}" -starttls imap -groups X25519
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
     grep -q "Can't set curve list to '$SVC_GROUPS'" "$DV_LOG" && break
     sleep 0.1
 done

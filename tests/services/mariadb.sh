@@ -59,9 +59,9 @@ mariadb-install-db --defaults-file="$MY/my.cnf" --auth-root-authentication-metho
 
 # start_mariadb CNF: mariadbd with OPENSSL_CONF=CNF. Sets MY_PID, MY_PORT.
 start_mariadb() {
-    local try pid
+    local pid
     MY_PID=
-    for try in 1 2 3 4 5 6; do
+    for _ in 1 2 3 4 5 6; do
         svc_ports 1
         write_cnf "${SVC_PORTS[0]}" >"$MY/my.cnf"
         : >"$MY_LOG"

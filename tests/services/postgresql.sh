@@ -26,8 +26,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 svc_init postgresql "$@"
 PG_BIN="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
-[ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] ||
+if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/postgres" ]; then
     fail "PostgreSQL is not installed (Debian package postgresql); run scripts/deps.sh"
+fi
 need_cmd psql postgresql-client
 PG_VERSION="$("$PG_BIN/postgres" --version | sed -n 's/.*(PostgreSQL) \([0-9.]*\).*/\1/p')"
 
@@ -63,10 +64,10 @@ for curve in X25519MLKEM768 X25519; do
     rc=0
     OPENSSL_CONF="$OSSL_CNF_GROUPS" timeout -k 2 30 "${AS_PG[@]}" "$PG_BIN/postgres" "${args[@]}" \
         -c "ssl_ecdh_curve=$curve" >"$out" 2>&1 </dev/null || rc=$?
-    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || {
+    if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
         SVC_LOGS+=("$out")
         fail "postgres with ssl_ecdh_curve = '$curve': status $rc, expected a refusal at startup"
-    }
+    fi
     grep -q 'FATAL:  ECDH: ' "$out" || {
         SVC_LOGS+=("$out")
         fail "postgres with ssl_ecdh_curve = '$curve': no ECDH error"
@@ -77,7 +78,7 @@ done
 # The server as a pqtls administrator would try it: provider and Groups in
 # OPENSSL_CONF, ssl_ecdh_curve left at its default.
 PG_PID=
-for try in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
     svc_ports 1
     mapfile -t args < <(pg_args "${SVC_PORTS[0]}")
     OPENSSL_CONF="$OSSL_CNF_GROUPS" "${AS_PG[@]}" "$PG_BIN/postgres" "${args[@]}" \

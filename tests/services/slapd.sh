@@ -49,7 +49,7 @@ directory $LD/db
 EOF
 
 LD_PID=
-for try in 1 2 3 4 5 6; do
+for _ in 1 2 3 4 5 6; do
     svc_ports 2
     # -d stats: stay in the foreground (our child) and log connections.
     OPENSSL_CONF="$OSSL_CNF_GROUPS" "$SLAPD" -f "$LD/slapd.conf" -d stats \
@@ -79,7 +79,7 @@ tls_expect "ldap StartTLS, client $HYB" 0x001d+hrr \
 tls_expect "ldaps, client $HYB" 0x001d+hrr -connect "127.0.0.1:${SVC_PORTS[1]}" -groups $HYB
 tls_expect_fail "ldaps, client X25519MLKEM768 only" \
     -connect "127.0.0.1:${SVC_PORTS[1]}" -groups X25519MLKEM768
-for i in $(seq 1 30); do
+for _ in $(seq 1 30); do
     grep -q 'No common key share with peer' "$LD_LOG" && break
     sleep 0.1
 done
