@@ -65,6 +65,7 @@ for _ in 1 2 3 4 5 6; do
     grep -q 'Address already in use' "$LD_LOG" || fail "slapd exited at startup"
 done
 [ -n "$LD_PID" ] || fail "slapd: no free ports after 6 tries"
+LD_PORTS=("${SVC_PORTS[@]}")
 note "slapd $LD_VERSION pid $LD_PID: ldap ${SVC_PORTS[0]}, ldaps ${SVC_PORTS[1]}"
 
 # The directory answers over StartTLS (a real LDAP client, not only s_client).
@@ -90,5 +91,53 @@ note "    slapd.log: $(grep -m1 -o 'TLS established .*' "$LD_LOG")"
 scan_expect "127.0.0.1:${SVC_PORTS[1]}" none -
 scan_expect "ldaps://127.0.0.1:${SVC_PORTS[1]}" none -
 scan_expect "ldap://127.0.0.1:${SVC_PORTS[0]}" none -
+
+# ldaps terminated by haproxy + pqtls (the providers from haproxy.cfg), LDAP
+# in clear to slapd on loopback. The hybrid group here is haproxy's.
+SVC_HYBRID_COUNTS=0
+need_cmd haproxy haproxy
+HP="$SVC_DIR/haproxy"
+mkdir -p "$HP"
+cat "$SVC_DIR/cert.pem" "$SVC_DIR/key.pem" >"$HP/site.pem"
+SVC_LOGS+=("$HP/haproxy.log")
+HP_PID=
+for _ in 1 2 3 4 5 6; do
+    svc_ports 1
+    cat >"$HP/haproxy.cfg" <<EOF
+global
+    ssl-provider-path $(dirname "$PQTLS_SO")
+    ssl-provider default
+    ssl-provider pqtls
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend ldaps
+    bind 127.0.0.1:${SVC_PORTS[0]} ssl crt $HP/site.pem curves $SVC_GROUPS
+    default_backend slapd
+backend slapd
+    server slapd 127.0.0.1:${LD_PORTS[0]}
+EOF
+    env -u OPENSSL_CONF haproxy -db -f "$HP/haproxy.cfg" >>"$HP/haproxy.log" 2>&1 </dev/null &
+    pid=$!
+    svc_track "$pid"
+    if svc_wait_ports "$pid" "$HP/haproxy.log" "${SVC_PORTS[0]}"; then
+        HP_PID=$pid
+        break
+    fi
+    stop_pids 30 "$pid"
+    grep -qiE 'cannot bind|address already in use' "$HP/haproxy.log" ||
+        fail "haproxy exited at startup"
+done
+[ -n "$HP_PID" ] || fail "haproxy: no free port after 6 tries"
+note "haproxy pid $HP_PID: ldaps 127.0.0.1:${SVC_PORTS[0]} -> slapd ldap 127.0.0.1:${LD_PORTS[0]}"
+tls_expect "ldaps through haproxy + pqtls, client $HYB" 0x11ec+nohrr \
+    -connect "127.0.0.1:${SVC_PORTS[0]}" -groups $HYB
+out="$(LDAPTLS_REQCERT=never ldapsearch -x -H "ldaps://127.0.0.1:${SVC_PORTS[0]}" \
+    -s base -b '' namingContexts 2>&1)" || fail "ldapsearch through haproxy failed: $out"
+grep -q 'namingContexts: dc=pqtls,dc=test' <<<"$out" || fail "ldapsearch through haproxy: $out"
+note "ok: ldapsearch ldaps:// through haproxy: namingContexts: dc=pqtls,dc=test"
+scan_expect "127.0.0.1:${SVC_PORTS[0]}" supported X25519MLKEM768
 
 svc_done "$LD_VERSION"
