@@ -242,7 +242,11 @@ scan_expect() {
     shift 3
     if [[ "$target" == *://* ]]; then
         scheme="${target%%://*}"
-        if ! "$PQTLS" scan --help 2>&1 | grep -q -- "$scheme://"; then
+        # The help text in a variable first: `grep -q` on a pipe would stop
+        # reading at the first match, and pipefail would take the writer's
+        # SIGPIPE for "not listed".
+        [ -n "${SCAN_HELP:-}" ] || SCAN_HELP="$("$PQTLS" scan --help 2>&1)" || true
+        if [[ "$SCAN_HELP" != *"$scheme://"* ]]; then
             note "skip: pqtls scan $target: this build does not know $scheme:// yet"
             return 0
         fi
