@@ -37,15 +37,37 @@ const char *pqt_tls_version_name(uint16_t version)
     return LOOKUP(versions, version);
 }
 
+/* Copy a known name (shorter than cap, as every table entry is) without
+ * snprintf: the observer formats a version or group for every record. */
+static void copy_name(char *out, size_t cap, const char *name)
+{
+    size_t n = strlen(name);
+    n = n < cap ? n : cap - 1;
+    memcpy(out, name, n);
+    out[n] = 0;
+}
+
+/* "0x" and four lower-case hex digits. */
+static void hex16(char out[7], uint16_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    out[0] = '0';
+    out[1] = 'x';
+    for (int i = 0; i < 4; i++) {
+        out[2 + i] = digits[(v >> (12 - 4 * i)) & 0xf];
+    }
+    out[6] = 0;
+}
+
 void pqt_tls_version_format(uint16_t version, char out[24])
 {
     const char *name = pqt_tls_version_name(version);
     if (name != NULL) {
-        snprintf(out, 24, "%s", name);
+        copy_name(out, 24, name);
     } else if ((version >> 8) == 0x7f) {
         snprintf(out, 24, "TLSv1.3-draft-%u", version & 0xff);
     } else {
-        snprintf(out, 24, "0x%04x", version);
+        hex16(out, version);
     }
 }
 
@@ -69,11 +91,11 @@ void pqt_tls_group_format(uint16_t group, char out[32])
 {
     const char *name = pqt_group_name(group);
     if (name != NULL) {
-        snprintf(out, 32, "%s", name);
+        copy_name(out, 32, name);
     } else if (pqt_tls_is_grease(group)) {
-        snprintf(out, 32, "GREASE");
+        copy_name(out, 32, "GREASE");
     } else {
-        snprintf(out, 32, "0x%04x", group);
+        hex16(out, group);
     }
 }
 

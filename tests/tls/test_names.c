@@ -22,6 +22,10 @@ int main(void)
     CHECK(strcmp(b, "TLSv1.3-draft-18") == 0, "draft: %s", b);
     pqt_tls_version_format(0xfb1a, b);
     CHECK(strcmp(b, "0xfb1a") == 0, "hex: %s", b);
+    pqt_tls_version_format(0x0304, b);
+    CHECK(strcmp(b, "TLSv1.3") == 0, "known version formatted: %s", b);
+    pqt_tls_group_format(0x11ec, b);
+    CHECK(strcmp(b, "X25519MLKEM768") == 0, "known group formatted: %s", b);
     CHECK(is(pqt_tls_suite_name(0x1302), "TLS_AES_256_GCM_SHA384"), "suite");
     CHECK(pqt_tls_suite_name(0xc02f) == NULL, "suite not in the table");
     CHECK(is(pqt_tls_group_name(0x11ec), "X25519MLKEM768"), "group");
