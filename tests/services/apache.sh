@@ -107,6 +107,7 @@ note "    error.log: $(grep -m1 -o "group 'X25519MLKEM768' cannot be set" "$AP_E
 
 # With it.
 write_envvars pq >"$AP/envvars"
+svc_track_pidfile "$AP/run/apache2.pid"
 AP_PID=
 for _ in 1 2 3 4 5 6; do
     write_conf "${SVC_PORTS[0]}" >"$AP/apache2.conf"

@@ -25,6 +25,7 @@ SVC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$SVC_ROOT/tests/deploy/lib.sh"
 
 SVC_PIDS=()
+SVC_GUARDS=()
 SVC_LOGS=()
 SVC_OK=0
 SVC_SAW_HYBRID=0
@@ -41,8 +42,11 @@ SVC_GROUPS=X25519MLKEM768:X25519:prime256v1
 SVC_SERVER_LIFETIME=${SVC_SERVER_LIFETIME:-170}
 
 svc_cleanup() {
-    local rc=$?
+    local rc=$? g
     stop_pids 30 "${SVC_PIDS[@]}"
+    for g in "${SVC_GUARDS[@]}"; do
+        kill -KILL -- "-$g" 2>/dev/null || true
+    done
     if [ "$rc" -ne 0 ] || [ "$SVC_OK" -ne 1 ]; then
         local f
         for f in "${SVC_LOGS[@]}"; do
@@ -133,11 +137,30 @@ svc_need_root() {
 }
 
 # svc_track PID: stop PID at the end, and kill it after the lifetime even if
-# this script dies without running its trap.
+# this script dies without running its trap. The guard is detached from
+# this script (its parent exits at once): ctest's timeout kills the test's
+# whole process tree, and a guard inside it would die with it, leaving the
+# servers that daemonize (the Postfix master, Apache's parent) running.
+# The normal cleanup stops the guard too: it runs in a process group of its
+# own (setsid), whose id svc_guard prints, and the group is killed.
+# svc_guard COMMAND: run the shell COMMAND after the lifetime, detached;
+# prints the guard's process group id.
+svc_guard() {
+    # Inside bash -c, $0 is svc_guard, $1 the lifetime and $2 the command.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    setsid bash -c '(sleep "$1"; eval "$2") </dev/null >/dev/null 2>&1 & echo $$' \
+        svc_guard "$SVC_SERVER_LIFETIME" "$1"
+}
 svc_track() {
     SVC_PIDS+=("$1")
-    kill_after "$SVC_SERVER_LIFETIME" "$1"
-    SVC_PIDS+=("$KILL_AFTER_PID")
+    SVC_GUARDS+=("$(svc_guard "kill -KILL $1")")
+}
+
+# svc_track_pidfile FILE: the same guard for a server that daemonizes, set
+# before it starts: it kills whatever pid FILE names when the lifetime is
+# over, so that the moment between the start and svc_track is covered too.
+svc_track_pidfile() {
+    SVC_GUARDS+=("$(svc_guard "p=\$(tr -dc 0-9 <'$1') && [ -n \"\$p\" ] && kill -KILL \$p")")
 }
 
 # svc_ports N: N candidate ports in SVC_PORTS (see random_port).

@@ -80,6 +80,8 @@ start_postfix() {
     chown postfix "$PF/data"
     PF_MASTER_PID=
     local pid rc
+    mkdir -p "$PF/spool/pid"
+    svc_track_pidfile "$PF/spool/pid/master.pid"
     for _ in 1 2 3 4 5 6; do
         svc_ports 5
         write_main_cf >"$PF_CONF/main.cf"
