@@ -121,13 +121,35 @@ PQT_API void pqt_capture_close(pqt_capture *c);
 
 /* ---- Byte budget and TCP reassembly (src/net/reasm.c) ----------------- */
 
-/* Bytes buffered for all flows together (out-of-order segments, scan
- * windows, hello messages), against pqt_obs_config.max_buffer_bytes. */
-typedef struct {
+/*
+ * A byte budget. The observer has two: the buffer budget (bytes buffered
+ * for all flows together: out-of-order segments, scan windows, hello
+ * messages that span segments; pqt_obs_config.max_buffer_bytes), and the
+ * memory budget it is part of (everything the observer keeps, flows
+ * included; pqt_obs_config.max_memory_bytes). A reservation of n bytes
+ * from a budget with a parent also reserves pqt_heap_cost(n) from the
+ * parent. When a budget with a reclaim callback lacks room, the callback
+ * is asked to free some (the observer evicts its least recently active
+ * flow) until there is room or it frees nothing.
+ */
+typedef struct pqt_budget {
     size_t used, limit, peak;
+    struct pqt_budget *parent; /* also charged, or NULL */
+    /* Free room in this budget; nonzero if anything was freed. NULL: none. */
+    int (*reclaim)(void *ctx, size_t need);
+    void *reclaim_ctx;
 } pqt_budget;
 
-/* 1 and the bytes reserved, or 0 when the budget would be exceeded. */
+/* What malloc(n) takes from the heap with glibc on a 64-bit system: n and
+ * an 8-byte header, in 16-byte granules, at least 32 bytes. */
+static inline size_t pqt_heap_cost(size_t n)
+{
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
+/* 1 and the bytes reserved (in b and its parent), or 0 when they do not
+ * fit even after reclaiming. */
 int pqt_budget_take(pqt_budget *b, size_t n);
 void pqt_budget_give(pqt_budget *b, size_t n);
 

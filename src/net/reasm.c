@@ -18,7 +18,15 @@
 
 int pqt_budget_take(pqt_budget *b, size_t n)
 {
-    if (n > b->limit || b->used > b->limit - n) {
+    if (n > b->limit) {
+        return 0; /* would not fit in an empty budget: reclaim nothing */
+    }
+    while (b->used > b->limit - n) {
+        if (b->reclaim == NULL || !b->reclaim(b->reclaim_ctx, n)) {
+            return 0;
+        }
+    }
+    if (b->parent != NULL && !pqt_budget_take(b->parent, pqt_heap_cost(n))) {
         return 0;
     }
     b->used += n;
@@ -31,6 +39,9 @@ int pqt_budget_take(pqt_budget *b, size_t n)
 void pqt_budget_give(pqt_budget *b, size_t n)
 {
     b->used = n > b->used ? 0 : b->used - n;
+    if (b->parent != NULL) {
+        pqt_budget_give(b->parent, pqt_heap_cost(n));
+    }
 }
 
 static int32_t seq_diff(uint32_t a, uint32_t b)
