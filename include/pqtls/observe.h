@@ -63,11 +63,12 @@ typedef enum {
 #define PQT_OBS_A_OUT_OF_ORDER PQT_REASM_OUT_OF_ORDER /* segments arrived out of order */
 #define PQT_OBS_A_OVERLAP PQT_REASM_OVERLAP /* overlapping segments (the first copy wins) */
 #define PQT_OBS_A_GAP PQT_REASM_GAP         /* missing bytes (capture loss) */
-#define PQT_OBS_A_HELLO_TOO_BIG 0x20        /* a hello above the size limit, not parsed */
+#define PQT_OBS_A_HELLO_TOO_BIG 0x20        /* a hello above 64 KiB (claimed size), not parsed */
 #define PQT_OBS_A_PREAMBLE 0x40             /* TLS started after other bytes (proxy, STARTTLS) */
 #define PQT_OBS_A_SH_MALFORMED 0x80         /* ServerHello did not parse (e.g. draft formats) */
-#define PQT_OBS_A_BUDGET PQT_REASM_BUDGET   /* reassembly gave up: buffer budget exhausted */
+#define PQT_OBS_A_BUDGET PQT_REASM_BUDGET   /* buffer budget ran out: a hole or a hello given up */
 #define PQT_OBS_A_SNAPLEN 0x200             /* packets cut by the capture snaplen */
+#define PQT_OBS_A_MEMORY 0x400              /* evicted to stay under the memory limit */
 
 typedef struct {
     uint64_t ts_us; /* capture time of the first ClientHello byte */
@@ -79,11 +80,17 @@ typedef struct {
     uint8_t client_ttl, server_ttl; /* 0: not seen */
 
     /* First ClientHello (JA4 is taken from it, FoxIO note 4). ch points into
-     * observer memory valid only during the callback. */
+     * observer memory valid only during the callback, and holds what the
+     * outputs read: legacy_version, cipher_suites, versions, groups,
+     * sig_algs, sni, alpn, the extension types (ext[].data NULL) and the key
+     * shares' groups and sizes (key_shares[].share NULL). The observer does
+     * not keep a hello after parsing it, so random, session_id, compression
+     * and the extension and share bytes are NULL/0. */
     int has_ch; /* a complete ClientHello that parsed */
     int ch_err; /* its parse error when it did not (0 otherwise) */
     pqt_client_hello ch;
-    size_t ch_size; /* handshake length field (body bytes) */
+    size_t ch_size; /* handshake length field (body bytes): the claimed size,
+                     * also when the hello was too big or not buffered */
     unsigned ch_segments, ch_records;
     char ja4[PQT_JA4_SIZE]; /* "" without a ClientHello */
     const char *ja4_r;      /* raw sorted JA4, NULL without one */
@@ -130,9 +137,24 @@ PQT_API void pqt_obs_families_free(pqt_obs_families *f);
 
 typedef void (*pqt_obs_callback)(const pqt_obs_handshake *hs, void *arg);
 
+/*
+ * Limits. max_memory_bytes bounds everything the observer keeps: the flow
+ * table, every flow and the handshake it is building (a compact copy of its
+ * first ClientHello), and the buffered bytes, each counted at what malloc
+ * takes for it (pqt_heap_cost). When it is reached, the least recently
+ * active flows are evicted (outcome evicted, anomaly memory_limit,
+ * flows_evicted and flows_evicted_memory) until the new state fits.
+ * max_buffer_bytes bounds the buffered bytes within it (out-of-order
+ * segments, scan windows, hellos that span segments); when it is reached,
+ * buffering is given up (anomaly buffer_budget, reassembly_budget_giveups).
+ * pqt_obs_new fails with PQT_ERR_ARG when max_memory_bytes leaves less than
+ * 16 KiB beside the observer's fixed part (the flow table's bucket array,
+ * sized for no more flows than the limit can hold, and the observer).
+ */
 typedef struct {
     size_t max_flows;                 /* flow table limit (0: 65536) */
     size_t max_buffer_bytes;          /* all buffered bytes, all flows (0: 64 MiB) */
+    size_t max_memory_bytes;          /* everything the observer keeps (0: 256 MiB) */
     uint64_t idle_timeout_us;         /* capture-time idle limit (0: 30 s) */
     const pqt_obs_families *families; /* NULL: "unknown" for all */
     pqt_obs_callback on_handshake;
@@ -150,6 +172,8 @@ typedef struct {
     uint64_t handshakes;
     uint64_t outcomes[PQT_OBS_N_OUTCOMES];
     size_t flows_active, flows_peak, buffered_bytes, buffered_peak;
+    uint64_t flows_evicted_memory;                  /* of flows_evicted: at the memory limit */
+    size_t memory_bytes, memory_peak, memory_limit; /* accounted as max_memory_bytes counts */
 } pqt_obs_stats;
 
 typedef struct pqt_obs pqt_obs;

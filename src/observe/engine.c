@@ -5,6 +5,17 @@
  * connection: who is the client, the first ClientHello and its JA4, the
  * ServerHello / HelloRetryRequest, the TLS 1.2 ServerKeyExchange curve,
  * and how the handshake ended.
+ *
+ * Memory: everything the observer keeps (this struct and the bucket array,
+ * each flow, each handshake being built, the compact copy of its
+ * ClientHello, and through the buffer budget every buffered byte) is
+ * charged to one memory budget (max_memory_bytes) at what malloc takes for
+ * it. When a reservation does not fit, the least recently active flow other
+ * than the one being worked on is evicted (its handshake reported as
+ * evicted, counted in flows_evicted and flows_evicted_memory) until it
+ * does. A hello is never kept whole after it was parsed: only the fields
+ * the outputs read (ch_copy), so a flow that holds one costs well under a
+ * kilobyte however large its key shares are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +27,41 @@
 
 #define DEFAULT_MAX_FLOWS 65536
 #define DEFAULT_BUFFER (64u << 20)
+#define DEFAULT_MEMORY ((size_t)256 << 20)
+#define MIN_FLOW_ROOM ((size_t)16 << 10) /* memory beyond the fixed part, at least */
 #define DEFAULT_IDLE_US (30ull * 1000000)
 #define EXPIRE_EVERY_US 1000000ull
+#define JA4_R_MAX 1024 /* JA4_r is cut to 1023 characters, as before */
 
 enum { FLOW_ACTIVE = 0, FLOW_DONE, FLOW_IGNORED };
+
+/* Where the first ClientHello of a flow stands. */
+enum { CH_NONE = 0, CH_BEGUN, CH_DONE };
+
+/*
+ * A handshake as it is built up: pqt_obs_handshake without the parsed
+ * ClientHello (2 KB of tables and pointers into the hello), which is kept
+ * as `ch`, a compact copy of what the outputs read, and unpacked into the
+ * observer's one pqt_obs_handshake when the record is reported.
+ */
+typedef struct {
+    uint64_t ts_us;
+    uint8_t *ch; /* ch_copy: the ClientHello's fields, then JA4_r; NULL without */
+    size_t ch_len;
+    size_t ch_size; /* handshake length field */
+    int ch_err;
+    unsigned ch_segments, ch_records;
+    unsigned anomalies;
+    const char *client_family;
+    uint8_t ch_state; /* CH_* */
+    uint8_t ch_noted; /* why it was not kept is counted already (ev_hs_begin) */
+    uint8_t has_ch, has_sh, hrr, group_source;
+    uint8_t alert_from_server, alert_level, alert_desc, closed_by_server;
+    uint8_t n_retry_key_share;
+    uint16_t server_version, cipher, group, hrr_group;
+    uint16_t retry_key_share[PQT_HELLO_MAX_KEY_SHARES];
+    char ja4[PQT_JA4_SIZE];
+} obs_hs;
 
 typedef struct obs_flow {
     struct obs_flow *hnext;
@@ -36,10 +78,7 @@ typedef struct obs_flow {
     uint64_t first_us, last_us;
     pqt_reasm re[2];
     obs_tls_dir tls[2];
-    pqt_obs_handshake *hs; /* from the first ClientHello record on */
-    uint8_t *ch_buf;       /* the kept ClientHello body (hs->ch points into it) */
-    uint32_t ch_kept;
-    char *ja4_r;
+    obs_hs *hs; /* from the first ClientHello record on */
     pqt_obs *obs;
     uint8_t ch_started, sh_seen, ccs_seen[2], app_after_sh[2], lost_gap, fin_client;
     unsigned anomalies;
@@ -48,13 +87,16 @@ typedef struct obs_flow {
 struct pqt_obs {
     pqt_obs_config cfg;
     pqt_obs_stats st;
-    pqt_budget budget;
+    pqt_budget mem;    /* everything kept, against max_memory_bytes */
+    pqt_budget budget; /* buffered bytes, against max_buffer_bytes; part of mem */
     obs_flow **buckets;
     size_t nbuckets;
     uint8_t hash_key[16]; /* flow_hash's SipHash key, random per observer */
     obs_flow *head, *tail;
+    obs_flow *cur; /* the flow a packet is being fed to: never evicted for memory */
     uint64_t now_us, last_expire_us;
     obs_tls_events ev;
+    pqt_obs_handshake out; /* the record handed to on_handshake */
 };
 
 static const char *const outcome_names[PQT_OBS_N_OUTCOMES] = {
@@ -73,6 +115,150 @@ static const char *const outcome_names[PQT_OBS_N_OUTCOMES] = {
 const char *pqt_obs_outcome_name(pqt_obs_outcome o)
 {
     return (unsigned)o < PQT_OBS_N_OUTCOMES ? outcome_names[o] : "unknown";
+}
+
+/* ---- memory ---- */
+
+/* Reserve what malloc(n) will take from the memory budget (evicting flows
+ * if need be); 1 when it fits. */
+static int mem_take(pqt_obs *o, size_t n)
+{
+    return pqt_budget_take(&o->mem, pqt_heap_cost(n));
+}
+
+static void mem_give(pqt_obs *o, size_t n)
+{
+    pqt_budget_give(&o->mem, pqt_heap_cost(n));
+}
+
+/*
+ * The compact copy of a first ClientHello: what pqt_obs_write_json and the
+ * aggregates read from pqt_client_hello, in this order, then JA4_r and a
+ * NUL:
+ *   u16 legacy_version; <2-byte vectors> cipher_suites, versions, groups,
+ *   sig_algs; u8 has_sni, <2> sni; u8 has_alpn, <2> alpn; u8 n_ext, u16
+ *   type each; u8 n_key_shares, u16 group and u16 size each.
+ * The random, session id, compression methods, extension bodies and
+ * key-share bytes (1,216 of them for an X25519MLKEM768 share) are not kept.
+ */
+static size_t ch_copy_len(const pqt_client_hello *ch, size_t ja4_r_len)
+{
+    return 2 + (2 + 2 * ch->n_cipher_suites) + (2 + 2 * ch->n_versions) + (2 + 2 * ch->n_groups) +
+           (2 + 2 * ch->n_sig_algs) + (1 + 2 + ch->sni_len) + (1 + 2 + ch->alpn_len) +
+           (1 + 2 * ch->n_ext) + (1 + 4 * ch->n_key_shares) + ja4_r_len + 1;
+}
+
+static void put_vec16(pqt_writer *w, const uint8_t *p, size_t n)
+{
+    pqt_writer_open(w, 2);
+    if (n > 0) {
+        pqt_writer_bytes(w, p, n);
+    }
+    pqt_writer_close(w);
+}
+
+static int ch_copy(const pqt_client_hello *ch, const char *ja4_r, uint8_t *out, size_t cap)
+{
+    pqt_writer w;
+    size_t n = 0;
+    pqt_writer_init(&w, out, cap);
+    pqt_writer_u16(&w, ch->legacy_version);
+    put_vec16(&w, ch->cipher_suites, 2 * ch->n_cipher_suites);
+    put_vec16(&w, ch->versions, 2 * ch->n_versions);
+    put_vec16(&w, ch->groups, 2 * ch->n_groups);
+    put_vec16(&w, ch->sig_algs, 2 * ch->n_sig_algs);
+    pqt_writer_u8(&w, ch->sni != NULL);
+    put_vec16(&w, ch->sni, ch->sni_len);
+    pqt_writer_u8(&w, ch->alpn != NULL);
+    put_vec16(&w, ch->alpn, ch->alpn_len);
+    /* The tables as big-endian runs, each written at once. */
+    uint8_t types[2 * PQT_HELLO_MAX_EXTENSIONS], shares[4 * PQT_HELLO_MAX_KEY_SHARES];
+    for (size_t i = 0; i < ch->n_ext; i++) {
+        types[2 * i] = (uint8_t)(ch->ext[i].type >> 8);
+        types[2 * i + 1] = (uint8_t)ch->ext[i].type;
+    }
+    for (size_t i = 0; i < ch->n_key_shares; i++) {
+        shares[4 * i] = (uint8_t)(ch->key_shares[i].group >> 8);
+        shares[4 * i + 1] = (uint8_t)ch->key_shares[i].group;
+        shares[4 * i + 2] = (uint8_t)(ch->key_shares[i].len >> 8);
+        shares[4 * i + 3] = (uint8_t)ch->key_shares[i].len;
+    }
+    pqt_writer_u8(&w, (uint8_t)ch->n_ext);
+    pqt_writer_bytes(&w, types, 2 * ch->n_ext);
+    pqt_writer_u8(&w, (uint8_t)ch->n_key_shares);
+    pqt_writer_bytes(&w, shares, 4 * ch->n_key_shares);
+    pqt_writer_bytes(&w, ja4_r, strlen(ja4_r) + 1);
+    int ret = pqt_writer_finish(&w, &n);
+    return ret != 0 ? ret : n == cap ? 0 : PQT_ERR_LENGTH;
+}
+
+/* A raw u16 list in a 2-byte vector: the pointer and the count. */
+static int get_list16(pqt_reader *r, const uint8_t **p, size_t *n)
+{
+    pqt_reader v;
+    int ret = pqt_reader_vec(r, 2, &v);
+    if (ret == 0 && pqt_reader_left(&v) % 2 != 0) {
+        ret = PQT_ERR_SYNTAX;
+    }
+    if (ret == 0) {
+        *n = pqt_reader_left(&v) / 2;
+        *p = *n > 0 ? v.p : NULL;
+    }
+    return ret;
+}
+
+/* An optional byte string: a presence byte and a 2-byte vector. */
+static int get_opt(pqt_reader *r, const uint8_t **p, size_t *n)
+{
+    uint8_t has = 0;
+    pqt_reader v;
+    int ret = pqt_reader_u8(r, &has);
+    if (ret == 0) {
+        ret = pqt_reader_vec(r, 2, &v);
+    }
+    if (ret == 0) {
+        *p = has ? v.p : NULL;
+        *n = has ? pqt_reader_left(&v) : 0;
+    }
+    return ret;
+}
+
+/* Unpack ch_copy into ch (pointers into copy) and JA4_r. */
+static int ch_unpack(const uint8_t *copy, size_t len, pqt_client_hello *ch, const char **ja4_r)
+{
+    pqt_reader r = pqt_reader_make(copy, len);
+    uint8_t n = 0;
+    memset(ch, 0, sizeof(*ch));
+    PQT_TRY(pqt_reader_u16(&r, &ch->legacy_version));
+    PQT_TRY(get_list16(&r, &ch->cipher_suites, &ch->n_cipher_suites));
+    PQT_TRY(get_list16(&r, &ch->versions, &ch->n_versions));
+    PQT_TRY(get_list16(&r, &ch->groups, &ch->n_groups));
+    PQT_TRY(get_list16(&r, &ch->sig_algs, &ch->n_sig_algs));
+    PQT_TRY(get_opt(&r, &ch->sni, &ch->sni_len));
+    PQT_TRY(get_opt(&r, &ch->alpn, &ch->alpn_len));
+    PQT_TRY(pqt_reader_u8(&r, &n));
+    if (n > PQT_HELLO_MAX_EXTENSIONS) {
+        return PQT_ERR_LENGTH;
+    }
+    for (ch->n_ext = 0; ch->n_ext < n; ch->n_ext++) {
+        PQT_TRY(pqt_reader_u16(&r, &ch->ext[ch->n_ext].type));
+    }
+    PQT_TRY(pqt_reader_u8(&r, &n));
+    if (n > PQT_HELLO_MAX_KEY_SHARES) {
+        return PQT_ERR_LENGTH;
+    }
+    for (ch->n_key_shares = 0; ch->n_key_shares < n; ch->n_key_shares++) {
+        pqt_key_share *ks = &ch->key_shares[ch->n_key_shares];
+        PQT_TRY(pqt_reader_u16(&r, &ks->group));
+        PQT_TRY(pqt_reader_u16(&r, &ks->len));
+    }
+    /* JA4_r: the rest, NUL-terminated. */
+    size_t left = pqt_reader_left(&r);
+    if (left == 0 || r.p[left - 1] != 0) {
+        return PQT_ERR_SYNTAX;
+    }
+    *ja4_r = (const char *)r.p;
+    return 0;
 }
 
 /* ---- flow table ---- */
@@ -135,15 +321,16 @@ static void lru_push_front(pqt_obs *o, obs_flow *f)
 
 static void release_hs(pqt_obs *o, obs_flow *f)
 {
-    if (f->ch_buf != NULL) {
-        free(f->ch_buf);
-        pqt_budget_give(&o->budget, f->ch_kept);
-        f->ch_buf = NULL;
-        f->ch_kept = 0;
+    obs_hs *hs = f->hs;
+    if (hs == NULL) {
+        return;
     }
-    free(f->ja4_r);
-    f->ja4_r = NULL;
-    free(f->hs);
+    if (hs->ch != NULL) {
+        free(hs->ch);
+        mem_give(o, hs->ch_len);
+    }
+    free(hs);
+    mem_give(o, sizeof(*hs));
     f->hs = NULL;
 }
 
@@ -163,39 +350,71 @@ static void flow_remove(pqt_obs *o, obs_flow *f)
         pp = &(*pp)->hnext;
     }
     *pp = f->hnext;
+    if (o->cur == f) {
+        o->cur = NULL;
+    }
     lru_unlink(o, f);
     stop_parsing(o, f);
     release_hs(o, f);
     free(f);
+    mem_give(o, sizeof(*f));
     o->st.flows_active--;
+}
+
+/* The record of a flow's handshake, in o->out (valid until the next). */
+static const pqt_obs_handshake *build_record(pqt_obs *o, const obs_flow *f, pqt_obs_outcome outcome)
+{
+    const obs_hs *h = f->hs;
+    pqt_obs_handshake *hs = &o->out;
+    int c = f->client < 0 ? 0 : f->client;
+    memset(hs, 0, sizeof(*hs));
+    hs->ts_us = h->ts_us;
+    hs->ip_version = f->ipv;
+    memcpy(hs->client, f->addr[c], 16);
+    memcpy(hs->server, f->addr[1 - c], 16);
+    hs->client_port = f->port[c];
+    hs->server_port = f->port[1 - c];
+    hs->client_ttl = f->ttl[c];
+    hs->server_ttl = f->ttl[1 - c];
+    memcpy(hs->vlan, f->vlan, sizeof(hs->vlan));
+    hs->n_vlan = f->n_vlan;
+    hs->ch_err = h->ch_err;
+    hs->ch_size = h->ch_size;
+    hs->ch_segments = h->ch_segments;
+    hs->ch_records = h->ch_records;
+    if (h->has_ch && h->ch != NULL && ch_unpack(h->ch, h->ch_len, &hs->ch, &hs->ja4_r) == 0) {
+        hs->has_ch = 1;
+        memcpy(hs->ja4, h->ja4, sizeof(hs->ja4));
+    }
+    hs->client_family = h->client_family != NULL ? h->client_family : "unknown";
+    memcpy(hs->retry_key_share, h->retry_key_share, sizeof(hs->retry_key_share));
+    hs->n_retry_key_share = h->n_retry_key_share;
+    hs->has_sh = h->has_sh;
+    hs->server_version = h->server_version;
+    hs->cipher = h->cipher;
+    hs->group_source = h->group_source;
+    hs->group = h->group;
+    hs->hrr = h->hrr;
+    hs->hrr_group = h->hrr_group;
+    hs->outcome = outcome;
+    hs->alert_from_server = h->alert_from_server;
+    hs->alert_level = h->alert_level;
+    hs->alert_desc = h->alert_desc;
+    hs->closed_by_server = h->closed_by_server;
+    hs->anomalies = h->anomalies | f->anomalies;
+    return hs;
 }
 
 /* Report the handshake with its outcome; the flow stays (DONE) so later
  * packets of the connection are not taken for a new one. */
 static void emit(pqt_obs *o, obs_flow *f, pqt_obs_outcome outcome)
 {
-    pqt_obs_handshake *hs = f->hs;
     if (f->state != FLOW_ACTIVE) {
         return;
     }
     f->state = FLOW_DONE;
-    if (hs != NULL) {
-        int c = f->client < 0 ? 0 : f->client;
-        hs->ip_version = f->ipv;
-        memcpy(hs->client, f->addr[c], 16);
-        memcpy(hs->server, f->addr[1 - c], 16);
-        hs->client_port = f->port[c];
-        hs->server_port = f->port[1 - c];
-        hs->client_ttl = f->ttl[c];
-        hs->server_ttl = f->ttl[1 - c];
-        memcpy(hs->vlan, f->vlan, sizeof(hs->vlan));
-        hs->n_vlan = f->n_vlan;
-        hs->outcome = outcome;
-        hs->anomalies |= f->anomalies;
-        hs->ja4_r = f->ja4_r;
-        if (hs->client_family == NULL) {
-            hs->client_family = "unknown";
-        }
+    if (f->hs != NULL) {
+        const pqt_obs_handshake *hs = build_record(o, f, outcome);
         o->st.handshakes++;
         o->st.outcomes[outcome]++;
         if (o->cfg.on_handshake != NULL) {
@@ -243,6 +462,32 @@ static void evict_one(pqt_obs *o)
     flow_remove(o, f);
 }
 
+/*
+ * The memory budget lacks room: evict the least recently active flow but
+ * the one a packet is being fed to (o->cur); an unfinished handshake is
+ * reported as evicted. 0 when there is none left to evict.
+ */
+static int reclaim_memory(void *ctx, size_t need)
+{
+    pqt_obs *o = ctx;
+    obs_flow *f = o->tail;
+    (void)need;
+    while (f != NULL && f == o->cur) {
+        f = f->prev;
+    }
+    if (f == NULL) {
+        return 0;
+    }
+    if (f->state == FLOW_ACTIVE) {
+        o->st.flows_evicted++;
+        o->st.flows_evicted_memory++;
+        f->anomalies |= PQT_OBS_A_MEMORY;
+        settle(o, f, PQT_OBS_EVICTED);
+    }
+    flow_remove(o, f);
+    return 1;
+}
+
 static obs_flow *flow_find(pqt_obs *o, const pqt_packet *p, int *side)
 {
     size_t n = p->ip_version == 4 ? 4 : 16;
@@ -270,8 +515,13 @@ static obs_flow *flow_new(pqt_obs *o, const pqt_packet *p)
     if (o->st.flows_active >= o->cfg.max_flows) {
         evict_one(o);
     }
-    obs_flow *f = calloc(1, sizeof(*f));
+    obs_flow *f = NULL;
+    if (!mem_take(o, sizeof(*f))) {
+        return NULL; /* not reached: pqt_obs_new left room for a flow */
+    }
+    f = calloc(1, sizeof(*f));
     if (f == NULL) {
+        mem_give(o, sizeof(*f));
         return NULL;
     }
     f->ipv = p->ip_version;
@@ -317,12 +567,102 @@ static void ev_start(void *ctx, int side, int role, size_t preamble)
         f->anomalies |= PQT_OBS_A_PREAMBLE;
     }
     if (role == OBS_ROLE_CLIENT && f->hs == NULL && f->client == side) {
-        f->hs = calloc(1, sizeof(*f->hs));
+        pqt_obs *o = f->obs;
+        if (mem_take(o, sizeof(*f->hs))) {
+            f->hs = calloc(1, sizeof(*f->hs));
+            if (f->hs == NULL) {
+                mem_give(o, sizeof(*f->hs));
+            }
+        }
         if (f->hs != NULL) {
             f->hs->ts_us = f->last_us;
+        } else {
+            /* Only when this one flow holds all the memory (its buffers). */
+            o->st.reassembly_budget_giveups++;
+            f->anomalies |= PQT_OBS_A_BUDGET;
         }
         f->ch_started = 1;
     }
+}
+
+/* The first ClientHello was not kept: too large, or not buffered. */
+static void ch_not_kept(pqt_obs *o, obs_hs *hs, uint32_t len, int what)
+{
+    if (what == OBS_HS_TOO_BIG || len > OBS_HELLO_MAX) {
+        hs->anomalies |= PQT_OBS_A_HELLO_TOO_BIG;
+        o->st.hellos_too_big++;
+    } else {
+        hs->anomalies |= PQT_OBS_A_BUDGET;
+        o->st.reassembly_budget_giveups++;
+    }
+}
+
+/*
+ * A handshake message is being reassembled. For the first ClientHello the
+ * size its header claims is known now, and whether it will be read: a hello
+ * that never completes (a 16 MB claim in a capture that ends) still says
+ * how large it claimed to be and why it was not parsed.
+ */
+static void ev_hs_begin(void *ctx, int side, uint8_t type, uint32_t len, int what)
+{
+    obs_flow *f = ctx;
+    pqt_obs *o = f->obs;
+    obs_hs *hs = f->hs;
+    if (hs != NULL && side == f->client && type == PQT_TLS_HS_CLIENT_HELLO &&
+        hs->ch_state == CH_NONE) {
+        hs->ch_state = CH_BEGUN;
+        if (what == OBS_HS_TOO_BIG || what == OBS_HS_BUDGET) {
+            hs->ch_size = len;
+            hs->ch_noted = 1;
+            ch_not_kept(o, hs, len, what);
+        }
+    } else if (what == OBS_HS_BUDGET) {
+        /* A ServerHello, a ServerKeyExchange or a second ClientHello the
+         * buffer budget could not hold. */
+        o->st.reassembly_budget_giveups++;
+        f->anomalies |= PQT_OBS_A_BUDGET;
+    }
+}
+
+/* Parse the first ClientHello from body (in place: a segment, or the
+ * reassembly buffer) and keep its compact copy. */
+static void first_client_hello(pqt_obs *o, obs_hs *hs, const uint8_t *body, uint32_t len)
+{
+    pqt_client_hello ch;
+    char ja4_r[JA4_R_MAX];
+    int err = pqt_hello_parse_client(body, len, &ch);
+    if (err != 0) {
+        hs->ch_err = err;
+        return;
+    }
+    if (pqt_ja4(&ch, PQT_JA4_TCP, hs->ja4, ja4_r, sizeof(ja4_r)) != 0) {
+        hs->ja4[0] = 0;
+        ja4_r[0] = 0;
+    }
+    size_t n = ch_copy_len(&ch, strlen(ja4_r));
+    uint8_t *copy = NULL;
+    if (mem_take(o, n)) {
+        copy = malloc(n);
+        if (copy == NULL) {
+            mem_give(o, n);
+        }
+    }
+    if (copy == NULL || ch_copy(&ch, ja4_r, copy, n) != 0) {
+        /* Only when this one flow holds all the memory: said, not hidden. */
+        if (copy != NULL) {
+            free(copy);
+            mem_give(o, n);
+        }
+        hs->ja4[0] = 0;
+        hs->anomalies |= PQT_OBS_A_BUDGET;
+        o->st.reassembly_budget_giveups++;
+        return;
+    }
+    hs->ch = copy;
+    hs->ch_len = n;
+    hs->has_ch = 1;
+    hs->client_family =
+        o->cfg.families != NULL ? pqt_obs_family(o->cfg.families, hs->ja4) : "unknown";
 }
 
 static int is_ecdhe_suite(uint16_t c)
@@ -377,45 +717,34 @@ static int tls13_like(uint16_t v)
     return v > 0x0303 && v != 0xfeff && v != 0xfefd; /* 1.3, its drafts, 0xfb1a */
 }
 
-static int ev_handshake(void *ctx, int side, uint8_t type, uint8_t *body, uint32_t len,
-                        uint32_t kept, unsigned segs, unsigned recs)
+static void ev_handshake(void *ctx, int side, uint8_t type, const uint8_t *body, uint32_t len,
+                         uint32_t kept, unsigned segs, unsigned recs)
 {
     obs_flow *f = ctx;
     pqt_obs *o = f->obs;
-    pqt_obs_handshake *hs = f->hs;
+    obs_hs *hs = f->hs;
     if (hs == NULL) {
         /* Before any ClientHello: only note a lone ServerHello. */
         if (type == PQT_TLS_HS_SERVER_HELLO) {
             f->sh_seen = 1;
         }
-        return 0;
+        return;
     }
     int from_client = side == f->client;
     if (from_client && type == PQT_TLS_HS_CLIENT_HELLO) {
-        if (f->ch_buf == NULL && hs->ch_size == 0) {
+        if (hs->ch_state != CH_DONE) {
+            hs->ch_state = CH_DONE;
             hs->ch_size = len;
             hs->ch_segments = segs;
             hs->ch_records = recs;
             if (body == NULL || kept < len) {
-                hs->anomalies |= PQT_OBS_A_HELLO_TOO_BIG;
-                o->st.hellos_too_big++;
-                return 0;
+                if (!hs->ch_noted) {
+                    ch_not_kept(o, hs, len, OBS_HS_BUDGET);
+                }
+                return;
             }
-            int err = pqt_hello_parse_client(body, len, &hs->ch);
-            if (err != 0) {
-                hs->ch_err = err;
-                return 0;
-            }
-            hs->has_ch = 1;
-            f->ja4_r = malloc(1024);
-            if (pqt_ja4(&hs->ch, PQT_JA4_TCP, hs->ja4, f->ja4_r, f->ja4_r ? 1024 : 0) != 0) {
-                hs->ja4[0] = 0;
-            }
-            hs->client_family =
-                o->cfg.families != NULL ? pqt_obs_family(o->cfg.families, hs->ja4) : "unknown";
-            f->ch_buf = body;
-            f->ch_kept = kept;
-            return 1;
+            first_client_hello(o, hs, body, len);
+            return;
         }
         if (hs->hrr && hs->n_retry_key_share == 0 && body != NULL && kept == len) {
             pqt_client_hello ch2;
@@ -425,22 +754,22 @@ static int ev_handshake(void *ctx, int side, uint8_t type, uint8_t *body, uint32
                 }
             }
         }
-        return 0;
+        return;
     }
     if (from_client) {
-        return 0;
+        return;
     }
     if (type == PQT_TLS_HS_SERVER_HELLO && body != NULL && kept == len && !hs->has_sh) {
         pqt_server_hello sh;
         if (pqt_hello_parse_server(body, len, &sh) != 0) {
             hs->anomalies |= PQT_OBS_A_SH_MALFORMED;
             f->sh_seen = 1;
-            return 0;
+            return;
         }
         if (sh.is_hrr) {
             hs->hrr = 1;
             hs->hrr_group = sh.has_key_share ? sh.key_share_group : 0;
-            return 0;
+            return;
         }
         f->sh_seen = 1;
         hs->has_sh = 1;
@@ -462,20 +791,19 @@ static int ev_handshake(void *ctx, int side, uint8_t type, uint8_t *body, uint32
             hs->group_source = PQT_OBS_GROUP_SKE;
         }
     }
-    return 0;
 }
 
 static void ev_alert(void *ctx, int side, uint8_t level, uint8_t desc)
 {
     obs_flow *f = ctx;
-    pqt_obs_handshake *hs = f->hs;
+    obs_hs *hs = f->hs;
     if (hs == NULL) {
         return;
     }
     /* RFC 8446 §6: a fatal alert ends the connection; so does close_notify
      * before the handshake completed. Warnings (tls-early-alert's 112) do not. */
     if (level == 2 || desc == 0) {
-        hs->alert_from_server = side != f->client;
+        hs->alert_from_server = (uint8_t)(side != f->client);
         hs->alert_level = level;
         hs->alert_desc = desc;
         emit(f->obs, f, PQT_OBS_ALERT);
@@ -485,7 +813,7 @@ static void ev_alert(void *ctx, int side, uint8_t level, uint8_t desc)
 static int ev_record(void *ctx, int side, uint8_t type)
 {
     obs_flow *f = ctx;
-    pqt_obs_handshake *hs = f->hs;
+    obs_hs *hs = f->hs;
     int encrypts = hs != NULL && hs->has_sh && !tls13_like(hs->server_version);
     if (hs == NULL || !f->sh_seen) {
         return encrypts; /* 0-RTT data before the ServerHello proves nothing */
@@ -517,9 +845,14 @@ static void ev_lost(void *ctx, int side, int why)
     obs_flow *f = ctx;
     pqt_obs *o = f->obs;
     (void)side;
-    if (why == OBS_LOST_GAP || why == OBS_LOST_BUDGET) {
+    if (why == OBS_LOST_GAP) {
         f->lost_gap = 1;
         f->anomalies |= PQT_OBS_A_GAP;
+    } else if (why == OBS_LOST_BUDGET) {
+        /* No room to search the stream's first bytes for a record. */
+        f->lost_gap = 1;
+        f->anomalies |= PQT_OBS_A_BUDGET;
+        o->st.reassembly_budget_giveups++;
     } else if (why == OBS_LOST_DESYNC) {
         o->st.tls_desync++;
     } else if (why == OBS_LOST_NOT_TLS && f->hs == NULL && !f->sh_seen &&
@@ -570,14 +903,32 @@ int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out)
     if (o->cfg.max_buffer_bytes == 0) {
         o->cfg.max_buffer_bytes = DEFAULT_BUFFER;
     }
+    if (o->cfg.max_memory_bytes == 0) {
+        o->cfg.max_memory_bytes = DEFAULT_MEMORY;
+    }
     if (o->cfg.idle_timeout_us == 0) {
         o->cfg.idle_timeout_us = DEFAULT_IDLE_US;
     }
+    o->mem.limit = o->cfg.max_memory_bytes;
+    o->mem.reclaim = reclaim_memory;
+    o->mem.reclaim_ctx = o;
     o->budget.limit = o->cfg.max_buffer_bytes;
+    o->budget.parent = &o->mem;
+    /* A bucket per flow that can be open: no more than the memory limit
+     * holds flows (a flow costs at least its obs_flow). */
+    size_t fit = o->cfg.max_memory_bytes / pqt_heap_cost(sizeof(obs_flow));
+    size_t want = o->cfg.max_flows < fit ? o->cfg.max_flows : fit;
     o->nbuckets = 16;
-    while (o->nbuckets < o->cfg.max_flows && o->nbuckets < (1u << 24)) {
+    while (o->nbuckets < want && o->nbuckets < (1u << 24)) {
         o->nbuckets <<= 1;
     }
+    /* The fixed part: this struct and the buckets. */
+    size_t fixed = pqt_heap_cost(sizeof(*o)) + pqt_heap_cost(o->nbuckets * sizeof(*o->buckets));
+    if (fixed > o->mem.limit || o->mem.limit - fixed < MIN_FLOW_ROOM) {
+        free(o);
+        return PQT_ERR_ARG; /* no room for flows beside the table */
+    }
+    o->mem.used = o->mem.peak = fixed;
     o->buckets = calloc(o->nbuckets, sizeof(*o->buckets));
     if (o->buckets == NULL) {
         free(o);
@@ -590,6 +941,7 @@ int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out)
     }
     o->ev.role = ev_role;
     o->ev.start = ev_start;
+    o->ev.hs_begin = ev_hs_begin;
     o->ev.handshake = ev_handshake;
     o->ev.alert = ev_alert;
     o->ev.record = ev_record;
@@ -625,6 +977,7 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         }
         o->last_expire_us = o->now_us;
     }
+    o->cur = NULL;
     obs_flow *f = flow_find(o, p, &side);
     if (f != NULL && f->state != FLOW_ACTIVE &&
         (p->flags & (PQT_TCP_SYN | PQT_TCP_ACK)) == PQT_TCP_SYN) {
@@ -643,6 +996,7 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         f->first_us = ts_us;
     }
     f->last_us = ts_us;
+    o->cur = f; /* from here on the memory budget evicts other flows only */
     if (o->head != f) {
         lru_unlink(o, f);
         lru_push_front(o, f);
@@ -740,6 +1094,7 @@ void pqt_obs_finish(pqt_obs *o)
     /* Oldest first, so records come out roughly in capture order. */
     while (o->tail != NULL) {
         obs_flow *f = o->tail;
+        o->cur = f;
         if (f->state == FLOW_ACTIVE) {
             for (int s = 0; s < 2 && f->state == FLOW_ACTIVE; s++) {
                 pqt_stream_sink sink = {sink_data, sink_gap, f, s};
@@ -750,6 +1105,7 @@ void pqt_obs_finish(pqt_obs *o)
         }
         flow_remove(o, f);
     }
+    o->cur = NULL;
 }
 
 const pqt_obs_stats *pqt_obs_get_stats(const pqt_obs *o)
@@ -757,6 +1113,9 @@ const pqt_obs_stats *pqt_obs_get_stats(const pqt_obs *o)
     pqt_obs_stats *st = (pqt_obs_stats *)&o->st;
     st->buffered_bytes = o->budget.used;
     st->buffered_peak = o->budget.peak;
+    st->memory_bytes = o->mem.used;
+    st->memory_peak = o->mem.peak;
+    st->memory_limit = o->mem.limit;
     return &o->st;
 }
 

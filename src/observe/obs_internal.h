@@ -24,6 +24,7 @@ enum { OBS_ROLE_UNKNOWN = 0, OBS_ROLE_CLIENT, OBS_ROLE_SERVER };
 
 typedef struct {
     uint8_t mode, role, ccs, gap;
+    uint8_t hs_what; /* OBS_HS_* of the message being reassembled */
     uint8_t *scan;
     size_t scan_len, scan_pos;
     pqt_record_framer fr; /* records (src/tls/record.c) */
@@ -40,12 +41,17 @@ typedef struct {
     int (*role)(void *ctx, int side);
     /* The direction's first record starts; role is what the scanner saw. */
     void (*start)(void *ctx, int side, int role, size_t preamble);
-    /* A complete handshake message; body NULL when it was too large to keep
-     * (or the budget ran out). Returns 1 when the engine keeps body (then it
-     * owns the allocation of `kept` bytes and must free it and give the
-     * bytes back to the budget). */
-    int (*handshake)(void *ctx, int side, uint8_t type, uint8_t *body, uint32_t len, uint32_t kept,
-                     unsigned segs, unsigned recs);
+    /* A handshake message that is not whole in the piece of record body
+     * where it starts, so it is reassembled: type, the length its header
+     * claims, and what happens to its body (OBS_HS_*). Messages whole in
+     * one piece are not announced: they go straight to handshake(). */
+    void (*hs_begin)(void *ctx, int side, uint8_t type, uint32_t len, int what);
+    /* A complete handshake message: the first `kept` bytes of its body,
+     * read in place from the segment when the message was whole in one
+     * (no copy), else from the reassembly buffer; body NULL when it was not
+     * kept (too large, or the budget ran out). Valid only during the call. */
+    void (*handshake)(void *ctx, int side, uint8_t type, const uint8_t *body, uint32_t len,
+                      uint32_t kept, unsigned segs, unsigned recs);
     void (*alert)(void *ctx, int side, uint8_t level, uint8_t desc);
     /* Every record header. For ChangeCipherSpec the answer says whether
      * this direction's later records are encrypted: in TLS <= 1.2 yes, in
@@ -56,6 +62,14 @@ typedef struct {
 } obs_tls_events;
 
 enum { OBS_LOST_NOT_TLS = 1, OBS_LOST_DESYNC, OBS_LOST_GAP, OBS_LOST_BUDGET };
+
+/* What becomes of a reassembled handshake message's body (hs_begin). */
+enum {
+    OBS_HS_SKIP = 0, /* not a message the observer reads: counted past */
+    OBS_HS_KEEP,     /* buffered (charged to the buffer budget) */
+    OBS_HS_TOO_BIG,  /* a hello above OBS_HELLO_MAX: counted past */
+    OBS_HS_BUDGET    /* wanted, but the buffer budget (or memory) ran out */
+};
 
 void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx, int side,
                       const uint8_t *p, size_t n);

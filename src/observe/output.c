@@ -104,6 +104,7 @@ static const struct {
     {PQT_OBS_A_SH_MALFORMED, "server_hello_malformed"},
     {PQT_OBS_A_BUDGET, "buffer_budget"},
     {PQT_OBS_A_SNAPLEN, "snaplen"},
+    {PQT_OBS_A_MEMORY, "memory_limit"},
 };
 
 int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)

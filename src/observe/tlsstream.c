@@ -2,10 +2,12 @@
  * One direction of a TCP stream read as TLS (RFC 8446 §5.1 records,
  * §4 handshake messages), incrementally: bytes arrive in whatever pieces
  * TCP delivered them, so record and handshake headers are collected
- * across calls, and only the messages the observer reads (ClientHello,
- * ServerHello/HelloRetryRequest, the start of ServerKeyExchange) are kept;
- * everything else is counted past. A hello spread over many records and
- * segments is put back together here.
+ * across calls. A message whole in one piece is handed on in place, from
+ * the segment; of the messages that span pieces only those the observer
+ * reads (ClientHello, ServerHello/HelloRetryRequest, the start of
+ * ServerKeyExchange) are buffered, under the buffer budget, and everything
+ * else is counted past. A hello spread over many records and segments is
+ * put back together here.
  *
  * Before the first record the stream is scanned for a plausible record
  * header, so TLS behind a proxy request (HTTP CONNECT, SOCKS) or STARTTLS
@@ -73,34 +75,65 @@ static int stopped(const obs_tls_dir *t)
     return t->mode != OBS_TLS_RECORDS ? PQT_RECORD_STOP : 0;
 }
 
-/* Only the messages the observer reads are kept: the hellos whole (up to
- * OBS_HELLO_MAX), the start of ServerKeyExchange; the rest is counted past. */
+/* How many body bytes of a message the observer reads: the hellos whole
+ * (up to OBS_HELLO_MAX), the start of ServerKeyExchange; none of the rest,
+ * which is counted past (a 340 KB Certificate is never buffered). */
+static int is_hello(uint8_t type)
+{
+    return type == PQT_TLS_HS_CLIENT_HELLO || type == PQT_TLS_HS_SERVER_HELLO;
+}
+
+static uint32_t body_wanted(uint8_t type, uint32_t len)
+{
+    if (is_hello(type)) {
+        return len <= OBS_HELLO_MAX ? len : 0;
+    }
+    if (type == PQT_TLS_HS_SERVER_KEY_EXCHANGE) {
+        return len < OBS_SKE_KEEP ? len : OBS_SKE_KEEP;
+    }
+    return 0;
+}
+
+/* A message that spans pieces begins: buffer what the observer reads of
+ * it, charged to the buffer budget, and tell the engine what became of it
+ * (kept, too big, or refused by the budget). */
 static int hs_begin(void *c, uint8_t type, uint32_t len, uint8_t **buf, uint32_t *keep)
 {
     feed_ctx *f = c;
-    uint32_t want = 0;
-    if (type == PQT_TLS_HS_CLIENT_HELLO || type == PQT_TLS_HS_SERVER_HELLO) {
-        want = len <= OBS_HELLO_MAX ? len : 0;
-    } else if (type == PQT_TLS_HS_SERVER_KEY_EXCHANGE) {
-        want = len < OBS_SKE_KEEP ? len : OBS_SKE_KEEP;
-    }
-    if (want > 0 && pqt_budget_take(f->b, want)) {
-        *buf = malloc(want);
-        if (*buf == NULL) {
-            pqt_budget_give(f->b, want);
-        } else {
-            *keep = want;
+    uint32_t want = body_wanted(type, len);
+    int what = OBS_HS_SKIP;
+    if (is_hello(type) && len > OBS_HELLO_MAX) {
+        what = OBS_HS_TOO_BIG;
+    } else if (want > 0) {
+        what = OBS_HS_BUDGET;
+        if (pqt_budget_take(f->b, want)) {
+            *buf = malloc(want);
+            if (*buf == NULL) {
+                pqt_budget_give(f->b, want);
+            } else {
+                *keep = want;
+                what = OBS_HS_KEEP;
+            }
         }
+    } else if (is_hello(type)) {
+        what = OBS_HS_KEEP; /* an empty body: nothing to buffer */
     }
-    return 0;
+    f->t->hs_what = (uint8_t)what;
+    f->ev->hs_begin(f->ctx, f->side, type, len, what);
+    return 0; /* a stop here would strand *buf: the next call sees stopped() */
 }
 
 static int hs_message(void *c, const uint8_t hdr[PQT_TLS_HANDSHAKE_HEADER], uint8_t *buf,
                       uint32_t len, uint32_t kept, unsigned pieces, unsigned records)
 {
+    static const uint8_t empty[1];
     feed_ctx *f = c;
-    int taken = f->ev->handshake(f->ctx, f->side, hdr[0], buf, len, kept, pieces, records);
-    if (!taken && buf != NULL) {
+    const uint8_t *body = buf;
+    if (body == NULL && len == 0 && f->t->hs_what == OBS_HS_KEEP) {
+        body = empty; /* a hello with an empty body was read whole: let it fail to parse */
+    }
+    f->ev->handshake(f->ctx, f->side, hdr[0], body, len, kept, pieces, records);
+    if (buf != NULL) {
         free(buf);
         pqt_budget_give(f->b, kept);
     }
@@ -108,6 +141,58 @@ static int hs_message(void *c, const uint8_t hdr[PQT_TLS_HANDSHAKE_HEADER], uint
 }
 
 static const pqt_hs_events hs_events = {hs_begin, hs_message};
+
+/*
+ * Handshake bytes: one piece of a record body. A message that starts in
+ * this piece and is whole in it (the usual ClientHello: one record in one
+ * TCP segment) goes to the engine read in place, from the segment: no
+ * copy, nothing charged to the buffer budget. Only a message that really
+ * spans pieces (segments or records) goes through the reassembler, which
+ * buffers it; it is fed no further than that message's end, so the
+ * messages after it in the piece are again read in place.
+ */
+static int handshake_bytes(feed_ctx *f, const uint8_t *p, size_t n)
+{
+    obs_tls_dir *t = f->t;
+    const pqt_hs_reasm *hr = &t->hs;
+    while (n > 0) {
+        size_t take = n;
+        if (!pqt_hs_reasm_pending(hr)) {
+            pqt_reader r = pqt_reader_make(p, n);
+            uint8_t type = 0;
+            uint32_t len = 0;
+            const uint8_t *body = NULL;
+            if (pqt_reader_u8(&r, &type) == 0 && pqt_reader_u24(&r, &len) == 0 &&
+                pqt_reader_bytes(&r, len, &body) == 0) {
+                uint32_t want = body_wanted(type, len);
+                f->ev->handshake(f->ctx, f->side, type, want > 0 || is_hello(type) ? body : NULL,
+                                 len, want, 1, 1);
+                p = r.p;
+                n = pqt_reader_left(&r);
+                if (stopped(t)) {
+                    return PQT_RECORD_STOP;
+                }
+                continue;
+            }
+            /* It starts here and goes on past this piece: all of n is its. */
+        } else if (hr->begun) {
+            take = n < hr->len - hr->got ? n : hr->len - hr->got;
+        } else {
+            take = n < (size_t)(PQT_TLS_HANDSHAKE_HEADER - hr->hdr_have)
+                       ? n
+                       : (size_t)(PQT_TLS_HANDSHAKE_HEADER - hr->hdr_have);
+        }
+        if (pqt_hs_reasm_feed(&t->hs, p, take, t->seg_id, t->fr.records, &hs_events, f) != 0) {
+            return PQT_RECORD_STOP;
+        }
+        p += take;
+        n -= take;
+        if (stopped(t)) {
+            return PQT_RECORD_STOP;
+        }
+    }
+    return 0;
+}
 
 static int rec_header(void *c, const pqt_record_header *h, int err)
 {
@@ -132,7 +217,7 @@ static int rec_body(void *c, const pqt_record_header *h, const uint8_t *p, size_
     (void)left;
     /* After ChangeCipherSpec this direction's records are encrypted. */
     if (h->type == PQT_TLS_CT_HANDSHAKE && !t->ccs) {
-        (void)pqt_hs_reasm_feed(&t->hs, p, n, t->seg_id, t->fr.records, &hs_events, f);
+        return handshake_bytes(f, p, n);
     } else if (h->type == PQT_TLS_CT_ALERT && !t->ccs && h->length == 2) {
         for (size_t i = 0; i < n && t->alert_have < 2; i++) {
             t->alert[t->alert_have++] = p[i];
