@@ -7,10 +7,13 @@
 # prime256v1) and a provider group by its code point: X25519MLKEM768 is
 # logged as 0x11ec.
 #
-# Three listeners, one per rollout stage of docs/deploy.md:
-#   preferred  ssl_ecdh_curve X25519MLKEM768:X25519;
-#   supported  ssl_ecdh_curve X25519:X25519MLKEM768;
-#   required   ssl_ecdh_curve X25519MLKEM768;
+# Three listeners (docs/deploy.md):
+#   hybrid first  ssl_ecdh_curve X25519MLKEM768:X25519;  (pqtls scan: supported)
+#   supported     ssl_ecdh_curve X25519:X25519MLKEM768;  (pqtls scan: supported)
+#   required      ssl_ecdh_curve X25519MLKEM768;         (pqtls scan: required)
+# Neither of the first two is "preferred" in the scanner's terms: an
+# OpenSSL 3.0 server takes the client's X25519 share rather than ask for
+# the hybrid group by HelloRetryRequest.
 # and the assertions check what those really do on an OpenSSL 3.0 server:
 # the client's first acceptable key share decides; the server's order only
 # matters when no share was acceptable and it must send a HelloRetryRequest.
@@ -43,30 +46,30 @@ write_conf() {
 }
 
 NGINX_NPORTS=3 start_nginx nginx write_conf
-PREFERRED=${NGINX_PORTS[0]}
+HYBRID_FIRST=${NGINX_PORTS[0]}
 SUPPORTED=${NGINX_PORTS[1]}
 REQUIRED=${NGINX_PORTS[2]}
 curl --version | head -n 1
 
-# --- preferred: X25519MLKEM768:X25519 --------------------------------------
-expect_http_200 "curl+pqtls hybrid" curl_pq "https://localhost:$PREFERRED/curl-hybrid" --curves X25519MLKEM768
-expect_nginx_group /curl-hybrid 0x11ec "curl+pqtls --curves X25519MLKEM768 (preferred)"
+# --- hybrid first: X25519MLKEM768:X25519 --------------------------------------
+expect_http_200 "curl+pqtls hybrid" curl_pq "https://localhost:$HYBRID_FIRST/curl-hybrid" --curves X25519MLKEM768
+expect_nginx_group /curl-hybrid 0x11ec "curl+pqtls --curves X25519MLKEM768 (hybrid first)"
 
-expect_http_200 "curl+pqtls X25519 only" curl_pq "https://localhost:$PREFERRED/curl-x25519" --curves X25519
-expect_nginx_group /curl-x25519 X25519 "curl+pqtls --curves X25519 (preferred): classical still works"
+expect_http_200 "curl+pqtls X25519 only" curl_pq "https://localhost:$HYBRID_FIRST/curl-x25519" --curves X25519
+expect_nginx_group /curl-x25519 X25519 "curl+pqtls --curves X25519 (hybrid first): classical still works"
 
-expect_http_200 "plain curl" curl_plain "https://localhost:$PREFERRED/curl-plain"
-expect_nginx_group /curl-plain X25519 "plain Debian curl, its default groups (preferred)"
+expect_http_200 "plain curl" curl_plain "https://localhost:$HYBRID_FIRST/curl-plain"
+expect_nginx_group /curl-plain X25519 "plain Debian curl, its default groups (hybrid first)"
 
 # OpenSSL 3.0 server: the client's X25519 share is acceptable, so it is
 # taken even though the server lists the hybrid group first (no HRR).
-expect_http_200 "curl+pqtls X25519 first" curl_pq "https://localhost:$PREFERRED/x25519-first" --curves X25519:X25519MLKEM768
-expect_nginx_group /x25519-first X25519 "client X25519 share first (preferred): no HRR to the hybrid group"
+expect_http_200 "curl+pqtls X25519 first" curl_pq "https://localhost:$HYBRID_FIRST/x25519-first" --curves X25519:X25519MLKEM768
+expect_nginx_group /x25519-first X25519 "client X25519 share first (hybrid first): no HRR to the hybrid group"
 
 # No acceptable share (P-256 is not in the server's list): HRR, and then
 # the server's order picks the hybrid group.
-expect_http_200 "curl+pqtls P-256 share" curl_pq "https://localhost:$PREFERRED/hrr" --curves P-256:X25519MLKEM768:X25519
-expect_nginx_group /hrr 0x11ec "client P-256 share, server lists neither: HRR picks the server's first (preferred)"
+expect_http_200 "curl+pqtls P-256 share" curl_pq "https://localhost:$HYBRID_FIRST/hrr" --curves P-256:X25519MLKEM768:X25519
+expect_nginx_group /hrr 0x11ec "client P-256 share, server lists neither: HRR picks the server's first (hybrid first)"
 
 # --- supported: X25519:X25519MLKEM768 --------------------------------------
 expect_http_200 "curl+pqtls hybrid (supported)" curl_pq "https://localhost:$SUPPORTED/supported-hybrid" --curves X25519MLKEM768:X25519
