@@ -67,7 +67,12 @@ void cli_help_observe(FILE *out)
           "Limits (memory stays bounded; everything dropped is counted and reported):\n"
           "  --max-flows N               flow table size (65536); the least recently\n"
           "                              active flow is evicted when full\n"
-          "  --max-buffer MIB            bytes held for reassembly, all flows (64)\n"
+          "  --max-buffer MIB            bytes held for reassembly, all flows (64); a\n"
+          "                              hello spanning segments that does not fit is\n"
+          "                              reported with anomaly buffer_budget\n"
+          "  --max-memory MIB            everything the observer keeps: flow table,\n"
+          "                              flows, hellos, buffers (256); the least\n"
+          "                              recently active flows are evicted at the limit\n"
           "  --timeout SECONDS           idle time after which an unfinished handshake\n"
           "                              is reported as 'timeout' (30)\n"
           "\n"
@@ -171,6 +176,10 @@ static void summary(const pqt_obs_stats *st, unsigned files, uint64_t dropped)
             (unsigned long long)st->flows_not_tls, (unsigned long long)st->reassembly_gaps,
             (unsigned long long)st->reassembly_budget_giveups,
             (unsigned long long)st->hellos_too_big, (unsigned long long)st->decode_errors);
+    if (st->flows_evicted_memory) {
+        fprintf(stderr, "; evicted at the memory limit %llu (peak %zu of %zu bytes)",
+                (unsigned long long)st->flows_evicted_memory, st->memory_peak, st->memory_limit);
+    }
     if (dropped) {
         fprintf(stderr, "; kernel drops %llu", (unsigned long long)dropped);
     }
@@ -278,6 +287,7 @@ enum {
     OPT_METRICS_LISTEN,
     OPT_MAX_FLOWS,
     OPT_MAX_BUFFER,
+    OPT_MAX_MEMORY,
     OPT_TIMEOUT,
     OPT_PREFIX_V4,
     OPT_PREFIX_V6,
@@ -302,6 +312,7 @@ static const struct option observe_options[] = {
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
     {"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"prefix-v4", required_argument, NULL, OPT_PREFIX_V4},
     {"prefix-v6", required_argument, NULL, OPT_PREFIX_V6},
@@ -316,9 +327,9 @@ typedef struct {
     int format; /* FMT_* */
     const char *out_path, *iface, *families, *key_file, *listen_addr;
     int pseudo, promisc, quiet, help;
-    size_t max_flows, max_buffer_bytes; /* 0: the observer's defaults */
-    uint64_t idle_timeout_us;           /* 0: the observer's default */
-    unsigned prefix_v4, prefix_v6;      /* 0: the defaults */
+    size_t max_flows, max_buffer_bytes, max_memory_bytes; /* 0: the observer's defaults */
+    uint64_t idle_timeout_us;                             /* 0: the observer's default */
+    unsigned prefix_v4, prefix_v6;                        /* 0: the defaults */
     unsigned long long count, duration, interval;
     const char **operands; /* capture files or, with -i, the words of the BPF filter */
     size_t noperands;
@@ -378,6 +389,12 @@ static int observe_number(observe_args *a, const cli_opts *o, int code)
         ret = number_option(o, 1u << 20, &v);
         if (ret == CLI_EXIT_OK) {
             a->max_buffer_bytes = v == 0 ? 1 : (size_t)v << 20;
+        }
+        return ret;
+    case OPT_MAX_MEMORY:
+        ret = positive_option(o, 1u << 20, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->max_memory_bytes = (size_t)v << 20;
         }
         return ret;
     case OPT_TIMEOUT:
@@ -670,6 +687,7 @@ static int observe_open(const observe_args *a, observe_state *s)
     pqt_obs_config cfg = {
         .max_flows = a->max_flows,
         .max_buffer_bytes = a->max_buffer_bytes,
+        .max_memory_bytes = a->max_memory_bytes,
         .idle_timeout_us = a->idle_timeout_us,
         .families = s->fam,
         .on_handshake = on_handshake,

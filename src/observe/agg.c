@@ -306,21 +306,25 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
         f,
         "\nObserver counters\n"
         "  packets %llu, bytes %llu, not TCP %llu, undecodable %llu, IP fragments %llu\n"
-        "  flows %llu (peak %zu), evicted by the flow limit %llu, idle-expired %llu, not TLS %llu\n"
+        "  flows %llu (peak %zu), evicted %llu (%llu at the memory limit), idle-expired %llu, "
+        "not TLS %llu\n"
         "  segments: retransmitted %llu, out of order %llu, overlapping %llu, out of window %llu\n"
         "  reassembly gaps %llu, buffer-budget give-ups %llu (peak %zu bytes)\n"
         "  hellos too big %llu, TLS desynchronised %llu, ServerHello without ClientHello %llu, "
-        "snaplen-cut %llu\n",
+        "snaplen-cut %llu\n"
+        "  memory %zu bytes (peak %zu) of the %zu-byte limit\n",
         (unsigned long long)st->packets, (unsigned long long)st->bytes,
         (unsigned long long)st->not_tcp, (unsigned long long)st->decode_errors,
         (unsigned long long)st->ip_fragments, (unsigned long long)st->flows, st->flows_peak,
-        (unsigned long long)st->flows_evicted, (unsigned long long)st->flows_expired,
-        (unsigned long long)st->flows_not_tls, (unsigned long long)st->segments_retransmitted,
+        (unsigned long long)st->flows_evicted, (unsigned long long)st->flows_evicted_memory,
+        (unsigned long long)st->flows_expired, (unsigned long long)st->flows_not_tls,
+        (unsigned long long)st->segments_retransmitted,
         (unsigned long long)st->segments_out_of_order, (unsigned long long)st->segments_overlap,
         (unsigned long long)st->segments_out_of_window, (unsigned long long)st->reassembly_gaps,
         (unsigned long long)st->reassembly_budget_giveups, st->buffered_peak,
         (unsigned long long)st->hellos_too_big, (unsigned long long)st->tls_desync,
-        (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut);
+        (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut, st->memory_bytes,
+        st->memory_peak, st->memory_limit);
     return a->err;
 }
 
@@ -393,8 +397,11 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
     counter(f, "pqtls_observe_packets_total", "Frames read.", st->packets);
     counter(f, "pqtls_observe_bytes_total", "Bytes on the wire of the frames read.", st->bytes);
     counter(f, "pqtls_observe_flows_total", "TCP flows tracked.", st->flows);
-    counter(f, "pqtls_observe_flows_evicted_total", "Flows pushed out by the flow-table limit.",
-            st->flows_evicted);
+    counter(f, "pqtls_observe_flows_evicted_total",
+            "Flows pushed out by the flow-table or the memory limit.", st->flows_evicted);
+    counter(f, "pqtls_observe_flows_evicted_memory_total",
+            "Flows pushed out to stay under the memory limit (also in flows_evicted_total).",
+            st->flows_evicted_memory);
     counter(f, "pqtls_observe_flows_expired_total", "Flows closed after the idle timeout.",
             st->flows_expired);
     counter(f, "pqtls_observe_flows_not_tls_total", "Flows whose client stream did not start TLS.",
@@ -402,7 +409,7 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
     counter(f, "pqtls_observe_reassembly_gaps_total", "Holes in reassembled streams.",
             st->reassembly_gaps);
     counter(f, "pqtls_observe_reassembly_giveups_total",
-            "Holes given up because the buffer budget was exhausted.",
+            "Holes given up and messages not buffered because the buffer budget was exhausted.",
             st->reassembly_budget_giveups);
     counter(f, "pqtls_observe_segments_retransmitted_total", "Retransmitted TCP segments.",
             st->segments_retransmitted);
@@ -414,5 +421,17 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
             "# HELP pqtls_observe_flows_active Flows in the table.\n# TYPE "
             "pqtls_observe_flows_active gauge\npqtls_observe_flows_active %zu\n",
             st->flows_active);
+    fprintf(f,
+            "# HELP pqtls_observe_memory_bytes Memory the observer keeps, as its limit counts "
+            "it.\n# TYPE pqtls_observe_memory_bytes gauge\npqtls_observe_memory_bytes %zu\n",
+            st->memory_bytes);
+    fprintf(f,
+            "# HELP pqtls_observe_memory_peak_bytes The most memory_bytes has been.\n# TYPE "
+            "pqtls_observe_memory_peak_bytes gauge\npqtls_observe_memory_peak_bytes %zu\n",
+            st->memory_peak);
+    fprintf(f,
+            "# HELP pqtls_observe_memory_limit_bytes The memory limit (--max-memory).\n# TYPE "
+            "pqtls_observe_memory_limit_bytes gauge\npqtls_observe_memory_limit_bytes %zu\n",
+            st->memory_limit);
     return ferror(f) ? PQT_ERR_IO : a->err;
 }
