@@ -8,7 +8,8 @@
  * one page at a time so that records straddle windows, yields exactly what
  * libpcap yields (frames, timestamps, lengths, link type, the error and its
  * message); every record is valid JSON-able (the writer reports no error);
- * the buffer budget is fully returned after pqt_obs_finish.
+ * the buffer budget is fully returned after pqt_obs_finish, and so is all
+ * the memory the flows held (back to the fixed part).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -42,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(write(fd, data, size) == (ssize_t)size);
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     FUZZ_CHECK(pqt_obs_new(&cfg, &obs) == 0);
+    size_t fixed = pqt_obs_get_stats(obs)->memory_bytes;
     pqt_capture *ref = NULL;
     char rerr[512];
     pqt_capture_opts mm = {.flags = 0, .map_window = 1}, lp = {.flags = PQT_CAPTURE_LIBPCAP};
@@ -78,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     pqt_obs_finish(obs);
     FUZZ_CHECK(pqt_obs_get_stats(obs)->buffered_bytes == 0);
+    FUZZ_CHECK(pqt_obs_get_stats(obs)->memory_bytes == fixed);
     pqt_obs_free(obs);
     close(fd);
     return 0;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Seed corpora for the `pqtls observe` fuzz targets, built from synthetic
 handshakes (no captured traffic): a ClientHello with an X25519MLKEM768 key
-share split over segments, a ServerHello selecting it, an HRR, an alert.
+share split over segments, a ServerHello selecting it, an HRR, an alert;
+under flow pressure: eight flows with hellos whole in one segment, eight
+with hybrid hellos spanning segments at once, a header claiming 16 MB.
 
 usage: make_observe_corpus.py tests/fuzz/corpus
 """
@@ -91,6 +93,26 @@ write("fuzz_obs_stream", "hrr", script([(0, 0, record(22, client_hello(group=0x1
 write("fuzz_obs_stream", "alert-rst", script([(0, 0, ch), (1, 0, alert), (9, 100, b"")]))
 write("fuzz_obs_stream", "preamble", script([(0, 0, b"CONNECT x:443 HTTP/1.1\r\n\r\n" + ch)]))
 
+# Flow pressure (flags bits 4-6 pick one of 8 flows; script() writes no step
+# for empty data, so these flows start mid-stream). Small hellos whole in
+# one segment each (read in place), answered; ML-KEM-1024 hellos of 8 flows
+# in 255-byte segments, round robin, so all are in flight at once (more
+# than the tight run's memory holds); a ClientHello header claiming
+# 16,777,215 bytes.
+small_ch = record(22, client_hello(group=0x1D, share_len=32))
+small_sh = record(22, server_hello(group=0x1D, share_len=32))
+steps = []
+for k in range(8):
+    steps += [(k << 4, 1, small_ch), (1 | k << 4, 1, small_sh)]
+write("fuzz_obs_stream", "whole-hellos-8-flows", script(steps))
+big_ch = record(22, client_hello(group=0x0202, share_len=1568))  # MLKEM1024
+steps = []
+for i in range(0, len(big_ch), 255):
+    steps += [(k << 4, 1 + i, big_ch[i:i + 255]) for k in range(8)]
+write("fuzz_obs_stream", "split-hellos-8-flows", script(steps))
+huge = bytes([22]) + u16(0x0301) + u16(2000) + b"\x01\xff\xff\xff" + u16(0x0303) + b"\x42" * 1994
+write("fuzz_obs_stream", "huge-claim", script([(0, 1, huge)]))
+
 # fuzz_obs_capture: whole pcaps.
 c, s_ = b"\x0a\x00\x00\x01", b"\xc0\x00\x02\x07"
 frames = [eth_ipv4_tcp(c, s_, 40000, 443, 100, 0x02, b""), eth_ipv4_tcp(s_, c, 443, 40000, 900, 0x12, b"")]
@@ -99,6 +121,9 @@ frames += [eth_ipv4_tcp(s_, c, 443, 40000, 901, 0x18, sh), eth_ipv4_tcp(c, s_, 4
 write("fuzz_obs_capture", "pq-split", pcap(frames))
 write("fuzz_obs_capture", "reset-after-ch", pcap(frames[:4] + [eth_ipv4_tcp(s_, c, 443, 40000, 901, 0x04, b"")]))
 write("fuzz_obs_capture", "truncated", pcap(frames)[:900])
+whole = frames[:2] + [eth_ipv4_tcp(c, s_, 40000, 443, 101, 0x18, ch), eth_ipv4_tcp(s_, c, 443, 40000, 901, 0x18, sh)]
+write("fuzz_obs_capture", "pq-whole", pcap(whole))
+write("fuzz_obs_capture", "huge-claim", pcap(frames[:2] + [eth_ipv4_tcp(c, s_, 40000, 443, 101, 0x18, huge)]))
 
 # fuzz_obs_decode: a frame per link type, and a bare ClientHello body.
 f = frames[2]
