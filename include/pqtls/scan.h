@@ -31,6 +31,62 @@ extern "C" {
 /* The JSON Lines schema name and version; docs/scan.md documents it. */
 #define PQT_SCAN_SCHEMA "pqtls-scan/1"
 
+/* ---- protocols ---------------------------------------------------------- */
+
+/*
+ * The application protocol of a target: the scheme of its URL. Each has a
+ * default port, the dialogue that comes before the ClientHello (none for
+ * the direct-TLS ones) and the ALPN list the probes offer. docs/scan.md
+ * has the table.
+ */
+typedef enum {
+    PQT_SCAN_PROTO_TLS = 0, /* no scheme: TLS from the first byte, port 443 */
+    PQT_SCAN_PROTO_HTTPS,
+    PQT_SCAN_PROTO_SMTP,       /* STARTTLS, 25 (RFC 3207) */
+    PQT_SCAN_PROTO_SUBMISSION, /* STARTTLS, 587 */
+    PQT_SCAN_PROTO_SMTPS,      /* 465 (RFC 8314) */
+    PQT_SCAN_PROTO_IMAP,       /* STARTTLS, 143 (RFC 3501 §6.2.1) */
+    PQT_SCAN_PROTO_IMAPS,      /* 993 */
+    PQT_SCAN_PROTO_POP3,       /* STLS, 110 (RFC 2595 §4) */
+    PQT_SCAN_PROTO_POP3S,      /* 995 */
+    PQT_SCAN_PROTO_FTP,        /* AUTH TLS, 21 (RFC 4217) */
+    PQT_SCAN_PROTO_LDAP,       /* StartTLS extended operation, 389 (RFC 4511 §4.14) */
+    PQT_SCAN_PROTO_LDAPS,      /* 636 */
+    PQT_SCAN_PROTO_POSTGRES,   /* SSLRequest, 5432; ALPN "postgresql" */
+    PQT_SCAN_PROTO_MYSQL,      /* SSL request packet, 3306 */
+    PQT_SCAN_PROTO_XMPP,       /* client STARTTLS, 5222 (RFC 6120 §5) */
+    PQT_SCAN_PROTO_COUNT
+} pqt_scan_proto;
+
+/* The dialogue before the ClientHello. */
+typedef enum {
+    PQT_STARTTLS_NONE = 0, /* direct TLS */
+    PQT_STARTTLS_SMTP,
+    PQT_STARTTLS_IMAP,
+    PQT_STARTTLS_POP3,
+    PQT_STARTTLS_FTP,
+    PQT_STARTTLS_LDAP,
+    PQT_STARTTLS_POSTGRES,
+    PQT_STARTTLS_MYSQL,
+    PQT_STARTTLS_XMPP,
+    PQT_STARTTLS_COUNT
+} pqt_starttls_proto;
+
+typedef struct {
+    const char *scheme;      /* "smtp"; "tls" for PQT_SCAN_PROTO_TLS */
+    uint16_t port;           /* default port */
+    int starttls;            /* pqt_starttls_proto */
+    const char *const *alpn; /* NULL-terminated ALPN list the probes offer ({NULL}: none) */
+    const char *display;     /* "SMTP (STARTTLS)", for reports */
+} pqt_scan_proto_info;
+
+/* The table entry of proto; NULL when out of range. */
+PQT_API const pqt_scan_proto_info *pqt_scan_proto_get(int proto);
+/* By scheme name (case-insensitive; "postgresql" is "postgres"); -1 if unknown. */
+PQT_API int pqt_scan_proto_by_scheme(const char *scheme);
+/* "smtp", "imap", ... for a dialogue; NULL for none or out of range. */
+PQT_API const char *pqt_starttls_name(int dialogue);
+
 /* ---- targets ------------------------------------------------------------ */
 
 #define PQT_SCAN_HOST_MAX 254
@@ -39,21 +95,35 @@ typedef struct {
     uint16_t port;
     char sni[PQT_SCAN_HOST_MAX + 1]; /* "" means no server_name extension */
     int host_is_ip;
-    unsigned line; /* 1-based line in the targets file (0 for arguments) */
+    unsigned line;  /* 1-based line in the targets file (0 for arguments) */
+    int proto;      /* pqt_scan_proto */
+    int starttls;   /* pqt_starttls_proto: the dialogue run before every ClientHello */
+    uint64_t index; /* 0-based position among the input's targets (the caller sets it) */
 } pqt_scan_target;
 
 /*
  * Parse one target line: "host", "host:port", "[v6]:port", a bare IPv6
- * literal, each optionally followed by ",sni". Whitespace around it and a
- * trailing "# comment" are ignored; a blank or comment-only line sets
- * *blank = 1 and returns 0. The port defaults to 443; the SNI to the host
- * for names and to none for IP literals (RFC 6066 §3 forbids literal
- * addresses in server_name). On PQT_ERR_SYNTAX, *why says what is wrong.
+ * literal, each optionally followed by ",sni"; or a URL
+ * "scheme://[user@]host[:port][,sni][/path][?query]" with a scheme of
+ * pqt_scan_proto (the user, path and query are ignored, except
+ * "sslnegotiation=direct" in a postgres URL: PostgreSQL 17's direct TLS
+ * instead of SSLRequest). Whitespace around it and a trailing "# comment"
+ * are ignored; a blank or comment-only line sets *blank = 1 and returns 0.
+ * The port defaults to the protocol's (443 without a scheme); the SNI to
+ * the host for names and to none for IP literals (RFC 6066 §3 forbids
+ * literal addresses in server_name). On PQT_ERR_SYNTAX, *why says what is
+ * wrong. pqt_scan_target_parse_as gives lines without a scheme the
+ * protocol default_proto (`pqtls scan --starttls smtp`).
  */
 PQT_API PQT_MUST_CHECK int pqt_scan_target_parse(const char *line, pqt_scan_target *t, int *blank,
                                                  const char **why);
+PQT_API PQT_MUST_CHECK int pqt_scan_target_parse_as(const char *line, int default_proto,
+                                                    pqt_scan_target *t, int *blank,
+                                                    const char **why);
 
-/* "host:port,sni" ("[v6]:port,sni"; ",sni" only when set): the stable
+/* "host:port,sni" ("[v6]:port,sni"; ",sni" only when set), with
+ * "scheme://" in front for every protocol but plain TLS and https, and
+ * "?sslnegotiation=direct" after a direct-TLS postgres target: the stable
  * name of a target in outputs, policies and sharding. */
 PQT_API void pqt_scan_target_name(const pqt_scan_target *t, char *buf, size_t cap);
 
@@ -191,6 +261,77 @@ PQT_API PQT_MUST_CHECK int pqt_probe_session_feed(pqt_probe_session *s, const ui
 PQT_API void pqt_probe_session_eof(pqt_probe_session *s, int reset);
 PQT_API const pqt_probe_result *pqt_probe_session_result(const pqt_probe_session *s);
 PQT_API const pqt_scan_cert *pqt_probe_session_cert(const pqt_probe_session *s);
+
+/* ---- STARTTLS dialogues and plaintext banners ----------------------------- */
+
+/*
+ * The plaintext dialogue that comes before the ClientHello on a STARTTLS
+ * service: a bounded state machine with no I/O, like the probe sessions.
+ * Send what pqt_starttls_output gives, feed what the server answers, until
+ * the status is READY (send any last output, then the ClientHello) or
+ * FAILED (pqt_starttls_error names why). Every reply is read through
+ * pqt_reader: lines of at most 4096 bytes, binary messages of at most 4096
+ * bytes, 64 KiB in all; the caller owns the deadlines.
+ */
+typedef struct pqt_starttls pqt_starttls;
+
+enum {
+    PQT_STARTTLS_RUNNING = 0,
+    PQT_STARTTLS_READY = 1,  /* TLS may start once the output is sent */
+    PQT_STARTTLS_FAILED = 2, /* see pqt_starttls_error */
+};
+
+/* A dialogue; domain is the server's name where the protocol sends one
+ * (the XMPP stream's "to"): letters, digits, '.', '-', '_', ':' only. */
+PQT_API PQT_MUST_CHECK int pqt_starttls_new(int dialogue, const char *domain, pqt_starttls **out);
+PQT_API void pqt_starttls_free(pqt_starttls *d);
+/* Bytes to send now (0: none); pqt_starttls_output_taken once they are
+ * queued for sending. */
+PQT_API size_t pqt_starttls_output(const pqt_starttls *d, const uint8_t **out);
+PQT_API void pqt_starttls_output_taken(pqt_starttls *d);
+/* Feed the server's bytes; returns the status. Bytes after the go-ahead
+ * (before the client's ClientHello) fail the dialogue:
+ * "data_after_starttls". */
+PQT_API int pqt_starttls_feed(pqt_starttls *d, const uint8_t *data, size_t len);
+/* The connection ended (reset = 1: by a reset); returns the status. */
+PQT_API int pqt_starttls_eof(pqt_starttls *d, int reset);
+PQT_API int pqt_starttls_status(const pqt_starttls *d);
+/* Stable reason code once FAILED (NULL before): "starttls_not_offered",
+ * "starttls_refused", "service_refused", "dialogue_syntax",
+ * "line_too_long", "message_too_large", "dialogue_too_long",
+ * "data_after_starttls", "closed_in_dialogue", "reset_in_dialogue". */
+PQT_API const char *pqt_starttls_error(const pqt_starttls *d);
+/* Human-readable detail ("" if none), with the server's words. */
+PQT_API const char *pqt_starttls_detail(const pqt_starttls *d);
+/* What the dialogue is waiting for ("the EHLO reply"), for timeouts. */
+PQT_API const char *pqt_starttls_step(const pqt_starttls *d);
+/* Bytes received so far. */
+PQT_API uint64_t pqt_starttls_received(const pqt_starttls *d);
+/* 1 if the error means the service offers no TLS at all: STARTTLS not
+ * offered or refused (the target's flag no-starttls). */
+PQT_API int pqt_starttls_error_is_refusal(const char *error);
+
+/* Plaintext a server may send where a ClientHello expected TLS. */
+typedef enum {
+    PQT_BANNER_NONE = 0,
+    PQT_BANNER_SMTP,     /* "220 ... ESMTP", "220-", 421/554 greetings */
+    PQT_BANNER_FTP,      /* "220 ... FTP" */
+    PQT_BANNER_SMTP_FTP, /* "220 " without a word telling which */
+    PQT_BANNER_IMAP,     /* "* OK", "* PREAUTH", "* BYE" */
+    PQT_BANNER_POP3,     /* "+OK", "-ERR" */
+    PQT_BANNER_MYSQL,    /* a protocol 10 greeting or an error packet */
+    PQT_BANNER_XMPP,     /* "<?xml", "<stream:" */
+    PQT_BANNER_SSH,      /* "SSH-" */
+    PQT_BANNER_HTTP,     /* "HTTP/" */
+    PQT_BANNER_COUNT
+} pqt_scan_banner;
+
+/* Recognise the first bytes a server sent; PQT_BANNER_NONE if unknown. */
+PQT_API int pqt_scan_banner_identify(const uint8_t *p, size_t n);
+/* "SMTP", "IMAP", ...; NULL for none or out of range. */
+PQT_API const char *pqt_scan_banner_name(int banner);
+/* What to scan instead, e.g. "SMTP banner: scan smtp://mail.example:25". */
+PQT_API void pqt_scan_banner_advice(int banner, const pqt_scan_target *t, char *buf, size_t cap);
 
 /* ---- staging and policy --------------------------------------------------- */
 
