@@ -13,6 +13,9 @@
 
 #define CMD "scan"
 
+/* Exit status when no target could be scanned at all (docs/cli.md). */
+#define SCAN_EXIT_NOTHING_SCANNED 4
+
 void cli_help_scan(FILE *out)
 {
     fputs(
@@ -31,12 +34,23 @@ void cli_help_scan(FILE *out)
         "  preferred  the server asks for X25519MLKEM768 by HelloRetryRequest rather than\n"
         "             take the X25519 share it was given\n"
         "  required   clients without PQ groups are refused\n"
-        "and flags: legacy-kyber, segmentation-intolerant, broken-hybrid, unreachable.\n"
+        "and flags: legacy-kyber, segmentation-intolerant, broken-hybrid, unreachable,\n"
+        "plaintext-service (a plaintext banner answered the ClientHello: scan the service\n"
+        "with its protocol), no-starttls (the service does not offer or refuses STARTTLS).\n"
         "\n"
         "Targets: host[:port][,sni], e.g. example.com, example.com:8443, 192.0.2.7,sni.example,\n"
         "[2001:db8::1]:443. Port 443 and SNI = host by default (no SNI for IP addresses).\n"
+        "Or a URL scheme://host[:port][,sni] whose scheme says how TLS starts (default port):\n"
+        "  https:// (443), smtps:// (465), imaps:// (993), pop3s:// (995), ldaps:// (636):\n"
+        "      TLS from the first byte\n"
+        "  smtp:// (25), submission:// (587), imap:// (143): STARTTLS;  pop3:// (110): STLS\n"
+        "  ftp:// (21): AUTH TLS;  ldap:// (389): the StartTLS extended operation\n"
+        "  postgres://, postgresql:// (5432): SSLRequest; with ?sslnegotiation=direct,\n"
+        "      PostgreSQL 17's direct TLS (ALPN postgresql)\n"
+        "  mysql:// (3306): the SSL request packet;  xmpp:// (5222): STARTTLS, to = SNI\n"
+        "A user, path or query in a URL is ignored. All 11 probes run over the dialogue.\n"
         "In a file: one per line, '#' comments and blank lines allowed; a bad line is\n"
-        "reported with its line number and skipped.\n"
+        "reported with its line number and skipped. Reports list targets in input order.\n"
         "\n"
         "Options:\n"
         "  -t, --targets FILE        read targets from FILE ('-': standard input)\n"
@@ -49,7 +63,8 @@ void cli_help_scan(FILE *out)
         "  -c, --concurrency N       simultaneous connections (default 64)\n"
         "      --rate N              at most N new connections per second (default: no limit)\n"
         "      --connect-timeout MS  TCP connect (default 3000)\n"
-        "      --first-byte-timeout MS  from ClientHello sent to first answer (default 3000)\n"
+        "      --first-byte-timeout MS  from ClientHello (or a STARTTLS dialogue's command or\n"
+        "                            connect) to the first byte of the answer (default 3000)\n"
         "      --handshake-timeout MS   connect start to verdict (default 8000)\n"
         "      --timeout MS          set all three\n"
         "      --retries N           extra attempts after a connect failure, timeout or reset\n"
@@ -58,6 +73,9 @@ void cli_help_scan(FILE *out)
         "                            ahead of use on --resolvers N threads (default 4)\n"
         "      --probes LIST         comma-separated subset, e.g. x25519mlkem768,classical\n"
         "      --split-gap MS        pause between the two segments (default 25)\n"
+        "      --starttls PROTO      targets without a scheme speak PROTO first (smtp,\n"
+        "                            submission, imap, pop3, ftp, ldap, postgres, mysql, xmpp);\n"
+        "                            their default port becomes PROTO's\n"
         "      --progress, --no-progress  progress on stderr (default: when it is a terminal)\n"
         "  -h, --help                this text\n"
         "\n"
@@ -78,12 +96,15 @@ void cli_help_scan(FILE *out)
         "\n"
         "The JSON Lines schema (pqtls-scan/1) is documented in docs/scan.md.\n"
         "\n"
-        "Exit status (scan):\n"
-        "  0  scan finished and every target complies with the policy (if any)\n"
-        "  1  some targets do not comply with the policy (listed on stderr)\n"
-        "  2  usage error, or bad input (bad target lines are skipped, the rest is scanned)\n"
+        "Exit status (scan), the first that applies:\n"
+        "  5  internal error\n"
         "  3  the report could not be written\n"
-        "  5  internal error\n",
+        "  4  no target could be scanned: every one was unreachable (or no valid target\n"
+        "     line was left)\n"
+        "  1  some targets do not comply with the policy (listed on stderr), even when\n"
+        "     bad target lines were skipped too\n"
+        "  2  usage error, or bad target lines (skipped, counted; the rest is scanned)\n"
+        "  0  scan finished and every target complies with the policy (if any)\n",
         out);
 }
 
@@ -96,14 +117,16 @@ typedef struct {
     const char *file_name;
     unsigned line;
     unsigned shard_k, shard_n;
+    int proto; /* --starttls: the protocol of lines without a scheme */
     unsigned long bad_lines;
+    uint64_t index;      /* valid targets read so far, shards included */
     unsigned long total; /* 0: unknown */
 } source;
 
 typedef struct {
     pqt_scan_writer *w;
     pqt_scan_policy *policy;
-    unsigned long done, failed_policy, write_errors;
+    unsigned long done, failed_policy, write_errors, unreachable;
     int progress;
     unsigned long total;
     uint64_t t0, last_progress;
@@ -121,7 +144,7 @@ static int take_line(source *src, const char *text, unsigned line, pqt_scan_targ
 {
     int blank = 0;
     const char *why = NULL;
-    if (pqt_scan_target_parse(text, t, &blank, &why) != 0) {
+    if (pqt_scan_target_parse_as(text, src->proto, t, &blank, &why) != 0) {
         char shown[80];
         snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(text, "\r\n"), text);
         if (src->file != NULL) {
@@ -136,6 +159,9 @@ static int take_line(source *src, const char *text, unsigned line, pqt_scan_targ
         return 0;
     }
     t->line = line;
+    /* The index counts every valid target, in or out of the shard, so
+     * the shards' outputs sort back into input order. */
+    t->index = src->index++;
     return pqt_scan_shard_member(t, src->shard_k, src->shard_n);
 }
 
@@ -210,6 +236,9 @@ static int on_done(void *ctx, pqt_scan_result *r)
 {
     sink *k = ctx;
     k->done++;
+    if (r->flags & PQT_FLAG_UNREACHABLE) {
+        k->unreachable++;
+    }
     if (pqt_scan_writer_add(k->w, r) != 0) {
         k->write_errors++;
     }
@@ -262,8 +291,8 @@ static unsigned long count_targets(source *src)
     int too_long, blank;
     const char *why;
     while (read_line(src->file, buf, sizeof(buf), &too_long)) {
-        if (!too_long && pqt_scan_target_parse(buf, &t, &blank, &why) == 0 && !blank &&
-            pqt_scan_shard_member(&t, src->shard_k, src->shard_n)) {
+        if (!too_long && pqt_scan_target_parse_as(buf, src->proto, &t, &blank, &why) == 0 &&
+            !blank && pqt_scan_shard_member(&t, src->shard_k, src->shard_n)) {
             n++;
         }
     }
@@ -289,6 +318,7 @@ enum {
     OPT_PROBES,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_STARTTLS,
 };
 
 static const char scan_optstring[] = "-:ht:f:o:p:c:";
@@ -313,6 +343,7 @@ static const struct option scan_options[] = {
     {"probes", required_argument, NULL, OPT_PROBES},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"starttls", required_argument, NULL, OPT_STARTTLS},
     {NULL, 0, NULL, 0},
 };
 
@@ -322,6 +353,7 @@ typedef struct {
     const char *targets_file, *format, *output, *policy_file;
     pqt_scan_format fmt;
     unsigned shard_k, shard_n;
+    int proto;            /* --starttls, PQT_SCAN_PROTO_TLS without */
     int progress;         /* 1, 0, or -1: when stderr is a terminal */
     const char **targets; /* the operands, in order */
     int ntargets;
@@ -408,6 +440,20 @@ static int scan_option(scan_args *a, const cli_opts *o, int code)
     case OPT_NO_PROGRESS:
         a->progress = 0;
         return CLI_EXIT_OK;
+    case OPT_STARTTLS: {
+        int proto = pqt_scan_proto_by_scheme(o->value);
+        const pqt_scan_proto_info *pi = pqt_scan_proto_get(proto);
+        if (pi == NULL || pi->starttls == PQT_STARTTLS_NONE) {
+            cli_error(CMD,
+                      "--starttls '%s': use smtp, submission, imap, pop3, ftp, ldap, postgres, "
+                      "mysql or xmpp (direct-TLS services need no --starttls: write "
+                      "smtps://host, or host:port)",
+                      o->value);
+            return CLI_EXIT_USAGE;
+        }
+        a->proto = proto;
+        return CLI_EXIT_OK;
+    }
     default:
         /* every code of scan_options is handled above */
         return CLI_EXIT_INTERNAL;
@@ -500,6 +546,7 @@ static int open_targets(const scan_args *a, source *src)
 {
     src->shard_k = a->shard_k;
     src->shard_n = a->shard_n;
+    src->proto = a->proto;
     if (a->targets_file == NULL) {
         src->argv = a->targets;
         src->argc = a->ntargets;
@@ -514,9 +561,15 @@ static int open_targets(const scan_args *a, source *src)
     return CLI_EXIT_OK;
 }
 
-/* The exit code once the scan has run, with the reason on stderr. */
+/*
+ * The exit code once the scan has run, with the reasons on stderr. Every
+ * reason is printed; the code is the first that applies: a fault of the
+ * scanner's (5), the report (3), nothing scanned at all (4), the policy
+ * (1), bad target lines (2). Bad lines never hide the policy's verdict.
+ */
 static int scan_verdict(const scan_args *a, const source *src, const sink *k, int ret, int wret)
 {
+    int rc = CLI_EXIT_OK;
     if (ret != 0) {
         cli_error(CMD, "the scan stopped: %s", pqt_strerror(ret));
         return CLI_EXIT_INTERNAL;
@@ -529,14 +582,23 @@ static int scan_verdict(const scan_args *a, const source *src, const sink *k, in
     if (src->bad_lines > 0) {
         cli_error(CMD, "%lu bad target line%s skipped (see above)", src->bad_lines,
                   src->bad_lines == 1 ? "" : "s");
-        return CLI_EXIT_USAGE;
+        rc = CLI_EXIT_USAGE;
+    }
+    if (k->done > 0 && k->unreachable == k->done) {
+        cli_error(CMD, "no target could be scanned: %s unreachable",
+                  k->done == 1 ? "the target is" : "all targets are");
+        return SCAN_EXIT_NOTHING_SCANNED;
+    }
+    if (k->done == 0 && src->bad_lines > 0) {
+        cli_error(CMD, "no target could be scanned: no valid target line");
+        return SCAN_EXIT_NOTHING_SCANNED;
     }
     if (k->failed_policy > 0) {
         cli_error(CMD, "%lu of %lu targets do not comply with %s", k->failed_policy, k->done,
                   a->policy_file);
-        return CLI_EXIT_FAILED;
+        rc = CLI_EXIT_FAILED;
     }
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 /* Open the policy, the targets and the output, scan, write the report. */

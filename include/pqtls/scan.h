@@ -2,15 +2,18 @@
  * pqtls scan: active post-quantum readiness inventory of TLS endpoints.
  *
  * Layers, each usable and testable alone:
- *   targets   "host[:port][,sni]" lines -> pqt_scan_target (line-numbered
- *             errors), deterministic sharding
+ *   targets   "host[:port][,sni]" lines and URLs ("smtp://host") ->
+ *             pqt_scan_target (line-numbered errors), deterministic sharding
+ *   starttls  the plaintext dialogues that come before TLS on SMTP, IMAP,
+ *             POP3, FTP, LDAP, PostgreSQL, MySQL and XMPP, and the plaintext
+ *             banners a direct ClientHello may meet (pqt_starttls, no I/O)
  *   probes    the fixed probe list; per connection, a ClientHello built by
  *             pqt_hello_build_client and a bounded state machine that eats
  *             the server's bytes (pqt_probe_session, no I/O, fuzzable)
  *   engine    epoll over non-blocking sockets: concurrency limit, per-phase
  *             timeouts, bounded retries, connection rate limit
- *   staging   probe results -> stage (none/supported/preferred/required)
- *             and flags; policy files
+ *   staging   probe results -> stage (none/supported/preferred/required),
+ *             flags, a detail and the next step; policy files
  *   output    JSON Lines (schema PQT_SCAN_SCHEMA), table, CSV, HTML
  */
 #ifndef PQTLS_SCAN_H
@@ -157,15 +160,16 @@ PQT_API const char *pqt_probe_name(int id);
 PQT_API int pqt_probe_by_name(const char *name);
 
 typedef enum {
-    PQT_OUTCOME_NONE = 0,       /* not run (probe not selected) */
-    PQT_OUTCOME_SERVER_HELLO,   /* a ServerHello arrived */
-    PQT_OUTCOME_HRR,            /* a HelloRetryRequest arrived */
-    PQT_OUTCOME_ALERT,          /* the server answered with an alert */
-    PQT_OUTCOME_RESET,          /* connection reset */
-    PQT_OUTCOME_CLOSED,         /* orderly close before any answer */
-    PQT_OUTCOME_TIMEOUT,        /* a phase timed out */
-    PQT_OUTCOME_MALFORMED,      /* the answer violates TLS; see error */
-    PQT_OUTCOME_CONNECT_FAILED, /* refused, unreachable or connect timeout */
+    PQT_OUTCOME_NONE = 0,        /* not run (probe not selected) */
+    PQT_OUTCOME_SERVER_HELLO,    /* a ServerHello arrived */
+    PQT_OUTCOME_HRR,             /* a HelloRetryRequest arrived */
+    PQT_OUTCOME_ALERT,           /* the server answered with an alert */
+    PQT_OUTCOME_RESET,           /* connection reset */
+    PQT_OUTCOME_CLOSED,          /* orderly close before any answer */
+    PQT_OUTCOME_TIMEOUT,         /* a phase timed out */
+    PQT_OUTCOME_MALFORMED,       /* the answer violates TLS; see error */
+    PQT_OUTCOME_CONNECT_FAILED,  /* refused, unreachable or connect timeout */
+    PQT_OUTCOME_STARTTLS_FAILED, /* the dialogue before TLS failed; see error */
 } pqt_probe_outcome;
 
 PQT_API const char *pqt_probe_outcome_name(int outcome);
@@ -190,6 +194,12 @@ typedef struct {
      * group was sent and answered by a ServerHello (version, cipher and
      * verified then describe that exchange). */
     int retried;
+    /* 1: the verdict came during the dialogue before TLS (STARTTLS
+     * targets): TLS was never started on this connection. */
+    int in_dialogue;
+    /* A plaintext banner met by a direct ClientHello (error "not_tls"):
+     * pqt_scan_banner, 0 if none was recognised. */
+    int banner;
 } pqt_probe_result;
 
 /* Certificate facts learnt from the first probe that saw the Certificate. */
@@ -212,6 +222,12 @@ typedef struct pqt_probe_session pqt_probe_session;
  */
 PQT_API PQT_MUST_CHECK int pqt_probe_session_new(int probe, const char *sni,
                                                  pqt_probe_session **out);
+/* The same with the ALPN list to offer (NULL-terminated; {NULL} offers
+ * none; it must outlive the session, as the second ClientHello after an
+ * HRR repeats it). pqt_probe_session_new offers h2 and http/1.1. */
+PQT_API PQT_MUST_CHECK int pqt_probe_session_new_ex(int probe, const char *sni,
+                                                    const char *const *alpn,
+                                                    pqt_probe_session **out);
 PQT_API void pqt_probe_session_free(pqt_probe_session *s);
 PQT_API void pqt_probe_session_hello(const pqt_probe_session *s, const uint8_t **rec, size_t *len,
                                      size_t *split);
@@ -346,7 +362,9 @@ typedef enum {
 #define PQT_FLAG_SEGMENTATION_INTOLERANT (1u << 1)
 #define PQT_FLAG_BROKEN_HYBRID (1u << 2)
 #define PQT_FLAG_UNREACHABLE (1u << 3)
-#define PQT_FLAG_COUNT 4
+#define PQT_FLAG_PLAINTEXT_SERVICE (1u << 4) /* a direct ClientHello met a plaintext banner */
+#define PQT_FLAG_NO_STARTTLS (1u << 5)       /* the service does not offer or refuses STARTTLS */
+#define PQT_FLAG_COUNT 6
 
 PQT_API const char *pqt_scan_stage_name(int stage);
 /* By name; -1 if unknown. */
@@ -361,6 +379,7 @@ typedef struct {
     char name[2 * PQT_SCAN_HOST_MAX + 16]; /* pqt_scan_target_name */
     char address[64];                      /* "ip:port" connected to, "" if none */
     char error[160];                       /* target-level error (resolution), "" */
+    char detail[200]; /* what was learnt beyond the stage (plaintext banner, no STARTTLS), "" */
     int stage;
     unsigned flags;
     unsigned probes_run; /* bit i: probe i was run */
@@ -369,8 +388,14 @@ typedef struct {
     uint32_t ms; /* first connect to last verdict */
 } pqt_scan_result;
 
-/* Compute stage and flags from the probe results (pure; unit-tested). */
+/* Compute stage, flags and detail from the probe results (pure; unit-tested). */
 PQT_API void pqt_scan_classify(pqt_scan_result *r);
+
+/* The next step for a classified target ("to prefer: ..."), from one
+ * table of advice (src/scan/advice.c); never NULL. *label (if not NULL)
+ * gets what the step follows from: the stage, or the flag to fix first
+ * ("supported", "no STARTTLS"). */
+PQT_API const char *pqt_scan_next_step(const pqt_scan_result *r, const char **label);
 
 typedef struct pqt_scan_policy pqt_scan_policy;
 
@@ -411,17 +436,24 @@ typedef struct {
     unsigned resolvers;
     unsigned resolve_timeout_ms;
     pqt_scan_getaddrinfo_fn getaddrinfo; /* NULL: the system's */
+    /* Results are reported in input order: at most reorder_window targets
+     * may be started ahead of the oldest unreported one (0: the default,
+     * max(1024, 16 x concurrency) up to 16384). */
+    unsigned reorder_window;
 } pqt_scan_config;
 
 PQT_API void pqt_scan_config_default(pqt_scan_config *c);
 
 /* Next target to scan: 1 and *t filled, 0 when there are no more. */
 typedef int (*pqt_scan_next_fn)(void *ctx, pqt_scan_target *t);
-/* A finished target (classified); return non-zero to abort the scan. */
+/* A finished target (classified); return non-zero to abort the scan.
+ * Called in the order next gave the targets (input order). */
 typedef int (*pqt_scan_done_fn)(void *ctx, pqt_scan_result *r);
 
-/* Run a scan; memory is bounded by concurrency, not by the number of
- * targets. Returns 0, or a negative PQT_ERR_* for a local failure. */
+/* Run a scan; memory is bounded by concurrency and the reorder window,
+ * not by the number of targets. A target with a STARTTLS dialogue runs it
+ * on every probe's connection before the ClientHello. Returns 0, or a
+ * negative PQT_ERR_* for a local failure. */
 PQT_API PQT_MUST_CHECK int pqt_scan_run(const pqt_scan_config *cfg, pqt_scan_next_fn next,
                                         void *next_ctx, pqt_scan_done_fn done, void *done_ctx);
 

@@ -8,6 +8,18 @@
  * Every connection has a connect deadline, a first-byte deadline after the
  * ClientHello is written, and an overall handshake deadline; timers are
  * checked on every wake-up (O(concurrency), which is small).
+ *
+ * A STARTTLS target runs its dialogue (pqt_starttls) on every probe's
+ * connection before the ClientHello: each of its replies must start within
+ * the first-byte deadline of the command it answers (or of the connect, for
+ * a greeting), all within the handshake deadline. Then the probe goes on as
+ * on a direct connection, split ClientHellos and HRR continuations
+ * included.
+ *
+ * Targets finish in any order but are reported in input order: a finished
+ * target waits (a copy of its result) until every earlier one has been
+ * reported, and no target starts more than the reorder window ahead of the
+ * oldest unreported one, which bounds the copies.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -26,7 +38,7 @@
 
 #include "scan_internal.h"
 
-enum { C_FREE = 0, C_CONNECTING, C_SENDING, C_GAP, C_READING };
+enum { C_FREE = 0, C_CONNECTING, C_DIALOGUE, C_SENDING, C_GAP, C_READING };
 
 typedef struct target_slot {
     int used;
@@ -38,6 +50,7 @@ typedef struct target_slot {
     unsigned attempts[PQT_PROBE_COUNT];
     uint64_t retry_at[PQT_PROBE_COUNT];
     uint64_t t_start;
+    uint64_t seq; /* activation order: the order of the reports */
 } target_slot;
 
 typedef struct {
@@ -50,6 +63,10 @@ typedef struct {
     size_t out_len, out_pos, out_stop;
     uint64_t t0, deadline_phase, deadline_total, gap_until;
     uint64_t sent;
+    uint32_t events;   /* what epoll watches for */
+    pqt_starttls *dlg; /* the dialogue before TLS, until TLS starts */
+    size_t dlg_pos;    /* bytes of its current output sent */
+    uint64_t dlg_rx;   /* bytes received in the dialogue */
 } conn;
 
 /* A target read ahead of use, its name being resolved meanwhile. */
@@ -83,6 +100,12 @@ typedef struct {
     pqt_scan_done_fn done;
     void *done_ctx;
     pqt_scan_cert_cache *certs;
+    /* Reports in input order: results finished ahead of their turn, by
+     * seq modulo window; the next seq to start and the next to report. */
+    pqt_scan_result **held;
+    unsigned window;
+    uint64_t next_seq, report_seq;
+    int failed; /* a local failure (memory) to return */
 } engine;
 
 static uint64_t now_us(void)
@@ -214,17 +237,41 @@ static ahead_slot *ahead_head_ready(engine *e, uint64_t now)
     return a->ready ? a : NULL;
 }
 
-static int report(engine *e, target_slot *t)
+/* Hand one result to the caller; a non-zero answer aborts the scan. */
+static void deliver(engine *e, pqt_scan_result *r)
+{
+    if (e->done(e->done_ctx, r) != 0) {
+        e->abort = 1;
+    }
+}
+
+/* A target finished: classify it, and report it and every held result
+ * after it whose turn has come; or hold it until the earlier ones finish. */
+static void report(engine *e, target_slot *t)
 {
     pqt_scan_classify(&t->res);
     t->res.ms = (uint32_t)(pqt_scan_now_ms() - t->t_start);
-    int stop = e->done(e->done_ctx, &t->res);
+    if (t->seq == e->report_seq) {
+        deliver(e, &t->res);
+        e->report_seq++;
+        for (pqt_scan_result **h; *(h = &e->held[e->report_seq % e->window]) != NULL;) {
+            deliver(e, *h);
+            free(*h);
+            *h = NULL;
+            e->report_seq++;
+        }
+    } else {
+        pqt_scan_result *copy = malloc(sizeof(*copy));
+        if (copy == NULL) {
+            e->abort = 1;
+            e->failed = PQT_ERR_NOMEM;
+        } else {
+            *copy = t->res;
+            e->held[t->seq % e->window] = copy;
+        }
+    }
     t->used = 0;
     e->active_targets--;
-    if (stop) {
-        e->abort = 1;
-    }
-    return 0;
 }
 
 /* Start the next target in input order; 1 if a slot was filled or a
@@ -247,7 +294,7 @@ static int activate_target(engine *e)
             break;
         }
     }
-    if (t == NULL) {
+    if (t == NULL || e->next_seq - e->report_seq >= e->window) {
         return 0;
     }
     ahead_slot *a = ahead_head_ready(e, pqt_scan_now_ms());
@@ -256,6 +303,7 @@ static int activate_target(engine *e)
     }
     memset(t, 0, sizeof(*t));
     t->res.target = a->target;
+    t->seq = e->next_seq++;
     t->used = 1;
     e->active_targets++;
     pqt_scan_target_name(&t->res.target, t->res.name, sizeof(t->res.name));
@@ -293,6 +341,8 @@ static void close_conn(engine *e, conn *c)
     }
     pqt_probe_session_free(c->s);
     c->s = NULL;
+    pqt_starttls_free(c->dlg);
+    c->dlg = NULL;
     c->fd = -1;
     c->state = C_FREE;
     e->active_conns--;
@@ -308,6 +358,8 @@ static void conn_done(engine *e, conn *c)
 
     *dst = *pr;
     dst->bytes_sent = c->sent;
+    dst->bytes_received += c->dlg_rx;
+    dst->in_dialogue = c->state == C_DIALOGUE;
     dst->ms = (uint32_t)(now - c->t0);
     dst->attempts = t->attempts[c->probe];
     const pqt_scan_cert *cert = pqt_probe_session_cert(c->s);
@@ -318,7 +370,7 @@ static void conn_done(engine *e, conn *c)
     }
     int retry = (pr->outcome == PQT_OUTCOME_CONNECT_FAILED || pr->outcome == PQT_OUTCOME_TIMEOUT ||
                  pr->outcome == PQT_OUTCOME_RESET) &&
-                pr->bytes_received == 0 && t->attempts[c->probe] <= e->cfg->retries;
+                dst->bytes_received == 0 && t->attempts[c->probe] <= e->cfg->retries;
     t->in_flight--;
     if (retry) {
         t->todo |= 1u << c->probe;
@@ -348,6 +400,10 @@ static void fail(engine *e, conn *c, int outcome, const char *error, const char 
 static int watch(engine *e, conn *c, uint32_t events, int op)
 {
     struct epoll_event ev;
+    if (op == EPOLL_CTL_MOD && events == c->events) {
+        return 0; /* a system call saved */
+    }
+    c->events = events;
     memset(&ev, 0, sizeof(ev));
     ev.events = events;
     ev.data.ptr = c;
@@ -379,7 +435,8 @@ static void start_conn(engine *e, target_slot *t, int probe)
     t->in_flight++;
     t->attempts[probe]++;
 
-    int ret = pqt_probe_session_new(probe, t->res.target.sni, &c->s);
+    const pqt_scan_proto_info *pi = pqt_scan_proto_get(t->res.target.proto);
+    int ret = pqt_probe_session_new_ex(probe, t->res.target.sni, pi ? pi->alpn : NULL, &c->s);
     if (ret != 0) {
         /* Only local failures (memory, randomness) get here. */
         if (pqt_probe_session_new(PQT_PROBE_CLASSICAL, NULL, &c->s) != 0) {
@@ -394,6 +451,15 @@ static void start_conn(engine *e, target_slot *t, int probe)
         return;
     }
     pqt_probe_session_set_cert_cache(c->s, e->certs, t->res.cert.seen);
+    if (t->res.target.starttls != PQT_STARTTLS_NONE) {
+        const char *domain = t->res.target.sni[0] ? t->res.target.sni : t->res.target.host;
+        ret = pqt_starttls_new(t->res.target.starttls, domain, &c->dlg);
+        if (ret != 0) {
+            fail(e, c, PQT_OUTCOME_MALFORMED, "internal", "could not start the %s dialogue: %s",
+                 pqt_starttls_name(t->res.target.starttls), pqt_strerror(ret));
+            return;
+        }
+    }
     size_t split = 0;
     pqt_probe_session_hello(c->s, &c->out, &c->out_len, &split);
     c->out_stop = split ? split : c->out_len;
@@ -444,6 +510,102 @@ static void do_write(engine *e, conn *c)
     c->state = C_READING;
     c->deadline_phase = now + e->cfg->first_byte_timeout_ms;
     watch(e, c, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+/* ---- the dialogue before TLS ------------------------------------------------ */
+
+/* The dialogue ended without a go-ahead: the probe's verdict. A closed or
+ * reset connection keeps those outcomes (and their retry rule). */
+static void dialogue_failed(engine *e, conn *c)
+{
+    const char *err = pqt_starttls_error(c->dlg);
+    int outcome = PQT_OUTCOME_STARTTLS_FAILED;
+    if (err != NULL && strcmp(err, "closed_in_dialogue") == 0) {
+        outcome = PQT_OUTCOME_CLOSED;
+    } else if (err != NULL && strcmp(err, "reset_in_dialogue") == 0) {
+        outcome = PQT_OUTCOME_RESET;
+    }
+    pqt_probe_session_fail(c->s, outcome, err ? err : "internal", pqt_starttls_detail(c->dlg));
+    conn_done(e, c);
+}
+
+/* The go-ahead: the ClientHello, exactly as on a direct connection. */
+static void start_tls(engine *e, conn *c)
+{
+    pqt_starttls_free(c->dlg);
+    c->dlg = NULL;
+    c->state = C_SENDING;
+    c->deadline_phase = UINT64_MAX;
+    do_write(e, c);
+    if (c->state == C_SENDING) {
+        watch(e, c, EPOLLOUT, EPOLL_CTL_MOD);
+    }
+}
+
+/* Send what the dialogue has to say; then TLS, the failure, or wait for
+ * the server (its answer due within the first-byte deadline). */
+static void dialogue_pump(engine *e, conn *c)
+{
+    const uint8_t *out = NULL;
+    size_t n;
+    while ((n = pqt_starttls_output(c->dlg, &out)) > 0) {
+        ssize_t w = send(c->fd, out + c->dlg_pos, n - c->dlg_pos, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                watch(e, c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+                return;
+            }
+            (void)pqt_starttls_eof(c->dlg, 1);
+            dialogue_failed(e, c);
+            return;
+        }
+        c->dlg_pos += (size_t)w;
+        c->sent += (uint64_t)w;
+        if (c->dlg_pos == n) {
+            pqt_starttls_output_taken(c->dlg);
+            c->dlg_pos = 0;
+            c->deadline_phase = pqt_scan_now_ms() + e->cfg->first_byte_timeout_ms;
+        }
+    }
+    int st = pqt_starttls_status(c->dlg);
+    if (st == PQT_STARTTLS_READY) {
+        start_tls(e, c);
+    } else if (st == PQT_STARTTLS_FAILED) {
+        dialogue_failed(e, c);
+    } else {
+        watch(e, c, EPOLLIN, EPOLL_CTL_MOD);
+    }
+}
+
+static void dialogue_read(engine *e, conn *c)
+{
+    uint8_t buf[4096];
+    for (int rounds = 0; rounds < 8; rounds++) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n > 0) {
+            const uint8_t *out;
+            c->dlg_rx += (uint64_t)n;
+            c->deadline_phase = UINT64_MAX;
+            if (pqt_starttls_feed(c->dlg, buf, (size_t)n) != PQT_STARTTLS_RUNNING ||
+                pqt_starttls_output(c->dlg, &out) > 0) {
+                dialogue_pump(e, c);
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        (void)pqt_starttls_eof(c->dlg, n < 0 && errno == ECONNRESET);
+        dialogue_failed(e, c);
+        return;
+    }
 }
 
 static void do_read(engine *e, conn *c)
@@ -506,8 +668,25 @@ static void on_event(engine *e, conn *c, uint32_t ev)
         if (!(ev & EPOLLOUT)) {
             return;
         }
+        if (c->dlg != NULL) {
+            /* A greeting, or the answer to a client-first command, is due
+             * within the first-byte deadline. */
+            c->state = C_DIALOGUE;
+            c->deadline_phase = pqt_scan_now_ms() + e->cfg->first_byte_timeout_ms;
+            dialogue_pump(e, c);
+            return;
+        }
         c->state = C_SENDING;
         do_write(e, c);
+        return;
+    }
+    if (c->state == C_DIALOGUE) {
+        if (ev & EPOLLOUT) {
+            dialogue_pump(e, c);
+        }
+        if (c->state == C_DIALOGUE && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+            dialogue_read(e, c);
+        }
         return;
     }
     if (c->state == C_SENDING && (ev & EPOLLOUT)) {
@@ -536,6 +715,15 @@ static uint64_t check_timers(engine *e, uint64_t now)
             if (c->state == C_FREE) {
                 continue;
             }
+        }
+        if (c->state == C_DIALOGUE && (now >= c->deadline_total || now >= c->deadline_phase)) {
+            int total = now >= c->deadline_total;
+            fail(e, c, PQT_OUTCOME_TIMEOUT, "dialogue_timeout",
+                 "%s within %u ms: the %s dialogue was waiting for %s",
+                 total ? "no verdict" : "no answer",
+                 total ? e->cfg->handshake_timeout_ms : e->cfg->first_byte_timeout_ms,
+                 pqt_starttls_name(c->t->res.target.starttls), pqt_starttls_step(c->dlg));
+            continue;
         }
         if (now >= c->deadline_total) {
             fail(e, c, PQT_OUTCOME_TIMEOUT, "handshake_timeout",
@@ -615,6 +803,12 @@ int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *nex
     /* Read-ahead window: enough names in flight to keep the slots fed. */
     e.n_ahead = e.n_targets < 16 ? 16 : e.n_targets > 256 ? 256 : e.n_targets;
     e.ahead = calloc(e.n_ahead, sizeof(*e.ahead));
+    e.window = cfg.reorder_window;
+    if (e.window == 0) {
+        uint64_t w = 16ull * cfg.concurrency;
+        e.window = w < 1024 ? 1024 : w > 16384 ? 16384 : (unsigned)w;
+    }
+    e.held = calloc(e.window, sizeof(*e.held));
     if (cfg.resolve_timeout_ms == 0) {
         cfg.resolve_timeout_ms = 5000;
     }
@@ -622,7 +816,7 @@ int pqt_scan_run(const pqt_scan_config *cfg_in, pqt_scan_next_fn next, void *nex
         e.certs = NULL;
     }
     if (e.ep < 0 || e.conns == NULL || e.targets == NULL || e.certs == NULL || e.ahead == NULL ||
-        e.probe_mask == 0) {
+        e.held == NULL || e.probe_mask == 0) {
         ret = e.ep < 0 ? PQT_ERR_IO : e.probe_mask == 0 ? PQT_ERR_ARG : PQT_ERR_NOMEM;
         goto cleanup;
     }
@@ -709,9 +903,15 @@ cleanup:
     if (e.ep >= 0) {
         close(e.ep);
     }
+    if (e.held != NULL) {
+        for (unsigned i = 0; i < e.window; i++) {
+            free(e.held[i]);
+        }
+    }
+    free(e.held);
     free(e.ahead);
     free(e.conns);
     free(e.targets);
     pqt_scan_cert_cache_free(e.certs);
-    return ret;
+    return ret != 0 ? ret : e.failed;
 }

@@ -96,10 +96,23 @@ static void probe_cell(const pqt_scan_result *r, int i, char *buf, size_t cap)
     case PQT_OUTCOME_MALFORMED:
         snprintf(buf, cap, "malformed (%s)", p->error ? p->error : "?");
         break;
+    case PQT_OUTCOME_STARTTLS_FAILED: {
+        /* "starttls not_offered", "starttls service_refused" */
+        const char *e = p->error ? p->error : "?";
+        snprintf(buf, cap, "starttls %s", strncmp(e, "starttls_", 9) == 0 ? e + 9 : e);
+        break;
+    }
     default:
         snprintf(buf, cap, "%s", pqt_probe_outcome_name(p->outcome));
         break;
     }
+}
+
+/* The target's protocol: its scheme, "tls" without one. */
+static const char *proto_name(const pqt_scan_target *t)
+{
+    const pqt_scan_proto_info *pi = pqt_scan_proto_get(t->proto);
+    return pi != NULL ? pi->scheme : "tls";
 }
 
 static void cert_cell(const pqt_scan_result *r, char *buf, size_t cap)
@@ -122,6 +135,10 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
     pqt_json_object_begin(&j);
     pqt_json_kv_string(&j, "schema", PQT_SCAN_SCHEMA);
     pqt_json_kv_string(&j, "target", r->name);
+    pqt_json_key(&j, "index");
+    pqt_json_uint(&j, r->target.index);
+    pqt_json_kv_string(&j, "protocol", proto_name(&r->target));
+    pqt_json_kv_string(&j, "starttls", pqt_starttls_name(r->target.starttls));
     pqt_json_kv_string(&j, "host", r->target.host);
     pqt_json_kv_int(&j, "port", r->target.port);
     pqt_json_kv_string(&j, "address", r->address[0] ? r->address : NULL);
@@ -139,6 +156,8 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
     }
     pqt_json_array_end(&j);
     pqt_json_kv_string(&j, "error", r->error[0] ? r->error : NULL);
+    pqt_json_kv_string(&j, "detail", r->detail[0] ? r->detail : NULL);
+    pqt_json_kv_string(&j, "next_step", pqt_scan_next_step(r, NULL));
     pqt_json_kv_int(&j, "ms", r->ms);
     pqt_json_key(&j, "certificate");
     if (r->cert.seen) {
@@ -300,7 +319,7 @@ int pqt_scan_writer_open(pqt_scan_writer **out, FILE *f, pqt_scan_format fmt)
         for (int i = 0; i < PQT_PROBE_COUNT; i++) {
             fprintf(f, ",%s", pqt_probe_name(i));
         }
-        fputs("\r\n", f);
+        fputs(",index,protocol,starttls,detail,next_step\r\n", f);
     }
     *out = w;
     return 0;
@@ -314,6 +333,12 @@ static void html_row(FILE *f, const pqt_scan_result *r)
     fputs(pqt_scan_stage_name(r->stage), f);
     fputs("\"><td class=\"name\">", f);
     html_escape(f, r->name);
+    const pqt_scan_proto_info *pi = pqt_scan_proto_get(r->target.proto);
+    fprintf(f, "</td><td class=\"protocol\" data-protocol=\"%s\">", proto_name(&r->target));
+    html_escape(f, pi != NULL ? pi->display : "TLS");
+    if (r->target.proto == PQT_SCAN_PROTO_POSTGRES && r->target.starttls == PQT_STARTTLS_NONE) {
+        fputs(" direct", f);
+    }
     fputs("</td><td class=\"address\">", f);
     html_escape(f, r->address[0] ? r->address : "-");
     fprintf(f,
@@ -337,6 +362,14 @@ static void html_row(FILE *f, const pqt_scan_result *r)
     cert_cell(r, cell, sizeof(cell));
     fputs("<td class=\"cert\">", f);
     html_escape(f, cell);
+    const char *label = NULL;
+    const char *step = pqt_scan_next_step(r, &label);
+    fputs("</td><td class=\"next\"><b>", f);
+    html_escape(f, label);
+    fputs("</b> &rarr; ", f);
+    html_escape(f, step);
+    fputs("</td><td class=\"detail\">", f);
+    html_escape(f, r->detail);
     fputs("</td><td class=\"error\">", f);
     html_escape(f, r->error);
     fputs("</td></tr>\n", f);
@@ -376,6 +409,9 @@ int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r)
         table_cell(f, flags[0] ? flags : "-", TW_FLAGS);
         cert_cell(r, cell, sizeof(cell));
         fprintf(f, "%s\n", cell);
+        if (r->detail[0]) {
+            fprintf(f, "  %s\n", r->detail);
+        }
         break;
     case PQT_SCAN_FMT_CSV:
         csv_field(f, PQT_SCAN_SCHEMA, 0);
@@ -390,8 +426,14 @@ int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r)
         csv_field(f, r->cert.seen ? r->cert.sig_alg : "", 0);
         for (int i = 0; i < PQT_PROBE_COUNT; i++) {
             probe_cell(r, i, cell, sizeof(cell));
-            csv_field(f, cell, i == PQT_PROBE_COUNT - 1);
+            csv_field(f, cell, 0);
         }
+        snprintf(cell, sizeof(cell), "%llu", (unsigned long long)r->target.index);
+        csv_field(f, cell, 0);
+        csv_field(f, proto_name(&r->target), 0);
+        csv_field(f, or_else(pqt_starttls_name(r->target.starttls), ""), 0);
+        csv_field(f, r->detail, 0);
+        csv_field(f, pqt_scan_next_step(r, NULL), 1);
         break;
     case PQT_SCAN_FMT_HTML:
         html_row(w->rows, r);
@@ -464,10 +506,12 @@ static void html_write(pqt_scan_writer *w)
         fprintf(f, "<text x=\"%u\" y=\"%d\" font-size=\"13\">%lu</text>\n", 96 + width, y + 17,
                 w->stages[s]);
     }
-    fputs("</svg>\n<h2>Targets</h2>\n<table id=\"targets\"><tr><th>target</th><th>address</th>"
+    fputs("</svg>\n<h2>Targets</h2>\n<p>In input order.</p>\n<table id=\"targets\"><tr>"
+          "<th>target</th><th>protocol</th><th>address</th>"
           "<th>stage</th><th>flags</th><th>browser-like</th><th>X25519MLKEM768</th>"
           "<th>HRR preference</th><th>classical only</th><th>legacy Kyber</th>"
-          "<th>split ClientHello</th><th>certificate</th><th>error</th></tr>\n",
+          "<th>split ClientHello</th><th>certificate</th><th>next step</th><th>detail</th>"
+          "<th>error</th></tr>\n",
           f);
     rewind(w->rows);
     char buf[8192];
@@ -478,7 +522,10 @@ static void html_write(pqt_scan_writer *w)
     fputs("</table>\n<p>Stages: <b>none</b> no standardized PQ group; <b>supported</b> a hybrid "
           "or ML-KEM group completes when offered; <b>preferred</b> the server asks for it by "
           "HelloRetryRequest rather than take X25519; <b>required</b> classical-only clients are "
-          "refused. See docs/scan.md.</p>\n</body></html>\n",
+          "refused. Flags <b>plaintext-service</b>: a plaintext banner answered the ClientHello "
+          "(scan "
+          "the service with its protocol); <b>no-starttls</b>: the service does not offer or "
+          "refuses STARTTLS, cleartext only. See docs/scan.md.</p>\n</body></html>\n",
           f);
 }
 

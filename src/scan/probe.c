@@ -151,6 +151,7 @@ struct pqt_scan_cert_cache {
 
 struct pqt_probe_session {
     int probe;
+    const char *const *alpn; /* offered in both ClientHellos */
     pqt_probe_result res;
     pqt_scan_cert cert;
     pqt_scan_cert_cache *cert_cache; /* NULL: parse every certificate */
@@ -206,10 +207,10 @@ int pqt_probe_by_name(const char *name)
 
 const char *pqt_probe_outcome_name(int outcome)
 {
-    static const char *const names[] = {"not_run", "server_hello", "hrr",
-                                        "alert",   "reset",        "closed",
-                                        "timeout", "malformed",    "connect_failed"};
-    return outcome >= 0 && outcome <= PQT_OUTCOME_CONNECT_FAILED ? names[outcome] : "unknown";
+    static const char *const names[] = {"not_run",        "server_hello",   "hrr",     "alert",
+                                        "reset",          "closed",         "timeout", "malformed",
+                                        "connect_failed", "starttls_failed"};
+    return outcome >= 0 && outcome <= PQT_OUTCOME_STARTTLS_FAILED ? names[outcome] : "unknown";
 }
 
 static void finish(pqt_probe_session *s)
@@ -303,6 +304,12 @@ static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const uint8_t *ne
 
 int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
 {
+    return pqt_probe_session_new_ex(probe, sni, alpn, out);
+}
+
+int pqt_probe_session_new_ex(int probe, const char *sni, const char *const *alpn_list,
+                             pqt_probe_session **out)
+{
     pqt_probe_session *s = NULL;
     uint8_t shares[2][PQT_HYBRID_MAX_CLIENT_SHARE];
     pqt_key_share ks[2];
@@ -319,6 +326,7 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
         return PQT_ERR_NOMEM;
     }
     s->probe = probe;
+    s->alpn = alpn_list != NULL ? alpn_list : alpn;
     s->res.alert = -1;
     ret = pqt_random_bytes(random, sizeof(random));
     if (ret == 0) {
@@ -356,7 +364,7 @@ int pqt_probe_session_new(int probe, const char *sni, pqt_probe_session **out)
         .n_key_shares = d->n_shares,
         .sig_algs = sig_algs,
         .n_sig_algs = sizeof(sig_algs) / 2,
-        .alpn = alpn,
+        .alpn = s->alpn,
         .tls12_too = d->tls12,
         .pad_to = d->split ? PQT_PROBE_PAD_TO : 0,
         .random = random,
@@ -1126,7 +1134,7 @@ static void start_retry(pqt_probe_session *s, const pqt_server_hello *sh, const 
         .n_key_shares = n_shares,
         .sig_algs = sig_algs,
         .n_sig_algs = sizeof(sig_algs) / 2,
-        .alpn = alpn,
+        .alpn = s->alpn,
         .tls12_too = d->tls12,
         .random = s->random,
         .session_id = s->session_id,
@@ -1516,10 +1524,25 @@ static void process_records(pqt_probe_session *s)
             const uint8_t *b = s->rx + off;
             int tls_like = b[0] >= PQT_TLS_CT_CHANGE_CIPHER_SPEC &&
                            b[0] <= PQT_TLS_CT_APPLICATION_DATA && b[1] == 3;
+            int first = !tls_like && s->rx_total <= s->rx_len;
+            s->res.banner = first ? pqt_scan_banner_identify(b, s->rx_len - off) : 0;
+            if (s->res.banner != 0) {
+                /* A plaintext service: name it and quote its first line. */
+                char text[64];
+                size_t n = s->rx_len - off, j = 0;
+                for (size_t i = 0; i < n && j + 1 < sizeof(text) && b[i] != '\r' && b[i] != '\n';
+                     i++) {
+                    text[j++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+                }
+                text[j] = 0;
+                verdict(s, PQT_OUTCOME_MALFORMED, "not_tls", "a plaintext %s banner, not TLS: '%s'",
+                        pqt_scan_banner_name(s->res.banner), text);
+                break;
+            }
             verdict(s, PQT_OUTCOME_MALFORMED,
-                    tls_like                   ? "record_too_large"
-                    : s->rx_total <= s->rx_len ? "not_tls"
-                                               : "record_header",
+                    tls_like ? "record_too_large"
+                    : first  ? "not_tls"
+                             : "record_header",
                     "bytes %02x %02x %02x %02x %02x are not a valid TLS record header%s", b[0],
                     b[1], b[2], b[3], b[4], tls_like ? " (length above 2^14 + 2048)" : "");
             break;

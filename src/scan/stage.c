@@ -13,8 +13,9 @@
 #include "pqtls/scan.h"
 
 static const char *const stage_names[] = {"none", "supported", "preferred", "required"};
-static const char *const flag_names[PQT_FLAG_COUNT] = {"legacy-kyber", "segmentation-intolerant",
-                                                       "broken-hybrid", "unreachable"};
+static const char *const flag_names[PQT_FLAG_COUNT] = {
+    "legacy-kyber", "segmentation-intolerant", "broken-hybrid",
+    "unreachable",  "plaintext-service",       "no-starttls"};
 
 const char *pqt_scan_stage_name(int stage)
 {
@@ -65,12 +66,51 @@ static int answered(const pqt_probe_result *p)
            p->outcome == PQT_OUTCOME_ALERT;
 }
 
-/* Connected, then got nothing usable: what a middlebox that drops a
- * ClientHello split over two segments looks like. */
+/* Connected, then got nothing usable after the ClientHello: what a
+ * middlebox that drops a ClientHello split over two segments looks like.
+ * A failure during a STARTTLS dialogue happened before any ClientHello. */
 static int silent_failure(const pqt_probe_result *p)
 {
-    return p->outcome == PQT_OUTCOME_RESET || p->outcome == PQT_OUTCOME_CLOSED ||
-           p->outcome == PQT_OUTCOME_TIMEOUT;
+    return !p->in_dialogue &&
+           (p->outcome == PQT_OUTCOME_RESET || p->outcome == PQT_OUTCOME_CLOSED ||
+            p->outcome == PQT_OUTCOME_TIMEOUT);
+}
+
+/* What was learnt beyond the stage: a plaintext banner met by a direct
+ * ClientHello (and what to scan instead), or a service without STARTTLS. */
+static void learnt(pqt_scan_result *r, unsigned *flags)
+{
+    const pqt_probe_result *refusal = NULL, *banner = NULL;
+    int dialogue_done = 0;
+    for (int i = 0; i < PQT_PROBE_COUNT; i++) {
+        const pqt_probe_result *p = &r->probes[i];
+        if (!ran(r, i)) {
+            continue;
+        }
+        if (p->banner != 0 && banner == NULL) {
+            banner = p;
+        }
+        if (p->in_dialogue && pqt_starttls_error_is_refusal(p->error) && refusal == NULL) {
+            refusal = p;
+        }
+        if (!p->in_dialogue && p->outcome != PQT_OUTCOME_CONNECT_FAILED) {
+            dialogue_done = 1;
+        }
+    }
+    if (r->target.starttls == PQT_STARTTLS_NONE && banner != NULL) {
+        *flags |= PQT_FLAG_PLAINTEXT_SERVICE;
+        pqt_scan_banner_advice(banner->banner, &r->target, r->detail, sizeof(r->detail));
+    }
+    /* No probe got past the dialogue, and one was told "no": cleartext only. */
+    if (r->target.starttls != PQT_STARTTLS_NONE && refusal != NULL && !dialogue_done) {
+        const pqt_scan_proto_info *pi = pqt_scan_proto_get(r->target.proto);
+        *flags |= PQT_FLAG_NO_STARTTLS;
+        snprintf(r->detail, sizeof(r->detail), "%s: %s (%s); the service is cleartext only",
+                 pi != NULL ? pi->display : "?",
+                 strcmp(refusal->error, "starttls_refused") == 0 ? "STARTTLS refused"
+                                                                 : "STARTTLS not offered",
+                 refusal->detail);
+    }
 }
 
 void pqt_scan_classify(pqt_scan_result *r)
@@ -80,6 +120,7 @@ void pqt_scan_classify(pqt_scan_result *r)
 
     r->stage = PQT_STAGE_NONE;
     r->flags = 0;
+    r->detail[0] = 0;
     if (r->error[0] != 0) {
         r->flags = PQT_FLAG_UNREACHABLE;
         return;
@@ -116,6 +157,7 @@ void pqt_scan_classify(pqt_scan_result *r)
         r->flags = PQT_FLAG_UNREACHABLE;
         return;
     }
+    learnt(r, &flags);
     /* Probe 3: offered [X25519MLKEM768, X25519] with an X25519 share only.
      * Asking for the hybrid group costs the server a round trip, so it
      * prefers PQ; taking X25519 means it merely supports it. */
@@ -129,8 +171,9 @@ void pqt_scan_classify(pqt_scan_result *r)
      * the server answers PQ clients: PQ is required. */
     if (supported && ran(r, PQT_PROBE_CLASSICAL)) {
         const pqt_probe_result *p = &r->probes[PQT_PROBE_CLASSICAL];
-        if (p->outcome == PQT_OUTCOME_ALERT || p->outcome == PQT_OUTCOME_CLOSED ||
-            p->outcome == PQT_OUTCOME_RESET) {
+        if (!p->in_dialogue &&
+            (p->outcome == PQT_OUTCOME_ALERT || p->outcome == PQT_OUTCOME_CLOSED ||
+             p->outcome == PQT_OUTCOME_RESET)) {
             required = 1;
         }
     }
@@ -232,7 +275,8 @@ int pqt_scan_policy_load(FILE *f, pqt_scan_policy **out, unsigned *err_line, cha
             if (bit < 0) {
                 snprintf(why, why_cap,
                          "unknown condition '%s'; use no-legacy-kyber, "
-                         "no-segmentation-intolerant, no-broken-hybrid or no-unreachable",
+                         "no-segmentation-intolerant, no-broken-hybrid, no-unreachable, "
+                         "no-plaintext-service or no-no-starttls",
                          tok);
                 ret = PQT_ERR_SYNTAX;
                 goto cleanup;

@@ -1,8 +1,10 @@
 /*
  * Unit tests for src/scan/stage.c: the stage and flags derived from a
  * target's probe results (verified exchanges only, segmentation verdicts
- * only against a baseline), the stage, flag and probe names, and policies
- * (rule matching, forbidden flags, errors with their line).
+ * only against a baseline), plaintext-service and no-starttls with their
+ * detail, failures inside a STARTTLS dialogue kept apart from TLS verdicts,
+ * the next step from the advice table, the stage, flag and probe names, and
+ * policies (rule matching, forbidden flags, errors with their line).
  */
 #define _GNU_SOURCE /* fmemopen */
 #include <stdio.h>
@@ -125,8 +127,161 @@ static void test_classify(void)
 
     CHECK(pqt_scan_stage_by_name("preferred") == PQT_STAGE_PREFERRED, "stage names");
     CHECK(pqt_scan_flag_by_name("broken-hybrid") == 2, "flag names");
+    CHECK(pqt_scan_flag_by_name("plaintext-service") == 4 &&
+              pqt_scan_flag_by_name("no-starttls") == 5 && pqt_scan_flag_name(6) == NULL,
+          "the new flags");
+    CHECK(strcmp(pqt_probe_outcome_name(PQT_OUTCOME_STARTTLS_FAILED), "starttls_failed") == 0,
+          "outcome name");
     CHECK(pqt_probe_by_name("split-mss") == PQT_PROBE_SPLIT_MSS && pqt_probe_by_name("x") == -1,
           "probe names");
+}
+
+/* A STARTTLS target (smtp://mail.example:25) whose every probe failed in
+ * the dialogue with this outcome and error. */
+static void dialogue_target(pqt_scan_result *r, int outcome, const char *error)
+{
+    int blank;
+    const char *why;
+    memset(r, 0, sizeof(*r));
+    CHECK(pqt_scan_target_parse("smtp://mail.example", &r->target, &blank, &why) == 0, "parse");
+    for (int p = 0; p < PQT_PROBE_COUNT; p++) {
+        set(r, p, outcome, 0, 0);
+        r->probes[p].in_dialogue = 1;
+        r->probes[p].error = error;
+        snprintf(r->probes[p].detail, sizeof(r->probes[p].detail),
+                 "the EHLO reply lists no STARTTLS ('250-mail.example')");
+    }
+}
+
+static void test_dialogues(void)
+{
+    pqt_scan_result r;
+    const char *label = NULL;
+
+    /* No STARTTLS on offer: cleartext only, said in a flag and a detail. */
+    dialogue_target(&r, PQT_OUTCOME_STARTTLS_FAILED, "starttls_not_offered");
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == PQT_FLAG_NO_STARTTLS,
+          "not offered: none + no-starttls (%d %x)", r.stage, r.flags);
+    CHECK(strstr(r.detail, "SMTP (STARTTLS): STARTTLS not offered") != NULL &&
+              strstr(r.detail, "cleartext only") != NULL && strstr(r.detail, "EHLO") != NULL,
+          "detail: %s", r.detail);
+    CHECK(strstr(pqt_scan_next_step(&r, &label), "turn on STARTTLS") != NULL &&
+              strcmp(label, "no STARTTLS") == 0,
+          "next step for no-starttls: %s", label);
+    dialogue_target(&r, PQT_OUTCOME_STARTTLS_FAILED, "starttls_refused");
+    pqt_scan_classify(&r);
+    CHECK(r.flags == PQT_FLAG_NO_STARTTLS && strstr(r.detail, "STARTTLS refused") != NULL,
+          "refused: no-starttls (%x, %s)", r.flags, r.detail);
+
+    /* A service that turned the scanner away, or spoke another protocol,
+     * did not say it has no STARTTLS. */
+    dialogue_target(&r, PQT_OUTCOME_STARTTLS_FAILED, "service_refused");
+    pqt_scan_classify(&r);
+    CHECK(r.flags == 0 && r.detail[0] == 0, "service refused: no flag (%x)", r.flags);
+    CHECK(strstr(pqt_scan_next_step(&r, NULL), "no TLS handshake") != NULL,
+          "next step without a handshake: %s", pqt_scan_next_step(&r, NULL));
+    dialogue_target(&r, PQT_OUTCOME_STARTTLS_FAILED, "dialogue_syntax");
+    pqt_scan_classify(&r);
+    CHECK(r.flags == 0, "syntax: no flag (%x)", r.flags);
+
+    /* One probe got through the dialogue: STARTTLS works, whatever the
+     * others met. */
+    dialogue_target(&r, PQT_OUTCOME_STARTTLS_FAILED, "starttls_refused");
+    set(&r, PQT_PROBE_BROWSER, PQT_OUTCOME_SERVER_HELLO, PQT_GROUP_X25519MLKEM768, 1);
+    r.probes[PQT_PROBE_BROWSER].in_dialogue = 0;
+    r.probes[PQT_PROBE_BROWSER].error = NULL;
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_SUPPORTED && !(r.flags & PQT_FLAG_NO_STARTTLS),
+          "one probe through: supported, no flag (%d %x)", r.stage, r.flags);
+
+    /* Closes during the dialogue are not a middlebox dropping split
+     * hellos, nor a refusal of classical clients. */
+    base(&r, 1, 0, 1);
+    r.target.starttls = PQT_STARTTLS_SMTP;
+    r.target.proto = PQT_SCAN_PROTO_SMTP;
+    set(&r, PQT_PROBE_SPLIT_SNI, PQT_OUTCOME_CLOSED, 0, 0);
+    r.probes[PQT_PROBE_SPLIT_SNI].in_dialogue = 1;
+    pqt_scan_classify(&r);
+    CHECK(r.flags == 0 && r.stage == PQT_STAGE_SUPPORTED,
+          "close in the dialogue of a split probe: no flag (%x)", r.flags);
+    set(&r, PQT_PROBE_SPLIT_SNI, PQT_OUTCOME_CLOSED, 0, 0);
+    r.probes[PQT_PROBE_SPLIT_SNI].in_dialogue = 0;
+    pqt_scan_classify(&r);
+    CHECK(r.flags == PQT_FLAG_SEGMENTATION_INTOLERANT,
+          "close after the split ClientHello over STARTTLS: segmentation-intolerant (%x)", r.flags);
+    base(&r, 1, 0, 0);
+    set(&r, PQT_PROBE_CLASSICAL, PQT_OUTCOME_RESET, 0, 0);
+    r.probes[PQT_PROBE_CLASSICAL].in_dialogue = 1;
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_SUPPORTED, "reset in the dialogue is not 'required' (%d)", r.stage);
+
+    /* A direct ClientHello met an SMTP banner: plaintext-service, and what
+     * to scan instead. */
+    memset(&r, 0, sizeof(r));
+    int blank;
+    const char *why;
+    CHECK(pqt_scan_target_parse("192.0.2.25:25,mail.example", &r.target, &blank, &why) == 0,
+          "parse");
+    for (int p = 0; p < PQT_PROBE_COUNT; p++) {
+        set(&r, p, PQT_OUTCOME_MALFORMED, 0, 0);
+        r.probes[p].error = "not_tls";
+        r.probes[p].banner = PQT_BANNER_SMTP;
+    }
+    pqt_scan_classify(&r);
+    CHECK(r.stage == PQT_STAGE_NONE && r.flags == PQT_FLAG_PLAINTEXT_SERVICE &&
+              strcmp(r.detail, "SMTP banner: scan smtp://192.0.2.25:25,mail.example") == 0,
+          "plaintext-service: %x '%s'", r.flags, r.detail);
+    CHECK(strstr(pqt_scan_next_step(&r, &label), "its own protocol") != NULL &&
+              strcmp(label, "plaintext service") == 0,
+          "next step for a plaintext service: %s", label);
+}
+
+/* ---- advice ------------------------------------------------------------------- */
+
+static void test_advice(void)
+{
+    pqt_scan_result r;
+    const char *label = NULL;
+    static const struct {
+        int hybrid, hrr, classical;
+        const char *label, *step_part;
+    } rows[] = {
+        {0, 0, 1, "none", "to support: offer X25519MLKEM768"},
+        {1, 0, 1, "supported", "to prefer:"},
+        {1, 1, 1, "preferred", "to require:"},
+        {1, 1, 0, "required", "watch for clients"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        base(&r, rows[i].hybrid, rows[i].hrr, rows[i].classical);
+        pqt_scan_classify(&r);
+        const char *step = pqt_scan_next_step(&r, &label);
+        CHECK(strcmp(label, rows[i].label) == 0 && strstr(step, rows[i].step_part) != NULL,
+              "stage %d: '%s' -> '%s'", r.stage, label, step);
+    }
+    /* Flags come first: fix them before the stage can move. */
+    base(&r, 1, 0, 1);
+    set(&r, PQT_PROBE_SPLIT_MSS, PQT_OUTCOME_TIMEOUT, 0, 0);
+    pqt_scan_classify(&r);
+    CHECK(strstr(pqt_scan_next_step(&r, &label), "middlebox") != NULL &&
+              strcmp(label, "segmentation-intolerant") == 0,
+          "middlebox first: %s", label);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.error, sizeof(r.error), "cannot resolve");
+    pqt_scan_classify(&r);
+    CHECK(strcmp((pqt_scan_next_step(&r, &label), label), "unreachable") == 0, "unreachable");
+    /* A protocol-specific row: PostgreSQL up to 17 takes one curve. */
+    base(&r, 0, 0, 1);
+    r.target.proto = PQT_SCAN_PROTO_POSTGRES;
+    pqt_scan_classify(&r);
+    CHECK(strstr(pqt_scan_next_step(&r, NULL), "PostgreSQL 18") != NULL, "postgres advice");
+    /* TLS 1.2 only: TLS 1.3 first. */
+    base(&r, 0, 0, 1);
+    for (int p = 0; p < PQT_PROBE_COUNT; p++) {
+        r.probes[p].version = r.probes[p].outcome == PQT_OUTCOME_SERVER_HELLO ? 0x0303 : 0;
+    }
+    pqt_scan_classify(&r);
+    CHECK(strstr(pqt_scan_next_step(&r, NULL), "TLS 1.3 first") != NULL, "TLS 1.2 advice");
 }
 
 /* ---- policy -------------------------------------------------------------------- */
@@ -191,6 +346,19 @@ static void test_policy(void)
     p = policy_from("*\n", &rc, &line, why);
     CHECK(p == NULL && rc == PQT_ERR_SYNTAX && line == 1 && strstr(why, "no minimum stage"),
           "missing stage: %s", why);
+    p = policy_from("smtp://* supported no-no-starttls no-plaintext-service\n", &rc, &line, why);
+    CHECK(p != NULL, "policy with the new flags loads (%s)", why);
+    snprintf(r.target.host, sizeof(r.target.host), "mail.example");
+    snprintf(r.name, sizeof(r.name), "smtp://mail.example:25");
+    r.stage = PQT_STAGE_SUPPORTED;
+    r.flags = PQT_FLAG_NO_STARTTLS;
+    CHECK(p && pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == 0 &&
+              strstr(reason, "flag no-starttls is forbidden") != NULL,
+          "no-no-starttls: %s", reason);
+    snprintf(r.name, sizeof(r.name), "mail.example:25");
+    CHECK(p && pqt_scan_policy_check(p, &r, reason, sizeof(reason)) == -1,
+          "smtp://* matches only SMTP targets");
+    pqt_scan_policy_free(p);
     p = policy_from("* none no-such-flag\n", &rc, &line, why);
     CHECK(p == NULL && rc == PQT_ERR_SYNTAX && strstr(why, "no-such-flag"), "bad flag: %s", why);
 }
@@ -198,6 +366,8 @@ static void test_policy(void)
 int main(void)
 {
     test_classify();
+    test_dialogues();
+    test_advice();
     test_policy();
     printf("test_scan_stage: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
