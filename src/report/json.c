@@ -179,32 +179,50 @@ static uint64_t special8(uint64_t x)
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* 1 for the bytes a JSON string takes as they are: printable ASCII but '"'
+ * and '\\'. */
+static const uint8_t json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* How many bytes from s on need no escaping: eight at a time while no word
+ * holds a special byte, then one at a time up to the first that does. */
+static size_t plain_run(const uint8_t *s, size_t n)
+{
+    size_t run = 0;
+    while (n - run >= 8) {
+        uint64_t x;
+        memcpy(&x, s + run, 8);
+        if (special8(x)) {
+            break;
+        }
+        run += 8;
+    }
+    while (run < n && json_plain[s[run]]) {
+        run++;
+    }
+    return run;
+}
+
 /* A JSON string from any bytes: runs of printable ASCII other than '"' and
- * '\\' are copied at once, found eight bytes at a time; valid UTF-8 goes
- * as it is, every other byte as \u00XX. */
+ * '\\' are copied at once (plain_run); valid UTF-8 goes as it is, every
+ * other byte as \u00XX. */
 static void write_escaped(pqt_json *j, const uint8_t *s, size_t n)
 {
     size_t i = 0;
     putc_(j, '"');
     while (i < n && j->err == 0) {
-        size_t run = i;
-        while (run < n) {
-            if (n - run >= 8) {
-                uint64_t x;
-                memcpy(&x, s + run, 8);
-                if (!special8(x)) {
-                    run += 8;
-                    continue;
-                }
-            }
-            if ((uint8_t)(s[run] - 0x20) >= 0x5F || s[run] == '"' || s[run] == '\\') {
-                break;
-            }
-            run++;
-        }
-        if (run > i) {
-            put(j, (const char *)s + i, run - i);
-            i = run;
+        size_t run = plain_run(s + i, n - i);
+        if (run > 0) {
+            put(j, (const char *)s + i, run);
+            i += run;
             continue;
         }
         uint8_t c = s[i];

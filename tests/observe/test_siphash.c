@@ -6,6 +6,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "siphash.h"
 
@@ -86,6 +87,18 @@ static void test_siphash(void)
         key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         CHECK(obs_siphash13(key, msg, 37) != h);
         key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    /* The word form (the flow table's) is SipHash-1-3 of the words' 8n
+     * little-endian bytes, for every length a flow uses and around them. */
+    uint64_t k[2] = {obs_sip_load64(key), obs_sip_load64(key + 8)};
+    for (size_t n = 0; n <= 6; n++) {
+        uint64_t w[6];
+        uint8_t bytes[48];
+        for (size_t i = 0; i < n; i++) {
+            w[i] = obs_sip_load64(msg + 8 * i);
+            memcpy(bytes + 8 * i, msg + 8 * i, 8);
+        }
+        CHECK(obs_siphash13_words(k, w, n) == obs_siphash13(key, bytes, 8 * n));
     }
 }
 
