@@ -2,9 +2,11 @@
  * ML-KEM (FIPS 203) at the three parameter sets.
  *
  * All functions are constant time with respect to secret inputs (seeds, the
- * message m, decapsulation keys), allocate nothing, do no I/O except reading
- * the system random generator in the randomized forms, and zero their
- * outputs when they fail. Keys and ciphertexts are the byte strings of
+ * message m, decapsulation keys), do no I/O except reading the system
+ * random generator in the randomized forms, and zero their outputs when
+ * they fail. One allocates: pqt_mlkem_ephemeral_new (the ephemeral key
+ * pair's state, about 11 KB, released by pqt_mlkem_ephemeral_free); every
+ * other function works in the caller's buffers and on the stack. Keys and ciphertexts are the byte strings of
  * FIPS 203; the decapsulation key is the "expanded" 1632/2400/3168-byte form
  * (dkPKE || ek || H(ek) || z). Sizes are fixed, so they appear in the
  * signatures.
