@@ -153,6 +153,24 @@ static int take_word(pqt_reader *r, const char *w)
     return 1;
 }
 
+/* Consume byte c if it comes next; 1 if it did. */
+static int take_byte(pqt_reader *r, uint8_t c)
+{
+    return pqt_reader_left(r) > 0 && r->p[0] == c && pqt_reader_skip(r, 1) == 0;
+}
+
+/* A NUL-terminated string into *str, the NUL consumed; -1 without a NUL. */
+static int take_cstring(pqt_reader *r, pqt_reader *str)
+{
+    const uint8_t *z = memchr(r->p, 0, pqt_reader_left(r));
+    const uint8_t *p = NULL;
+    if (z == NULL || pqt_reader_bytes(r, (size_t)(z - r->p) + 1, &p) != 0) {
+        return -1;
+    }
+    *str = pqt_reader_make(p, (size_t)(z - p));
+    return 0;
+}
+
 /* The next space-separated word of r into a sub-reader (empty at the end). */
 static pqt_reader next_word(pqt_reader *r, const char *stops)
 {
@@ -362,11 +380,8 @@ static void imap_line(pqt_starttls *d, pqt_reader line)
             fail(d, "dialogue_syntax", "expected an IMAP greeting ('* OK'), got '%s'", shown);
         } else if (take_word(&r, "OK")) {
             /* "* OK [CAPABILITY IMAP4rev1 STARTTLS ...] ready" */
-            if (pqt_reader_left(&r) > 0 && r.p[0] == '[') {
-                r.p++;
-                if (take_word(&r, "CAPABILITY")) {
-                    imap_caps(d, &r);
-                }
+            if (take_byte(&r, '[') && take_word(&r, "CAPABILITY")) {
+                imap_caps(d, &r);
             }
             if (d->cap_known) {
                 imap_decide(d, "the greeting's CAPABILITY");
@@ -404,11 +419,8 @@ static void imap_line(pqt_starttls *d, pqt_reader line)
         return;
     }
     if (d->step == ST_CAPA) {
-        if (ok && pqt_reader_left(&r) > 0 && r.p[0] == '[') {
-            r.p++;
-            if (take_word(&r, "CAPABILITY")) {
-                imap_caps(d, &r);
-            }
+        if (ok && take_byte(&r, '[') && take_word(&r, "CAPABILITY")) {
+            imap_caps(d, &r);
         }
         if (ok) {
             imap_decide(d, "the CAPABILITY reply");
@@ -768,14 +780,13 @@ static void pg_error(pqt_starttls *d, pqt_reader body)
         if (type == 0) {
             break;
         }
-        const uint8_t *z = memchr(body.p, 0, pqt_reader_left(&body));
-        if (z == NULL) {
+        pqt_reader value;
+        if (take_cstring(&body, &value) != 0) {
             break;
         }
         if (type == 'M') {
-            printable(body.p, (size_t)(z - body.p), msg, sizeof(msg));
+            printable(value.p, pqt_reader_left(&value), msg, sizeof(msg));
         }
-        body.p = z + 1;
     }
     fail(d, "starttls_refused", "the server answers SSLRequest with an error: '%s'", msg);
 }
@@ -862,8 +873,8 @@ static void mysql_greeting(pqt_starttls *d, uint8_t seq, pqt_reader r)
         uint32_t code = 0;
         char msg[64] = "";
         if (le_uint(&r, 2, &code) == 0) {
-            if (pqt_reader_left(&r) >= 6 && r.p[0] == '#') {
-                r.p += 6;
+            if (take_byte(&r, '#') && pqt_reader_skip(&r, 5) != 0) {
+                msg[0] = 0; /* "#" without its five-character SQLSTATE */
             }
             printable(r.p, pqt_reader_left(&r), msg, sizeof(msg));
         }
@@ -882,14 +893,13 @@ static void mysql_greeting(pqt_starttls *d, uint8_t seq, pqt_reader r)
     /* server_version NUL, connection_id(4), auth-plugin-data-part-1(8),
      * filler(1), capability_flags_1(2), then optionally character_set(1),
      * status_flags(2), capability_flags_2(2), ... */
-    const uint8_t *z = memchr(r.p, 0, pqt_reader_left(&r));
+    pqt_reader version_str;
     char server[48] = "";
-    if (z == NULL) {
+    if (take_cstring(&r, &version_str) != 0) {
         fail(d, "dialogue_syntax", "the MySQL greeting's server version has no terminator");
         return;
     }
-    printable(r.p, (size_t)(z - r.p), server, sizeof(server));
-    r.p = z + 1;
+    printable(version_str.p, pqt_reader_left(&version_str), server, sizeof(server));
     uint32_t caps = 0, charset = 0x21, id = 0;
     uint8_t filler = 0;
     if (le_uint(&r, 4, &id) != 0 || pqt_reader_skip(&r, 8) != 0 ||
@@ -1365,10 +1375,9 @@ static int contains_ci(pqt_reader r, const char *w)
         while (i < n && toupper(r.p[i]) == toupper((unsigned char)w[i])) {
             i++;
         }
-        if (i == n) {
-            return 1;
+        if (i == n || pqt_reader_skip(&r, 1) != 0) {
+            return i == n;
         }
-        r.p++;
     }
     return 0;
 }

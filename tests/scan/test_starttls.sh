@@ -20,7 +20,7 @@ PQTLS="$BUILD/bin/pqtls"
 SO="$BUILD/lib/pqtls.so"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pqtls-starttls-test.XXXXXX")"
 LIFETIME=240
-# shellcheck source=../proc.sh
+# shellcheck source-path=SCRIPTDIR source=../proc.sh
 . "$ROOT/tests/proc.sh"
 PIDS=()
 cleanup() {
@@ -50,14 +50,14 @@ OPENSSL_CONF="$WORK/openssl.cnf" openssl list -providers 2>/dev/null | grep -q p
 # start_s_server NAME GROUPS: openssl s_server with pqtls on a port the
 # kernel picks; sets PORT.
 start_s_server() {
-    local log="$WORK/s_server.$1.log" i
+    local log="$WORK/s_server.$1.log"
     OPENSSL_CONF="$WORK/openssl.cnf" openssl s_server -accept 127.0.0.1:0 -www \
         -cert "$WORK/cert.pem" -key "$WORK/key.pem" -groups "$2" >"$log" 2>&1 </dev/null &
     PIDS+=($!)
     kill_after "$LIFETIME" "$!"
     PIDS+=("$KILL_AFTER_PID")
     PORT=
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         PORT="$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")"
         [ -z "$PORT" ] || return 0
         sleep 0.1
@@ -68,12 +68,12 @@ start_s_server() {
 # start_servers NAME BACKEND SERVICE...: the fake servers in front of
 # BACKEND; their ports land in WORK/NAME.json.
 start_servers() {
-    local name="$1" backend="$2" i
+    local name="$1" backend="$2"
     shift 2
     python3 "$HERE/starttls_servers.py" "$backend" "$@" --lifetime "$LIFETIME" \
         >"$WORK/$name.json" 2>"$WORK/$name.log" </dev/null &
     PIDS+=($!)
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         [ -s "$WORK/$name.json" ] && return 0
         sleep 0.1
     done
