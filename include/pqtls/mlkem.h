@@ -6,10 +6,9 @@
  * random generator in the randomized forms, and zero their outputs when
  * they fail. One allocates: pqt_mlkem_ephemeral_new (the ephemeral key
  * pair's state, about 11 KB, released by pqt_mlkem_ephemeral_free); every
- * other function works in the caller's buffers and on the stack. Keys and ciphertexts are the byte strings of
- * FIPS 203; the decapsulation key is the "expanded" 1632/2400/3168-byte form
- * (dkPKE || ek || H(ek) || z). Sizes are fixed, so they appear in the
- * signatures.
+ * other function works in the caller's buffers and on the stack. Keys and ciphertexts are the byte
+ * strings of FIPS 203; the decapsulation key is the "expanded" 1632/2400/3168-byte form (dkPKE ||
+ * ek || H(ek) || z). Sizes are fixed, so they appear in the signatures.
  *
  * Every function returns 0 or a negative PQT_ERR_* code (see err.h).
  */
