@@ -26,6 +26,8 @@ typedef struct {
 static const command commands[] = {
     {"scan", "scan TARGET...", "post-quantum readiness of TLS endpoints", cli_cmd_scan,
      cli_help_scan},
+    {"history", "history --store URL", "the migration over time, from a scan store",
+     cli_cmd_history, cli_help_history},
     {"observe", "observe FILE... | -i IFACE", "TLS handshakes from captures or live traffic",
      cli_cmd_observe, cli_help_observe},
     {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "pqtls/common.h"
 #include "pqtls/scan.h"
+#include "pqtls/store.h"
 #include "util.h"
 
 #define CMD "scan"
@@ -60,6 +62,18 @@ void cli_help_scan(FILE *out)
         "                            fails (lines 'PATTERN STAGE [no-FLAG...]', first match wins)\n"
         "      --shard K/N           scan only shard K of N (deterministic by target name);\n"
         "                            the outputs of shards 1..N concatenate to a full scan\n"
+        "      --shard auto[/N]      K (and N) from the job engine: JOB_COMPLETION_INDEX\n"
+        "                            (Kubernetes Indexed Job, needs /N), SLURM_ARRAY_TASK_ID\n"
+        "                            (Slurm array, N = SLURM_ARRAY_TASK_COUNT), PARALLEL_SEQ\n"
+        "                            (GNU parallel, needs /N); docs/scale.md\n"
+        "      --store URL           also write every result into a store: a SQLite file\n"
+        "                            (path or sqlite:PATH, created if missing) or\n"
+        "                            postgresql://...; read it back with pqtls history. With\n"
+        "                            --format html the report gains \"since last scan\"\n"
+        "      --scan-id ID          the scan all shards share ([A-Za-z0-9._:-], at most 100);\n"
+        "                            default: $PQTLS_SCAN_ID, the engine's job id\n"
+        "                            (slurm-$SLURM_ARRAY_JOB_ID, parallel-$PARALLEL_PID), or\n"
+        "                            a new one (then --shard K/N with N > 1 needs --scan-id)\n"
         "  -c, --concurrency N       simultaneous connections (default 64)\n"
         "      --rate N              at most N new connections per second (default: no limit)\n"
         "      --connect-timeout MS  TCP connect (default 3000)\n"
@@ -98,7 +112,7 @@ void cli_help_scan(FILE *out)
         "\n"
         "Exit status (scan), the first that applies:\n"
         "  5  internal error\n"
-        "  3  the report could not be written\n"
+        "  3  the report (or the store) could not be written\n"
         "  4  no target could be scanned: every one was unreachable (or no valid target\n"
         "     line was left)\n"
         "  1  some targets do not comply with the policy (listed on stderr), even when\n"
@@ -125,6 +139,8 @@ typedef struct {
 
 typedef struct {
     pqt_scan_writer *w;
+    pqt_store *store; /* --store, or NULL */
+    unsigned long store_errors;
     pqt_scan_policy *policy;
     unsigned long done, failed_policy, write_errors, unreachable;
     int progress;
@@ -242,6 +258,14 @@ static int on_done(void *ctx, pqt_scan_result *r)
     if (pqt_scan_writer_add(k->w, r) != 0) {
         k->write_errors++;
     }
+    if (k->store != NULL && k->store_errors == 0 && pqt_store_add(k->store, r) != 0) {
+        if (k->progress) {
+            fputs("\r\033[K", stderr);
+        }
+        cli_error(CMD, "store: %s; the scan goes on, the store keeps it incomplete",
+                  pqt_store_error(k->store));
+        k->store_errors++;
+    }
     if (k->policy != NULL) {
         char reason[256];
         if (pqt_scan_policy_check(k->policy, r, reason, sizeof(reason)) == 0) {
@@ -319,6 +343,8 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_STARTTLS,
+    OPT_STORE,
+    OPT_SCAN_ID,
 };
 
 static const char scan_optstring[] = "-:ht:f:o:p:c:";
@@ -344,6 +370,8 @@ static const struct option scan_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"starttls", required_argument, NULL, OPT_STARTTLS},
+    {"store", required_argument, NULL, OPT_STORE},
+    {"scan-id", required_argument, NULL, OPT_SCAN_ID},
     {NULL, 0, NULL, 0},
 };
 
@@ -353,9 +381,12 @@ typedef struct {
     const char *targets_file, *format, *output, *policy_file;
     pqt_scan_format fmt;
     unsigned shard_k, shard_n;
-    int proto;            /* --starttls, PQT_SCAN_PROTO_TLS without */
-    int progress;         /* 1, 0, or -1: when stderr is a terminal */
-    const char **targets; /* the operands, in order */
+    const char *shard_auto; /* "auto" or "auto/N", resolved by scan_run */
+    const char *store_url, *scan_id;
+    char scan_id_buf[128]; /* a derived or generated scan id */
+    int proto;             /* --starttls, PQT_SCAN_PROTO_TLS without */
+    int progress;          /* 1, 0, or -1: when stderr is a terminal */
+    const char **targets;  /* the operands, in order */
     int ntargets;
     int help;
 } scan_args;
@@ -408,7 +439,22 @@ static int scan_option(scan_args *a, const cli_opts *o, int code)
     case 'p':
         a->policy_file = o->value;
         return CLI_EXIT_OK;
+    case OPT_STORE:
+        a->store_url = o->value;
+        return CLI_EXIT_OK;
+    case OPT_SCAN_ID:
+        if (!pqt_store_scan_id_valid(o->value)) {
+            cli_error(CMD, "--scan-id '%s': use 1 to 100 of A-Z a-z 0-9 . _ : -", o->value);
+            return CLI_EXIT_USAGE;
+        }
+        a->scan_id = o->value;
+        return CLI_EXIT_OK;
     case OPT_SHARD:
+        if (strncmp(o->value, "auto", 4) == 0) {
+            a->shard_auto = o->value;
+            return CLI_EXIT_OK;
+        }
+        a->shard_auto = NULL;
         if (pqt_scan_shard_parse(o->value, &a->shard_k, &a->shard_n) != 0) {
             cli_error(CMD, "--shard '%s': expected K/N with 1 <= K <= N, e.g. --shard 2/4",
                       o->value);
@@ -488,6 +534,113 @@ static int scan_check(scan_args *a)
 
 /* Fill a from the command line (the caller frees a->targets). CLI_EXIT_OK
  * with a->help set means: print the help and stop. Errors are printed. */
+/* --shard auto from the job engine's environment, and the scan id a store
+ * needs: --scan-id, $PQTLS_SCAN_ID, the engine's job id, or a new one
+ * (docs/scale.md). CLI_EXIT_OK or CLI_EXIT_USAGE. */
+static int shard_and_scan_id(scan_args *a)
+{
+    char why[300];
+    int engine_id = 0;
+    if (a->shard_auto != NULL) {
+        pqt_store_shard sh;
+        if (pqt_store_shard_auto(a->shard_auto, getenv, &sh, why, sizeof(why)) != 0) {
+            cli_error(CMD, "--shard %s: %s", a->shard_auto, why);
+            return CLI_EXIT_USAGE;
+        }
+        a->shard_k = sh.k;
+        a->shard_n = sh.n;
+        if (sh.scan_id[0] != 0) {
+            snprintf(a->scan_id_buf, sizeof(a->scan_id_buf), "%s", sh.scan_id);
+            engine_id = 1;
+        }
+    }
+    if (a->store_url == NULL || a->scan_id != NULL) {
+        return CLI_EXIT_OK;
+    }
+    const char *env = getenv("PQTLS_SCAN_ID");
+    if (env != NULL && env[0] != 0) {
+        if (!pqt_store_scan_id_valid(env)) {
+            cli_error(CMD, "PQTLS_SCAN_ID '%s': use 1 to 100 of A-Z a-z 0-9 . _ : -", env);
+            return CLI_EXIT_USAGE;
+        }
+        a->scan_id = env;
+        return CLI_EXIT_OK;
+    }
+    if (!engine_id) {
+        if (a->shard_n > 1) {
+            cli_error(CMD,
+                      "--store with shard %u of %u: give every shard the same --scan-id "
+                      "(or PQTLS_SCAN_ID), so the store sees one scan",
+                      a->shard_k, a->shard_n);
+            return CLI_EXIT_USAGE;
+        }
+        /* A new scan: its UTC start and a random part. */
+        uint8_t rnd[4];
+        char when[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+        if (pqt_random_bytes(rnd, sizeof(rnd)) != 0) {
+            return CLI_EXIT_INTERNAL;
+        }
+        snprintf(a->scan_id_buf, sizeof(a->scan_id_buf), "%s-%02x%02x%02x%02x", when, rnd[0],
+                 rnd[1], rnd[2], rnd[3]);
+    }
+    a->scan_id = a->scan_id_buf;
+    return CLI_EXIT_OK;
+}
+
+/* Open the store and start this shard of the scan. */
+static int store_start(const scan_args *a, sink *k)
+{
+    char why[512];
+    if (a->store_url == NULL) {
+        return CLI_EXIT_OK;
+    }
+    int ret = pqt_store_open(a->store_url, &k->store, why, sizeof(why));
+    if (ret != 0) {
+        cli_error(CMD, "--store: %s", why);
+        return ret == PQT_ERR_UNSUPPORTED ? CLI_EXIT_UNSUPPORTED : CLI_EXIT_IO;
+    }
+    ret = pqt_store_begin(k->store, a->scan_id, a->shard_k, a->shard_n, 0);
+    if (ret != 0) {
+        cli_error(CMD, "--store: cannot start scan '%s': %s", a->scan_id,
+                  pqt_store_error(k->store));
+        return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_IO;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Finish this shard in the store; the "since last scan" section for HTML. */
+static int store_end(const scan_args *a, sink *k, int scan_ret)
+{
+    char *html = NULL;
+    if (k->store == NULL) {
+        return CLI_EXIT_OK;
+    }
+    /* A scan that stopped on a local failure stays incomplete. */
+    if (scan_ret != 0 || k->store_errors > 0) {
+        return k->store_errors > 0 ? CLI_EXIT_IO : CLI_EXIT_OK;
+    }
+    if (pqt_store_finish(k->store, 0) != 0) {
+        cli_error(CMD, "store: could not finish scan '%s': %s", a->scan_id,
+                  pqt_store_error(k->store));
+        return CLI_EXIT_IO;
+    }
+    if (a->fmt == PQT_SCAN_FMT_HTML && k->w != NULL) {
+        if (pqt_store_since_last_html(k->store, a->scan_id, a->shard_k, a->shard_n, &html) != 0 ||
+            pqt_scan_writer_set_html_section(k->w, html) != 0) {
+            cli_error(CMD, "store: could not compare with the last scan: %s",
+                      pqt_store_error(k->store));
+            free(html);
+            return CLI_EXIT_IO;
+        }
+        free(html);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int scan_parse(int argc, char **argv, scan_args *a)
 {
     cli_opts o = {.cmd = CMD, .optstring = scan_optstring, .longopts = scan_options};
@@ -519,7 +672,8 @@ static int scan_parse(int argc, char **argv, scan_args *a)
             return ret;
         }
     }
-    return scan_check(a);
+    int rc = scan_check(a);
+    return rc == CLI_EXIT_OK ? shard_and_scan_id(a) : rc;
 }
 
 /* Load --policy FILE into *policy. CLI_EXIT_OK or CLI_EXIT_USAGE. */
@@ -617,6 +771,9 @@ static int scan_run(const scan_args *a)
     }
     if (rc != CLI_EXIT_OK) {
         goto cleanup;
+    if (rc == CLI_EXIT_OK) {
+        rc = store_start(a, &k);
+    }
     }
     if (a->output != NULL) {
         out = fopen(a->output, "w");
@@ -641,9 +798,13 @@ static int scan_run(const scan_args *a)
     show_progress(&k, 1);
     int wret = pqt_scan_writer_close(k.w);
     k.w = NULL;
+    int sret = store_end(a, &k, ret);
     rc = scan_verdict(a, &src, &k, ret, wret);
 cleanup:
     if (k.w != NULL && pqt_scan_writer_close(k.w) != 0) {
+    if (sret != CLI_EXIT_OK && rc != CLI_EXIT_INTERNAL) {
+        rc = CLI_EXIT_IO; /* the store could not be written: like the report (3) */
+    }
         rc = CLI_EXIT_IO;
     }
     if (out != stdout && out != NULL && fclose(out) != 0 && rc == CLI_EXIT_OK) {
@@ -656,6 +817,7 @@ cleanup:
     pqt_scan_policy_free(k.policy);
     return rc;
 }
+    pqt_store_close(k.store);
 
 int cli_cmd_scan(int argc, char **argv)
 {

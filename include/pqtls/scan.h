@@ -475,6 +475,11 @@ PQT_API PQT_MUST_CHECK int pqt_scan_writer_open(pqt_scan_writer **out, FILE *f,
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r);
 /* Finish and free; 0 or PQT_ERR_IO when anything could not be written. */
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
+/* HTML only (other formats ignore it): a section of trusted HTML written
+ * after the summary and before the targets table, e.g. the "since last
+ * scan" comparison of pqt_store_since_last_html. Copied; call before
+ * pqt_scan_writer_close. */
+PQT_API PQT_MUST_CHECK int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html);
 
 /* Write one result as one JSON Lines record. */
 PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r);

@@ -228,6 +228,7 @@ struct pqt_scan_writer {
     unsigned long flags[PQT_FLAG_COUNT];
     int err;
 };
+    char *section; /* HTML: pqt_scan_writer_set_html_section, or NULL */
 
 static void csv_field(FILE *f, const char *s, int last)
 {
@@ -506,7 +507,11 @@ static void html_write(pqt_scan_writer *w)
         fprintf(f, "<text x=\"%u\" y=\"%d\" font-size=\"13\">%lu</text>\n", 96 + width, y + 17,
                 w->stages[s]);
     }
-    fputs("</svg>\n<h2>Targets</h2>\n<p>In input order.</p>\n<table id=\"targets\"><tr>"
+    fputs("</svg>\n", f);
+    if (w->section != NULL) {
+        fputs(w->section, f);
+    }
+    fputs("<h2>Targets</h2>\n<p>In input order.</p>\n<table id=\"targets\"><tr>"
           "<th>target</th><th>protocol</th><th>address</th>"
           "<th>stage</th><th>flags</th><th>browser-like</th><th>X25519MLKEM768</th>"
           "<th>HRR preference</th><th>classical only</th><th>legacy Kyber</th>"
@@ -556,4 +561,16 @@ int pqt_scan_writer_close(pqt_scan_writer *w)
     }
     free(w);
     return ret;
+}
+    free(w->section);
+
+int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html)
+{
+    char *copy = strdup(html);
+    if (copy == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    free(w->section);
+    w->section = copy;
+    return 0;
 }

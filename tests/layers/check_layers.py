@@ -27,9 +27,10 @@ ALLOWED = {
     "mask": {"net", "tls", "crypto", "common", "report"},
     "scan": {"tls", "crypto", "common", "report"},
     "observe": {"mask", "net", "tls", "crypto", "common", "report"},
+    "store": {"scan", "tls", "crypto", "common", "report"},
     "provider": {"crypto", "common"},
     "bench": {"tls", "crypto", "common", "report"},
-    "cli": {"scan", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
+    "cli": {"store", "scan", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
 }
 
 # The public headers and the layer each belongs to.
@@ -43,6 +44,7 @@ HEADERS = {
     "mask.h": "mask",
     "scan.h": "scan",
     "observe.h": "observe",
+    "store.h": "store",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
