@@ -56,7 +56,7 @@ void cli_help_scan(FILE *out)
         "\n"
         "Options:\n"
         "  -t, --targets FILE        read targets from FILE ('-': standard input)\n"
-        "  -f, --format FMT          jsonl (default), table, csv or html\n"
+        "  -f, --format FMT          jsonl (default), table, csv, html or cbom\n"
         "  -o, --output FILE         write the report to FILE instead of standard output\n"
         "  -p, --policy FILE         minimum stage per target pattern; exit 1 if any target\n"
         "                            fails (lines 'PATTERN STAGE [no-FLAG...]', first match wins)\n"
@@ -517,8 +517,10 @@ static int scan_check(scan_args *a)
         a->fmt = PQT_SCAN_FMT_CSV;
     } else if (strcmp(a->format, "html") == 0) {
         a->fmt = PQT_SCAN_FMT_HTML;
+    } else if (strcmp(a->format, "cbom") == 0) {
+        a->fmt = PQT_SCAN_FMT_CBOM;
     } else {
-        cli_error(CMD, "--format '%s': use jsonl, table, csv or html", a->format);
+        cli_error(CMD, "--format '%s': use jsonl, table, csv, html or cbom", a->format);
         return CLI_EXIT_USAGE;
     }
     if (a->targets_file == NULL && a->ntargets == 0) {

@@ -14,7 +14,8 @@
  *             timeouts, bounded retries, connection rate limit
  *   staging   probe results -> stage (none/supported/preferred/required),
  *             flags, a detail and the next step; policy files
- *   output    JSON Lines (schema PQT_SCAN_SCHEMA), table, CSV, HTML
+ *   output    JSON Lines (schema PQT_SCAN_SCHEMA), table, CSV, HTML, and a
+ *             CycloneDX 1.7 CBOM (one JSON document for the whole scan)
  */
 #ifndef PQTLS_SCAN_H
 #define PQTLS_SCAN_H
@@ -464,6 +465,7 @@ typedef enum {
     PQT_SCAN_FMT_TABLE = 1,
     PQT_SCAN_FMT_CSV = 2,
     PQT_SCAN_FMT_HTML = 3,
+    PQT_SCAN_FMT_CBOM = 4, /* CycloneDX 1.7 JSON, one document (pqt_scan_cbom) */
 } pqt_scan_format;
 
 typedef struct pqt_scan_writer pqt_scan_writer;
@@ -483,6 +485,24 @@ PQT_API PQT_MUST_CHECK int pqt_scan_writer_set_html_section(pqt_scan_writer *w, 
 
 /* Write one result as one JSON Lines record. */
 PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r);
+
+/*
+ * A CycloneDX 1.7 cryptography bill of materials (CBOM) for a whole scan
+ * (src/scan/cbom.c; docs/scan.md, "CBOM" has the mapping): per target a
+ * `protocol` asset (TLS: version, cipher suites with their tlsGroups) and
+ * the certificate, its public key and the algorithms they use (ML-KEM as
+ * kem, ECDH as key-agree, each hybrid as a combiner), linked through
+ * `dependencies`; what CycloneDX has no field for goes in `pqtls:`
+ * properties. One JSON document, so results are kept until close: each
+ * target as a compact record in a temporary file (memory does not grow
+ * with the number of targets), the algorithms as a set. scan_started is
+ * the scan's start (0: now); it and the close time go in the metadata.
+ */
+typedef struct pqt_scan_cbom pqt_scan_cbom;
+PQT_API PQT_MUST_CHECK int pqt_scan_cbom_open(pqt_scan_cbom **out, FILE *f, int64_t scan_started);
+PQT_API PQT_MUST_CHECK int pqt_scan_cbom_add(pqt_scan_cbom *c, const pqt_scan_result *r);
+/* Write the document and free; 0 or PQT_ERR_IO (or PQT_ERR_NOMEM). */
+PQT_API PQT_MUST_CHECK int pqt_scan_cbom_close(pqt_scan_cbom *c);
 
 #ifdef __cplusplus
 }

@@ -221,7 +221,8 @@ int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r)
 
 struct pqt_scan_writer {
     FILE *f;
-    FILE *rows; /* HTML rows until close */
+    FILE *rows;          /* HTML rows until close */
+    pqt_scan_cbom *cbom; /* PQT_SCAN_FMT_CBOM: the whole document is written at close */
     pqt_scan_format fmt;
     unsigned long count;
     unsigned long stages[PQT_STAGE_REQUIRED + 1];
@@ -306,6 +307,12 @@ int pqt_scan_writer_open(pqt_scan_writer **out, FILE *f, pqt_scan_format fmt)
         if (w->rows == NULL) {
             free(w);
             return PQT_ERR_IO;
+        }
+    } else if (fmt == PQT_SCAN_FMT_CBOM) {
+        int err = pqt_scan_cbom_open(&w->cbom, f, 0);
+        if (err != 0) {
+            free(w);
+            return err;
         }
     } else if (fmt == PQT_SCAN_FMT_TABLE) {
         table_cell(f, "TARGET", TW_TARGET);
@@ -439,6 +446,11 @@ int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r)
     case PQT_SCAN_FMT_HTML:
         html_row(w->rows, r);
         break;
+    case PQT_SCAN_FMT_CBOM:
+        if (pqt_scan_cbom_add(w->cbom, r) != 0) {
+            w->err = 1;
+        }
+        break;
     }
     if (ferror(f) || (w->rows != NULL && ferror(w->rows))) {
         w->err = 1;
@@ -543,6 +555,8 @@ int pqt_scan_writer_close(pqt_scan_writer *w)
     FILE *f = w->f;
     if (w->fmt == PQT_SCAN_FMT_HTML) {
         html_write(w);
+    } else if (w->fmt == PQT_SCAN_FMT_CBOM && pqt_scan_cbom_close(w->cbom) != 0) {
+        ret = PQT_ERR_IO;
     } else if (w->fmt == PQT_SCAN_FMT_TABLE) {
         fprintf(f, "\n%lu targets: none %lu, supported %lu, preferred %lu, required %lu", w->count,
                 w->stages[0], w->stages[1], w->stages[2], w->stages[3]);

@@ -134,8 +134,18 @@ static int query_sqlite(db *d, const char *sql, int nparams, const char *const *
         return -1;
     }
     for (int i = 0; i < nparams; i++) {
-        int rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1)
-                                   : sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+        /* "$N" is a named parameter to SQLite, numbered by first
+         * appearance: bind by its name, so $2 may come before $1. */
+        char name[16];
+        snprintf(name, sizeof(name), "$%d", i + 1);
+        int at = sqlite3_bind_parameter_index(st, name);
+        if (at == 0) {
+            set_err(d, "SQLite", "a parameter is not used by the statement");
+            sqlite3_finalize(st);
+            return -1;
+        }
+        int rc = params[i] == NULL ? sqlite3_bind_null(st, at)
+                                   : sqlite3_bind_text(st, at, params[i], -1, SQLITE_STATIC);
         if (rc != SQLITE_OK) {
             set_err(d, "SQLite", sqlite3_errmsg(d->lite));
             sqlite3_finalize(st);

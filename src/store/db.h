@@ -1,9 +1,8 @@
 /*
  * One small database interface over SQLite (libsqlite3) and PostgreSQL
  * (libpq), so the store's SQL is written once. Statements use $1, $2, ...
- * for parameters, which both read (SQLite takes "$1" as a named parameter
- * whose index is its order of first appearance: the SQL here always uses
- * them in order). Values travel as text both ways; NULL is NULL.
+ * for parameters, which both read (SQLite takes "$1" as a named parameter;
+ * db.c binds it by that name). Values travel as text both ways; NULL is NULL.
  */
 #ifndef PQT_STORE_DB_H
 #define PQT_STORE_DB_H

@@ -283,10 +283,10 @@ def test_scan_options():
             exact(["scan", opt, v, "a.example", *NOPOLICY], 2, NOPOLICY_ERR)
     for v in ["xml", "", "JSONL", "-"]:
         exact(["scan", "--format", v, "a.example"], 2,
-              f"pqtls scan: --format '{v}': use jsonl, table, csv or html\n")
+              f"pqtls scan: --format '{v}': use jsonl, table, csv, html or cbom\n")
     exact(["scan", "-f", "xml", "-f", "table", "a.example", *NOPOLICY], 2, NOPOLICY_ERR)
     exact(["scan", "-f", "table", "-f", "xml", "a.example"], 2,
-          "pqtls scan: --format 'xml': use jsonl, table, csv or html\n")
+          "pqtls scan: --format 'xml': use jsonl, table, csv, html or cbom\n")
     for flags in [["--progress"], ["--no-progress"], ["--progress", "--no-progress"]]:
         exact(["scan", *flags, "a.example", *NOPOLICY], 2, NOPOLICY_ERR)
 
@@ -306,7 +306,8 @@ def test_scan_options():
     exact(["scan", "--bogus", "-h"], 2, unknown("scan", "--bogus"))
     exact(["scan", "-c", "0", "-h"], 2, needs("-c", 1, 10000, "0"))
     exact(["scan", "--concurrency", "-h"], 2, needs("--concurrency", 1, 10000, "-h"))
-    exact(["scan", "-f", "-h"], 2, "pqtls scan: --format '-h': use jsonl, table, csv or html\n")
+    exact(["scan", "-f", "-h"], 2,
+          "pqtls scan: --format '-h': use jsonl, table, csv, html or cbom\n")
 
     # '-' and '' as values and operands.
     exact(["scan", "-o", "-h", "a.example", *NOPOLICY], 2, NOPOLICY_ERR)
@@ -314,7 +315,7 @@ def test_scan_options():
     exact(["scan", "-p", "-", "a.example"], 2,
           "pqtls scan: cannot open policy file '-': No such file or directory\n")
     exact(["scan", "-t", "-", "-f", "xml"], 2,
-          "pqtls scan: --format 'xml': use jsonl, table, csv or html\n")
+          "pqtls scan: --format 'xml': use jsonl, table, csv, html or cbom\n")
     exact(["scan", "-", *NOPOLICY], 2, NOPOLICY_ERR)
     exact(["scan", "", *NOPOLICY], 2, NOPOLICY_ERR)
 
@@ -343,9 +344,10 @@ def test_scan_options():
           "pqtls scan: --shard '9/4': expected K/N with 1 <= K <= N, e.g. --shard 2/4\n")
     exact(["scan", "--probes", "bogus", "--shard", "9/4", "a.example"], 2,
           "pqtls scan: --probes: unknown probe 'bogus'; see 'pqtls scan --help' for the list\n")
-    exact(["scan", "-f", "xml"], 2, "pqtls scan: --format 'xml': use jsonl, table, csv or html\n")
+    exact(["scan", "-f", "xml"], 2,
+          "pqtls scan: --format 'xml': use jsonl, table, csv, html or cbom\n")
     exact(["scan", "-f", "xml", "-t", "x", "a.example"], 2,
-          "pqtls scan: --format 'xml': use jsonl, table, csv or html\n")
+          "pqtls scan: --format 'xml': use jsonl, table, csv, html or cbom\n")
 
     # Options after operands count even under POSIXLY_CORRECT.
     posix = {"POSIXLY_CORRECT": "1"}
