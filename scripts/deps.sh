@@ -28,8 +28,10 @@ DEB_BUILD=(build-essential cmake clang libclang-rt-14-dev llvm pkg-config clang-
 DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev libpcap-dev)
 
 # Test tools: valgrind runs the constant-time suite (make check-ct);
-# tcpdump records the observe tests' loopback captures of real clients.
-DEB_TEST=(valgrind tcpdump)
+# tcpdump records the observe tests' loopback captures of real clients;
+# python3-jsonschema validates `pqtls scan --format cbom` against the
+# CycloneDX 1.7 schema (tests/scan/check_cbom.py, run by /usr/bin/python3).
+DEB_TEST=(valgrind tcpdump python3-jsonschema)
 
 # Later work adds its packages here as it lands. Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
 # as servers and curl as a client, each with pqtls loaded through
