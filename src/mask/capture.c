@@ -36,7 +36,7 @@
 #define MAX_AHEAD 32
 
 enum { K_RAW, K_PCAP, K_EPB, K_SPB };
-enum { S_DETECT, S_TLS, S_TEXT, S_OPAQUE };
+enum { S_DETECT, S_TLS, S_TEXT, S_OPAQUE, S_PREAMBLE };
 enum { U_NONE, U_HS, U_LINE };
 
 typedef struct {
@@ -63,14 +63,14 @@ typedef struct {
 
 struct mask_dir {
     uint8_t state, anchored, encrypted, ccs, rec_n, rec_type, hs_n, unit_kind, line_start,
-        in_headers, unit_forced, is_client;
+        in_headers, unit_forced, is_client, fin;
     uint8_t rec_hdr[5], hs_hdr[4];
     uint32_t next_seq, rec_left, hs_left;
     uint64_t off, ks_id;
     uint8_t *unit;
-    uint32_t unit_len, unit_cap, n_runs;
-    mask_run runs[MAX_RUNS];
-    uint64_t held[MAX_RUNS]; /* frames this unit holds */
+    uint32_t unit_len, unit_cap, n_runs, runs_cap;
+    mask_run *runs;
+    uint64_t *held; /* frames this unit holds (as many as runs) */
     uint32_t n_held;
     mask_ahead ahead[MAX_AHEAD];
     uint32_t n_ahead;
@@ -465,6 +465,14 @@ static void unit_release(mcap *c, mask_dir *d)
     d->n_runs = 0;
     d->unit_len = 0;
     d->unit_kind = U_NONE;
+    /* memory per flow stays small between messages */
+    free(d->unit);
+    free(d->runs);
+    free(d->held);
+    d->unit = NULL;
+    d->runs = NULL;
+    d->held = NULL;
+    d->unit_cap = d->runs_cap = 0;
 }
 
 /* The unit is complete: mask the copy and write it back where it came from. */
@@ -502,6 +510,21 @@ static int unit_add(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
 {
     if (d->unit_len + n > UNIT_MAX || d->n_runs == MAX_RUNS || d->n_held == MAX_RUNS) {
         return -1;
+    }
+    if (d->n_runs == d->runs_cap) {
+        uint32_t nc = d->runs_cap ? 2 * d->runs_cap : 8;
+        mask_run *r = realloc(d->runs, nc * sizeof(*r));
+        if (r != NULL) {
+            d->runs = r;
+        }
+        uint64_t *h = realloc(d->held, nc * sizeof(*h));
+        if (h != NULL) {
+            d->held = h;
+        }
+        if (r == NULL || h == NULL) {
+            return -1;
+        }
+        d->runs_cap = nc;
     }
     if (d->unit_len + n > d->unit_cap) {
         uint32_t nc = d->unit_cap ? d->unit_cap : 2048;
@@ -548,11 +571,23 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
                 d->state = S_TEXT;
                 d->line_start = 1;
             } else {
-                d->state = S_OPAQUE;
+                d->state = S_PREAMBLE;
             }
             continue;
         }
-        if (d->state == S_OPAQUE) {
+        if (d->state == S_PREAMBLE) {
+            /* A binary preamble (SOCKS, a proxy protocol): zeroed, and TLS
+             * found at its first record header within 8 KiB, as the
+             * observer finds it. */
+            if (p[0] == 0x16 && (n < 2 || p[1] == 3)) {
+                d->state = S_TLS;
+                continue;
+            }
+            memset(p, 0, 1);
+            if (d->off >= 8192) {
+                d->state = S_OPAQUE;
+            }
+        } else if (d->state == S_OPAQUE) {
             take = n;
             transform(c, d, p, take, d->off);
         } else if (d->state == S_TEXT) {
@@ -759,7 +794,6 @@ static void flow_free(mcap *c, mask_flow *fl)
 {
     for (int i = 0; i < 2; i++) {
         force_dir(c, &fl->dir[i]);
-        free(fl->dir[i].unit);
     }
     mask_flow **pp = &c->buckets[fl->hash & (c->nbuckets - 1)];
     while (*pp != NULL && *pp != fl) {
@@ -824,14 +858,15 @@ static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *create
 
 /* ---- frames ---- */
 
+/* Payload of UDP, ICMP and other non-TCP traffic: zeroed in every mode
+ * (DNS, QUIC and quoted packets are not parsed yet; zeros keep dissectors
+ * from reading keyed bytes as malformed messages). */
 static void mask_payload_opaque(mcap *c, mask_frame *f, uint8_t *p, size_t n, uint64_t id)
 {
+    (void)c;
     (void)f;
-    if (c->m->opts.payload == PQT_MASK_PAYLOAD_KEEP_LENGTH) {
-        mask_keystream(c->m, id, 0, p, n);
-    } else {
-        memset(p, 0, n);
-    }
+    (void)id;
+    memset(p, 0, n);
 }
 
 /* TCP segment: flow lookup on the original addresses, then the stream. */
@@ -865,7 +900,6 @@ static void tcp_segment(mcap *c, uint64_t no, int ipver, const uint8_t *src, con
             /* the 4-tuple is used again: a new connection */
             force_dir(c, d);
             uint64_t id = d->ks_id + 0x51;
-            free(d->unit);
             memset(d, 0, sizeof(*d));
             d->ks_id = id & ~(1ull << 63);
         }
@@ -875,6 +909,15 @@ static void tcp_segment(mcap *c, uint64_t no, int ipver, const uint8_t *src, con
         seq++; /* TCP Fast Open data follows the SYN's sequence number */
     }
     dir_segment(c, d, no, payload_abs, seq, plen);
+    /* A connection that ended frees its state: memory stays flat in the
+     * capture's length. Bytes after that (late retransmissions) start a
+     * new stream state, which masks what it cannot parse. */
+    if (flags & PQT_TCP_FIN) {
+        d->fin = 1;
+    }
+    if ((flags & PQT_TCP_RST) || (fl->dir[0].fin && fl->dir[1].fin)) {
+        flow_free(c, fl);
+    }
 }
 
 /* IP packet at fr+off (caplen bytes captured in the frame). */
@@ -898,6 +941,11 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
         }
         size_t ihl = (size_t)(ip[0] & 15) * 4;
         size_t tot = (size_t)ip[2] << 8 | ip[3];
+        if (tot == 0) {
+            /* TCP segmentation offload: the length is left 0 in captures
+             * taken on the sending host; the frame is the packet */
+            tot = left;
+        }
         memcpy(src, ip + 12, 4);
         memcpy(dst, ip + 16, 4);
         pqt_mask_ipv4(m, ip + 12, ip + 12);
@@ -956,6 +1004,9 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
         pqt_mask_ipv6(m, ip + 8, ip + 8);
         pqt_mask_ipv6(m, ip + 24, ip + 24);
         size_t plen = (size_t)ip[4] << 8 | ip[5];
+        if (plen == 0) {
+            plen = left - 40; /* offload, or a jumbogram: the frame is the packet */
+        }
         proto = ip[6];
         l4off = off + 40;
         l4len = plen;

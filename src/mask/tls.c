@@ -70,6 +70,27 @@ static int der_parses(const uint8_t *p, size_t n, int depth)
     return 1;
 }
 
+/* RFC 6962 §3.3: a SignedCertificateTimestampList. The log id and time
+ * find the original certificate in a CT log, the signature is over it:
+ * keyed bytes; the version, lengths and algorithms stay. */
+static void mask_sct_list(pqt_mask *m, uint8_t *p, size_t n)
+{
+    pqt_reader r = pqt_reader_make(p, n);
+    while (pqt_reader_left(&r) > 0) {
+        pqt_reader sct, ext, sig;
+        const uint8_t *head;
+        if (pqt_reader_vec(&r, 2, &sct) != 0 || pqt_reader_skip(&sct, 1) != 0 ||
+            pqt_reader_bytes(&sct, 40, &head) != 0 || pqt_reader_vec(&sct, 2, &ext) != 0 ||
+            pqt_reader_skip(&sct, 2) != 0 || pqt_reader_vec(&sct, 2, &sig) != 0) {
+            pqt_mask_bytes(m, "sct", p, n);
+            return;
+        }
+        pqt_mask_bytes(m, "sct", (uint8_t *)(uintptr_t)head, 40);
+        pqt_mask_bytes(m, "sct", (uint8_t *)(uintptr_t)ext.p, pqt_reader_left(&ext));
+        pqt_mask_bytes(m, "sct", (uint8_t *)(uintptr_t)sig.p, pqt_reader_left(&sig));
+    }
+}
+
 void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
 {
     pqt_reader r = pqt_reader_make(p, n);
@@ -136,6 +157,8 @@ void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
         case 0x04: /* OCTET STRING: extension values wrap DER; else key ids */
             if (der_parses(b, len, depth + 1)) {
                 mask_der(m, b, len, depth + 1);
+            } else if (len > 2 && ((size_t)b[0] << 8 | b[1]) == len - 2) {
+                mask_sct_list(m, b + 2, len - 2);
             } else if (len > 4) {
                 pqt_mask_bytes(m, "der-octets", b, len);
             }
@@ -275,6 +298,11 @@ static int mask_hello(pqt_mask *m, uint8_t *body, size_t len, int ch)
     if (pqt_reader_u16(&r, &version) != 0 || pqt_reader_bytes(&r, 32, &random) != 0) {
         return -1;
     }
+    if (!ch && (version >> 8) == 0x7f) {
+        /* TLS 1.3 drafts before 22: no session id, no compression */
+        pqt_mask_bytes(m, "server-random", w(random), 32);
+        return 0;
+    }
     if (ch || memcmp(random, hrr_random, 32) != 0) {
         size_t n = 32;
         if (!ch && memcmp(random + 24, downgrade, 7) == 0 && random[31] <= 1) {
@@ -333,8 +361,16 @@ static int mask_cert_request(pqt_mask *m, uint8_t *body, size_t len)
 {
     /* TLS 1.2 (RFC 5246 §7.4.4): types<1>, signature algorithms<2>, DNs<2> */
     pqt_reader r = pqt_reader_make(body, len), types, algs;
-    if (pqt_reader_vec(&r, 1, &types) != 0 || pqt_reader_vec(&r, 2, &algs) != 0 ||
-        mask_dn_list(m, &r) != 0 || pqt_reader_close(&r) != 0) {
+    if (pqt_reader_vec(&r, 1, &types) == 0 && pqt_reader_vec(&r, 2, &algs) == 0) {
+        pqt_reader dns = r, check = r, list;
+        if (pqt_reader_vec(&check, 2, &list) == 0 && pqt_reader_close(&check) == 0) {
+            return mask_dn_list(m, &dns);
+        }
+    }
+    /* TLS 1.0/1.1 (RFC 4346 §7.4.4): no signature algorithms */
+    r = pqt_reader_make(body, len);
+    if (pqt_reader_vec(&r, 1, &types) != 0 || mask_dn_list(m, &r) != 0 ||
+        pqt_reader_close(&r) != 0) {
         return -1;
     }
     return 0;
@@ -353,10 +389,10 @@ void mask_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int fr
         bad = mask_hello(m, body, len, 0);
         break;
     case 4: { /* NewSessionTicket (TLS 1.2: lifetime, ticket) */
-        pqt_reader r = pqt_reader_make(body, len);
-        bad = pqt_reader_skip(&r, 4);
-        if (bad == 0) {
-            pqt_mask_bytes(m, "ticket", w(r.p), pqt_reader_left(&r));
+        pqt_reader r = pqt_reader_make(body, len), t;
+        bad = pqt_reader_skip(&r, 4) != 0 || pqt_reader_vec(&r, 2, &t) != 0;
+        if (!bad) {
+            pqt_mask_bytes(m, "ticket", w(t.p), pqt_reader_left(&t));
         }
         break;
     }
