@@ -5,7 +5,7 @@
 # loopback (tests/scan/estate.sh), and the scanner's peak memory for two
 # target-list sizes (it must not grow with the number of targets).
 #
-# usage: bench/scan_bench.sh [--starttls] BUILD_DIR [TARGETS...]   (default: 2000 8000)
+# usage: bench/scan_bench.sh [--starttls | --store STORE] BUILD_DIR [TARGETS...]   (default: 2000 8000)
 # Needs nginx and BUILD_DIR/lib/pqtls.so. Loopback only; stops what it starts.
 # PQTLS=path/to/pqtls scans with another binary (e.g. an older build) against
 # the same nginx + provider. Besides wall-clock probes/s (which depends on
@@ -19,12 +19,22 @@
 # as host:port): the two differ only by the dialogue, so the ratio of the
 # scanner's CPU per probe is what a STARTTLS dialogue costs it. The relay
 # (Python) limits the wall-clock rate; the CPU figures are the scanner's.
+#
+# --store STORE: each size is scanned twice, without and with
+# `--store STORE` (a SQLite path, created fresh in the work directory when
+# it is "sqlite", or a postgresql:// URL of an existing database), and the
+# ratio of the two says what writing to the store costs the scan
+# (docs/store.md, docs/performance.md).
 set -euo pipefail
 STARTTLS=0
-if [ "${1:-}" = --starttls ]; then
-    STARTTLS=1
-    shift
-fi
+STORE=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --starttls) STARTTLS=1; shift ;;
+    --store) STORE="$2"; shift 2 ;;
+    *) break ;;
+    esac
+done
 BUILD="$(cd "${1:?usage: $0 [--starttls] BUILD_DIR [TARGETS...]}" && pwd)"
 shift
 SIZES=("${@:-2000}")
@@ -47,9 +57,10 @@ addr=$(grep nginx-supported "$WORK/estate/targets.txt" | cut -d, -f1)
 # probe; one line of figures; every probe must be verified. Sets CPU_US.
 scan() {
     local n="$1" prefix="$2" label="$3" i
+    shift 3
     for ((i = 0; i < n; i++)); do echo "$prefix,t$i.bench"; done >"$WORK/targets.txt"
     /usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "${PQTLS:-$BUILD/bin/pqtls}" scan --targets "$WORK/targets.txt" \
-        --probes x25519mlkem768 --concurrency 64 --no-progress -o "$WORK/out.jsonl"
+        --probes x25519mlkem768 --concurrency 64 --no-progress -o "$WORK/out.jsonl" "$@"
     read -r secs rss usr sys <"$WORK/time"
     verified=$(grep -c '"group":"X25519MLKEM768","version":"TLSv\{0,1\}1\.3","cipher":"[A-Z0-9_]*","alert":null,"verified":true' "$WORK/out.jsonl" || true)
     awk -v n="$n" -v s="$secs" -v r="$rss" -v v="$verified" -v u="$usr" -v y="$sys" -v l="$label" \
@@ -57,6 +68,21 @@ scan() {
     CPU_US=$(awk -v n="$n" -v u="$usr" -v y="$sys" 'BEGIN { printf "%.1f", (u + y) * 1e6 / n }')
     [ "$verified" -eq "$n" ] || { echo "scan_bench: only $verified of $n probes verified" >&2; exit 1; }
 }
+
+if [ -n "$STORE" ]; then
+    [ "$STORE" != sqlite ] || STORE="$WORK/store.db"
+    echo "pqtls scan --probes x25519mlkem768 --concurrency 64 against nginx + pqtls ($(nproc) cores),"
+    echo "without and with --store ${STORE%%\?*}"
+    for n in "${SIZES[@]}"; do
+        for round in 1 2 3; do
+            scan "$n" "$addr" " (no store)"
+            base=$CPU_US
+            scan "$n" "$addr" " (--store)  " --store "$STORE" --scan-id "bench-$n-$round-$$"
+            awk -v a="$base" -v b="$CPU_US" 'BEGIN { printf "  scanner CPU per probe with the store / without: %.3f\n", b / a }'
+        done
+    done
+    exit 0
+fi
 
 if [ "$STARTTLS" = 0 ]; then
     echo "pqtls scan --probes x25519mlkem768 --concurrency 64 against nginx + pqtls ($(nproc) cores)"

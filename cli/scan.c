@@ -534,8 +534,6 @@ static int scan_check(scan_args *a)
     return CLI_EXIT_OK;
 }
 
-/* Fill a from the command line (the caller frees a->targets). CLI_EXIT_OK
- * with a->help set means: print the help and stop. Errors are printed. */
 /* --shard auto from the job engine's environment, and the scan id a store
  * needs: --scan-id, $PQTLS_SCAN_ID, the engine's job id, or a new one
  * (docs/scale.md). CLI_EXIT_OK or CLI_EXIT_USAGE. */
@@ -643,6 +641,8 @@ static int store_end(const scan_args *a, sink *k, int scan_ret)
     return CLI_EXIT_OK;
 }
 
+/* Fill a from the command line (the caller frees a->targets). CLI_EXIT_OK
+ * with a->help set means: print the help and stop. Errors are printed. */
 static int scan_parse(int argc, char **argv, scan_args *a)
 {
     cli_opts o = {.cmd = CMD, .optstring = scan_optstring, .longopts = scan_options};
@@ -771,11 +771,11 @@ static int scan_run(const scan_args *a)
     if (rc == CLI_EXIT_OK) {
         rc = open_targets(a, &src);
     }
-    if (rc != CLI_EXIT_OK) {
-        goto cleanup;
     if (rc == CLI_EXIT_OK) {
         rc = store_start(a, &k);
     }
+    if (rc != CLI_EXIT_OK) {
+        goto cleanup;
     }
     if (a->output != NULL) {
         out = fopen(a->output, "w");
@@ -798,15 +798,15 @@ static int scan_run(const scan_args *a)
     }
     int ret = pqt_scan_run(&a->cfg, next_target, &src, on_done, &k);
     show_progress(&k, 1);
+    int sret = store_end(a, &k, ret);
     int wret = pqt_scan_writer_close(k.w);
     k.w = NULL;
-    int sret = store_end(a, &k, ret);
     rc = scan_verdict(a, &src, &k, ret, wret);
-cleanup:
-    if (k.w != NULL && pqt_scan_writer_close(k.w) != 0) {
     if (sret != CLI_EXIT_OK && rc != CLI_EXIT_INTERNAL) {
         rc = CLI_EXIT_IO; /* the store could not be written: like the report (3) */
     }
+cleanup:
+    if (k.w != NULL && pqt_scan_writer_close(k.w) != 0) {
         rc = CLI_EXIT_IO;
     }
     if (out != stdout && out != NULL && fclose(out) != 0 && rc == CLI_EXIT_OK) {
@@ -817,9 +817,9 @@ cleanup:
         fclose(src.file);
     }
     pqt_scan_policy_free(k.policy);
+    pqt_store_close(k.store);
     return rc;
 }
-    pqt_store_close(k.store);
 
 int cli_cmd_scan(int argc, char **argv)
 {

@@ -33,6 +33,12 @@ DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev libpcap-dev)
 # CycloneDX 1.7 schema (tests/scan/check_cbom.py, run by /usr/bin/python3).
 DEB_TEST=(valgrind tcpdump python3-jsonschema)
 
+# The scan store (src/store, docs/store.md): libsqlite3-dev (the embedded
+# default store) and libpq-dev (PostgreSQL stores) to build; sqlite3 and
+# GNU parallel for tests/store (v1 fixtures, shards run by parallel; the
+# PostgreSQL server is in DEB_SERVICES).
+DEB_STORE=(libsqlite3-dev libpq-dev sqlite3 parallel)
+
 # Later work adds its packages here as it lands. Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
 # as servers and curl as a client, each with pqtls loaded through
 # OPENSSL_CONF; chromium as a browser with its default groups.
@@ -232,7 +238,7 @@ install_npm() {
     say "installed $NODE24 ($("$NODE24" --version))"
 }
 
-install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
+install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" "${DEB_STORE[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
     "${DEB_SERVICES[@]}"
 install_npm
 say "all dependencies present"

@@ -475,13 +475,13 @@ typedef struct pqt_scan_writer pqt_scan_writer;
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_open(pqt_scan_writer **out, FILE *f,
                                                 pqt_scan_format fmt);
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_scan_result *r);
-/* Finish and free; 0 or PQT_ERR_IO when anything could not be written. */
-PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
 /* HTML only (other formats ignore it): a section of trusted HTML written
  * after the summary and before the targets table, e.g. the "since last
  * scan" comparison of pqt_store_since_last_html. Copied; call before
  * pqt_scan_writer_close. */
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html);
+/* Finish and free; 0 or PQT_ERR_IO when anything could not be written. */
+PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
 
 /* Write one result as one JSON Lines record. */
 PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *r);

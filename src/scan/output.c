@@ -228,8 +228,8 @@ struct pqt_scan_writer {
     unsigned long stages[PQT_STAGE_REQUIRED + 1];
     unsigned long flags[PQT_FLAG_COUNT];
     int err;
-};
     char *section; /* HTML: pqt_scan_writer_set_html_section, or NULL */
+};
 
 static void csv_field(FILE *f, const char *s, int last)
 {
@@ -573,10 +573,10 @@ int pqt_scan_writer_close(pqt_scan_writer *w)
     if (w->rows != NULL) {
         fclose(w->rows);
     }
+    free(w->section);
     free(w);
     return ret;
 }
-    free(w->section);
 
 int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html)
 {

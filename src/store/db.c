@@ -1,4 +1,5 @@
 /* The database interface of db.h over libsqlite3 and libpq. */
+#define _GNU_SOURCE
 #include "db.h"
 
 #include <libpq-fe.h>
@@ -118,14 +119,72 @@ const char *pqt_store_db_error(const db *d)
     return d->err;
 }
 
+/* Prepare for SQLite: "$N" becomes "?N" (the parameter numbered N; the
+ * store's SQL has no '$' in its literals). */
+static int prepare_sqlite(db *d, const char *sql, sqlite3_stmt **st)
+{
+    char *lite_sql = strdup(sql);
+    if (lite_sql == NULL) {
+        set_err(d, "SQLite", "out of memory");
+        return -1;
+    }
+    for (char *p = lite_sql; (p = strchr(p, '$')) != NULL; p++) {
+        *p = '?';
+    }
+    int rc = sqlite3_prepare_v2(d->lite, lite_sql, -1, st, NULL);
+    free(lite_sql);
+    if (rc != SQLITE_OK) {
+        set_err(d, "SQLite", sqlite3_errmsg(d->lite));
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_sqlite(db *d, sqlite3_stmt *st, int nparams, const char *const *params)
+{
+    for (int i = 0; i < nparams; i++) {
+        int rc = params[i] == NULL ? sqlite3_bind_null(st, i + 1)
+                                   : sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK) {
+            set_err(d, "SQLite", sqlite3_errmsg(d->lite));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int pqt_store_db_query_rows(db *d, const char *sql, int ncols, int nrows, const char *const *params)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = 0;
+    d->err[0] = 0;
+    if (d->kind != DB_SQLITE) {
+        set_err(d, "PostgreSQL", "query_rows is for SQLite");
+        return -1;
+    }
+    if (prepare_sqlite(d, sql, &st) != 0) {
+        return -1;
+    }
+    for (int r = 0; r < nrows && ret == 0; r++) {
+        if (bind_sqlite(d, st, ncols, params + (size_t)r * (size_t)ncols) != 0) {
+            ret = -1;
+        } else if (sqlite3_step(st) != SQLITE_DONE) {
+            set_err(d, "SQLite", sqlite3_errmsg(d->lite));
+            ret = -1;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
 static int query_sqlite(db *d, const char *sql, int nparams, const char *const *params,
                         db_row_fn row, void *ctx)
 {
     sqlite3_stmt *st = NULL;
     const char *vals[64];
     int ret = 0;
-    if (sqlite3_prepare_v2(d->lite, sql, -1, &st, NULL) != SQLITE_OK) {
-        set_err(d, "SQLite", sqlite3_errmsg(d->lite));
+    if (prepare_sqlite(d, sql, &st) != 0) {
         return -1;
     }
     if (sqlite3_bind_parameter_count(st) != nparams) {
@@ -133,24 +192,9 @@ static int query_sqlite(db *d, const char *sql, int nparams, const char *const *
         sqlite3_finalize(st);
         return -1;
     }
-    for (int i = 0; i < nparams; i++) {
-        /* "$N" is a named parameter to SQLite, numbered by first
-         * appearance: bind by its name, so $2 may come before $1. */
-        char name[16];
-        snprintf(name, sizeof(name), "$%d", i + 1);
-        int at = sqlite3_bind_parameter_index(st, name);
-        if (at == 0) {
-            set_err(d, "SQLite", "a parameter is not used by the statement");
-            sqlite3_finalize(st);
-            return -1;
-        }
-        int rc = params[i] == NULL ? sqlite3_bind_null(st, at)
-                                   : sqlite3_bind_text(st, at, params[i], -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK) {
-            set_err(d, "SQLite", sqlite3_errmsg(d->lite));
-            sqlite3_finalize(st);
-            return -1;
-        }
+    if (bind_sqlite(d, st, nparams, params) != 0) {
+        sqlite3_finalize(st);
+        return -1;
     }
     for (;;) {
         int rc = sqlite3_step(st);

@@ -1,8 +1,8 @@
 /*
  * One small database interface over SQLite (libsqlite3) and PostgreSQL
  * (libpq), so the store's SQL is written once. Statements use $1, $2, ...
- * for parameters, which both read (SQLite takes "$1" as a named parameter;
- * db.c binds it by that name). Values travel as text both ways; NULL is NULL.
+ * for parameters (db.c hands them to SQLite as ?1, ?2, ...). Values travel as text both ways; NULL
+ * is NULL.
  */
 #ifndef PQT_STORE_DB_H
 #define PQT_STORE_DB_H
@@ -31,6 +31,11 @@ const char *pqt_store_db_error(const db *d);
  * result. 0 on success, -1 on a database error (db_error). */
 int pqt_store_db_query(db *d, const char *sql, int nparams, const char *const *params,
                        db_row_fn row, void *ctx);
+/* SQLite only: one statement (no rows) run nrows times, row r with the
+ * ncols parameters params[r * ncols ...]: prepared once, the fast way to
+ * insert many rows into SQLite. */
+int pqt_store_db_query_rows(db *d, const char *sql, int ncols, int nrows,
+                            const char *const *params);
 /* Several statements, no parameters, no rows. */
 int pqt_store_db_exec(db *d, const char *sql);
 /* A write transaction: SQLite BEGIN IMMEDIATE (takes the write lock now,

@@ -353,6 +353,7 @@ static int flush(pqt_store *s)
     const char **params = NULL;
     int ret = PQT_ERR_IO;
     unsigned nb = s->batch, param = 0;
+    int lite = pqt_store_db_kind(s->d) == DB_SQLITE;
     if (nb == 0) {
         return 0;
     }
@@ -387,8 +388,11 @@ static int flush(pqt_store *s)
         memcpy(ptgt + r * STORE_TARGET_COLS, row + STORE_RESULT_COLS,
                STORE_TARGET_COLS * sizeof(*row));
     }
+    /* PostgreSQL: one statement of nb rows (one round trip); SQLite: one
+     * row's statement, prepared once and run nb times. */
+    unsigned rows = lite ? 1 : nb;
     fprintf(f, "INSERT INTO results (%s) VALUES ", results_cols);
-    for (unsigned r = 0; r < nb; r++) {
+    for (unsigned r = 0; r < rows; r++) {
         values_row(f, r, STORE_RESULT_COLS, &param);
     }
     fputs(results_update, f);
@@ -396,7 +400,7 @@ static int flush(pqt_store *s)
     long tgt_at = ftell(f);
     param = 0;
     fputs("INSERT INTO targets (target, host, port, sni, protocol, first_seen) VALUES ", f);
-    for (unsigned r = 0; r < nb; r++) {
+    for (unsigned r = 0; r < rows; r++) {
         values_row(f, r, STORE_TARGET_COLS, &param);
     }
     fputs(" ON CONFLICT (target) DO NOTHING", f);
@@ -410,10 +414,16 @@ static int flush(pqt_store *s)
     if (pqt_store_db_begin(s->d) != 0) {
         goto done;
     }
-    if (pqt_store_db_query(s->d, sql, (int)(nb * STORE_RESULT_COLS), pres, NULL, NULL) != 0 ||
-        pqt_store_db_query(s->d, sql + tgt_at, (int)(nb * STORE_TARGET_COLS), ptgt, NULL, NULL) !=
-            0 ||
-        pqt_store_db_commit(s->d) != 0) {
+    if (lite) {
+        ret = pqt_store_db_query_rows(s->d, sql, STORE_RESULT_COLS, (int)nb, pres) != 0 ||
+              pqt_store_db_query_rows(s->d, sql + tgt_at, STORE_TARGET_COLS, (int)nb, ptgt) != 0;
+    } else {
+        ret = pqt_store_db_query(s->d, sql, (int)(nb * STORE_RESULT_COLS), pres, NULL, NULL) != 0 ||
+              pqt_store_db_query(s->d, sql + tgt_at, (int)(nb * STORE_TARGET_COLS), ptgt, NULL,
+                                 NULL) != 0;
+    }
+    if (ret != 0 || pqt_store_db_commit(s->d) != 0) {
+        ret = PQT_ERR_IO;
         pqt_store_db_rollback(s->d);
         goto done;
     }
