@@ -47,7 +47,9 @@ void cli_help_observe(FILE *out)
           "negotiated version, cipher and group (TLS 1.3 key_share or TLS 1.2\n"
           "ServerKeyExchange), HelloRetryRequests, the outcome (completed, alert,\n"
           "reset or close after the ClientHello, timeout, truncated, gap, evicted),\n"
-          "the client family and the network path. Schema: docs/observe.md.\n"
+          "the client family, the network path, and the application protocol that\n"
+          "carried the handshake (STARTTLS and database dialogues, ALPN, port).\n"
+          "Schema: docs/observe.md.\n"
           "\n"
           "Output:\n"
           "  --format jsonl|table|prom   one JSON object per handshake (default), a\n"
@@ -62,6 +64,11 @@ void cli_help_observe(FILE *out)
           "  --prefix-v4 N, --prefix-v6 N  network-path prefix lengths (24, 48)\n"
           "  --families FILE             extra 'JA4 FAMILY' lines (JA4 may end in '*'),\n"
           "                              tried before the built-in table\n"
+          "  --app-port PORT=PROTOCOL    direct TLS to server port PORT is PROTOCOL\n"
+          "                              (https, smtp, imap, pop3, ftp, ldap, postgres,\n"
+          "                              mysql, xmpp) when no STARTTLS dialogue or ALPN\n"
+          "                              says; before the built-in ports (443 https, 465\n"
+          "                              smtp, 993 imap, ...); repeatable\n"
           "  -q, --quiet                 no summary on standard error\n"
           "\n"
           "Limits (memory stays bounded; everything dropped is counted and reported):\n"
@@ -294,7 +301,10 @@ enum {
     OPT_COUNT,
     OPT_DURATION,
     OPT_METRICS_INTERVAL,
+    OPT_APP_PORT,
 };
+
+#define MAX_APP_PORTS 64
 
 static const char observe_optstring[] = "-:ho:i:q";
 
@@ -319,6 +329,7 @@ static const struct option observe_options[] = {
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+    {"app-port", required_argument, NULL, OPT_APP_PORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -333,6 +344,8 @@ typedef struct {
     unsigned long long count, duration, interval;
     const char **operands; /* capture files or, with -i, the words of the BPF filter */
     size_t noperands;
+    pqt_obs_app_port app_ports[MAX_APP_PORTS]; /* --app-port, in command-line order */
+    size_t n_app_ports;
 } observe_args;
 
 /* The value of option o as a number from 0 to max. Every observe number is
@@ -369,6 +382,41 @@ static int format_option(observe_args *a, const char *value)
     } else {
         cli_error("observe", "unknown --format '%s'; use jsonl, table or prom", value);
         return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --app-port PORT=PROTOCOL: direct TLS on PORT is PROTOCOL. A later one
+ * for the same port replaces the earlier. */
+static int app_port_option(observe_args *a, const char *value)
+{
+    const char *eq = strchr(value, '=');
+    unsigned long port = 0;
+    char *end = NULL;
+    int app = eq != NULL ? pqt_obs_app_protocol_from_name(eq + 1) : -1;
+    if (eq != NULL && eq > value && value[0] >= '0' && value[0] <= '9') {
+        errno = 0;
+        port = strtoul(value, &end, 10);
+    }
+    if (end != eq || errno != 0 || port == 0 || port > 65535 || app <= PQT_OBS_APP_UNKNOWN) {
+        cli_error("observe",
+                  "--app-port wants PORT=PROTOCOL with a port from 1 to 65535 and one of https, "
+                  "smtp, imap, pop3, ftp, ldap, postgres, mysql, xmpp (e.g. 10465=smtp), got '%s'",
+                  value);
+        return CLI_EXIT_USAGE;
+    }
+    size_t i = 0;
+    while (i < a->n_app_ports && a->app_ports[i].port != port) {
+        i++;
+    }
+    if (i == MAX_APP_PORTS) {
+        cli_error("observe", "at most %d --app-port options", MAX_APP_PORTS);
+        return CLI_EXIT_USAGE;
+    }
+    a->app_ports[i].port = (uint16_t)port;
+    a->app_ports[i].app = (pqt_obs_app_protocol)app;
+    if (i == a->n_app_ports) {
+        a->n_app_ports++;
     }
     return CLI_EXIT_OK;
 }
@@ -459,6 +507,8 @@ static int observe_option(observe_args *a, const cli_opts *o, int code)
     case OPT_METRICS_LISTEN:
         a->listen_addr = o->value;
         break;
+    case OPT_APP_PORT:
+        return app_port_option(a, o->value);
     default:
         return observe_number(a, o, code);
     }
@@ -692,6 +742,8 @@ static int observe_open(const observe_args *a, observe_state *s)
         .families = s->fam,
         .on_handshake = on_handshake,
         .arg = &s->rc,
+        .app_ports = a->app_ports,
+        .n_app_ports = a->n_app_ports,
     };
     return pqt_obs_new(&cfg, &s->obs) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
 }

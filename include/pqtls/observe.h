@@ -70,6 +70,61 @@ typedef enum {
 #define PQT_OBS_A_SNAPLEN 0x200             /* packets cut by the capture snaplen */
 #define PQT_OBS_A_MEMORY 0x400              /* evicted to stay under the memory limit */
 
+/*
+ * The application protocol that carried the handshake (docs/observe.md,
+ * "Application protocol"): from the cleartext before the ClientHello
+ * (STARTTLS and its kin), else from the ALPN the client offered, else from
+ * the server port. Stable names: pqt_obs_app_protocol_name.
+ */
+typedef enum {
+    PQT_OBS_APP_UNKNOWN = 0,
+    PQT_OBS_APP_HTTPS,
+    PQT_OBS_APP_SMTP,
+    PQT_OBS_APP_IMAP,
+    PQT_OBS_APP_POP3,
+    PQT_OBS_APP_FTP,
+    PQT_OBS_APP_LDAP,
+    PQT_OBS_APP_POSTGRES,
+    PQT_OBS_APP_MYSQL,
+    PQT_OBS_APP_XMPP,
+    PQT_OBS_N_APPS
+} pqt_obs_app_protocol;
+
+/* How app_protocol was decided. */
+typedef enum {
+    PQT_OBS_APP_BY_NONE = 0, /* unknown */
+    PQT_OBS_APP_BY_PREAMBLE, /* the cleartext dialogue before the ClientHello */
+    PQT_OBS_APP_BY_ALPN,     /* a protocol name the ClientHello offered in ALPN */
+    PQT_OBS_APP_BY_PORT,     /* the server port (or an HTTP CONNECT target's) */
+    PQT_OBS_APP_BY_ANSWER,   /* the server's plaintext answer to the ClientHello */
+} pqt_obs_app_source;
+
+/* "https", "smtp", ... "unknown". */
+PQT_API const char *pqt_obs_app_protocol_name(pqt_obs_app_protocol p);
+/* The protocol of a name as pqt_obs_app_protocol_name spells it; -1 if none. */
+PQT_API int pqt_obs_app_protocol_from_name(const char *name);
+/* "preamble", "alpn", "port", "answer", or NULL for PQT_OBS_APP_BY_NONE. */
+PQT_API const char *pqt_obs_app_source_name(pqt_obs_app_source s);
+
+/*
+ * The protocol a cleartext dialogue before TLS belongs to: client holds the
+ * first client_len bytes the client sent before its ClientHello, server
+ * the server's bytes before it (either may be empty). Only the first
+ * PQT_OBS_APP_PEEK bytes of each are read. PQT_OBS_APP_UNKNOWN when no rule
+ * matches; *connect_port (may be NULL) is set to the target port of an HTTP
+ * CONNECT request found instead, else 0.
+ */
+#define PQT_OBS_APP_PEEK 512
+PQT_API pqt_obs_app_protocol pqt_obs_app_from_preamble(const uint8_t *client, size_t client_len,
+                                                       const uint8_t *server, size_t server_len,
+                                                       uint16_t *connect_port);
+
+/* A server port whose direct TLS is one protocol (--app-port PORT=PROTOCOL). */
+typedef struct {
+    uint16_t port;
+    pqt_obs_app_protocol app;
+} pqt_obs_app_port;
+
 typedef struct {
     uint64_t ts_us; /* capture time of the first ClientHello byte */
     uint8_t ip_version;
@@ -95,6 +150,8 @@ typedef struct {
     char ja4[PQT_JA4_SIZE]; /* "" without a ClientHello */
     const char *ja4_r;      /* raw sorted JA4, NULL without one */
     const char *client_family;
+    pqt_obs_app_protocol app_protocol; /* what carried the handshake */
+    pqt_obs_app_source app_source;     /* how that was decided */
 
     /* Second ClientHello after a HelloRetryRequest: its key-share groups. */
     uint16_t retry_key_share[PQT_HELLO_MAX_KEY_SHARES];
@@ -159,6 +216,11 @@ typedef struct {
     const pqt_obs_families *families; /* NULL: "unknown" for all */
     pqt_obs_callback on_handshake;
     void *arg;
+    /* Direct TLS on these server ports is this protocol, before the
+     * built-in ports (443 https, 465 smtp, ...); the array must outlive
+     * the observer. */
+    const pqt_obs_app_port *app_ports;
+    size_t n_app_ports;
 } pqt_obs_config;
 
 typedef struct {

@@ -61,6 +61,11 @@ typedef struct {
     uint16_t server_version, cipher, group, hrr_group;
     uint16_t retry_key_share[PQT_HELLO_MAX_KEY_SHARES];
     char ja4[PQT_JA4_SIZE];
+    /* From the cleartext before the ClientHello (appproto.c), in what was
+     * padding: PQT_OBS_APP_UNKNOWN when it named none; then the target
+     * port of an HTTP CONNECT found there, 0 without one. */
+    uint8_t app;
+    uint16_t connect_port;
 } obs_hs;
 
 typedef struct obs_flow {
@@ -402,6 +407,25 @@ static const pqt_obs_handshake *build_record(pqt_obs *o, const obs_flow *f, pqt_
         memcpy(hs->ja4, h->ja4, sizeof(hs->ja4));
     }
     hs->client_family = h->client_family != NULL ? h->client_family : "unknown";
+    const obs_tls_dir *srv = &f->tls[1 - c];
+    pqt_obs_app_protocol answer = PQT_OBS_APP_UNKNOWN;
+    if (h->app == PQT_OBS_APP_UNKNOWN && !h->has_sh && srv->mode == OBS_TLS_SCAN &&
+        srv->scan != NULL) {
+        /* No TLS from the server: does its plaintext answer name a
+         * protocol (a banner where TLS was expected)? */
+        answer = pqt_obs_app_from_preamble(NULL, 0, srv->scan, srv->scan_len, NULL);
+    }
+    if (h->app != PQT_OBS_APP_UNKNOWN) {
+        hs->app_protocol = (pqt_obs_app_protocol)h->app;
+        hs->app_source = PQT_OBS_APP_BY_PREAMBLE;
+    } else if (answer != PQT_OBS_APP_UNKNOWN) {
+        hs->app_protocol = answer;
+        hs->app_source = PQT_OBS_APP_BY_ANSWER;
+    } else {
+        hs->app_protocol = pqt_obs_app_direct(
+            hs->has_ch ? &hs->ch : NULL, h->connect_port != 0 ? h->connect_port : hs->server_port,
+            o->cfg.app_ports, o->cfg.n_app_ports, &hs->app_source);
+    }
     memcpy(hs->retry_key_share, h->retry_key_share, sizeof(hs->retry_key_share));
     hs->n_retry_key_share = h->n_retry_key_share;
     hs->has_sh = h->has_sh;
@@ -575,7 +599,29 @@ static int ev_role(void *ctx, int side)
     return f->client == side ? OBS_ROLE_CLIENT : OBS_ROLE_SERVER;
 }
 
-static void ev_start(void *ctx, int side, int role, size_t preamble)
+/*
+ * The client's first record starts: name the application protocol from
+ * the cleartext before it, the client's (pre) and the server's so far.
+ * The server has not started TLS yet, so its bytes are all in its
+ * direction's search window (tlsstream.c); nothing is copied or kept but
+ * the answer.
+ */
+static void note_preamble(obs_flow *f, obs_hs *hs, int side, const uint8_t *pre, size_t n)
+{
+    const obs_tls_dir *srv = &f->tls[1 - side];
+    const uint8_t *s = NULL;
+    size_t sn = 0;
+    if (srv->mode == OBS_TLS_SCAN && srv->scan != NULL) {
+        s = srv->scan;
+        sn = srv->scan_len;
+    }
+    if (n == 0 && sn == 0) {
+        return;
+    }
+    hs->app = (uint8_t)pqt_obs_app_from_preamble(pre, n, s, sn, &hs->connect_port);
+}
+
+static void ev_start(void *ctx, int side, int role, const uint8_t *pre, size_t preamble)
 {
     obs_flow *f = ctx;
     if (f->client < 0) {
@@ -594,6 +640,7 @@ static void ev_start(void *ctx, int side, int role, size_t preamble)
         }
         if (f->hs != NULL) {
             f->hs->ts_us = f->last_us;
+            note_preamble(f, f->hs, side, pre, preamble);
         } else {
             /* Only when this one flow holds all the memory (its buffers). */
             o->st.reassembly_budget_giveups++;

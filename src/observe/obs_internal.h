@@ -39,8 +39,10 @@ typedef struct {
 typedef struct {
     /* Which role this direction plays now (the scanner asks). */
     int (*role)(void *ctx, int side);
-    /* The direction's first record starts; role is what the scanner saw. */
-    void (*start)(void *ctx, int side, int role, size_t preamble);
+    /* The direction's first record starts; role is what the scanner saw.
+     * pre holds the bytes before it (preamble of them; NULL and 0 when the
+     * stream starts with the record), valid only during the call. */
+    void (*start)(void *ctx, int side, int role, const uint8_t *pre, size_t preamble);
     /* A handshake message that is not whole in the piece of record body
      * where it starts, so it is reassembled: type, the length its header
      * claims, and what happens to its body (OBS_HS_*). Messages whole in
@@ -75,5 +77,16 @@ void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, v
                       const uint8_t *p, size_t n);
 void pqt_obs_tls_gap(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx, int side);
 void pqt_obs_tls_free(obs_tls_dir *t, pqt_budget *b);
+
+/* ---- application protocol (appproto.c) ---- */
+
+/*
+ * Direct TLS, or a preamble no rule names: the first ALPN protocol ID the
+ * client offered that names one of ours, else the server port in ports,
+ * else a built-in port (443 https, 465 smtp, ...). *by says which.
+ */
+pqt_obs_app_protocol pqt_obs_app_direct(const pqt_client_hello *ch, uint16_t port,
+                                        const pqt_obs_app_port *ports, size_t n_ports,
+                                        pqt_obs_app_source *by);
 
 #endif

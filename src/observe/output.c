@@ -317,6 +317,8 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     } else {
         pqt_json_null(&j);
     }
+    pqt_json_kv_string(&j, "app_protocol", pqt_obs_app_protocol_name(hs->app_protocol));
+    pqt_json_kv_string(&j, "app_protocol_source", pqt_obs_app_source_name(hs->app_source));
     pqt_json_key(&j, "ja4");
     if (hs->has_ch && hs->ja4[0] != 0) {
         pqt_json_string(&j, hs->ja4);

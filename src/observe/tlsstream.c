@@ -11,7 +11,8 @@
  *
  * Before the first record the stream is scanned for a plausible record
  * header, so TLS behind a proxy request (HTTP CONNECT, SOCKS) or STARTTLS
- * is found.
+ * is found; the bytes before it go to the engine, which names the
+ * application protocol from them (appproto.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -244,11 +245,12 @@ static void records(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, voi
 }
 
 static void start_records(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, void *ctx,
-                          int side, int role, size_t preamble, const uint8_t *p, size_t n)
+                          int side, int role, const uint8_t *pre, size_t preamble, const uint8_t *p,
+                          size_t n)
 {
     t->mode = OBS_TLS_RECORDS;
     t->preamble = preamble;
-    ev->start(ctx, side, role, preamble);
+    ev->start(ctx, side, role, pre, preamble);
     records(t, b, ev, ctx, side, p, n);
 }
 
@@ -267,7 +269,7 @@ void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, v
     int found;
     /* Fast path: the stream starts with a record (no copy). */
     if (t->scan_len == 0 && n >= 6 && (found = plausible_start(p, role)) != 0) {
-        start_records(t, b, ev, ctx, side, found, 0, p, n);
+        start_records(t, b, ev, ctx, side, found, NULL, 0, p, n);
         return;
     }
     /* Otherwise collect up to OBS_SCAN_MAX bytes and search them. */
@@ -297,7 +299,7 @@ void pqt_obs_tls_feed(obs_tls_dir *t, pqt_budget *b, const obs_tls_events *ev, v
         size_t pos = t->scan_pos, len = t->scan_len;
         t->scan = NULL;
         t->scan_len = t->scan_pos = 0;
-        start_records(t, b, ev, ctx, side, found, pos, buf + pos, len - pos);
+        start_records(t, b, ev, ctx, side, found, buf, pos, buf + pos, len - pos);
         free(buf);
         pqt_budget_give(b, OBS_SCAN_MAX);
         if (take < n) {

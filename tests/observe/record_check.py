@@ -52,6 +52,11 @@ def main():
 
     def common(name, r, family, group, segments=1):
         check(r["client_family"] == family, f"{name}: family {r['client_family']}, expected {family}")
+        # Direct TLS on a test port: curl and Chromium offer ALPN h2 and
+        # http/1.1, so https by ALPN (docs/observe.md, Application protocol).
+        if family in ("Chrome", "curl/OpenSSL"):
+            check((r["app_protocol"], r["app_protocol_source"]) == ("https", "alpn"),
+                  f"{name}: app_protocol {r['app_protocol']} by {r['app_protocol_source']}")
         check(r["group"] == group, f"{name}: group {r['group']}, expected {group}")
         check(r["client_hello"]["complete"], f"{name}: ClientHello incomplete")
         check(r["client_hello"]["segments"] == segments,
@@ -88,6 +93,9 @@ def main():
         check(r["outcome"] == "completed", f"node: outcome {r['outcome']}")
         check(r["hrr"] is False, "node: unexpected HRR")
         check("X25519MLKEM768" in r["key_share_groups"], f"node: key shares {r['key_share_groups']}")
+        # No ALPN, no preamble, a port of no protocol: unknown.
+        check((r["app_protocol"], r["app_protocol_source"]) == ("unknown", None),
+              f"node: app_protocol {r['app_protocol']} by {r['app_protocol_source']}")
 
     r = one("split")
     if r:
@@ -123,6 +131,8 @@ def main():
     r = one("reset")
     if r:
         common("reset", r, "curl/OpenSSL", None)
+        # The server reset on the ClientHello without a byte of answer: the
+        # middlebox signature, which observe must still name.
         check(r["outcome"] == "reset_after_client_hello", f"reset: outcome {r['outcome']}")
         check(r["closed_by"] == "server", f"reset: closed_by {r['closed_by']}")
 

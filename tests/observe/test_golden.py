@@ -278,6 +278,28 @@ check(records(os.path.join(PCAPS, "foxio-ja4/pcap/socks4-https.pcap")) == [], "l
 for p in ("foxio-ja4/pcap/https-connect.pcap", "arkime/mysql-tls.pcap", "arkime/smtp-starttls.pcap", "arkime/ldap-ssl.pcap"):
     r = one(p)
     check("preamble" in r.get("anomalies", []) and r.get("ja4"), "%s: TLS after a preamble" % p)
+
+# ---------------------------------------------------------------- application protocol
+# From the dialogue before the ClientHello (docs/observe.md "Application
+# protocol"); an HTTP CONNECT to port 443 by that port; direct TLS by ALPN.
+for p, app, source in (("arkime/smtp-starttls.pcap", "smtp", "preamble"),
+                       ("arkime/ldap-ssl.pcap", "ldap", "preamble"),
+                       ("arkime/mysql-tls.pcap", "mysql", "preamble"),
+                       ("foxio-ja4/pcap/https-connect.pcap", "https", "port"),
+                       ("foxio-ja4/pcap/tls-alpn-h2.pcap", "https", "alpn"),
+                       ("arkime/tls-split-client-hello.pcap", "https", "alpn")):
+    r = one(p)
+    check((r.get("app_protocol"), r.get("app_protocol_source")) == (app, source),
+          "%s: app_protocol %s by %s, expected %s by %s" % (p, r.get("app_protocol"), r.get("app_protocol_source"), app, source))
+socks = records(os.path.join(PCAPS, "foxio-ja4/pcap/socks-https-example.pcap"))
+check(len(socks) == 3 and all((r["app_protocol"], r["app_protocol_source"]) == ("unknown", None) for r in socks),
+      "SOCKS on 1080 without ALPN: unknown")
+socks = records(os.path.join(PCAPS, "foxio-ja4/pcap/socks-https-example.pcap"), ["--app-port", "1080=https"])
+check(all((r["app_protocol"], r["app_protocol_source"]) == ("https", "port") for r in socks), "--app-port 1080=https")
+APPS = {"unknown", "https", "smtp", "imap", "pop3", "ftp", "ldap", "postgres", "mysql", "xmpp"}
+check(all(r["app_protocol"] in APPS and (r["app_protocol"] == "unknown") == (r["app_protocol_source"] is None)
+          for r in records(os.path.join(PCAPS, "ndpi/pcap/sites.pcapng"))),
+      "app_protocol names and sources over ndpi sites")
 r = one("ndpi/pcap/tls_2_reasms.pcapng")
 check("midstream" in r.get("anomalies", []), "SYN-less start")
 one("suricata-verify/tls-duplicate-hello/input.pcap")
