@@ -36,10 +36,10 @@ extern "C" {
 typedef enum {
     PQT_OBS_COMPLETED = 0,   /* both sides went on to encrypted traffic */
     PQT_OBS_ALERT,           /* a fatal (or close_notify) plaintext alert */
-    PQT_OBS_RESET_AFTER_CH,  /* RST after the ClientHello, no ServerHello */
-    PQT_OBS_CLOSED_AFTER_CH, /* FIN after the ClientHello, no ServerHello */
-    PQT_OBS_RESET,           /* RST after the ServerHello, before completion */
-    PQT_OBS_CLOSED,          /* FIN after the ServerHello, before completion */
+    PQT_OBS_RESET_AFTER_CH,  /* RST after the ClientHello, nothing from the server */
+    PQT_OBS_CLOSED_AFTER_CH, /* FIN after the ClientHello, nothing from the server */
+    PQT_OBS_RESET,           /* RST after the server's answer, before completion */
+    PQT_OBS_CLOSED,          /* FIN after the server's answer, before completion */
     PQT_OBS_TIMEOUT,         /* idle longer than the timeout, unfinished */
     PQT_OBS_TRUNCATED,       /* the capture ended before the handshake did */
     PQT_OBS_GAP,             /* bytes missing from the capture inside the handshake */
@@ -69,6 +69,7 @@ typedef enum {
 #define PQT_OBS_A_BUDGET PQT_REASM_BUDGET   /* buffer budget ran out: a hole or a hello given up */
 #define PQT_OBS_A_SNAPLEN 0x200             /* packets cut by the capture snaplen */
 #define PQT_OBS_A_MEMORY 0x400              /* evicted to stay under the memory limit */
+#define PQT_OBS_A_SERVER_NOT_TLS 0x800      /* the server answered the ClientHello with non-TLS */
 
 /*
  * The application protocol that carried the handshake (docs/observe.md,

@@ -86,6 +86,7 @@ typedef struct obs_flow {
     obs_hs *hs; /* from the first ClientHello record on */
     pqt_obs *obs;
     uint8_t ch_started, sh_seen, ccs_seen[2], app_after_sh[2], lost_gap, fin_client;
+    uint8_t srv_answer; /* server bytes since the ClientHello began, up to 255 */
     unsigned anomalies;
 } obs_flow;
 
@@ -464,6 +465,74 @@ static void emit(pqt_obs *o, obs_flow *f, pqt_obs_outcome outcome)
     release_hs(o, f);
 }
 
+/*
+ * Did the server answer the ClientHello? Its ServerHello, a
+ * HelloRetryRequest, an alert that did not end the handshake, or any
+ * other bytes since the ClientHello began. An answer that does not start
+ * with a TLS record (a plaintext banner or error, garbage) is marked
+ * server_not_tls: its first 6 bytes were searched for a record header and
+ * none starts there (tlsstream.c).
+ */
+static int server_answered(obs_flow *f)
+{
+    if (f->sh_seen) {
+        return 1;
+    }
+    if (f->srv_answer >= 6 && f->client >= 0 && f->tls[1 - f->client].mode == OBS_TLS_SCAN) {
+        f->anomalies |= PQT_OBS_A_SERVER_NOT_TLS;
+    }
+    return f->srv_answer > 0;
+}
+
+/*
+ * Did the server send bytes the capture lacks? The TCP numbers say so when
+ * the client acknowledged more of the server's stream than was seen, or
+ * the server's own RST or FIN (p, when from_server) starts after the last
+ * byte seen: a lost alert then looks like silence, and a reset after it
+ * like the middlebox signature. One sequence number is allowed for a FIN;
+ * a distance beyond the reassembly window is no evidence (a stale ISN).
+ */
+static int server_bytes_missing(const obs_flow *f, const pqt_packet *p, int from_server)
+{
+    if (f->client < 0) {
+        return 0;
+    }
+    const pqt_reasm *srv = &f->re[1 - f->client], *cli = &f->re[f->client];
+    uint32_t end;
+    if (!srv->anchored) {
+        return 0;
+    }
+    if (from_server && p != NULL) {
+        end = p->seq + (uint32_t)p->payload_len;
+    } else if (cli->ack_valid) {
+        end = cli->last_ack;
+    } else {
+        return 0;
+    }
+    int32_t d = (int32_t)(end - srv->next_seq);
+    return d > 1 && d <= (1 << 24);
+}
+
+/*
+ * The outcome of a connection reset (rst) or closed before the handshake
+ * completed. *_after_client_hello only when the server sent nothing at all
+ * since the ClientHello: the broken-middlebox signature. After any answer
+ * it is reset or closed; with the answer missing from the capture, gap.
+ */
+static pqt_obs_outcome ended_early(pqt_obs *o, obs_flow *f, int rst, const pqt_packet *p,
+                                   int from_server)
+{
+    if (server_answered(f)) {
+        return rst ? PQT_OBS_RESET : PQT_OBS_CLOSED;
+    }
+    if (server_bytes_missing(f, p, from_server)) {
+        f->anomalies |= PQT_OBS_A_GAP;
+        o->st.reassembly_gaps++;
+        return PQT_OBS_GAP;
+    }
+    return rst ? PQT_OBS_RESET_AFTER_CH : PQT_OBS_CLOSED_AFTER_CH;
+}
+
 /* The flow ends without a decisive event (end of input, idle, eviction). */
 static void settle(pqt_obs *o, obs_flow *f, pqt_obs_outcome why)
 {
@@ -479,9 +548,10 @@ static void settle(pqt_obs *o, obs_flow *f, pqt_obs_outcome why)
         return;
     }
     if (f->fin_client) {
-        emit(o, f, f->sh_seen ? PQT_OBS_CLOSED : PQT_OBS_CLOSED_AFTER_CH);
+        emit(o, f, ended_early(o, f, 0, NULL, 0));
         return;
     }
+    (void)server_answered(f); /* server_not_tls for a timeout or a truncated capture too */
     if (f->lost_gap && why == PQT_OBS_TRUNCATED) {
         why = PQT_OBS_GAP;
     }
@@ -619,6 +689,13 @@ static void note_preamble(obs_flow *f, obs_hs *hs, int side, const uint8_t *pre,
         return;
     }
     hs->app = (uint8_t)pqt_obs_app_from_preamble(pre, n, s, sn, &hs->connect_port);
+    if (n == 0 && sn > 0) {
+        /* The server spoke first and the client sent its ClientHello
+         * without a word of the dialogue (a direct probe of a STARTTLS
+         * port): that greeting is the only answer it will get, and a reset
+         * that follows is no middlebox's. */
+        f->srv_answer = (uint8_t)(sn < 255 ? sn : 255);
+    }
 }
 
 static void ev_start(void *ctx, int side, int role, const uint8_t *pre, size_t preamble)
@@ -934,6 +1011,9 @@ static void ev_lost(void *ctx, int side, int why)
 static void sink_data(void *ctx, int side, const uint8_t *p, size_t n)
 {
     obs_flow *f = ctx;
+    if (f->hs != NULL && side != f->client && f->srv_answer < 255) {
+        f->srv_answer = (uint8_t)(n < 255u - f->srv_answer ? f->srv_answer + n : 255u);
+    }
     if (f->state == FLOW_ACTIVE) {
         pqt_obs_tls_feed(&f->tls[side], &f->obs->budget, &f->obs->ev, f, side, p, n);
     }
@@ -1119,11 +1199,11 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
                 settle(o, f, PQT_OBS_TRUNCATED);
             }
         } else if (p->flags & PQT_TCP_RST) {
-            f->hs->closed_by_server = from_server;
-            emit(o, f, f->sh_seen ? PQT_OBS_RESET : PQT_OBS_RESET_AFTER_CH);
+            f->hs->closed_by_server = (uint8_t)from_server;
+            emit(o, f, ended_early(o, f, 1, p, from_server));
         } else if (from_server) {
             f->hs->closed_by_server = 1;
-            emit(o, f, f->sh_seen ? PQT_OBS_CLOSED : PQT_OBS_CLOSED_AFTER_CH);
+            emit(o, f, ended_early(o, f, 0, p, 1));
         } else {
             f->fin_client = 1; /* the server may still answer a half-closed client */
         }

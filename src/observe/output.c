@@ -105,6 +105,7 @@ static const struct {
     {PQT_OBS_A_BUDGET, "buffer_budget"},
     {PQT_OBS_A_SNAPLEN, "snaplen"},
     {PQT_OBS_A_MEMORY, "memory_limit"},
+    {PQT_OBS_A_SERVER_NOT_TLS, "server_not_tls"},
 };
 
 int pqt_obs_view_init(obs_view *v, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)

@@ -18,7 +18,11 @@
  * Properties: no crash or over-read; at most one record per flow; outputs
  * (JSON, table, Prometheus) accept every record; the buffer budget returns
  * to zero and the memory to the fixed part; the memory limit holds; every
- * eviction is counted and its record says evicted.
+ * eviction is counted and its record says evicted; every record names an
+ * application protocol and how it was found (the tight run also maps the
+ * server port with --app-port's table). The input's two halves are also
+ * given to the preamble classifier directly, as a client's and a server's
+ * cleartext.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +42,9 @@ static void on_hs(const pqt_obs_handshake *hs, void *arg)
     FUZZ_CHECK(pqt_obs_write_json(devnull, hs, NULL) == 0);
     FUZZ_CHECK(hs->ja4[0] == 0 || strlen(hs->ja4) == PQT_JA4_LEN);
     FUZZ_CHECK(!hs->has_ch || hs->ja4_r != NULL);
+    FUZZ_CHECK((unsigned)hs->app_protocol < PQT_OBS_N_APPS);
+    FUZZ_CHECK((hs->app_protocol == PQT_OBS_APP_UNKNOWN) ==
+               (hs->app_source == PQT_OBS_APP_BY_NONE));
     pqt_obs_agg_add(agg, hs);
 }
 
@@ -104,10 +111,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         devnull = fopen("/dev/null", "w");
         FUZZ_CHECK(devnull != NULL);
     }
+    uint16_t port = 1;
+    pqt_obs_app_protocol app =
+        pqt_obs_app_from_preamble(data, size / 2, data + size / 2, size - size / 2, &port);
+    FUZZ_CHECK((unsigned)app < PQT_OBS_N_APPS && (app == PQT_OBS_APP_UNKNOWN || port == 0));
+
     pqt_obs_config roomy = {.max_buffer_bytes = 1 << 15};
     run(data, size, &roomy);
 
+    static const pqt_obs_app_port ports[] = {{443, PQT_OBS_APP_IMAP}};
     pqt_obs_config tight = {.max_flows = 8, .max_buffer_bytes = 16u << 10};
+    tight.app_ports = ports;
+    tight.n_app_ports = 1;
     if (tight_memory == 0) {
         /* The smallest limit pqt_obs_new accepts for this table: the fixed
          * part (the same for every limit that holds 8 flows) + 16 KiB. */

@@ -3,7 +3,11 @@
 handshakes (no captured traffic): a ClientHello with an X25519MLKEM768 key
 share split over segments, a ServerHello selecting it, an HRR, an alert;
 under flow pressure: eight flows with hellos whole in one segment, eight
-with hybrid hellos spanning segments at once, a header claiming 16 MB.
+with hybrid hellos spanning segments at once, a header claiming 16 MB; the
+cleartext dialogues before TLS that name the application protocol (SMTP,
+IMAP, POP3, FTP, LDAP, PostgreSQL, MySQL, XMPP), a banner met by a direct
+ClientHello, and a HelloRetryRequest or bytes that are not TLS answered by
+a reset.
 
 usage: make_observe_corpus.py tests/fuzz/corpus
 """
@@ -73,6 +77,12 @@ def pcap(frames):
     return s
 
 
+def script_flags(segments):
+    """The same, but a step without data is written too (SYN, FIN, RST)."""
+    return b"".join(script([(f, o, d)]) if d else bytes([f]) + u16(o & 0xFFFF) + b"\x00"
+                    for f, o, d in segments)
+
+
 def write(target, name, data):
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
@@ -92,6 +102,47 @@ write("fuzz_obs_stream", "pq-reversed", script([(2, 0, b""), (0, 1 + 255, ch[255
 write("fuzz_obs_stream", "hrr", script([(0, 0, record(22, client_hello(group=0x1D, share_len=32))), (1, 0, hrr)]))
 write("fuzz_obs_stream", "alert-rst", script([(0, 0, ch), (1, 0, alert), (9, 100, b"")]))
 write("fuzz_obs_stream", "preamble", script([(0, 0, b"CONNECT x:443 HTTP/1.1\r\n\r\n" + ch)]))
+
+# Dialogues before TLS (appproto.c): (side, bytes) steps, side 1 = server,
+# each side's offsets running on; then the hello and the ServerHello. No
+# SYNs: the harness sets ACK on every step, so a SYN would read as a
+# SYN-ACK and make the wrong side the client; the client is then the side
+# whose stream holds the ClientHello.
+def dialogue(steps):
+    off, segs = [1, 1], []
+    for side, data in steps + [(0, ch), (1, sh)]:
+        segs.append((side, off[side], data))
+        off[side] += len(data)
+    return script_flags(segs)
+
+
+ldap_start_tls = bytes([0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16]) + b"1.3.6.1.4.1.1466.20037"
+mysql_greeting = b"\x4a\x00\x00\x00\x0a5.7.16\x00" + b"\x01" * 64
+mysql_ssl = b"\x20\x00\x00\x01\x8f\xaa\x3a\x00\xff\xff\xff\x00\x21" + b"\x00" * 23
+for name, steps in (
+        ("smtp", [(1, b"220 mx ESMTP\r\n"), (0, b"EHLO x\r\n"), (1, b"250-mx\r\n250 STARTTLS\r\n"),
+                  (0, b"STARTTLS\r\n"), (1, b"220 2.0.0 Ready\r\n")]),
+        ("imap", [(1, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"), (0, b"a STARTTLS\r\n"),
+                  (1, b"a OK Begin TLS\r\n")]),
+        ("pop3", [(1, b"+OK ready\r\n"), (0, b"STLS\r\n"), (1, b"+OK Begin TLS\r\n")]),
+        ("ftp", [(1, b"220 (vsFTPd 3.0.3)\r\n"), (0, b"AUTH TLS\r\n"), (1, b"234 Proceed\r\n")]),
+        ("ldap", [(0, ldap_start_tls), (1, bytes([0x30, 0x0c, 2, 1, 1, 0x78, 7, 0x0a, 1, 0, 4, 0, 4, 0]))]),
+        ("postgres", [(0, b"\x00\x00\x00\x08\x04\xd2\x16\x30"), (1, b"N"),
+                      (0, b"\x00\x00\x00\x08\x04\xd2\x16\x2f"), (1, b"S")]),
+        ("mysql", [(1, mysql_greeting), (0, mysql_ssl)]),
+        ("xmpp", [(0, b"<?xml version='1.0'?><stream:stream to='x' xmlns='jabber:client'>"),
+                  (1, b"<stream:stream from='x'><stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                      b"</stream:features>"),
+                  (0, b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"), (1, b"<proceed/>")])):
+    write("fuzz_obs_stream", "dialogue-" + name, dialogue(steps))
+# A direct ClientHello to a port that greeted in plaintext, then the reset;
+# a HelloRetryRequest, then the reset; bytes that are not TLS, then the close.
+write("fuzz_obs_stream", "banner-then-reset",
+      script_flags([(1, 1, b"* OK ready\r\n"), (0, 1, ch), (8, 1 + len(ch), b"")]))
+write("fuzz_obs_stream", "hrr-then-reset",
+      script_flags([(0, 1, ch), (1, 1, hrr), (8, 1 + len(ch), b"")]))
+write("fuzz_obs_stream", "not-tls-then-fin",
+      script_flags([(0, 1, ch), (1, 1, b"GARBAGE 0123456789"), (5, 19, b"")]))
 
 # Flow pressure (flags bits 4-6 pick one of 8 flows; script() writes no step
 # for empty data, so these flows start mid-stream). Small hellos whole in

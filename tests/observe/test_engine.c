@@ -11,6 +11,14 @@
  * counted as a give-up, not hello_too_big; a header claiming 16 MB is
  * reported with that size as hello_too_big; and the memory limit holds by
  * the observer's own accounting, the oldest flows evicted and counted.
+ *
+ * How a connection that ends before completion is named: reset or closed
+ * after the ClientHello only when the server sent nothing since it; after
+ * an answer (a HelloRetryRequest, bytes that are not TLS, a plaintext
+ * greeting a direct ClientHello ignored) reset or closed, non-TLS answers
+ * marked server_not_tls; gap when the TCP numbers show server bytes the
+ * capture lacks (a lost alert); and the application protocol from the
+ * preamble, the ALPN or the port on each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,9 +343,193 @@ static void test_memory_current_flow(void)
     pqt_obs_free(o);
 }
 
+/* ---- how a handshake ends before completion ------------------------------ */
+
+enum { END_RST_CLIENT = 0, END_RST_SERVER, END_FIN_SERVER };
+
+typedef struct {
+    const char *client_pre, *server_pre; /* cleartext before the ClientHello */
+    const uint8_t *answer;               /* server bytes after it */
+    size_t answer_len;
+    uint32_t ack_extra; /* the client acknowledges this many server bytes never captured */
+    uint32_t seq_extra; /* the server's own RST/FIN comes after this many such bytes */
+    int end;            /* END_* */
+    uint16_t port;
+} ending;
+
+/* One connection: SYN, SYN-ACK, the preambles, the whole hello (two
+ * records, obs_flows.h), the answer, then the end; the record reported. */
+static sink run_ending(const ending *e, const pqt_obs_app_port *ports, size_t n_ports)
+{
+    sink s;
+    pqt_obs *o = NULL;
+    pqt_obs_config cfg;
+    memset(&s, 0, sizeof(s));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.on_handshake = on_hs;
+    cfg.arg = &s;
+    cfg.app_ports = ports;
+    cfg.n_app_ports = n_ports;
+    CHECK(pqt_obs_new(&cfg, &o) == 0);
+    if (o == NULL) {
+        return s;
+    }
+    uint32_t cseq = 5000, sseq = 9000;
+    uint64_t t = 1700000000000000ull;
+    pqt_packet p = seg(1, cseq++, PQT_TCP_SYN, NULL, 0);
+    p.dport = e->port;
+    pqt_obs_segment(o, t++, &p);
+    p = seg(0, sseq++, PQT_TCP_SYN | PQT_TCP_ACK, NULL, 0);
+    p.sport = e->port;
+    pqt_obs_segment(o, t++, &p);
+    const char *pre[2] = {e->server_pre, e->client_pre};
+    for (int side = 0; side < 2; side++) {
+        if (pre[side] != NULL) {
+            size_t n = strlen(pre[side]);
+            p = seg(side, side ? cseq : sseq, PQT_TCP_ACK, (const uint8_t *)pre[side], n);
+            side ? (p.dport = e->port) : (p.sport = e->port);
+            pqt_obs_segment(o, t++, &p);
+            side ? (cseq += (uint32_t)n) : (sseq += (uint32_t)n);
+        }
+    }
+    size_t hello_end = client_len - 15;
+    p = seg(1, cseq, PQT_TCP_ACK, client_stream, hello_end);
+    p.dport = e->port;
+    pqt_obs_segment(o, t++, &p);
+    cseq += (uint32_t)hello_end;
+    if (e->answer_len > 0) {
+        p = seg(0, sseq, PQT_TCP_ACK, e->answer, e->answer_len);
+        p.sport = e->port;
+        pqt_obs_segment(o, t++, &p);
+        sseq += (uint32_t)e->answer_len;
+    }
+    if (e->end == END_RST_CLIENT) {
+        p = seg(1, cseq, PQT_TCP_RST | PQT_TCP_ACK, NULL, 0);
+        p.ack = sseq + e->ack_extra;
+        p.dport = e->port;
+    } else {
+        p = seg(0, sseq + e->seq_extra,
+                e->end == END_RST_SERVER ? PQT_TCP_RST : (PQT_TCP_FIN | PQT_TCP_ACK), NULL, 0);
+        p.ack = cseq;
+        p.sport = e->port;
+    }
+    pqt_obs_segment(o, t++, &p);
+    pqt_obs_finish(o);
+    CHECK(s.n == 1);
+    pqt_obs_free(o);
+    return s;
+}
+
+static void test_endings(void)
+{
+    static const uint8_t hrr[] = {22,   3,    3,    0,    56,   2,    0,    0,    52,   3,    3,
+                                  0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+                                  0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+                                  0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c, 0,
+                                  0x13, 0x01, 0,    0,    12,   0,    43,   0,    2,    3,    4,
+                                  0,    51,   0,    2,    0x11, 0xec};
+    static const uint8_t garbage[] = "GARBAGE 3f9a0c";
+    sink s;
+
+    /* Nothing from the server since the ClientHello: the middlebox signature. */
+    ending e = {.end = END_RST_SERVER, .port = 443};
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET_AFTER_CH && s.last.closed_by_server);
+    CHECK(s.last.app_protocol == PQT_OBS_APP_HTTPS && s.last.app_source == PQT_OBS_APP_BY_ALPN);
+    e.end = END_FIN_SERVER;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_CLOSED_AFTER_CH && s.last.closed_by_server);
+    /* Also after a whole SMTP dialogue: its bytes came before the hello. */
+    e.client_pre = "EHLO client.example\r\nSTARTTLS\r\n";
+    e.server_pre = "220 mx.example ESMTP\r\n250-mx.example\r\n250 STARTTLS\r\n220 2.0.0 Ready\r\n";
+    e.port = 25;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_CLOSED_AFTER_CH && s.last.closed_by_server);
+    CHECK(s.last.app_protocol == PQT_OBS_APP_SMTP && s.last.app_source == PQT_OBS_APP_BY_PREAMBLE);
+    CHECK((s.last.anomalies & (PQT_OBS_A_PREAMBLE | PQT_OBS_A_SERVER_NOT_TLS)) ==
+          PQT_OBS_A_PREAMBLE);
+
+    /* A HelloRetryRequest, then the client resets: the server answered. */
+    memset(&e, 0, sizeof(e));
+    e.port = 443;
+    e.answer = hrr;
+    e.answer_len = sizeof(hrr);
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET && !s.last.closed_by_server && s.last.hrr);
+    CHECK(s.last.hrr_group == PQT_GROUP_X25519MLKEM768 && !s.last.has_sh);
+    CHECK(!(s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+
+    /* Bytes that are not TLS, then a reset or a close. */
+    e.answer = garbage;
+    e.answer_len = sizeof(garbage) - 1;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET && (s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+    e.end = END_FIN_SERVER;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_CLOSED && (s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+    /* Fewer than 6 bytes cannot be judged: answered, not marked. */
+    e.answer_len = 5;
+    e.end = END_RST_CLIENT;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET && !(s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+
+    /* A direct ClientHello to a server that greeted in plaintext (a probe
+     * of a STARTTLS port): the greeting was the answer; the protocol is
+     * the greeting's. */
+    memset(&e, 0, sizeof(e));
+    e.server_pre = "* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n";
+    e.port = 143;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET && (s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+    CHECK(s.last.app_protocol == PQT_OBS_APP_IMAP && s.last.app_source == PQT_OBS_APP_BY_PREAMBLE);
+    /* The same greeting after the hello: named from the answer. */
+    memset(&e, 0, sizeof(e));
+    e.answer = (const uint8_t *)"* OK IMAP4rev1 ready\r\n";
+    e.answer_len = 22;
+    e.port = 143;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET && (s.last.anomalies & PQT_OBS_A_SERVER_NOT_TLS));
+    CHECK(s.last.app_protocol == PQT_OBS_APP_IMAP && s.last.app_source == PQT_OBS_APP_BY_ANSWER);
+
+    /* The server's alert is missing from the capture: the client's reset
+     * acknowledges its 7 bytes, or the server's own FIN comes after them.
+     * Not the middlebox signature: a gap. */
+    pqt_obs_stats st;
+    memset(&e, 0, sizeof(e));
+    e.port = 443;
+    e.ack_extra = 7;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_GAP && (s.last.anomalies & PQT_OBS_A_GAP));
+    e.ack_extra = 1; /* a FIN the capture lacks, no data: nothing missing */
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET_AFTER_CH);
+    e.ack_extra = 0;
+    e.end = END_FIN_SERVER;
+    e.seq_extra = 7;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_GAP && (s.last.anomalies & PQT_OBS_A_GAP));
+    e.end = END_RST_SERVER;
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_GAP);
+    e.seq_extra = 0x40000000u; /* a stale ISN, no evidence */
+    s = run_ending(&e, NULL, 0);
+    CHECK(s.last.outcome == PQT_OBS_RESET_AFTER_CH);
+    (void)st;
+
+    /* Direct TLS named by port: --app-port before the built-in table. */
+    static const pqt_obs_app_port ports[] = {{10465, PQT_OBS_APP_SMTP}, {443, PQT_OBS_APP_IMAP}};
+    memset(&e, 0, sizeof(e));
+    e.port = 10465;
+    s = run_ending(&e, ports, 2);
+    /* The hello offers ALPN h2: that decides before any port. */
+    CHECK(s.last.app_protocol == PQT_OBS_APP_HTTPS && s.last.app_source == PQT_OBS_APP_BY_ALPN);
+}
+
 int main(void)
 {
     build_single_record_hello();
+    build_streams();
+    test_endings();
     test_whole_hellos_unbuffered();
     test_split_hellos_budget();
     test_claimed_size();
