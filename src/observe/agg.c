@@ -15,11 +15,14 @@
 
 #define MAP_CAP 4096 /* slots; at most MAP_CAP / 2 keys */
 #define MAX_FAMILY_LABELS 50
+#define MAX_SERVICE_LABELS 100
 #define TOP_N 20
 
 typedef struct {
     char *key;
     uint64_t total, pq, failed;
+    unsigned apps;    /* services: the application protocols seen, 1 << app */
+    uint8_t labelled; /* services: has label values of its own */
 } agg_entry;
 
 typedef struct {
@@ -30,8 +33,8 @@ typedef struct {
 struct pqt_obs_agg {
     pqt_obs_output_opts opts;
     uint64_t total, pq;
-    agg_map by_family, by_server, failures, groups, prom, hrr;
-    size_t family_labels;
+    agg_map by_family, by_server, by_app, failures, groups, prom, hrr, services;
+    size_t family_labels, service_labels;
     int err;
     uint8_t hash_key[16]; /* slot_of's SipHash key, random per aggregate */
 };
@@ -117,6 +120,8 @@ void pqt_obs_agg_free(pqt_obs_agg *a)
     }
     map_free(&a->by_family);
     map_free(&a->by_server);
+    map_free(&a->by_app);
+    map_free(&a->services);
     map_free(&a->failures);
     map_free(&a->groups);
     map_free(&a->prom);
@@ -146,10 +151,45 @@ static void group_label(const pqt_obs_handshake *hs, char out[32])
     }
 }
 
+/* The SNI as plain text for the table and labels: at most 255 bytes,
+ * control and non-ASCII bytes as '?'; "" without one. */
+static void sni_text(const obs_view *v, char out[256])
+{
+    size_t n = v->sni != NULL ? (v->sni_len > 255 ? 255 : v->sni_len) : 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = v->sni[i];
+        out[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    out[n] = 0;
+}
+
+/* A service: "192.0.2.7:443 www.example" ("[2001:db8::1]:25" without SNI). */
+static void service_key(const obs_view *v, const pqt_obs_handshake *hs, const char *sni,
+                        char out[512])
+{
+    int v6 = hs->ip_version == 6;
+    snprintf(out, 512, "%s%s%s:%u%s%s", v6 ? "[" : "", v->server, v6 ? "]" : "",
+             (unsigned)hs->server_port, sni[0] ? " " : "", sni);
+}
+
+/* A label set of its own for the first `max` keys seen, "other" after:
+ * decided once per key, when it is first counted. */
+static int labelled(agg_entry *e, size_t *used, size_t max)
+{
+    if (e == NULL) {
+        return 0;
+    }
+    if (e->total == 1) {
+        e->labelled = *used < max && strcmp(e->key, "(other)") != 0;
+        *used += e->labelled;
+    }
+    return e->labelled;
+}
+
 void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
 {
     obs_view v;
-    char key[512], g[32];
+    char key[512], g[32], sni[256];
     if (a == NULL || hs == NULL || pqt_obs_view_init(&v, hs, &a->opts) != 0) {
         if (a != NULL) {
             a->err = PQT_ERR_INTERNAL;
@@ -162,17 +202,17 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     a->pq += (unsigned)pq;
     const char *fam = hs->client_family ? hs->client_family : "unknown";
     count(map_get(a, &a->by_family, fam), pq, failed);
-    if (v.sni != NULL) {
-        snprintf(key, sizeof(key), "%.*s", (int)(v.sni_len > 255 ? 255 : v.sni_len), v.sni);
-        for (char *p = key; *p; p++) {
-            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) {
-                *p = '?'; /* the table is plain text */
-            }
-        }
-    } else {
-        snprintf(key, sizeof(key), "%s", v.server);
+    /* Per service (server address, port and SNI), not per host: HTTPS on
+     * 443 and SMTP on 25 of one host are two rows. */
+    sni_text(&v, sni);
+    service_key(&v, hs, sni, key);
+    agg_entry *se = map_get(a, &a->by_server, key);
+    count(se, pq, failed);
+    if (se != NULL) {
+        se->apps |= 1u << (unsigned)hs->app_protocol;
     }
-    count(map_get(a, &a->by_server, key), pq, failed);
+    const char *app = pqt_obs_app_protocol_name(hs->app_protocol);
+    count(map_get(a, &a->by_app, app), pq, failed);
     group_label(hs, g);
     if (hs->group_source != PQT_OBS_GROUP_NONE && pqt_group_name(hs->group) == NULL) {
         snprintf(g, sizeof(g), "0x%04x", hs->group);
@@ -199,6 +239,16 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     group_label(hs, g);
     snprintf(key, sizeof(key), "%s\t%s\t%s", g, fam, pqt_obs_outcome_name(hs->outcome));
     count(map_get(a, &a->prom, key), pq, failed);
+    /* Per service, bounded: the first MAX_SERVICE_LABELS services seen have
+     * their server, port and SNI as labels, later ones are "other"; the
+     * application protocol and the group are bounded by their tables. */
+    if (labelled(se, &a->service_labels, MAX_SERVICE_LABELS)) {
+        snprintf(key, sizeof(key), "%s\t%u\t%s\t%s\t%s", v.server, (unsigned)hs->server_port, sni,
+                 app, g);
+    } else {
+        snprintf(key, sizeof(key), "other\t\t\t%s\t%s", app, g);
+    }
+    count(map_get(a, &a->services, key), pq, failed);
     if (hs->hrr) {
         pqt_obs_handshake tmp = *hs;
         tmp.group = hs->hrr_group;
@@ -260,6 +310,38 @@ static int share_section(FILE *f, const char *title, const char *col, const agg_
     return 0;
 }
 
+/* The services: "server:port SNI" and the application protocols seen on it. */
+static int service_section(FILE *f, const agg_map *m, size_t top)
+{
+    size_t n;
+    const agg_entry **v = sorted(m, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fprintf(f, "\nHybrid share by service: server address, port and SNI (top %zu)\n", top);
+    fprintf(f, "  %-50s %-9s %10s %10s %7s %10s\n", "service (server:port SNI)", "protocol",
+            "handshakes", "hybrid", "share", "failed");
+    for (size_t i = 0; i < n && i < top; i++) {
+        char apps[128] = "";
+        size_t len = 0;
+        for (int k = 1; k <= PQT_OBS_N_APPS; k++) {
+            int p = k % PQT_OBS_N_APPS; /* unknown last */
+            if (v[i]->apps & (1u << p)) {
+                len += (size_t)snprintf(apps + len, sizeof(apps) - len, "%s%s", len ? "+" : "",
+                                        pqt_obs_app_protocol_name((pqt_obs_app_protocol)p));
+            }
+        }
+        fprintf(f, "  %-50.50s %-9s %10llu %10llu %6.1f%% %10llu\n", v[i]->key,
+                apps[0] ? apps : "-", (unsigned long long)v[i]->total, (unsigned long long)v[i]->pq,
+                pct(v[i]->pq, v[i]->total), (unsigned long long)v[i]->failed);
+    }
+    if (n > top) {
+        fprintf(f, "  (%zu more not shown)\n", n - top);
+    }
+    free(v);
+    return 0;
+}
+
 int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *f)
 {
     size_t n;
@@ -271,8 +353,9 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
             (unsigned long long)a->total, (unsigned long long)a->pq, pct(a->pq, a->total));
     if ((ret = share_section(f, "Hybrid share by client family", "client family", &a->by_family,
                              TOP_N)) != 0 ||
-        (ret = share_section(f, "Hybrid share by server (top 20)", "server (SNI or address)",
-                             &a->by_server, TOP_N)) != 0 ||
+        (ret = service_section(f, &a->by_server, TOP_N)) != 0 ||
+        (ret = share_section(f, "Hybrid share by application protocol", "application protocol",
+                             &a->by_app, TOP_N)) != 0 ||
         (ret = share_section(f, "Negotiated groups", "group", &a->groups, TOP_N)) != 0) {
         return ret;
     }
@@ -392,6 +475,33 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
         fputs("pqtls_observe_hello_retry_requests_total{group=\"", f);
         label(f, v[i]->key);
         fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
+    }
+    free(v);
+    v = sorted(&a->services, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fputs("# HELP pqtls_observe_service_handshakes_total TLS handshakes seen, by service (server "
+          "address, port and SNI; the first 100 services seen, later ones as server \"other\"), "
+          "application protocol and negotiated group.\n"
+          "# TYPE pqtls_observe_service_handshakes_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        static const char *const names[5] = {"server", "port", "sni", "app_protocol", "group"};
+        char buf[512], *part = buf;
+        snprintf(buf, sizeof(buf), "%s", v[i]->key);
+        fputs("pqtls_observe_service_handshakes_total{", f);
+        for (int k = 0; k < 5; k++) {
+            char *tab = part != NULL ? strchr(part, '\t') : NULL;
+            if (tab != NULL) {
+                *tab = 0;
+            }
+            fprintf(f, "%s%s=\"", k ? "," : "", names[k]);
+            label(f, part != NULL ? part : "");
+            fputc('"', f);
+            part = tab != NULL ? tab + 1 : NULL;
+        }
+        fprintf(f, "} %llu\n", (unsigned long long)v[i]->total);
     }
     free(v);
     counter(f, "pqtls_observe_packets_total", "Frames read.", st->packets);

@@ -3,9 +3,13 @@
  * exposition: the map slots come from a hash under a random per-run key,
  * so the tests assert what a user sees does not depend on them. Two
  * aggregates (two keys) fed the same handshakes in opposite orders write
- * byte-identical tables and expositions; rows are ordered by count, then
- * by name; past the map's capacity (2048 keys) further servers are folded
- * into "(other)".
+ * byte-identical tables and expositions (but for which services have
+ * label values of their own: the first 100 seen); rows are ordered by
+ * count, then by name; past the map's capacity (2048 keys) further services
+ * are folded into "(other)". Services are server address, port and SNI: one
+ * host with HTTPS on 443 and SMTP on 25 is two rows and two label sets,
+ * each with its application protocol; the 101st service and later are
+ * "other" in the metrics.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <stdio.h>
@@ -46,6 +50,26 @@ static int make_hs(unsigned i, pqt_obs_handshake *hs, char sni[32])
     hs->hrr = i % 11 == 0;
     hs->hrr_group = hs->hrr ? PQT_GROUP_X25519MLKEM768 : 0;
     return round <= server % 7;
+}
+
+/* The exposition without the per-service metric, whose label sets are the
+ * first services seen (so they depend on the order). */
+static void drop_service_metric(char *prom)
+{
+    char *p = prom;
+    while (p != NULL && (p = strstr(p, "pqtls_observe_service_handshakes_total")) != NULL) {
+        char *eol = strchr(p, '\n');
+        char *start = p;
+        while (start > prom && start[-1] != '\n') {
+            start--;
+        }
+        if (eol == NULL) {
+            *start = 0;
+            break;
+        }
+        memmove(start, eol + 1, strlen(eol + 1) + 1);
+        p = start;
+    }
 }
 
 /* The table and the exposition of one aggregate fed handshakes 0..N_HS-1
@@ -89,28 +113,47 @@ static void test_agg_deterministic(void)
     render(0, &t1, &p1);
     render(1, &t2, &p2);
     CHECK(t1 != NULL && t2 != NULL && strcmp(t1, t2) == 0);
-    CHECK(p1 != NULL && p2 != NULL && strcmp(p1, p2) == 0);
-    /* The server section: 20 rows by count, descending, ties by name;
+    CHECK(p1 != NULL && p2 != NULL);
+    if (p1 != NULL && p2 != NULL) {
+        /* 600 services: 100 with labels of their own, the rest "other". */
+        static const char metric[] = "\npqtls_observe_service_handshakes_total{",
+                          own_labels[] = "server=\"192.0.2.7\",port=\"443\",sni=\"s",
+                          other_labels[] = "server=\"other\",port=\"\",sni=\"\",app_protocol=";
+        const char *q = p1;
+        int own = 0, other = 0;
+        while ((q = strstr(q, metric)) != NULL) {
+            q += sizeof(metric) - 1;
+            own += strncmp(q, own_labels, sizeof(own_labels) - 1) == 0;
+            other += strncmp(q, other_labels, sizeof(other_labels) - 1) == 0;
+        }
+        CHECK(other == 2 && own >= 100 && own <= 200); /* other: x25519 and X25519MLKEM768 */
+        drop_service_metric(p1);
+        drop_service_metric(p2);
+        CHECK(strcmp(p1, p2) == 0);
+    }
+    /* The service section: 20 rows by count, descending, ties by name;
      * servers 6, 13, 20, ... are the ones seen 7 times. */
-    const char *sec = t1 ? strstr(t1, "Hybrid share by server") : NULL;
+    const char *sec = t1 ? strstr(t1, "Hybrid share by service") : NULL;
     CHECK(sec != NULL);
     if (sec != NULL) {
         const char *line = strchr(sec, '\n') + 1;
         line = strchr(line, '\n') + 1; /* the column titles */
-        char prev_name[64] = "";
+        char prev_name[128] = "";
         unsigned long long prev_count = ~0ull;
         int rows = 0, ordered = 1;
-        for (; strncmp(line, "  s", 3) == 0; line = strchr(line, '\n') + 1) {
-            char name[64];
+        for (; strncmp(line, "  192.0.2.7:443 s", 17) == 0; line = strchr(line, '\n') + 1) {
+            char addr[64], sni[64], app[16], name[128];
             unsigned long long count;
-            if (sscanf(line, " %63s %llu", name, &count) != 2) {
+            if (sscanf(line, " %63s %63s %15s %llu", addr, sni, app, &count) != 4) {
                 break;
             }
+            snprintf(name, sizeof(name), "%s %s", addr, sni);
             if (count > prev_count || (count == prev_count && strcmp(name, prev_name) <= 0)) {
                 ordered = 0;
             }
             if (rows == 0) {
-                CHECK(strcmp(name, "s006.example") == 0 && count == 7);
+                CHECK(strcmp(name, "192.0.2.7:443 s006.example") == 0 && count == 7);
+                CHECK(strcmp(app, "unknown") == 0);
             }
             snprintf(prev_name, sizeof(prev_name), "%s", name);
             prev_count = count;
@@ -158,9 +201,90 @@ static void test_agg_fold(void)
     CHECK(table != NULL && strstr(table, "TLS handshakes: 3000,") == table);
     const char *other = table ? strstr(table, "\n  (other) ") : NULL;
     unsigned long long count = 0;
-    CHECK(other != NULL && sscanf(other + 10, "%llu", &count) == 1 && count == 3000 - 2048);
+    char app[16] = "";
+    CHECK(other != NULL && sscanf(other, " (other) %15s %llu", app, &count) == 2 &&
+          count == 3000 - 2048 && strcmp(app, "unknown") == 0);
     CHECK(table != NULL && strstr(table, "  (2029 more not shown)\n") != NULL);
     free(table);
+    pqt_obs_agg_free(a);
+}
+
+/* The table has this service row (columns as the table writes them). */
+static int has_row(const char *table, const char *service, const char *apps, unsigned total,
+                   unsigned hybrid, const char *share)
+{
+    char row[256];
+    snprintf(row, sizeof(row), "\n  %-50s %-9s %10u %10u %6s%% %10u\n", service, apps, total,
+             hybrid, share, 0u);
+    return table != NULL && strstr(table, row) != NULL;
+}
+
+/* A handshake of service (port, SNI or NULL) of host 192.0.2.7. */
+static void add_service(pqt_obs_agg *a, uint16_t port, const char *sni, pqt_obs_app_protocol app,
+                        uint16_t group, int n)
+{
+    for (int i = 0; i < n; i++) {
+        pqt_obs_handshake hs;
+        char buf[32];
+        (void)make_hs(0, &hs, buf);
+        hs.server_port = port;
+        hs.ch.sni = (const uint8_t *)sni;
+        hs.ch.sni_len = sni != NULL ? strlen(sni) : 0;
+        hs.app_protocol = app;
+        hs.app_source = PQT_OBS_APP_BY_PREAMBLE;
+        hs.group = group;
+        hs.outcome = PQT_OBS_COMPLETED;
+        pqt_obs_agg_add(a, &hs);
+    }
+}
+
+/* One host, HTTPS on 443 (hybrid) and SMTP on 25 (classical, with and
+ * without SNI): one row and one label set per service, never one per host. */
+static void test_agg_services(void)
+{
+    pqt_obs_agg *a = NULL;
+    pqt_obs_stats st;
+    char *table = NULL, *prom = NULL;
+    size_t n;
+    memset(&st, 0, sizeof(st));
+    CHECK(pqt_obs_agg_new(NULL, &a) == 0);
+    if (a == NULL) {
+        return;
+    }
+    add_service(a, 443, "www.example", PQT_OBS_APP_HTTPS, PQT_GROUP_X25519MLKEM768, 3);
+    add_service(a, 25, NULL, PQT_OBS_APP_SMTP, PQT_GROUP_X25519, 2);
+    add_service(a, 25, "mail.example", PQT_OBS_APP_SMTP, PQT_GROUP_X25519, 1);
+    add_service(a, 25, "mail.example", PQT_OBS_APP_UNKNOWN, PQT_GROUP_X25519, 1);
+    FILE *f = open_memstream(&table, &n);
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(pqt_obs_agg_write_table(a, &st, f) == 0);
+        fclose(f);
+    }
+    f = open_memstream(&prom, &n);
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(pqt_obs_agg_write_prom(a, &st, f) == 0);
+        fclose(f);
+    }
+    CHECK(has_row(table, "192.0.2.7:443 www.example", "https", 3, 3, "100.0"));
+    CHECK(has_row(table, "192.0.2.7:25", "smtp", 2, 0, "0.0"));
+    /* One service seen as smtp and as unknown says both. */
+    CHECK(has_row(table, "192.0.2.7:25 mail.example", "smtp+unknown", 2, 0, "0.0"));
+    const char *apps = table ? strstr(table, "Hybrid share by application protocol") : NULL;
+    CHECK(apps != NULL && strstr(apps, "\n  smtp ") != NULL && strstr(apps, "\n  https ") != NULL);
+    CHECK(prom != NULL &&
+          strstr(prom, "pqtls_observe_service_handshakes_total{server=\"192.0.2.7\","
+                       "port=\"443\",sni=\"www.example\",app_protocol=\"https\","
+                       "group=\"X25519MLKEM768\"} 3\n"));
+    CHECK(prom != NULL &&
+          strstr(prom, "pqtls_observe_service_handshakes_total{server=\"192.0.2.7\","
+                       "port=\"25\",sni=\"\",app_protocol=\"smtp\","
+                       "group=\"x25519\"} 2\n"));
+    CHECK(prom != NULL && strstr(prom, "port=\"25\",sni=\"mail.example\",app_protocol=\"unknown\","
+                                       "group=\"x25519\"} 1\n"));
+    free(table);
+    free(prom);
     pqt_obs_agg_free(a);
 }
 
@@ -168,6 +292,7 @@ int main(void)
 {
     test_agg_deterministic();
     test_agg_fold();
+    test_agg_services();
     printf("test_observe_agg: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -390,13 +390,15 @@ check([a["client"] for a in ps3] != [a["client"] for a in ps1], "random key diff
 # ---------------------------------------------------------------- table, prom, families
 p = run(["-q", "--format", "table", sites, os.path.join(PCAPS, "arkime/tls-split-client-hello.pcap")])
 t = p.stdout.decode()
-check(p.returncode == 0 and "Hybrid share by client family" in t and "Hybrid share by server" in t
+check(p.returncode == 0 and "Hybrid share by client family" in t and "Hybrid share by service" in t
       and "Failures by outcome and network path" in t and "clients2.google.com" in t, "table sections")
 prom = os.path.join(SCRATCH, "observe.prom")
 p = run(["-q", "--format", "prom", "-o", prom, sites])
 text = open(prom).read()
 total = sum(int(m.group(1)) for m in re.finditer(r'^pqtls_observe_handshakes_total\{[^}]*\} (\d+)$', text, re.M))
 check(p.returncode == 0 and total == len(raw), "prom handshakes_total sums to the records (%d vs %d)" % (total, len(raw)))
+svc = sum(int(m.group(1)) for m in re.finditer(r'^pqtls_observe_service_handshakes_total\{[^}]*\} (\d+)$', text, re.M))
+check(svc == len(raw), "prom service_handshakes_total sums to the records (%d vs %d)" % (svc, len(raw)))
 check(all(re.fullmatch(r'(# (HELP|TYPE) .*|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? \d+)', l) for l in text.splitlines()),
       "prom text format")
 fam = os.path.join(SCRATCH, "families")
