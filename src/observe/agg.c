@@ -22,7 +22,7 @@ typedef struct {
     char *key;
     uint64_t total, pq, failed;
     unsigned apps;    /* services: the application protocols seen, 1 << app */
-    uint8_t labelled; /* services: has label values of its own */
+    uint8_t labelled; /* families, services: has label values of its own */
 } agg_entry;
 
 typedef struct {
@@ -228,12 +228,9 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
                  v.client_prefix, v.server_prefix, hops);
         count(map_get(a, &a->failures, key), pq, failed);
     }
-    /* Prometheus: bounded families (the first MAX_FAMILY_LABELS seen). */
-    agg_entry *fe = map_get(a, &a->by_family, fam);
-    if (fe != NULL && fe->total == 1) {
-        a->family_labels++;
-    }
-    if (a->family_labels > MAX_FAMILY_LABELS && fe != NULL && fe->total == 1) {
+    /* Prometheus: bounded families (the first MAX_FAMILY_LABELS seen; a
+     * later one is "other" on every handshake, not only on its first). */
+    if (!labelled(map_get(a, &a->by_family, fam), &a->family_labels, MAX_FAMILY_LABELS)) {
         fam = "other";
     }
     group_label(hs, g);

@@ -288,8 +288,53 @@ static void test_agg_services(void)
     pqt_obs_agg_free(a);
 }
 
+/* 60 client families, each seen twice: the first 50 have label values of
+ * their own, the other 10 are "other" on both of their handshakes. */
+static void test_agg_family_labels(void)
+{
+    pqt_obs_agg *a = NULL;
+    pqt_obs_stats st;
+    char *prom = NULL, names[60][16];
+    size_t n;
+    memset(&st, 0, sizeof(st));
+    CHECK(pqt_obs_agg_new(NULL, &a) == 0);
+    if (a == NULL) {
+        return;
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 60; k++) {
+            pqt_obs_handshake hs;
+            char sni[32];
+            (void)make_hs(0, &hs, sni);
+            snprintf(names[k], sizeof(names[k]), "family%02d", k);
+            hs.client_family = names[k];
+            hs.group = PQT_GROUP_X25519MLKEM768;
+            hs.outcome = PQT_OBS_COMPLETED;
+            pqt_obs_agg_add(a, &hs);
+        }
+    }
+    FILE *f = open_memstream(&prom, &n);
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(pqt_obs_agg_write_prom(a, &st, f) == 0);
+        fclose(f);
+    }
+    int own = 0;
+    for (int k = 0; k < 60; k++) {
+        char want[128];
+        snprintf(want, sizeof(want), "client_family=\"%.15s\",outcome=\"completed\"} 2\n",
+                 names[k]);
+        own += prom != NULL && strstr(prom, want) != NULL;
+    }
+    CHECK(own == 50);
+    CHECK(prom != NULL && strstr(prom, "client_family=\"other\",outcome=\"completed\"} 20\n"));
+    free(prom);
+    pqt_obs_agg_free(a);
+}
+
 int main(void)
 {
+    test_agg_family_labels();
     test_agg_deterministic();
     test_agg_fold();
     test_agg_services();
