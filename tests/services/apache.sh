@@ -136,6 +136,7 @@ done
 [ -n "$AP_PID" ] || fail "apache: no free port after 6 tries"
 PORT=${SVC_PORTS[0]}
 note "apache $AP_VERSION pid $AP_PID on 127.0.0.1:$PORT"
+obs_capture "$PORT=https:direct"
 
 HYB=X25519MLKEM768:X25519
 tls_expect "https, client $HYB" 0x11ec+nohrr -connect "127.0.0.1:$PORT" -groups $HYB

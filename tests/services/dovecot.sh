@@ -103,6 +103,8 @@ HYB=X25519MLKEM768:X25519
 
 # The documented configuration.
 start_dovecot imported "$DV_DEFAULT_ENV OPENSSL_CONF=$OSSL_CNF"
+obs_capture "${DV_PORTS[0]}=imap:closes" "${DV_PORTS[1]}=imap:direct:closes" \
+    "${DV_PORTS[2]}=pop3:closes"
 tls_expect "imap STARTTLS, client $HYB" 0x11ec+nohrr \
     -connect "127.0.0.1:${DV_PORTS[0]}" -starttls imap -groups $HYB
 tls_expect "imaps (implicit TLS), client $HYB" 0x11ec+nohrr \

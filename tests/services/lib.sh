@@ -17,6 +17,10 @@
 #   tls_expect "what" 0x11ec -connect 127.0.0.1:$PORT -starttls smtp -groups X25519MLKEM768:X25519
 #   scan_expect "smtp://127.0.0.1:$PORT" supported X25519MLKEM768
 #   svc_done VERSION
+#
+# and, to have `pqtls observe` assert the same on a capture of the test,
+#   obs_capture PORT=smtp IMPLICIT_PORT=smtp:direct ...
+# once the servers listen and before the clients connect (see obs_capture).
 
 SVC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # fail, note, need_cmd, random_port, port_owned_by, wait_listening: the
@@ -33,6 +37,11 @@ SVC_SAW_HYBRID=0
 # TLS terminator): its hybrid group is not the service's.
 SVC_HYBRID_COUNTS=1
 SVC_N=0
+# obs_capture: the tcpdump recording the test's connections, its pcaps, the
+# ports it covers and what observe must find on them.
+OBS_TCPDUMP=
+OBS_PCAPS=()
+OBS_PORTS=" "
 # The group list every hybrid server here is given: hybrid first, then the
 # classical groups that clients without pqtls need.
 SVC_GROUPS=X25519MLKEM768:X25519:prime256v1
@@ -201,6 +210,12 @@ group_name() {
 # ClientHellos were sent: 2 means the server asked for another group with a
 # HelloRetryRequest).
 tls_handshake() {
+    local a prev=""
+    TLS_PORT=
+    for a in "$@"; do
+        [ "$prev" != -connect ] || TLS_PORT="${a##*:}"
+        prev="$a"
+    done
     SVC_N=$((SVC_N + 1))
     TLS_LOG="$SVC_DIR/s_client.$SVC_N.log"
     TLS_RC=0
@@ -237,6 +252,7 @@ tls_expect() {
         tls_fail "$what: $TLS_HELLOS ClientHello(s), expected $hellos (HelloRetryRequest or not)"
     fi
     [ "$want" != 0x11ec ] || [ "$SVC_HYBRID_COUNTS" -eq 0 ] || SVC_SAW_HYBRID=1
+    obs_expect "$TLS_PORT" "$want" "${hellos:-any}"
     note "ok: $what: $(group_name "$TLS_GROUP") ($TLS_GROUP), $TLS_HELLOS ClientHello(s)"
 }
 
@@ -251,6 +267,8 @@ tls_expect_fail() {
     fi
     alert="$(grep -m1 -o '<<< TLS 1.[23], Alert \[length 0002\], fatal [a-z_]*' "$TLS_LOG" |
         sed 's/.*fatal /alert /')" || true
+    # A ClientHello went out: observe must report that handshake as failed.
+    [ "$TLS_HELLOS" -eq 0 ] || obs_expect "$TLS_PORT" fail any
     note "ok: $what: no TLS (${alert:-no alert received}; s_client status $TLS_RC)"
 }
 
@@ -278,6 +296,102 @@ scan_expect() {
     fi
 }
 
+# ---- pqtls observe on a capture of the test (issue 10) ----
+#
+# obs_capture SPEC...: record the test's connections to these ports with
+# tcpdump on lo from now on (a new recording replaces the previous one; the
+# recordings are read as one capture at the end). SPEC is PORT=APP for a
+# port where every client speaks the protocol's dialogue before TLS
+# (STARTTLS, SSLRequest, ...): observe must name APP from that preamble on
+# every connection, the scanner's probes included. PORT=APP:direct is a
+# port of direct TLS (465's or 993's role on a test port): observe is told
+# --app-port PORT=APP, the way an administrator names such a port, and the
+# handshakes openssl s_client made must say APP by port. A further
+# ":closes" says the server refuses a ClientHello it cannot serve by closing
+# the connection without an alert (Dovecot 2.3, slapd with GnuTLS): on the
+# wire that is closed_after_client_hello, as a middlebox's drop would be.
+#
+# Every tls_expect then also adds an expectation for observe: a completed
+# handshake on that port with the same group (and HRR or not, when it
+# asserted that), and every tls_expect_fail that sent a ClientHello a
+# handshake that did not complete. svc_done reads the recordings with
+# `pqtls observe` and checks them (obs_check.py), after the test's own
+# assertions: so the group the test asserted from s_client's trace is
+# asserted once more from the wire, by the observer.
+obs_capture() {
+    local spec port filter=""
+    need_cmd tcpdump tcpdump
+    obs_stop
+    for spec in "$@"; do
+        port="${spec%%=*}"
+        OBS_PORTS+="$port "
+        printf '%s\n' "$spec" >>"$SVC_DIR/obs.ports"
+        filter+="${filter:+ or }port $port"
+    done
+    SVC_N=$((SVC_N + 1))
+    local pcap="$SVC_DIR/obs.$SVC_N.pcap" log="$SVC_DIR/tcpdump.$SVC_N.log"
+    OBS_PCAPS+=("$pcap")
+    SVC_LOGS+=("$log")
+    # --immediate-mode -U: every packet is in the file when tcpdump stops;
+    # -B: room for the scanner's bursts on a busy machine.
+    tcpdump -i lo -B 16384 --immediate-mode -U -s 0 -w "$pcap" "tcp and ($filter)" \
+        >"$log" 2>&1 </dev/null &
+    OBS_TCPDUMP=$!
+    svc_track "$OBS_TCPDUMP"
+    for _ in $(seq 1 100); do
+        grep -q 'listening on' "$log" && break
+        if ! kill -0 "$OBS_TCPDUMP" 2>/dev/null; then
+            if grep -qiE 'permission|not permitted' "$log"; then
+                fail "tcpdump cannot capture on lo: $(head -n 2 "$log"); this test needs root or CAP_NET_RAW"
+            fi
+            fail "tcpdump exited: $(head -n 3 "$log")"
+        fi
+        sleep 0.05
+    done
+    grep -q 'listening on' "$log" || fail "tcpdump did not start within 5 s"
+    note "observe: recording $* on lo"
+}
+
+# obs_expect PORT WANT HRR: what observe must find for one handshake (the
+# helpers above call it); nothing when the port is not being recorded.
+obs_expect() {
+    [[ "$OBS_PORTS" == *" $1 "* ]] || return 0
+    printf '%s %s %s\n' "$1" "$2" "$3" >>"$SVC_DIR/obs.expect"
+}
+
+# obs_stop: stop the recording (SIGINT: tcpdump writes what it has).
+obs_stop() {
+    [ -n "$OBS_TCPDUMP" ] || return 0
+    sleep 0.2 # the last packets of the last connection
+    kill -INT "$OBS_TCPDUMP" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$OBS_TCPDUMP" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$OBS_TCPDUMP" 2>/dev/null || true
+    OBS_TCPDUMP=
+}
+
+# obs_check: pqtls observe over the recordings, then obs_check.py.
+obs_check() {
+    [ "${#OBS_PCAPS[@]}" -gt 0 ] || return 0
+    obs_stop
+    local args=() spec out="$SVC_DIR/observe.jsonl" rc=0
+    while read -r spec; do
+        [[ "$spec" != *:direct* ]] || args+=(--app-port "${spec%%:*}")
+    done <"$SVC_DIR/obs.ports"
+    SVC_LOGS+=("$out.err")
+    timeout -k 2 60 "$PQTLS" observe "${args[@]}" "${OBS_PCAPS[@]}" >"$out" 2>"$out.err" ||
+        fail "pqtls observe ${args[*]} ${OBS_PCAPS[*]}: status $?"
+    touch "$SVC_DIR/obs.expect"
+    python3 "$SVC_ROOT/tests/services/obs_check.py" "$out" "$SVC_DIR/obs.ports" \
+        "$SVC_DIR/obs.expect" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        SVC_LOGS+=("$out")
+        fail "pqtls observe on the capture of the test: not as expected ($(cat "$SVC_DIR"/tcpdump.*.log | grep -h 'dropped by kernel' | tr '\n' ' '))"
+    fi
+}
+
 # svc_done VERSION: every assertion held. Records what the test found for
 # the table in docs/deploy.md (tests/services/deploy_table.py checks it):
 # the version of the server that ran, and whether it negotiated the hybrid
@@ -285,6 +399,7 @@ scan_expect() {
 # a test that is no row of the table; nothing recorded.
 svc_done() {
     local hybrid=no
+    obs_check
     [ "$SVC_SAW_HYBRID" -eq 0 ] || hybrid=yes
     if [ "$1" != - ]; then
         printf 'test=services.%s\nversion=%s\nhybrid=%s\n' "$SVC_NAME" "$1" "$hybrid" >"$SVC_RESULT.tmp"

@@ -89,6 +89,7 @@ HYB=X25519MLKEM768:X25519
 
 # pqtls loaded, no group list: OpenSSL's default groups, no hybrid.
 start_mariadb "$OSSL_CNF"
+obs_capture "$MY_PORT=mysql"
 lib="$(my_sql "SHOW VARIABLES LIKE 'version_ssl_library'")" || fail "mariadb client: $lib"
 [[ "$lib" == *"OpenSSL 3.0"* ]] || fail "version_ssl_library is '$lib', expected OpenSSL 3.0"
 note "ok: $(tr '\t' ' ' <<<"$lib")"
@@ -98,6 +99,7 @@ stop_pids 100 "$MY_PID"
 
 # The documented configuration: provider and Groups in OPENSSL_CONF.
 start_mariadb "$OSSL_CNF_GROUPS"
+obs_capture "$MY_PORT=mysql"
 tls_expect "provider + Groups, client $HYB" 0x11ec+nohrr \
     -connect "127.0.0.1:$MY_PORT" -starttls mysql -groups $HYB
 tls_expect "provider + Groups, client X25519 (no pqtls)" 0x001d+nohrr \

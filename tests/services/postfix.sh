@@ -35,6 +35,8 @@ svc_init postfix "$@"
 # shellcheck source=postfix_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/postfix_lib.sh"
 start_postfix
+obs_capture "$P_SMTP=smtp" "$P_SUBMISSION=smtp" "$P_SMTPS=smtp:direct" "$P_CURVES=smtp" \
+    "$P_ENV=smtp"
 
 HYB=X25519MLKEM768:X25519
 SMTP=(-connect "127.0.0.1:$P_SMTP" -starttls smtp)

@@ -95,6 +95,7 @@ done
 [ -n "$PG_PID" ] || fail "postgres: no free port after 6 tries"
 PORT=${SVC_PORTS[0]}
 note "postgres $PG_VERSION pid $PG_PID on 127.0.0.1:$PORT"
+obs_capture "$PORT=postgres"
 
 curve="$(PGSSLMODE=require PGCONNECT_TIMEOUT=10 psql -h 127.0.0.1 -p "$PORT" -U postgres -At \
     -c 'SHOW ssl_ecdh_curve' 2>&1)" || fail "psql: $curve"

@@ -67,6 +67,7 @@ done
 [ -n "$LD_PID" ] || fail "slapd: no free ports after 6 tries"
 LD_PORTS=("${SVC_PORTS[@]}")
 note "slapd $LD_VERSION pid $LD_PID: ldap ${SVC_PORTS[0]}, ldaps ${SVC_PORTS[1]}"
+obs_capture "${LD_PORTS[0]}=ldap:closes" "${LD_PORTS[1]}=ldap:direct:closes"
 
 # The directory answers over StartTLS (a real LDAP client, not only s_client).
 out="$(LDAPTLS_REQCERT=never ldapsearch -x -ZZ -H "ldap://127.0.0.1:${SVC_PORTS[0]}" \
@@ -132,6 +133,7 @@ EOF
 done
 [ -n "$HP_PID" ] || fail "haproxy: no free port after 6 tries"
 note "haproxy pid $HP_PID: ldaps 127.0.0.1:${SVC_PORTS[0]} -> slapd ldap 127.0.0.1:${LD_PORTS[0]}"
+obs_capture "${LD_PORTS[0]}=ldap:closes" "${LD_PORTS[1]}=ldap:direct:closes" "${SVC_PORTS[0]}=ldap:direct"
 tls_expect "ldaps through haproxy + pqtls, client $HYB" 0x11ec+nohrr \
     -connect "127.0.0.1:${SVC_PORTS[0]}" -groups $HYB
 out="$(LDAPTLS_REQCERT=never ldapsearch -x -H "ldaps://127.0.0.1:${SVC_PORTS[0]}" \

@@ -44,6 +44,7 @@ done
 [ -n "$RELAY" ] || fail "starttls_relay.py printed no port within 10 s"
 wait_listening "$RELAY_PID" "$RELAY" "$RELAY_LOG" || fail "starttls_relay.py exited"
 note "relay pid $RELAY_PID on 127.0.0.1:$RELAY -> postfix 127.0.0.1:$P_SMTP"
+obs_capture "$P_SMTP=smtp" "$RELAY=smtp"
 
 tls_expect "s_client + pqtls through the relay, STARTTLS, client X25519MLKEM768:X25519" 0x11ec+nohrr \
     -connect "127.0.0.1:$RELAY" -starttls smtp -groups X25519MLKEM768:X25519
@@ -60,6 +61,7 @@ split_hello() {
 }
 split_hello "split ClientHello straight to postfix" "$P_SMTP" server_hello --split 60
 split_hello "split ClientHello through the relay" "$RELAY" closed --split 60
+obs_expect "$RELAY" middlebox any
 grep -q 'dropped: the first TLS read has 60 bytes' "$RELAY_LOG" ||
     fail "the relay did not log the dropped ClientHello"
 note "    relay: $(grep -m1 -o 'dropped: .*' "$RELAY_LOG")"
