@@ -439,7 +439,7 @@ static void release(mcap *c, uint64_t no)
 static void transform(mcap *c, mask_dir *d, uint8_t *p, size_t n, uint64_t off)
 {
     if (c->m->opts.payload == PQT_MASK_PAYLOAD_KEEP_LENGTH) {
-        mask_keystream(c->m, d->ks_id, off, p, n);
+        pqt_m_keystream(c->m, d->ks_id, off, p, n);
     } else {
         memset(p, 0, n);
     }
@@ -479,10 +479,10 @@ static void unit_release(mcap *c, mask_dir *d)
 static void unit_done(mcap *c, mask_dir *d)
 {
     if (d->unit_kind == U_HS) {
-        mask_handshake(c->m, d->unit[0], d->unit + 4, d->unit_len - 4, d->is_client);
+        pqt_m_handshake(c->m, d->unit[0], d->unit + 4, d->unit_len - 4, d->is_client);
     } else if (d->unit_kind == U_LINE) {
         int h = d->in_headers;
-        mask_text_line(c->m, d->unit, d->unit_len, &h);
+        pqt_m_text_line(c->m, d->unit, d->unit_len, &h);
         d->in_headers = (uint8_t)h;
     }
     for (uint32_t i = 0; i < d->n_runs; i++) {
@@ -494,8 +494,16 @@ static void unit_done(mcap *c, mask_dir *d)
 /* Give up on the unit: what was held is replaced with keyed bytes. */
 static void unit_force(mcap *c, mask_dir *d)
 {
+    /* a handshake message keeps its type and length (a ClientHello cut by
+     * the end of the capture still reads as one) */
+    uint32_t keep = d->unit_kind == U_HS ? 4 : 0;
     for (uint32_t i = 0; i < d->n_runs; i++) {
-        pqt_mask_bytes(c->m, "forced", at(c, d->runs[i].abs), d->runs[i].len);
+        mask_run *r = &d->runs[i];
+        uint32_t skip = 0;
+        if (r->unit_off < keep) {
+            skip = keep - r->unit_off < r->len ? keep - r->unit_off : r->len;
+        }
+        pqt_mask_bytes(c->m, "forced", at(c, r->abs + skip), r->len - skip);
     }
     if (d->unit_kind != U_NONE) {
         c->m->st.forced++;
@@ -555,19 +563,31 @@ static void keep_upto(mcap *c, mask_frame *f, uint64_t abs_end)
     (void)c;
 }
 
+/* Text, not binary: the first bytes are printable or line ends. */
+static int looks_text(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n && i < 16; i++) {
+        if ((p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' && p[i] != '\t') || p[i] >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* In-order bytes of one direction. */
 static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
 {
     mask_frame *f = frame_at(c, no);
     int drop = c->m->opts.payload == PQT_MASK_PAYLOAD_DROP;
     int keep_text = c->m->opts.payload == PQT_MASK_PAYLOAD_KEEP_LENGTH;
+    int first = 1;
     while (n > 0) {
         uint8_t *p = at(c, abs);
         size_t take = 1;
         if (d->state == S_DETECT) {
-            if (p[0] == 0x16) {
-                d->state = S_TLS;
-            } else if (p[0] >= 0x20 || p[0] == '\r' || p[0] == '\n' || p[0] == '\t') {
+            if (p[0] >= 20 && p[0] <= 23 && (n < 2 || p[1] == 3)) {
+                d->state = S_TLS; /* a handshake, or an alert as the first answer */
+            } else if (looks_text(p, n)) {
                 d->state = S_TEXT;
                 d->line_start = 1;
             } else {
@@ -591,6 +611,17 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
             take = n;
             transform(c, d, p, take, d->off);
         } else if (d->state == S_TEXT) {
+            if (first && p[0] == 0x16 && (n < 2 || p[1] == 3)) {
+                /* a segment that starts a record after a dialogue (STARTTLS,
+                 * LDAP, a binary reply): the partial line is given up */
+                unit_force(c, d);
+                d->state = S_TLS;
+                continue;
+            }
+            if (!looks_text(p, n > 64 ? 64 : n) && d->unit_kind == U_NONE) {
+                d->state = S_PREAMBLE;
+                continue;
+            }
             if (d->line_start && p[0] == 0x16) {
                 d->state = S_TLS; /* after STARTTLS, CONNECT, a proxy header */
                 continue;
@@ -634,10 +665,11 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
         } else {
             take = n < d->rec_left ? n : d->rec_left;
             int hs = d->rec_type == 22 && !d->encrypted;
-            if (d->rec_type == 22 && d->encrypted && d->hs_n == 0 && p[0] == 1 &&
+            if (d->rec_type == 22 && d->encrypted && d->hs_n == 0 && (p[0] == 1 || p[0] == 2) &&
                 d->rec_left == ((uint32_t)d->rec_hdr[3] << 8 | d->rec_hdr[4])) {
                 /* RFC 8446 D.4: after a compatibility ChangeCipherSpec, the
-                 * second ClientHello still comes in the clear */
+                 * second ClientHello (and the ServerHello after an HRR)
+                 * still come in the clear */
                 d->encrypted = 0;
                 hs = 1;
             }
@@ -692,6 +724,7 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
         if (drop && d->state != S_TLS) {
             /* nothing of it kept */
         }
+        first = 0;
         abs += take;
         n -= take;
         d->off += take;
@@ -810,7 +843,7 @@ static void flow_free(mcap *c, mask_flow *fl)
 static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *created)
 {
     pqt_mask *m = c->m;
-    uint64_t h = mask_siphash64(m->sip_flow, key, klen);
+    uint64_t h = pqt_m_siphash64(m->sip_flow, key, klen);
     mask_flow **b = &c->buckets[h & (c->nbuckets - 1)];
     *created = 0;
     for (mask_flow *fl = *b; fl != NULL; fl = fl->hnext) {
@@ -925,6 +958,7 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
 {
     pqt_mask *m = c->m;
     uint8_t src[16], dst[16];
+    size_t from = caplen;
     if (caplen < off + 1) {
         return;
     }
@@ -951,7 +985,8 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
         pqt_mask_ipv4(m, ip + 12, ip + 12);
         pqt_mask_ipv4(m, ip + 16, ip + 16);
         if (ihl < 20 || left < ihl) {
-            return;
+            from = off + 20; /* nothing after a broken header is read: zeroed */
+            goto rest;
         }
         if (ihl > 20) {
             /* options: record route and source routes carry addresses */
@@ -1018,7 +1053,8 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
                 break;
             }
             if (caplen < l4off + 8) {
-                return;
+                from = l4off;
+                goto rest;
             }
             uint8_t *e = fr + l4off;
             size_t elen = proto == 44 ? 8 : ((size_t)e[1] + 1) * 8;
@@ -1033,7 +1069,8 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
             proto = e[0];
             l4off += elen;
             if (l4len < elen) {
-                return;
+                from = l4off;
+                goto rest;
             }
             l4len -= elen;
         }
@@ -1056,7 +1093,8 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
         size_t doff = (size_t)(l4[12] >> 4) * 4;
         if (doff < 20 || doff > l4cap) {
             f->csum = 0;
-            return;
+            from = l4off + 20;
+            goto rest;
         }
         keep_upto(c, f, f->data + l4off + doff);
         m->st.tcp_frames++;
@@ -1079,6 +1117,12 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
     } else {
         f->csum = 0;
         mask_payload_opaque(c, f, l4, l4cap, no);
+    }
+    /* bytes after the IP packet (link padding, trailers): zeroed */
+    from = l4off + l4cap;
+rest:
+    if (from < caplen) {
+        memset(fr + from, 0, caplen - from);
     }
 }
 

@@ -92,12 +92,12 @@ static void siphash(const uint64_t k[2], const uint8_t *p, size_t n, uint8_t *ou
     }
 }
 
-void mask_siphash128(const uint64_t k[2], const uint8_t *p, size_t n, uint8_t out[16])
+void pqt_m_siphash128(const uint64_t k[2], const uint8_t *p, size_t n, uint8_t out[16])
 {
     siphash(k, p, n, out, 16);
 }
 
-uint64_t mask_siphash64(const uint64_t k[2], const uint8_t *p, size_t n)
+uint64_t pqt_m_siphash64(const uint64_t k[2], const uint8_t *p, size_t n)
 {
     uint8_t o[8];
     siphash(k, p, n, o, 8);
@@ -288,8 +288,8 @@ static void put_escaped(FILE *f, const uint8_t *p, size_t n, int binary)
     }
 }
 
-void mask_map_line(pqt_mask *m, const char *kind, const uint8_t *orig, size_t olen,
-                   const uint8_t *masked, size_t mlen, int binary)
+void pqt_m_map_line(pqt_mask *m, const char *kind, const uint8_t *orig, size_t olen,
+                    const uint8_t *masked, size_t mlen, int binary)
 {
     FILE *f = m->opts.mapping;
     if (f == NULL || (olen == mlen && memcmp(orig, masked, olen) == 0)) {
@@ -401,17 +401,17 @@ void pqt_mask_mac(pqt_mask *m, const uint8_t in[6], uint8_t out[6])
         memmove(out, in, 6);
         return;
     }
-    mask_siphash128(m->sip_mac, in, 6, h);
+    pqt_m_siphash128(m->sip_mac, in, 6, h);
     memcpy(tmp, h, 6);
     /* IEEE 802: bit 0 of the first byte is I/G (kept 0 here), bit 1 U/L. */
     tmp[0] = (uint8_t)((tmp[0] & 0xfc) | (in[0] & 0x03));
-    mask_map_line(m, "mac", in, 6, tmp, 6, 2);
+    pqt_m_map_line(m, "mac", in, 6, tmp, 6, 2);
     memcpy(out, tmp, 6);
 }
 
 /* ---- keyed bytes ---- */
 
-void mask_keystream(pqt_mask *m, uint64_t id, uint64_t off, uint8_t *dst, size_t n)
+void pqt_m_keystream(pqt_mask *m, uint64_t id, uint64_t off, uint8_t *dst, size_t n)
 {
     uint8_t ctr[4096], ks[4096];
     while (n > 0) {
@@ -442,16 +442,16 @@ void pqt_mask_bytes(pqt_mask *m, const char *label, uint8_t *p, size_t len)
 {
     uint8_t h[16];
     uint64_t k[2] = {m->sip_bytes[0] ^
-                         mask_siphash64(m->sip_bytes, (const uint8_t *)label, strlen(label)),
+                         pqt_m_siphash64(m->sip_bytes, (const uint8_t *)label, strlen(label)),
                      m->sip_bytes[1]};
     if (len == 0) {
         return;
     }
-    mask_siphash128(k, p, len, h);
+    pqt_m_siphash128(k, p, len, h);
     uint64_t id;
     memcpy(&id, h, 8);
     id |= 1ull << 63; /* apart from the flow ids, which have the top bit clear */
-    mask_keystream(m, id, 0, p, len);
+    pqt_m_keystream(m, id, 0, p, len);
     m->st.fields++;
 }
 
@@ -477,7 +477,7 @@ static int label_in(const uint8_t *p, size_t n, const char *const *list)
     return 0;
 }
 
-int mask_name_kept(const pqt_mask *m, const uint8_t *name, size_t len)
+int pqt_m_name_kept(const pqt_mask *m, const uint8_t *name, size_t len)
 {
     if (len == 9 && strncasecmp((const char *)name, "localhost", 9) == 0) {
         return 1;
@@ -494,7 +494,7 @@ int mask_name_kept(const pqt_mask *m, const uint8_t *name, size_t len)
     return 0;
 }
 
-int mask_is_dnsish(const uint8_t *p, size_t n)
+int pqt_m_is_dnsish(const uint8_t *p, size_t n)
 {
     int dot = 0, alpha = 0;
     if (n < 3 || p[0] == '.' || p[n - 1] == '.') {
@@ -532,7 +532,7 @@ static void fill_class(uint8_t *p, size_t n, const uint64_t key[2], const uint8_
         }
         if (used == 16) {
             memcpy(msg + seedlen, &blk, 4);
-            mask_siphash128(key, msg, seedlen + 4, h);
+            pqt_m_siphash128(key, msg, seedlen + 4, h);
             blk++;
             used = 0;
         }
@@ -551,7 +551,7 @@ void pqt_mask_name(pqt_mask *m, uint8_t *name, size_t len)
 {
     uint8_t orig[256], lower[256];
     size_t starts[128], nl = 0;
-    if (len == 0 || mask_name_kept(m, name, len)) {
+    if (len == 0 || pqt_m_name_kept(m, name, len)) {
         return;
     }
     if (len > sizeof(orig)) {
@@ -594,7 +594,7 @@ void pqt_mask_name(pqt_mask *m, uint8_t *name, size_t len)
         fill_class(name + s, e - s, m->sip_name, lower + s, len - s, "-_*");
     }
     m->st.names++;
-    mask_map_line(m, "name", orig, len, name, len, 0);
+    pqt_m_map_line(m, "name", orig, len, name, len, 0);
 }
 
 /* A word of free text: an e-mail address, a DNS-like name, or a token. */
@@ -612,7 +612,7 @@ static void mask_word(pqt_mask *m, uint8_t *p, size_t n)
         pqt_mask_name(m, at + 1, n - local - 1);
         return;
     }
-    if (mask_is_dnsish(p, n)) {
+    if (pqt_m_is_dnsish(p, n)) {
         pqt_mask_name(m, p, n);
         return;
     }

@@ -147,7 +147,7 @@ static void mask_query(pqt_mask *m, char *q, size_t n)
 /* A name under a public suffix (so "TLSv1.3" and file names stay). */
 static int name_candidate(const char *s, size_t n)
 {
-    if (!mask_is_dnsish((const uint8_t *)s, n)) {
+    if (!pqt_m_is_dnsish((const uint8_t *)s, n)) {
         return 0;
     }
     const char *dot = s + n;
@@ -238,7 +238,7 @@ static void mask_token(pqt_mask *m, char *t, size_t n, int strong, sbuf *out)
     }
     /* host:port */
     char *colon = memchr(t, ':', n);
-    if (colon != NULL && colon > t && mask_is_dnsish((uint8_t *)t, (size_t)(colon - t))) {
+    if (colon != NULL && colon > t && pqt_m_is_dnsish((uint8_t *)t, (size_t)(colon - t))) {
         int digits = colon + 1 < t + n;
         for (char *c = colon + 1; c < t + n; c++) {
             digits &= isdigit((unsigned char)*c) != 0;
@@ -252,7 +252,7 @@ static void mask_token(pqt_mask *m, char *t, size_t n, int strong, sbuf *out)
     if (memchr(t, '@', n) != NULL) {
         pqt_mask_text(m, (uint8_t *)t, n); /* e-mail: local part and domain */
     } else if (strong) {
-        if (mask_is_dnsish((uint8_t *)t, n)) {
+        if (pqt_m_is_dnsish((uint8_t *)t, n)) {
             pqt_mask_name(m, (uint8_t *)t, n);
         } else {
             pqt_mask_text(m, (uint8_t *)t, n);

@@ -45,25 +45,25 @@ struct pqt_mask {
 };
 
 /* keys.c */
-void mask_siphash128(const uint64_t k[2], const uint8_t *p, size_t n, uint8_t out[16]);
-uint64_t mask_siphash64(const uint64_t k[2], const uint8_t *p, size_t n);
+void pqt_m_siphash128(const uint64_t k[2], const uint8_t *p, size_t n, uint8_t out[16]);
+uint64_t pqt_m_siphash64(const uint64_t k[2], const uint8_t *p, size_t n);
 /* Opaque keystream for (flow id, byte offset): the same bytes at the same
  * place every time, independent of the content. */
-void mask_keystream(pqt_mask *m, uint64_t id, uint64_t off, uint8_t *dst, size_t n);
+void pqt_m_keystream(pqt_mask *m, uint64_t id, uint64_t off, uint8_t *dst, size_t n);
 /* Keep the name as it is (a --keep-names suffix or "localhost")? */
-int mask_name_kept(const pqt_mask *m, const uint8_t *name, size_t len);
+int pqt_m_name_kept(const pqt_mask *m, const uint8_t *name, size_t len);
 /* 1 if p looks like a DNS name (letters, digits, '-', '_', '*', and a dot). */
-int mask_is_dnsish(const uint8_t *p, size_t n);
-void mask_map_line(pqt_mask *m, const char *kind, const uint8_t *orig, size_t olen,
-                   const uint8_t *masked, size_t mlen, int binary);
+int pqt_m_is_dnsish(const uint8_t *p, size_t n);
+void pqt_m_map_line(pqt_mask *m, const char *kind, const uint8_t *orig, size_t olen,
+                    const uint8_t *masked, size_t mlen, int binary);
 
 /* DER: every string, long integer, key and signature masked in place
  * (same tags, same lengths). stream.c, used for certificates and DNs. */
-void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth);
+void pqt_m_der(pqt_mask *m, uint8_t *p, size_t n, int depth);
 
 /* TLS handshake message (type, body) masked in place; from_client as sent. */
-void mask_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int from_client);
+void pqt_m_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int from_client);
 /* One cleartext line (with its line end) masked in place. */
-void mask_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_http_headers);
+void pqt_m_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_http_headers);
 
 #endif

@@ -91,7 +91,7 @@ static void mask_sct_list(pqt_mask *m, uint8_t *p, size_t n)
     }
 }
 
-void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
+void pqt_m_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
 {
     pqt_reader r = pqt_reader_make(p, n);
     if (depth > 20) {
@@ -110,7 +110,7 @@ void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
         }
         uint8_t *b = w(body);
         if ((tag & 0x20) != 0) {
-            mask_der(m, b, len, depth + 1);
+            pqt_m_der(m, b, len, depth + 1);
             continue;
         }
         switch (tag) {
@@ -125,7 +125,7 @@ void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
         case 0x81: /* GeneralName rfc822Name */
         case 0x82: /* GeneralName dNSName */
         case 0x86: /* GeneralName URI */
-            if (mask_is_dnsish(b, len)) {
+            if (pqt_m_is_dnsish(b, len)) {
                 pqt_mask_name(m, b, len);
             } else {
                 pqt_mask_text(m, b, len);
@@ -148,7 +148,7 @@ void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
             break;
         case 0x03: /* BIT STRING: a key or a signature unless it wraps DER */
             if (len > 1 && der_parses(b + 1, len - 1, depth + 1)) {
-                mask_der(m, b + 1, len - 1, depth + 1);
+                pqt_m_der(m, b + 1, len - 1, depth + 1);
             } else if (len > 8) {
                 /* keep the unused-bits count and the point format byte */
                 pqt_mask_bytes(m, "der-bits", b + 2, len - 2);
@@ -156,7 +156,7 @@ void mask_der(pqt_mask *m, uint8_t *p, size_t n, int depth)
             break;
         case 0x04: /* OCTET STRING: extension values wrap DER; else key ids */
             if (der_parses(b, len, depth + 1)) {
-                mask_der(m, b, len, depth + 1);
+                pqt_m_der(m, b, len, depth + 1);
             } else if (len > 2 && ((size_t)b[0] << 8 | b[1]) == len - 2) {
                 mask_sct_list(m, b + 2, len - 2);
             } else if (len > 4) {
@@ -239,7 +239,7 @@ static int mask_dn_list(pqt_mask *m, pqt_reader *r)
         if (pqt_reader_vec(&list, 2, &dn) != 0) {
             return -1;
         }
-        mask_der(m, w(dn.p), pqt_reader_left(&dn), 0);
+        pqt_m_der(m, w(dn.p), pqt_reader_left(&dn), 0);
     }
     return 0;
 }
@@ -281,8 +281,41 @@ static void mask_extension(pqt_mask *m, uint16_t type, pqt_reader *e, int ch)
     case 47: /* certificate_authorities: distinguished names */
         bad = mask_dn_list(m, e);
         break;
-    default: /* groups, key shares (ephemeral), ALPN, versions, signature
-              * algorithms, padding: what the analysis needs, no identity */
+    case 1:
+    case 5:
+    case 10:
+    case 11:
+    case 13:
+    case 15:
+    case 16:
+    case 17:
+    case 18:
+    case 21:
+    case 22:
+    case 23:
+    case 27:
+    case 28:
+    case 34:
+    case 42:
+    case 43:
+    case 45:
+    case 49:
+    case 50:
+    case 51:
+    case 13172:
+    case 17513:
+    case 17613:
+    case 0xff01: /* renegotiation_info: empty, or encrypted in a renegotiation */
+        /* groups, key shares (ephemeral), ALPN, versions, signature
+         * algorithms, padding: what the analysis needs, no identity */
+        break;
+    default:
+        /* GREASE (RFC 8701) carries nothing; any other extension could
+         * carry anything (a name under an unknown type): keyed bytes. JA4
+         * reads only the types. */
+        if ((type & 0x0f0f) != 0x0a0a || (type >> 8) != (type & 0xff)) {
+            pqt_mask_bytes(m, "ext-unknown", body, len);
+        }
         break;
     }
     if (bad) {
@@ -352,7 +385,7 @@ static int mask_certificate(pqt_mask *m, uint8_t *body, size_t len)
         if (pqt_reader_vec(&list, 3, &cert) != 0) {
             return -1;
         }
-        mask_der(m, w(cert.p), pqt_reader_left(&cert), 0);
+        pqt_m_der(m, w(cert.p), pqt_reader_left(&cert), 0);
     }
     return 0;
 }
@@ -376,7 +409,7 @@ static int mask_cert_request(pqt_mask *m, uint8_t *body, size_t len)
     return 0;
 }
 
-void mask_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int from_client)
+void pqt_m_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int from_client)
 {
     int bad = 0;
     (void)from_client;
@@ -405,7 +438,7 @@ void mask_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int fr
     case 22: /* CertificateStatus: an OCSP response, DER after the type byte
               * and a 3-byte length */
         if (len > 4) {
-            mask_der(m, body + 4, len - 4, 0);
+            pqt_m_der(m, body + 4, len - 4, 0);
         }
         break;
     case 0:  /* HelloRequest */
@@ -532,7 +565,7 @@ static void mask_target(pqt_mask *m, uint8_t *p, size_t n)
     }
 }
 
-void mask_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
+void pqt_m_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
 {
     size_t len = n;
     while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r')) {
@@ -577,7 +610,7 @@ void mask_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
         if (nl == 4 && strncasecmp((char *)p, "host", 4) == 0) {
             uint8_t *port = memchr(p + vs, ':', len - vs);
             size_t hl = port != NULL ? (size_t)(port - p) - vs : len - vs;
-            if (mask_is_dnsish(p + vs, hl)) {
+            if (pqt_m_is_dnsish(p + vs, hl)) {
                 pqt_mask_name(m, p + vs, hl);
             } else {
                 pqt_mask_text(m, p + vs, hl);
