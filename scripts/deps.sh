@@ -31,7 +31,10 @@ DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev libpcap-dev)
 # tcpdump records the observe tests' loopback captures of real clients;
 # python3-jsonschema validates `pqtls scan --format cbom` against the
 # CycloneDX 1.7 schema (tests/scan/check_cbom.py, run by /usr/bin/python3).
-DEB_TEST=(valgrind tcpdump python3-jsonschema)
+# tshark reads every capture `pqtls mask` writes, with checksum checks on
+# (tests/mask); tcpreplay brings tcprewrite, the baseline of
+# bench/mask_bench.sh.
+DEB_TEST=(valgrind tcpdump python3-jsonschema tshark tcpreplay)
 
 # The scan store (src/store, docs/store.md): libsqlite3-dev (the embedded
 # default store) and libpq-dev (PostgreSQL stores) to build; sqlite3 and
@@ -64,7 +67,8 @@ DEB_SERVICE_UNITS=(postfix:postfix dovecot-imapd:dovecot dovecot-pop3d:dovecot a
 # without a terminal: postfix writes no main.cf ("No configuration") and
 # slapd creates no database (the tests bring their own).
 DEB_PRESEED='postfix postfix/main_mailer_type select No configuration
-slapd slapd/no_configuration boolean true'
+slapd slapd/no_configuration boolean true
+wireshark-common wireshark-common/install-setuid boolean false'
 
 # npm itself, only when the machine has no npm at all: it installs the
 # package.json devDependencies (the Node.js 24 binary for tests/interop).
