@@ -26,9 +26,11 @@ void cli_help_history(FILE *out)
           "  -s, --store URL      a SQLite file (path or sqlite:PATH) or postgresql://...\n"
           "      --since DATE     only scans started on or after DATE (YYYY-MM-DD, or\n"
           "                       YYYY-MM-DDTHH:MM:SSZ), UTC\n"
-          "  -f, --format FMT     table (default), jsonl, csv (one row per scan) or html\n"
+          "  -f, --format FMT     table (default), jsonl, csv (one row per scan), html\n"
           "                       (self-contained: stacked chart, burndown, regressions,\n"
-          "                       per-target timelines)\n"
+          "                       per-target timelines), or cbom: the latest complete scan\n"
+          "                       as a CycloneDX 1.7 BOM, the document pqtls scan --format\n"
+          "                       cbom wrote for it (regressions are not judged then)\n"
           "  -o, --output FILE    write the report to FILE instead of standard output\n"
           "  -h, --help           this text\n"
           "\n"
@@ -36,12 +38,15 @@ void cli_help_history(FILE *out)
           "  pqtls history --store scans.db\n"
           "  pqtls history --store postgresql://pqtls@db/pqtls --since 2025-01-01 --format html "
           "-o trend.html\n"
+          "  pqtls history --store scans.db --format cbom -o cbom.json\n"
           "\n"
           "Exit status:\n"
           "  0  no regression in the latest complete scan\n"
           "  1  the latest complete scan has regressions (a CI or cron gate)\n"
           "  2  usage error\n"
-          "  3  the store could not be read or the report not written\n",
+          "  3  the store could not be read or the report not written; for cbom also: the\n"
+          "     store has no complete scan\n"
+          "  4  the store was written by a newer pqtls\n",
           out);
 }
 
@@ -125,8 +130,10 @@ int cli_cmd_history(int argc, char **argv)
         ho.format = PQT_HISTORY_CSV;
     } else if (strcmp(format, "html") == 0) {
         ho.format = PQT_HISTORY_HTML;
+    } else if (strcmp(format, "cbom") == 0) {
+        ho.format = PQT_HISTORY_CBOM;
     } else {
-        cli_error(CMD, "--format '%s': use table, jsonl, csv or html", format);
+        cli_error(CMD, "--format '%s': use table, jsonl, csv, html or cbom", format);
         return CLI_EXIT_USAGE;
     }
     if (store_url == NULL) {
@@ -147,7 +154,13 @@ int cli_cmd_history(int argc, char **argv)
     }
     ret = pqt_store_history(s, &ho, out, &sum);
     int rc = CLI_EXIT_OK;
-    if (ret != 0) {
+    if (ret == PQT_ERR_ARG && ho.format == PQT_HISTORY_CBOM) {
+        cli_error(CMD,
+                  "%s: scan with --store first (a scan is complete once all its shards "
+                  "finish)",
+                  pqt_store_error(s));
+        rc = CLI_EXIT_IO;
+    } else if (ret != 0) {
         cli_error(CMD, "could not read the store or write the report: %s",
                   pqt_store_error(s)[0] ? pqt_store_error(s) : pqt_strerror(ret));
         rc = CLI_EXIT_IO;

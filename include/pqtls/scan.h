@@ -503,6 +503,9 @@ PQT_API PQT_MUST_CHECK int pqt_scan_cbom_open(pqt_scan_cbom **out, FILE *f, int6
 PQT_API PQT_MUST_CHECK int pqt_scan_cbom_add(pqt_scan_cbom *c, const pqt_scan_result *r);
 /* Write the document and free; 0 or PQT_ERR_IO (or PQT_ERR_NOMEM). */
 PQT_API PQT_MUST_CHECK int pqt_scan_cbom_close(pqt_scan_cbom *c);
+/* Free without writing anything (the results could not all be had, e.g.
+ * a stored scan that did not read back whole). */
+PQT_API void pqt_scan_cbom_discard(pqt_scan_cbom *c);
 
 #ifdef __cplusplus
 }

@@ -96,6 +96,10 @@ typedef enum {
     PQT_HISTORY_JSONL = 1,
     PQT_HISTORY_CSV = 2,
     PQT_HISTORY_HTML = 3,
+    /* The latest complete scan as a CycloneDX 1.7 BOM (pqt_scan_cbom):
+     * the document `pqtls scan --format cbom` writes for the same results,
+     * rebuilt from the stored records (pqt_store_record_parse). */
+    PQT_HISTORY_CBOM = 4,
 } pqt_history_format;
 
 typedef struct {
@@ -113,12 +117,14 @@ typedef struct {
 } pqt_history_summary;
 
 /*
- * Write the history report. Memory is bounded by the number of scans, not
- * by targets x scans: results are read ordered by target and each target's
- * rows are folded in as they stream past (lists that may grow with the
- * targets go through temporary files). Regressions, new and vanished
- * targets compare each complete scan with the complete scan before it;
- * incomplete scans are listed and counted, never compared.
+ * Write the history report. With PQT_HISTORY_CBOM it is the BOM of the
+ * latest complete scan started at or after `since` (sum->latest its id,
+ * sum->targets its results, no regressions judged); PQT_ERR_ARG with
+ * pqt_store_error saying so when the store has no such scan. Memory is bounded by the number of
+ * scans, not by targets x scans: results are read ordered by target and each target's rows are
+ * folded in as they stream past (lists that may grow with the targets go through temporary files).
+ * Regressions, new and vanished targets compare each complete scan with the complete scan before
+ * it; incomplete scans are listed and counted, never compared.
  */
 PQT_API PQT_MUST_CHECK int pqt_store_history(pqt_store *s, const pqt_history_options *o, FILE *out,
                                              pqt_history_summary *sum);
@@ -131,6 +137,54 @@ PQT_API PQT_MUST_CHECK int pqt_store_history(pqt_store *s, const pqt_history_opt
  */
 PQT_API PQT_MUST_CHECK int pqt_store_since_last_html(pqt_store *s, const char *scan_id, unsigned k,
                                                      unsigned n, char **html);
+
+/* ---- stored results read back -------------------------------------------------- */
+
+/*
+ * A pqtls-scan/1 JSON Lines record (what pqt_scan_write_jsonl writes and
+ * the store keeps per result) read back into the result it was written
+ * from: target, protocol and dialogue, address, SNI, line, index, stage,
+ * flags, error, detail, ms, the certificate facts and every probe run
+ * (outcome, group, version, cipher, alert, verified, retried, error,
+ * detail, bytes, ms, attempts). Not in the record, so left 0: the probes'
+ * broken, in_dialogue and banner (their verdicts are in error, stage and
+ * flags), host_is_ip. The probes' error strings point into probe_error:
+ * use the record where it was filled, do not copy it.
+ */
+typedef struct {
+    pqt_scan_result result;
+    char probe_error[PQT_PROBE_COUNT][64];
+} pqt_store_record;
+
+/*
+ * Parse len bytes of one record (no newline needed) through a bounded
+ * reader (src/store/record.c says what it accepts). PQT_ERR_SYNTAX or
+ * PQT_ERR_TRUNCATED with *why (static text) on anything this pqtls would
+ * not have written; *out is zeroed then.
+ */
+PQT_API PQT_MUST_CHECK int pqt_store_record_parse(const char *json, size_t len,
+                                                  pqt_store_record *out, const char **why);
+
+/* Called for each result read back; non-zero stops the reading and is
+ * returned. */
+typedef int (*pqt_store_result_fn)(void *ctx, const pqt_scan_result *r);
+
+/*
+ * The results of scan scan_id in input order (every shard's, by index),
+ * each rebuilt from its stored record. A result without a record (a
+ * version 1 store's) or one that does not parse fails the reading with
+ * PQT_ERR_SYNTAX, pqt_store_error naming the target and why.
+ */
+PQT_API PQT_MUST_CHECK int pqt_store_scan_results(pqt_store *s, const char *scan_id,
+                                                  pqt_store_result_fn fn, void *ctx);
+
+/*
+ * The latest complete scan (all shards finished) started at or after
+ * since: 1 with its id and start time, 0 if there is none, negative on a
+ * database error.
+ */
+PQT_API PQT_MUST_CHECK int pqt_store_latest_complete(pqt_store *s, int64_t since, char scan_id[128],
+                                                     int64_t *started);
 
 #ifdef __cplusplus
 }

@@ -1247,6 +1247,16 @@ static int records_pass(pqt_scan_cbom *c, pqt_json *j, int pass)
     return got < 0 ? PQT_ERR_IO : 0;
 }
 
+void pqt_scan_cbom_discard(pqt_scan_cbom *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    fclose(c->recs);
+    free(c->names);
+    free(c);
+}
+
 int pqt_scan_cbom_close(pqt_scan_cbom *c)
 {
     pqt_json j;
@@ -1345,8 +1355,6 @@ int pqt_scan_cbom_close(pqt_scan_cbom *c)
         ret = PQT_ERR_IO;
     }
 cleanup:
-    fclose(c->recs);
-    free(c->names);
-    free(c);
+    pqt_scan_cbom_discard(c);
     return ret;
 }

@@ -749,6 +749,10 @@ int pqt_store_history(pqt_store *s, const pqt_history_options *o, FILE *out,
     int ret = PQT_ERR_IO;
     memset(&h, 0, sizeof(h));
     memset(sum, 0, sizeof(*sum));
+    s->msg[0] = 0;
+    if (o->format == PQT_HISTORY_CBOM) {
+        return pqt_store_history_cbom(s, o->since, out, sum);
+    }
     h.s = s;
     h.o = o;
     h.latest = h.latest_prev = -1;

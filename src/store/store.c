@@ -451,6 +451,7 @@ int pqt_store_add(pqt_store *s, const pqt_scan_result *r)
     if (!s->begun) {
         return PQT_ERR_ARG;
     }
+    s->msg[0] = 0;
     /* A target twice in one batch: write the first one first (one
      * statement may not update the same row twice). */
     for (unsigned i = 0; i < s->batch; i++) {
@@ -522,6 +523,7 @@ int pqt_store_finish(pqt_store *s, int64_t finished)
     if (!s->begun) {
         return PQT_ERR_ARG;
     }
+    s->msg[0] = 0; /* an earlier call's message would hide this one's database error */
     if ((ret = flush(s)) != 0) {
         return ret;
     }

@@ -30,6 +30,9 @@ struct pqt_store {
     unsigned long written;
 };
 
+/* pqt_store_history with PQT_HISTORY_CBOM (export.c). */
+int pqt_store_history_cbom(pqt_store *s, int64_t since, FILE *out, pqt_history_summary *sum);
+
 /* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void pqt_store_iso_time(int64_t t, char out[32]);
 
