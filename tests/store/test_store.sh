@@ -14,6 +14,8 @@
 #     the loopback estate into PostgreSQL: the union equals a single-process
 #     scan, target by target (stage and flags)
 #   - pqtls scan --format html with --store has "since last scan"
+#   - pqtls history --format cbom from PostgreSQL = the estate scan's BOM
+#   - stored records read back (test_store_record) on PostgreSQL
 #   - pqtls history: regressions, new, vanished, exit 1 / 0, --since, usage
 #     errors, CSV, and the HTML report in headless Chromium against the JSON
 # usage: test_store.sh BUILD_DIR
@@ -80,6 +82,9 @@ pgq() { psql -h 127.0.0.1 -p "$PORT" -U postgres -d "$1" -At -c "$2"; }
 newdb unit
 "$BUILD/bin/test_store_unit" "$(pg_url unit)" >"$WORK/unit.log" 2>&1 || { cat "$WORK/unit.log"; fail "store unit tests on PostgreSQL"; }
 tail -n 1 "$WORK/unit.log"
+newdb record
+"$BUILD/bin/test_store_record" "$(pg_url record)" >"$WORK/record.log" 2>&1 || { cat "$WORK/record.log"; fail "stored records read back, on PostgreSQL"; }
+tail -n 1 "$WORK/record.log"
 
 # ---- migrations --------------------------------------------------------------
 sqlite3 "$WORK/v1.db" <"$HERE/v1_schema.sql"
@@ -205,6 +210,15 @@ note "ok: GNU parallel, 4 shards (--shard auto/4, scan id $sid) = single-process
 grep -q 'id="since-last"' "$WORK/again.html" || fail "scan --format html --store has no 'since last scan'"
 grep -q "id=\"since-prev\">single<" "$WORK/again.html" || fail "since last scan does not compare with the single scan"
 note "ok: pqtls scan --format html --store: 'since last scan' against the single scan"
+# The estate's BOM exported from PostgreSQL = the scan's own (but serial, timestamp).
+"${ESCAN[@]}" --scan-id bom --format cbom -o "$WORK/estate.scan.cbom" 2>/dev/null || true
+"$PQTLS" history --store "$PURL" --format cbom -o "$WORK/estate.store.cbom" 2>"$WORK/cbom.err" ||
+    fail "history --format cbom from PostgreSQL: $(cat "$WORK/cbom.err")"
+/usr/bin/python3 "$HERE/compare_cbom.py" "$WORK/estate.scan.cbom" "$WORK/estate.store.cbom" >"$WORK/cbom.cmp" ||
+    fail "the estate's BOM from PostgreSQL differs from the scan's: $(cat "$WORK/cbom.cmp")"
+/usr/bin/python3 "$HERE/../scan/check_cbom.py" "$HERE/../../../shared/schemas/cyclonedx" "$WORK/estate.store.cbom" >/dev/null ||
+    fail "the estate's BOM from PostgreSQL is not valid CycloneDX 1.7"
+note "ok: history --format cbom from PostgreSQL = the estate scan's BOM: $(cat "$WORK/cbom.cmp")"
 
 # ---- history: regressions, exit codes, formats, Chromium ---------------------
 "$BUILD/bin/store_gen" "$WORK/h.db" 12 300 --regress 5 --add 3 --vanish 2
