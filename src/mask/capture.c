@@ -109,6 +109,8 @@ typedef struct mask_capture_state {
 
 /* ---- errors, bytes ---- */
 
+static int fail(mcap *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int fail(mcap *c, int err, const char *fmt, ...)
 {
     va_list ap;

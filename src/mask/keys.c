@@ -612,7 +612,9 @@ static void mask_word(pqt_mask *m, uint8_t *p, size_t n)
         pqt_mask_name(m, at + 1, n - local - 1);
         return;
     }
-    if (pqt_m_is_dnsish(p, n)) {
+    /* A DNS name has at most 253 bytes; pqt_mask_name gives a longer one
+     * back to pqt_mask_text, which would come here again. */
+    if (n <= 253 && pqt_m_is_dnsish(p, n)) {
         pqt_mask_name(m, p, n);
         return;
     }

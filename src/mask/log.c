@@ -189,7 +189,7 @@ static void mask_token(pqt_mask *m, char *t, size_t n, int strong, sbuf *out)
         return;
     }
     /* URL: scheme://host[:port]/path?query */
-    char *sep = n > 3 ? strstr(t, "://") : NULL;
+    char *sep = n > 3 ? memmem(t, n, "://", 3) : NULL;
     if (sep != NULL && sep < t + n) {
         char *host = sep + 3;
         size_t rest = n - (size_t)(host - t);
