@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mask_internal.h"
+#include "pqtls/hello.h"
 #include "pqtls/wire.h"
 
 /* RFC 8446 §4.1.3: the HelloRetryRequest random (SHA-256 of
@@ -374,6 +375,45 @@ static int mask_hello(pqt_mask *m, uint8_t *body, size_t len, int ch)
     return 0;
 }
 
+/* A ClientHello that does not parse: its structure kept as far as it reads
+ * (version, every length prefix and extension type, so that dissectors
+ * report what they reported on the original), every other byte keyed
+ * (random, session id, cipher suites, compression methods, extension
+ * contents: a name could hide in any of them); from the first length that
+ * runs over the message, the rest is keyed bytes. */
+static void mask_hello_broken(pqt_mask *m, uint8_t *body, size_t len)
+{
+    pqt_reader r = pqt_reader_make(body, len), exts;
+    static const unsigned prefix[3] = {1, 2, 1}; /* session id, suites, compression */
+    if (pqt_reader_skip(&r, 2) != 0) {
+        goto rest;
+    }
+    for (int i = 0; i < 4; i++) {
+        pqt_reader v;
+        if (i == 0 ? pqt_reader_skip(&r, 32) != 0 : pqt_reader_vec(&r, prefix[i - 1], &v) != 0) {
+            goto rest;
+        }
+        if (i == 0) {
+            pqt_mask_bytes(m, "hello-bad", w(r.p) - 32, 32);
+        } else {
+            pqt_mask_bytes(m, "hello-bad", w(v.p), pqt_reader_left(&v));
+        }
+    }
+    if (pqt_reader_vec(&r, 2, &exts) != 0) {
+        goto rest;
+    }
+    while (pqt_reader_left(&exts) > 0) {
+        pqt_reader e;
+        if (pqt_reader_skip(&exts, 2) != 0 || pqt_reader_vec(&exts, 2, &e) != 0) {
+            pqt_mask_bytes(m, "hello-bad", w(exts.p), pqt_reader_left(&exts));
+            break;
+        }
+        pqt_mask_bytes(m, "hello-bad", w(e.p), pqt_reader_left(&e));
+    }
+rest:
+    pqt_mask_bytes(m, "hello-bad", w(r.p), pqt_reader_left(&r));
+}
+
 static int mask_certificate(pqt_mask *m, uint8_t *body, size_t len)
 {
     pqt_reader r = pqt_reader_make(body, len), list;
@@ -414,10 +454,20 @@ void pqt_m_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int f
     int bad = 0;
     (void)from_client;
     switch (type) {
-    case 1: /* ClientHello */
-        bad = mask_hello(m, body, len, 1);
+    case 1: { /* ClientHello */
+        /* Only a hello that parses as the observer parses it (every vector
+         * closed, a compression method, well-formed extensions) is masked
+         * field by field: a lenient reading of a broken one could take its
+         * SNI for cipher suites and keep it. One that does not parse has
+         * nothing the observer reports; it is keyed bytes, whole. */
+        pqt_client_hello ch;
+        if (pqt_hello_parse_client(body, len, &ch) != 0 || mask_hello(m, body, len, 1) != 0) {
+            mask_hello_broken(m, body, len);
+            m->st.unparsed++;
+        }
         m->st.tls_handshakes++;
         break;
+    }
     case 2: /* ServerHello, HelloRetryRequest */
         bad = mask_hello(m, body, len, 0);
         break;
@@ -453,6 +503,7 @@ void pqt_m_handshake(pqt_mask *m, uint8_t type, uint8_t *body, size_t len, int f
     }
     if (bad) {
         pqt_mask_bytes(m, "handshake-bad", body, len);
+        m->st.unparsed++;
     }
 }
 
