@@ -592,7 +592,7 @@ static int shard_and_scan_id(scan_args *a)
 }
 
 /* Open the store and start this shard of the scan. */
-static int store_start(const scan_args *a, sink *k)
+static int store_start(const scan_args *a, sink *k, int64_t started)
 {
     char why[512];
     if (a->store_url == NULL) {
@@ -603,7 +603,7 @@ static int store_start(const scan_args *a, sink *k)
         cli_error(CMD, "--store: %s", why);
         return ret == PQT_ERR_UNSUPPORTED ? CLI_EXIT_UNSUPPORTED : CLI_EXIT_IO;
     }
-    ret = pqt_store_begin(k->store, a->scan_id, a->shard_k, a->shard_n, 0);
+    ret = pqt_store_begin(k->store, a->scan_id, a->shard_k, a->shard_n, started);
     if (ret != 0) {
         cli_error(CMD, "--store: cannot start scan '%s': %s", a->scan_id,
                   pqt_store_error(k->store));
@@ -765,6 +765,9 @@ static int scan_run(const scan_args *a)
     FILE *out = stdout;
     int rc;
 
+    /* One start time for the store and the report (the CBOM's
+     * pqtls:scan.started), so that both say the same. */
+    const int64_t started = (int64_t)time(NULL);
     memset(&src, 0, sizeof(src));
     memset(&k, 0, sizeof(k));
     rc = a->policy_file != NULL ? load_policy(a->policy_file, &k.policy) : CLI_EXIT_OK;
@@ -772,7 +775,7 @@ static int scan_run(const scan_args *a)
         rc = open_targets(a, &src);
     }
     if (rc == CLI_EXIT_OK) {
-        rc = store_start(a, &k);
+        rc = store_start(a, &k, started);
     }
     if (rc != CLI_EXIT_OK) {
         goto cleanup;
@@ -796,6 +799,7 @@ static int scan_run(const scan_args *a)
         rc = CLI_EXIT_IO;
         goto cleanup;
     }
+    pqt_scan_writer_set_started(k.w, started);
     int ret = pqt_scan_run(&a->cfg, next_target, &src, on_done, &k);
     show_progress(&k, 1);
     int sret = store_end(a, &k, ret);

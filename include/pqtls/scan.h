@@ -480,6 +480,9 @@ PQT_API PQT_MUST_CHECK int pqt_scan_writer_add(pqt_scan_writer *w, const pqt_sca
  * scan" comparison of pqt_store_since_last_html. Copied; call before
  * pqt_scan_writer_close. */
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html);
+/* The scan's start (unix time) for formats that say it (CBOM:
+ * pqtls:scan.started); without it, the time the writer was opened. */
+PQT_API void pqt_scan_writer_set_started(pqt_scan_writer *w, int64_t started);
 /* Finish and free; 0 or PQT_ERR_IO when anything could not be written. */
 PQT_API PQT_MUST_CHECK int pqt_scan_writer_close(pqt_scan_writer *w);
 
@@ -501,6 +504,8 @@ PQT_API PQT_MUST_CHECK int pqt_scan_write_jsonl(FILE *f, const pqt_scan_result *
 typedef struct pqt_scan_cbom pqt_scan_cbom;
 PQT_API PQT_MUST_CHECK int pqt_scan_cbom_open(pqt_scan_cbom **out, FILE *f, int64_t scan_started);
 PQT_API PQT_MUST_CHECK int pqt_scan_cbom_add(pqt_scan_cbom *c, const pqt_scan_result *r);
+/* Change the start time given to pqt_scan_cbom_open (before close). */
+PQT_API void pqt_scan_cbom_set_started(pqt_scan_cbom *c, int64_t scan_started);
 /* Write the document and free; 0 or PQT_ERR_IO (or PQT_ERR_NOMEM). */
 PQT_API PQT_MUST_CHECK int pqt_scan_cbom_close(pqt_scan_cbom *c);
 /* Free without writing anything (the results could not all be had, e.g.

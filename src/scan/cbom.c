@@ -654,6 +654,13 @@ static int name_seen(pqt_scan_cbom *c, const char *name)
 
 /* ---- the writer --------------------------------------------------------------- */
 
+void pqt_scan_cbom_set_started(pqt_scan_cbom *c, int64_t scan_started)
+{
+    if (c != NULL && scan_started != 0) {
+        c->started = scan_started;
+    }
+}
+
 int pqt_scan_cbom_open(pqt_scan_cbom **out, FILE *f, int64_t scan_started)
 {
     pqt_scan_cbom *c = calloc(1, sizeof(*c));

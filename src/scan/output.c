@@ -578,6 +578,13 @@ int pqt_scan_writer_close(pqt_scan_writer *w)
     return ret;
 }
 
+void pqt_scan_writer_set_started(pqt_scan_writer *w, int64_t started)
+{
+    if (w != NULL && w->cbom != NULL) {
+        pqt_scan_cbom_set_started(w->cbom, started);
+    }
+}
+
 int pqt_scan_writer_set_html_section(pqt_scan_writer *w, const char *html)
 {
     char *copy = strdup(html);
