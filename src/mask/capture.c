@@ -63,8 +63,9 @@ typedef struct {
 
 struct mask_dir {
     uint8_t state, anchored, encrypted, ccs, rec_n, rec_type, hs_n, unit_kind, line_start,
-        in_headers, unit_forced, is_client, fin;
+        in_headers, unit_forced, is_client, fin, ack_valid;
     uint8_t rec_hdr[5], hs_hdr[4];
+    uint32_t last_ack; /* the last acknowledgment this side sent (ack_valid) */
     uint32_t next_seq, rec_left, hs_left;
     uint64_t off, ks_id;
     uint8_t *unit;
@@ -929,7 +930,7 @@ static void tcp_segment(mcap *c, uint64_t no, int ipver, const uint8_t *src, con
         mask_payload_opaque(c, frame_at(c, no), at(c, payload_abs), plen, no);
         return;
     }
-    mask_dir *d = &fl->dir[forward ? 0 : 1];
+    mask_dir *d = &fl->dir[forward ? 0 : 1], *peer = &fl->dir[forward ? 1 : 0];
     if (flags & PQT_TCP_SYN) {
         if (d->anchored && d->next_seq != seq + 1 && d->off > 0) {
             /* the 4-tuple is used again: a new connection */
@@ -942,6 +943,17 @@ static void tcp_segment(mcap *c, uint64_t no, int ipver, const uint8_t *src, con
         d->next_seq = seq + 1;
         d->is_client = !(flags & PQT_TCP_ACK);
         seq++; /* TCP Fast Open data follows the SYN's sequence number */
+    } else if (plen > 0 && d->anchored && d->off == 0 && d->n_ahead == 0 && seq != d->next_seq &&
+               peer->ack_valid && peer->last_ack == seq) {
+        /* Nothing came from this side yet and the peer acknowledged this
+         * start: trust it over a stale ISN (as the observer's reassembly
+         * does; a SYN-ACK from another path, tcp-fastopen-10-syn-data-ignore) */
+        d->next_seq = seq;
+    }
+    if (flags & PQT_TCP_ACK) {
+        d->ack_valid = 1;
+        d->last_ack =
+            (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
     }
     dir_segment(c, d, no, payload_abs, seq, plen);
     /* A connection that ended frees its state: memory stays flat in the
