@@ -279,6 +279,17 @@ static void mask_extension(pqt_mask *m, uint16_t type, pqt_reader *e, int ch)
             pqt_mask_bytes(m, "ext-secret", body, len);
         }
         break;
+    case 40: { /* key_share in TLS 1.3 drafts before 23 (now reserved): kept,
+                * like 51, when it reads exactly as a client's list of (group,
+                * share<2>) or a server's one share; anything else keyed */
+        pqt_reader list = *e, share;
+        int ok = !ch || (pqt_reader_vec(e, 2, &list) == 0 && pqt_reader_close(e) == 0);
+        do {
+            ok = ok && pqt_reader_skip(&list, 2) == 0 && pqt_reader_vec(&list, 2, &share) == 0;
+        } while (ok && ch && pqt_reader_left(&list) > 0);
+        bad = !ok || pqt_reader_close(&list) != 0;
+        break;
+    }
     case 47: /* certificate_authorities: distinguished names */
         bad = mask_dn_list(m, e);
         break;

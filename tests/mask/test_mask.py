@@ -39,11 +39,6 @@ KNOWN_SEEN = []
 # instead of failing; remove an entry when its gap is closed.
 KNOWN = {
     "pcaps/arkime/mysql-tls.pcap": "binary preamble zeroed: tshark's MySQL dissector flags it",
-    "pcaps/arkime/tls13.pcap": "tshark flags one masked TLS 1.3 message",
-    "pcaps/suricata-verify/tcp-fastopen-10-syn-data-ignore/input.pcap": "ServerHello lost after TFO",
-    "pcaps/zeek/traces/tls/tls-13draft19-early-data.pcap": "draft TLS 1.3 messages flagged by tshark",
-    "pcaps/zeek/traces/tls/tls13draft16-chrome55.0.2879.0-canary-aborted.pcap": "draft 16 hellos",
-    "pcaps/zeek/traces/tls/tls13draft16-chrome55.0.2879.0-canary.pcap": "draft 16 hellos",
 }
 
 SAME = ["ja4", "ja4_r", "client_family", "alpn", "offered_versions", "cipher_suites",
