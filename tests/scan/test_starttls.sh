@@ -47,24 +47,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 OPENSSL_CONF="$WORK/openssl.cnf" openssl list -providers 2>/dev/null | grep -q pqtls ||
     fail "openssl cannot load $SO (a sanitizer build?)"
 
-# start_s_server NAME GROUPS: openssl s_server with pqtls on a port the
-# kernel picks; sets PORT.
-start_s_server() {
-    local log="$WORK/s_server.$1.log"
-    OPENSSL_CONF="$WORK/openssl.cnf" openssl s_server -accept 127.0.0.1:0 -www \
-        -cert "$WORK/cert.pem" -key "$WORK/key.pem" -groups "$2" >"$log" 2>&1 </dev/null &
-    PIDS+=($!)
-    kill_after "$LIFETIME" "$!"
-    PIDS+=("$KILL_AFTER_PID")
-    PORT=
-    for _ in $(seq 1 100); do
-        PORT="$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")"
-        [ -z "$PORT" ] || return 0
-        sleep 0.1
-    done
-    fail "s_server $1 printed no ACCEPT line (see $log)"
-}
-
 # start_servers NAME BACKEND SERVICE...: the fake servers in front of
 # BACKEND; their ports land in WORK/NAME.json.
 start_servers() {
@@ -80,9 +62,9 @@ start_servers() {
     fail "the fake servers ($name) did not start (see $WORK/$name.log)"
 }
 
-start_s_server hybrid X25519MLKEM768:X25519
+start_s_server hybrid "$WORK/openssl.cnf" "$WORK/cert.pem" "$WORK/key.pem" X25519MLKEM768:X25519
 HYBRID=$PORT
-start_s_server required X25519MLKEM768
+start_s_server required "$WORK/openssl.cnf" "$WORK/cert.pem" "$WORK/key.pem" X25519MLKEM768
 REQUIRED=$PORT
 GOOD=(smtp=good imap=good pop3=good ftp=good ldap=good postgres=good mysql=good xmpp=good)
 start_servers main "$HYBRID" "${GOOD[@]}" \

@@ -59,24 +59,6 @@ openssl req -x509 -newkey rsa:2048 -sha256 -nodes -keyout "$WORK/rsa.key" \
 OPENSSL_CONF="$WORK/openssl.cnf" openssl list -providers 2>/dev/null | grep -q pqtls ||
     fail "openssl cannot load $SO (a sanitizer build?)"
 
-# start_s_server NAME CONF CERT KEY GROUPS: s_server on a port the kernel
-# picks (CONF: an openssl.cnf, or /dev/null for none); sets PORT.
-start_s_server() {
-    local log="$WORK/s_server.$1.log"
-    OPENSSL_CONF="$2" openssl s_server -accept 127.0.0.1:0 -www -cert "$3" -key "$4" \
-        -groups "$5" >"$log" 2>&1 </dev/null &
-    PIDS+=($!)
-    kill_after "$LIFETIME" "$!"
-    PIDS+=("$KILL_AFTER_PID")
-    PORT=
-    for _ in $(seq 1 100); do
-        PORT="$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")"
-        [ -z "$PORT" ] || return 0
-        sleep 0.1
-    done
-    fail "s_server $1 printed no ACCEPT line (see $log)"
-}
-
 start_s_server hybrid "$WORK/openssl.cnf" "$WORK/ec.pem" "$WORK/ec.key" X25519MLKEM768:X25519
 hybrid="127.0.0.1:$PORT,hybrid.test"
 start_s_server classical /dev/null "$WORK/rsa.pem" "$WORK/rsa.key" X25519:P-256
