@@ -405,17 +405,49 @@ static int dyn_find(const pqt_scan_cbom *c, const char *name)
     return -1;
 }
 
+/* d's index (A_COUNT + its place among the learnt names); add = 1 learns
+ * it while there is room. -1 when it is not known. */
+static int dyn_index(pqt_scan_cbom *c, const cbom_dyn *d, int add)
+{
+    int i = dyn_find(c, d->name);
+    if (i < 0 && add && c->n_dyn < CBOM_DYN_MAX) {
+        c->dyn[c->n_dyn] = *d;
+        i = (int)c->n_dyn++;
+    }
+    return i < 0 ? -1 : A_COUNT + i;
+}
+
+/* The first of algs[first..last] that s names (either spelling), or -1. */
+static int alg_match(const char *s, int first, int last)
+{
+    for (int a = first; a <= last; a++) {
+        if (strcmp(s, algs[a].match[0]) == 0 || strcmp(s, algs[a].match[1]) == 0) {
+            return a;
+        }
+    }
+    return -1;
+}
+
+/* An algorithm known only by the name the certificate gave (its OID when
+ * the name is one), with no classical level. */
+static void dyn_unknown(cbom_dyn *d, const char *name)
+{
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    if (is_oid(name)) {
+        snprintf(d->oid, sizeof(d->oid), "%s", name);
+    }
+    d->classical = NO_LEVEL;
+}
+
 /* The certificate's key algorithm; add = 1 learns a new name. */
 static int key_alg_of(pqt_scan_cbom *c, const cbom_rec *r, int add)
 {
     cbom_dyn d;
     memset(&d, 0, sizeof(d));
     if (strcmp(r->key_alg, "EC") == 0) {
-        for (int a = A_ECDSA_P256; a <= A_ECDSA_P521; a++) {
-            if (strcmp(r->key_curve, algs[a].match[0]) == 0 ||
-                strcmp(r->key_curve, algs[a].match[1]) == 0) {
-                return a;
-            }
+        int a = alg_match(r->key_curve, A_ECDSA_P256, A_ECDSA_P521);
+        if (a >= 0) {
+            return a;
         }
         snprintf(d.name, sizeof(d.name), "EC-%.40s", r->key_curve[0] ? r->key_curve : "unknown");
         snprintf(d.oid, sizeof(d.oid), "1.2.840.10045.2.1");
@@ -426,54 +458,32 @@ static int key_alg_of(pqt_scan_cbom *c, const cbom_rec *r, int add)
         snprintf(d.oid, sizeof(d.oid), "1.2.840.113549.1.1.1"); /* rsaEncryption */
         d.classical = rsa_level(r->n.cert_key_bits);
     } else {
-        for (int a = A_ED25519; a <= A_MLDSA87; a++) {
-            if (strcmp(r->key_alg, algs[a].match[0]) == 0 ||
-                strcmp(r->key_alg, algs[a].match[1]) == 0) {
-                return a;
-            }
+        int a = alg_match(r->key_alg, A_ED25519, A_MLDSA87);
+        if (a >= 0) {
+            return a;
         }
         if (r->key_alg[0] == 0) {
             return -1;
         }
-        snprintf(d.name, sizeof(d.name), "%s", r->key_alg);
-        if (is_oid(r->key_alg)) {
-            snprintf(d.oid, sizeof(d.oid), "%s", r->key_alg);
-        }
-        d.classical = NO_LEVEL;
+        dyn_unknown(&d, r->key_alg);
     }
-    int i = dyn_find(c, d.name);
-    if (i < 0 && add && c->n_dyn < CBOM_DYN_MAX) {
-        c->dyn[c->n_dyn] = d;
-        i = (int)c->n_dyn++;
-    }
-    return i < 0 ? -1 : A_COUNT + i;
+    return dyn_index(c, &d, add);
 }
 
 /* The algorithm of the certificate's own signature. */
 static int sig_alg_of(pqt_scan_cbom *c, const cbom_rec *r, int add)
 {
     cbom_dyn d;
-    for (int a = A_ECDSA_SHA256; a <= A_MLDSA87; a++) {
-        if (strcmp(r->sig_alg, algs[a].match[0]) == 0 ||
-            strcmp(r->sig_alg, algs[a].match[1]) == 0) {
-            return a;
-        }
+    int a = alg_match(r->sig_alg, A_ECDSA_SHA256, A_MLDSA87);
+    if (a >= 0) {
+        return a;
     }
     if (r->sig_alg[0] == 0) {
         return -1;
     }
     memset(&d, 0, sizeof(d));
-    snprintf(d.name, sizeof(d.name), "%s", r->sig_alg);
-    if (is_oid(r->sig_alg)) {
-        snprintf(d.oid, sizeof(d.oid), "%s", r->sig_alg);
-    }
-    d.classical = NO_LEVEL;
-    int i = dyn_find(c, d.name);
-    if (i < 0 && add && c->n_dyn < CBOM_DYN_MAX) {
-        c->dyn[c->n_dyn] = d;
-        i = (int)c->n_dyn++;
-    }
-    return i < 0 ? -1 : A_COUNT + i;
+    dyn_unknown(&d, r->sig_alg);
+    return dyn_index(c, &d, add);
 }
 
 static void facts_of(pqt_scan_cbom *c, const cbom_rec *r, cbom_facts *x, int add)
