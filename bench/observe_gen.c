@@ -42,6 +42,8 @@
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
 
+#include "pcap_gen.h"
+
 #define MSS 1448
 #define MAX_PKTS 64
 #define APP_BYTES 16384
@@ -72,40 +74,6 @@ static void fill_random(uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         p[i] = (uint8_t)(rng() >> 56);
     }
-}
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void put32le(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    }
-    while (s >> 16) {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    return (uint16_t)~s;
 }
 
 typedef struct {
@@ -470,15 +438,7 @@ int main(int argc, char **argv)
         return 3;
     }
     setvbuf(f, NULL, _IOFBF, 1 << 20);
-    /* pcap file header, little-endian: magic, 2.4, zone, sigfigs, snaplen,
-     * LINKTYPE_ETHERNET. */
-    uint8_t gh[24] = {0};
-    put32le(gh, 0xa1b2c3d4);
-    gh[4] = 2;
-    gh[6] = 4;
-    put32le(gh + 16, 262144);
-    put32le(gh + 20, 1);
-    fwrite(gh, 1, 24, f);
+    pcap_write_file_header(f, 262144);
 
     gen_conn *cs = calloc(conc, sizeof(*cs));
     if (cs == NULL) {
@@ -498,13 +458,7 @@ int main(int argc, char **argv)
                 continue;
             }
             gen_pkt *k = &c->pkt[c->next++];
-            uint8_t h[16];
-            put32le(h, (uint32_t)(ts / 1000000u));
-            put32le(h + 4, (uint32_t)(ts % 1000000u));
-            put32le(h + 8, k->len);
-            put32le(h + 12, k->len);
-            fwrite(h, 1, 16, f);
-            fwrite(k->data, 1, k->len, f);
+            pcap_write_packet(f, ts, k->data, k->len);
             st.packets++;
             st.bytes += 16 + k->len;
             ts += 3;

@@ -32,42 +32,12 @@
 #include "pqtls/hello.h"
 #include "pqtls/record.h"
 
+#include "pcap_gen.h" /* bench/ */
+
 #define MSS 1460 /* Ethernet, no TCP options */
 
 static FILE *out;
 static uint64_t ts_us = 1700000000ull * 1000000u, packets, bytes;
-
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xFFFF);
-}
-
-static void put32le(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    }
-    while (s >> 16) {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    return (uint16_t)~s;
-}
 
 typedef struct {
     uint8_t ip[2][4];
@@ -77,7 +47,7 @@ typedef struct {
 /* One Ethernet/IPv4/TCP frame from side (0 client, 1 server). */
 static void frame(conn *c, int side, uint8_t flags, const uint8_t *data, size_t len)
 {
-    uint8_t f[14 + 20 + 20 + MSS], h[16];
+    uint8_t f[14 + 20 + 20 + MSS];
     static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
     uint16_t port[2] = {40000, 443};
     memset(f, 0, 54);
@@ -103,12 +73,7 @@ static void frame(conn *c, int side, uint8_t flags, const uint8_t *data, size_t 
         memcpy(tcp + 20, data, len);
     }
     c->seq[side] += (uint32_t)len + ((flags & 0x02) ? 1 : 0);
-    put32le(h, (uint32_t)(ts_us / 1000000u));
-    put32le(h + 4, (uint32_t)(ts_us % 1000000u));
-    put32le(h + 8, (uint32_t)(54 + len));
-    put32le(h + 12, (uint32_t)(54 + len));
-    fwrite(h, 1, 16, out);
-    fwrite(f, 1, 54 + len, out);
+    pcap_write_packet(out, ts_us, f, (uint32_t)(54 + len));
     ts_us += 10;
     packets++;
     bytes += 16 + 54 + len;
@@ -200,15 +165,7 @@ int main(int argc, char **argv)
         return 3;
     }
     setvbuf(out, NULL, _IOFBF, 1 << 20);
-    /* pcap file header, little-endian: magic, 2.4, zone, sigfigs, snaplen,
-     * LINKTYPE_ETHERNET. */
-    uint8_t gh[24] = {0};
-    put32le(gh, 0xa1b2c3d4);
-    gh[4] = 2;
-    gh[6] = 4;
-    put32le(gh + 16, 65535);
-    put32le(gh + 20, 1);
-    fwrite(gh, 1, 24, out);
+    pcap_write_file_header(out, 65535);
     bytes = 24;
 
     size_t hello_len = 0;
