@@ -646,7 +646,8 @@ void pqt_m_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
         return;
     }
     uint8_t *sp1 = memchr(p, ' ', len);
-    if (sp1 != NULL && len > 9 && memcmp(p + len - 9, " HTTP/1.", 8) == 0) {
+    if (sp1 != NULL && len > 9 && memcmp(p + len - 9, " HTTP/1.", 8) == 0 &&
+        (size_t)(sp1 - p) < len - 9) {
         /* request line: METHOD SP target SP HTTP/1.x */
         size_t ts = (size_t)(sp1 - p) + 1;
         mask_target(m, p + ts, len - 9 - ts);
