@@ -860,19 +860,38 @@ static const char *version_text(uint16_t v)
     }
 }
 
+/* Opens a component {"type": "cryptographic-asset", "bom-ref": ref, "name":
+ * name, "cryptoProperties": {"assetType": asset_type, props_key: {...;
+ * the caller writes the properties and closes the two objects it left open
+ * inside the component. */
+static void asset_begin(pqt_json *j, const char *ref, const char *name, const char *asset_type,
+                        const char *props_key)
+{
+    pqt_json_object_begin(j);
+    pqt_json_kv_string(j, "type", "cryptographic-asset");
+    pqt_json_kv_string(j, "bom-ref", ref);
+    pqt_json_kv_string(j, "name", name);
+    pqt_json_key(j, "cryptoProperties");
+    pqt_json_object_begin(j);
+    pqt_json_kv_string(j, "assetType", asset_type);
+    pqt_json_key(j, props_key);
+    pqt_json_object_begin(j);
+}
+
+/* One entry of relatedCryptographicAssets: {"type": type, "ref": ref}. */
+static void related_asset(pqt_json *j, const char *type, const char *ref)
+{
+    pqt_json_object_begin(j);
+    pqt_json_kv_string(j, "type", type);
+    pqt_json_kv_string(j, "ref", ref);
+    pqt_json_object_end(j);
+}
+
 static void write_protocol(pqt_scan_cbom *c, pqt_json *j, const cbom_rec *r, const cbom_facts *x)
 {
     char ref[600], buf[600];
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "type", "cryptographic-asset");
     ref_of(r, "tls", ref, sizeof(ref));
-    pqt_json_kv_string(j, "bom-ref", ref);
-    pqt_json_kv_string(j, "name", r->name);
-    pqt_json_key(j, "cryptoProperties");
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "assetType", "protocol");
-    pqt_json_key(j, "protocolProperties");
-    pqt_json_object_begin(j);
+    asset_begin(j, ref, r->name, "protocol", "protocolProperties");
     pqt_json_kv_string(j, "type", "tls");
     if (version_text(x->version) != NULL) {
         pqt_json_kv_string(j, "version", version_text(x->version));
@@ -931,19 +950,13 @@ static void write_protocol(pqt_scan_cbom *c, pqt_json *j, const cbom_rec *r, con
     pqt_json_array_begin(j);
     for (int a = 0; a < A_COUNT; a++) {
         if (x->uses[a]) {
-            pqt_json_object_begin(j);
-            pqt_json_kv_string(j, "type", "algorithm");
             alg_ref(c, a, buf, sizeof(buf));
-            pqt_json_kv_string(j, "ref", buf);
-            pqt_json_object_end(j);
+            related_asset(j, "algorithm", buf);
         }
     }
     if (r->n.cert_seen) {
-        pqt_json_object_begin(j);
-        pqt_json_kv_string(j, "type", "certificate");
         ref_of(r, "certificate", buf, sizeof(buf));
-        pqt_json_kv_string(j, "ref", buf);
-        pqt_json_object_end(j);
+        related_asset(j, "certificate", buf);
     }
     pqt_json_array_end(j);
     pqt_json_object_end(j); /* protocolProperties */
@@ -1013,32 +1026,18 @@ static void write_certificate(pqt_scan_cbom *c, pqt_json *j, const cbom_rec *r, 
 {
     char ref[600], buf[600];
     /* The certificate... */
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "type", "cryptographic-asset");
     ref_of(r, "certificate", ref, sizeof(ref));
-    pqt_json_kv_string(j, "bom-ref", ref);
     snprintf(buf, sizeof(buf), "certificate of %s", r->name);
-    pqt_json_kv_string(j, "name", buf);
-    pqt_json_key(j, "cryptoProperties");
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "assetType", "certificate");
-    pqt_json_key(j, "certificateProperties");
-    pqt_json_object_begin(j);
+    asset_begin(j, ref, buf, "certificate", "certificateProperties");
     pqt_json_kv_string(j, "certificateFormat", "X.509");
     pqt_json_key(j, "relatedCryptographicAssets");
     pqt_json_array_begin(j);
     if (x->sig_alg >= 0) {
-        pqt_json_object_begin(j);
-        pqt_json_kv_string(j, "type", "algorithm");
         alg_ref(c, x->sig_alg, buf, sizeof(buf));
-        pqt_json_kv_string(j, "ref", buf);
-        pqt_json_object_end(j);
+        related_asset(j, "algorithm", buf);
     }
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "type", "publicKey");
     ref_of(r, "public-key", buf, sizeof(buf));
-    pqt_json_kv_string(j, "ref", buf);
-    pqt_json_object_end(j);
+    related_asset(j, "publicKey", buf);
     pqt_json_array_end(j);
     pqt_json_object_end(j);
     pqt_json_object_end(j);
@@ -1049,17 +1048,9 @@ static void write_certificate(pqt_scan_cbom *c, pqt_json *j, const cbom_rec *r, 
     pqt_json_object_end(j);
 
     /* ...and its public key. */
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "type", "cryptographic-asset");
     ref_of(r, "public-key", ref, sizeof(ref));
-    pqt_json_kv_string(j, "bom-ref", ref);
     snprintf(buf, sizeof(buf), "public key of %s", r->name);
-    pqt_json_kv_string(j, "name", buf);
-    pqt_json_key(j, "cryptoProperties");
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "assetType", "related-crypto-material");
-    pqt_json_key(j, "relatedCryptoMaterialProperties");
-    pqt_json_object_begin(j);
+    asset_begin(j, ref, buf, "related-crypto-material", "relatedCryptoMaterialProperties");
     pqt_json_kv_string(j, "type", "public-key");
     if (r->n.cert_key_bits > 0) {
         pqt_json_kv_int(j, "size", r->n.cert_key_bits);
@@ -1067,11 +1058,8 @@ static void write_certificate(pqt_scan_cbom *c, pqt_json *j, const cbom_rec *r, 
     if (x->key_alg >= 0) {
         pqt_json_key(j, "relatedCryptographicAssets");
         pqt_json_array_begin(j);
-        pqt_json_object_begin(j);
-        pqt_json_kv_string(j, "type", "algorithm");
         alg_ref(c, x->key_alg, buf, sizeof(buf));
-        pqt_json_kv_string(j, "ref", buf);
-        pqt_json_object_end(j);
+        related_asset(j, "algorithm", buf);
         pqt_json_array_end(j);
     }
     pqt_json_object_end(j);
@@ -1119,16 +1107,8 @@ static void write_algorithm(pqt_scan_cbom *c, pqt_json *j, int a)
     char ref[96];
     const cbom_alg *t = a < A_COUNT ? &algs[a] : NULL;
     const cbom_dyn *d = a < A_COUNT ? NULL : &c->dyn[a - A_COUNT];
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "type", "cryptographic-asset");
     alg_ref(c, a, ref, sizeof(ref));
-    pqt_json_kv_string(j, "bom-ref", ref);
-    pqt_json_kv_string(j, "name", alg_name(c, a));
-    pqt_json_key(j, "cryptoProperties");
-    pqt_json_object_begin(j);
-    pqt_json_kv_string(j, "assetType", "algorithm");
-    pqt_json_key(j, "algorithmProperties");
-    pqt_json_object_begin(j);
+    asset_begin(j, ref, alg_name(c, a), "algorithm", "algorithmProperties");
     const char *primitive = t != NULL ? t->primitive : "signature";
     pqt_json_kv_string(j, "primitive", primitive);
     if (t != NULL && t->family != NULL) {
