@@ -135,14 +135,9 @@ note "    pq.log: $(tail -n 1 "$NG/logs/pq.log")"
 stop_pids 30 "$NG_PID"
 
 # --- 2. haproxy with ssl-provider lines -------------------------------------
-HP="$SVC_DIR/haproxy"
-mkdir -p "$HP"
-cat "$SVC_DIR/cert.pem" "$SVC_DIR/key.pem" >"$HP/site.pem"
-SVC_LOGS+=("$HP/haproxy.log")
-HP_PID=
-for _ in 1 2 3 4 5 6; do
-    svc_ports 1
-    cat >"$HP/haproxy.cfg" <<EOF
+# haproxy_cfg: haproxy.cfg for svc_start_haproxy.
+haproxy_cfg() {
+    cat <<EOF
 global
     ssl-provider-path $(dirname "$PQTLS_SO")
     ssl-provider default
@@ -158,18 +153,8 @@ frontend https
 backend nowhere
     server none 127.0.0.1:9
 EOF
-    env -u OPENSSL_CONF haproxy -db -f "$HP/haproxy.cfg" >>"$HP/haproxy.log" 2>&1 </dev/null &
-    pid=$!
-    svc_track "$pid"
-    if svc_wait_ports "$pid" "$HP/haproxy.log" "${SVC_PORTS[0]}"; then
-        HP_PID=$pid
-        break
-    fi
-    stop_pids 30 "$pid"
-    grep -qiE 'cannot bind|address already in use' "$HP/haproxy.log" ||
-        fail "haproxy exited at startup"
-done
-[ -n "$HP_PID" ] || fail "haproxy: no free port after 6 tries"
+}
+svc_start_haproxy haproxy_cfg
 tls_expect "haproxy, ssl-provider default then pqtls, no OPENSSL_CONF, client $HYB" 0x11ec+nohrr \
     -connect "127.0.0.1:${SVC_PORTS[0]}" -groups $HYB
 stop_pids 30 "$HP_PID"

@@ -191,6 +191,35 @@ svc_wait_ports() {
     done
 }
 
+# svc_start_haproxy WRITER: haproxy -db in SVC_DIR/haproxy (HP) with no
+# OPENSSL_CONF (its providers come from haproxy.cfg), site.pem the test's
+# certificate and key. WRITER prints haproxy.cfg for the port that
+# svc_ports 1 has just put in SVC_PORTS[0]; a port already taken is retried
+# with another, up to 6 tries. Sets HP and HP_PID.
+svc_start_haproxy() {
+    local writer="$1" pid
+    HP="$SVC_DIR/haproxy"
+    mkdir -p "$HP"
+    cat "$SVC_DIR/cert.pem" "$SVC_DIR/key.pem" >"$HP/site.pem"
+    SVC_LOGS+=("$HP/haproxy.log")
+    HP_PID=
+    for _ in 1 2 3 4 5 6; do
+        svc_ports 1
+        "$writer" >"$HP/haproxy.cfg"
+        env -u OPENSSL_CONF haproxy -db -f "$HP/haproxy.cfg" >>"$HP/haproxy.log" 2>&1 </dev/null &
+        pid=$!
+        svc_track "$pid"
+        if svc_wait_ports "$pid" "$HP/haproxy.log" "${SVC_PORTS[0]}"; then
+            HP_PID=$pid
+            break
+        fi
+        stop_pids 30 "$pid"
+        grep -qiE 'cannot bind|address already in use' "$HP/haproxy.log" ||
+            fail "haproxy exited at startup"
+    done
+    [ -n "$HP_PID" ] || fail "haproxy: no free port after 6 tries"
+}
+
 # Names for the code points the tests meet (IANA TLS Supported Groups).
 group_name() {
     case "$1" in

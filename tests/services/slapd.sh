@@ -97,14 +97,9 @@ scan_expect "ldap://127.0.0.1:${SVC_PORTS[0]}" none -
 # in clear to slapd on loopback. The hybrid group here is haproxy's.
 SVC_HYBRID_COUNTS=0
 need_cmd haproxy haproxy
-HP="$SVC_DIR/haproxy"
-mkdir -p "$HP"
-cat "$SVC_DIR/cert.pem" "$SVC_DIR/key.pem" >"$HP/site.pem"
-SVC_LOGS+=("$HP/haproxy.log")
-HP_PID=
-for _ in 1 2 3 4 5 6; do
-    svc_ports 1
-    cat >"$HP/haproxy.cfg" <<EOF
+# haproxy_cfg: haproxy.cfg for svc_start_haproxy.
+haproxy_cfg() {
+    cat <<EOF
 global
     ssl-provider-path $(dirname "$PQTLS_SO")
     ssl-provider default
@@ -120,18 +115,8 @@ frontend ldaps
 backend slapd
     server slapd 127.0.0.1:${LD_PORTS[0]}
 EOF
-    env -u OPENSSL_CONF haproxy -db -f "$HP/haproxy.cfg" >>"$HP/haproxy.log" 2>&1 </dev/null &
-    pid=$!
-    svc_track "$pid"
-    if svc_wait_ports "$pid" "$HP/haproxy.log" "${SVC_PORTS[0]}"; then
-        HP_PID=$pid
-        break
-    fi
-    stop_pids 30 "$pid"
-    grep -qiE 'cannot bind|address already in use' "$HP/haproxy.log" ||
-        fail "haproxy exited at startup"
-done
-[ -n "$HP_PID" ] || fail "haproxy: no free port after 6 tries"
+}
+svc_start_haproxy haproxy_cfg
 note "haproxy pid $HP_PID: ldaps 127.0.0.1:${SVC_PORTS[0]} -> slapd ldap 127.0.0.1:${LD_PORTS[0]}"
 obs_capture "${LD_PORTS[0]}=ldap:closes" "${LD_PORTS[1]}=ldap:direct:closes" "${SVC_PORTS[0]}=ldap:direct"
 tls_expect "ldaps through haproxy + pqtls, client $HYB" 0x11ec+nohrr \
