@@ -38,6 +38,7 @@
 enum { K_RAW, K_PCAP, K_EPB, K_SPB };
 enum { S_DETECT, S_TLS, S_TEXT, S_OPAQUE, S_PREAMBLE };
 enum { U_NONE, U_HS, U_LINE };
+enum { MY_UNKNOWN, MY_FRAMED, MY_NOT };
 
 typedef struct {
     uint64_t start; /* absolute arena offset of the record or block */
@@ -65,7 +66,9 @@ struct mask_dir {
     uint8_t state, anchored, encrypted, ccs, rec_n, rec_type, hs_n, unit_kind, line_start,
         in_headers, unit_forced, is_client, fin, ack_valid;
     uint8_t rec_hdr[5], hs_hdr[4];
-    uint32_t last_ack; /* the last acknowledgment this side sent (ack_valid) */
+    uint8_t my, my_n, my_hdr[4]; /* MySQL packet framing of a preamble (MY_*) */
+    uint32_t my_left, my_keep;   /* payload bytes left of the MySQL packet, and to keep */
+    uint32_t last_ack;           /* the last acknowledgment this side sent (ack_valid) */
     uint32_t next_seq, rec_left, hs_left;
     uint64_t off, ks_id;
     uint8_t *unit;
@@ -577,6 +580,43 @@ static int looks_text(const uint8_t *p, size_t n)
     return 1;
 }
 
+/* A MySQL packet starts the stream: 3-byte little-endian payload length,
+ * sequence id, then a protocol v10 server greeting (sequence 0) or a
+ * client's SSL request (sequence 1, CLIENT_SSL among its capabilities). */
+static int mysql_start(const uint8_t *p, size_t n)
+{
+    if (n < 6) {
+        return 0;
+    }
+    uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+    if (p[3] == 0) {
+        return p[4] == 0x0a && len >= 16 && len <= 4096;
+    }
+    return p[3] == 1 && len >= 4 && len <= 64 && (p[4] | p[5] << 8) & 0x0800;
+}
+
+/* A v10 greeting, in place: the version, salts and authentication plugin
+ * become 'x' (their NULs, so the layout, stay), the thread id zeros;
+ * capability flags, character set, status and lengths stay. */
+static void mysql_greeting_mask(uint8_t *g, uint32_t len)
+{
+    uint32_t i = 1;
+    for (; i < len && g[i] != 0; i++) {
+        g[i] = 'x';
+    }
+    i++;
+    for (uint32_t k = 0; k < 4 && i < len; k++) {
+        g[i++] = 0;
+    }
+    for (uint32_t k = 0; k < 8 && i < len; k++, i++) {
+        g[i] = g[i] != 0 ? 'x' : 0;
+    }
+    i += 1 + 2 + 1 + 2 + 2 + 1 + 10; /* filler, flags, charset, status, flags, length, reserved */
+    for (; i < len; i++) {
+        g[i] = g[i] != 0 ? 'x' : 0;
+    }
+}
+
 /* In-order bytes of one direction. */
 static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
 {
@@ -601,13 +641,53 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
         if (d->state == S_PREAMBLE) {
             /* A binary preamble (SOCKS, a proxy protocol): zeroed, and TLS
              * found at its first record header within 8 KiB, as the
-             * observer finds it. */
-            if (p[0] == 0x16 && (n < 2 || p[1] == 3)) {
+             * observer finds it. MySQL packets (a v10 greeting, an SSL
+             * request) keep their 4-byte headers; only payloads are
+             * zeroed, and TLS is looked for between packets. */
+            if (d->my == MY_UNKNOWN) {
+                d->my = d->off == 0 && mysql_start(p, n) ? MY_FRAMED : MY_NOT;
+            }
+            if (d->my == MY_FRAMED && d->my_n == 4 && d->my_left > 0) {
+                take = n < d->my_left ? n : d->my_left;
+                if (d->my_keep > 0) {
+                    take = take < d->my_keep ? take : d->my_keep;
+                    d->my_keep -= (uint32_t)take;
+                } else {
+                    memset(p, 0, take);
+                }
+                d->my_left -= (uint32_t)take;
+                if (d->my_left == 0) {
+                    d->my_n = 0;
+                }
+            } else if ((d->my != MY_FRAMED || d->my_n == 0) && p[0] == 0x16 &&
+                       (n < 2 || p[1] == 3)) {
                 d->state = S_TLS;
                 continue;
+            } else if (d->my == MY_FRAMED) {
+                d->my_hdr[d->my_n & 3] = p[0]; /* the header stays */
+                d->my_n++;
+                if (d->my_n == 4) {
+                    d->my_left = (uint32_t)d->my_hdr[0] | (uint32_t)d->my_hdr[1] << 8 |
+                                 (uint32_t)d->my_hdr[2] << 16;
+                    /* the first packet keeps what says what it is: a greeting's
+                     * protocol version (its layout, when it is all in this
+                     * segment), an SSL request's capability flags */
+                    d->my_keep = d->off != 3 ? 0 : d->my_hdr[3] == 0 ? 1 : 4;
+                    if (d->off == 3 && d->my_hdr[3] == 0 && n - 1 >= d->my_left) {
+                        mysql_greeting_mask(p + 1, d->my_left);
+                        d->my_keep = d->my_left;
+                    }
+                    if (d->my_keep > d->my_left) {
+                        d->my_keep = d->my_left;
+                    }
+                    if (d->my_left == 0) {
+                        d->my_n = 0;
+                    }
+                }
+            } else {
+                memset(p, 0, 1);
             }
-            memset(p, 0, 1);
-            if (d->off >= 8192) {
+            if (d->off + take > 8192) {
                 d->state = S_OPAQUE;
             }
         } else if (d->state == S_OPAQUE) {

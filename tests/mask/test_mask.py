@@ -37,9 +37,7 @@ FAILS = []
 KNOWN_SEEN = []
 # Gaps not closed yet (docs/mask.md, "Not done yet"), reported as KNOWN
 # instead of failing; remove an entry when its gap is closed.
-KNOWN = {
-    "pcaps/arkime/mysql-tls.pcap": "binary preamble zeroed: tshark's MySQL dissector flags it",
-}
+KNOWN = {}
 
 SAME = ["ja4", "ja4_r", "client_family", "alpn", "offered_versions", "cipher_suites",
         "offered_groups", "key_share_groups", "key_shares", "signature_algorithms", "extensions",
