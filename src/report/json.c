@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pqtls/json.h"
+#include "report_internal.h"
 
 void pqt_json_init(pqt_json *j, FILE *f)
 {
@@ -130,38 +131,6 @@ void pqt_json_array_end(pqt_json *j)
     close_(j, 0);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t min, cp;
-    if (c < 0x80) {
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0; /* overlong, out of range or a surrogate */
-    }
-    return len;
-}
-
 /*
  * Nonzero when one of the eight bytes in x is not printable ASCII or is '"'
  * or '\\' (the bytes JSON needs escaped or checked as UTF-8). The zero-byte
@@ -226,7 +195,7 @@ static void write_escaped(pqt_json *j, const uint8_t *s, size_t n)
             continue;
         }
         uint8_t c = s[i];
-        size_t l = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+        size_t l = c >= 0x80 ? pqt_utf8_len(s + i, n - i) : 0;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
             put(j, e, 2);

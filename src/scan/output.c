@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "pqtls/groups.h"
+#include "pqtls/html.h"
 #include "pqtls/json.h"
 #include "pqtls/names.h"
 #include "pqtls/scan.h"
@@ -248,35 +249,6 @@ static void csv_field(FILE *f, const char *s, int last)
     fputs(last ? "\r\n" : ",", f);
 }
 
-static void html_escape(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            if (*p < 0x20 || *p >= 0x7f) {
-                fprintf(f, "&#%u;", *p);
-            } else {
-                fputc(*p, f);
-            }
-        }
-    }
-}
-
 #define TW_TARGET 38
 #define TW_STAGE 10
 #define TW_PROBE 21
@@ -340,15 +312,15 @@ static void html_row(FILE *f, const pqt_scan_result *r)
     fputs("<tr class=\"target\" data-stage=\"", f);
     fputs(pqt_scan_stage_name(r->stage), f);
     fputs("\"><td class=\"name\">", f);
-    html_escape(f, r->name);
+    pqt_html_escape(f, r->name);
     const pqt_scan_proto_info *pi = pqt_scan_proto_get(r->target.proto);
     fprintf(f, "</td><td class=\"protocol\" data-protocol=\"%s\">", proto_name(&r->target));
-    html_escape(f, pi != NULL ? pi->display : "TLS");
+    pqt_html_escape(f, pi != NULL ? pi->display : "TLS");
     if (r->target.proto == PQT_SCAN_PROTO_POSTGRES && r->target.starttls == PQT_STARTTLS_NONE) {
         fputs(" direct", f);
     }
     fputs("</td><td class=\"address\">", f);
-    html_escape(f, r->address[0] ? r->address : "-");
+    pqt_html_escape(f, r->address[0] ? r->address : "-");
     fprintf(f,
             "</td><td class=\"stage\"><span class=\"badge %s\">%s</span></td><td class=\"flags\">",
             pqt_scan_stage_name(r->stage), pqt_scan_stage_name(r->stage));
@@ -364,22 +336,22 @@ static void html_row(FILE *f, const pqt_scan_result *r)
     for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
         probe_cell(r, shown[i], cell, sizeof(cell));
         fprintf(f, "<td class=\"probe\" data-probe=\"%s\">", pqt_probe_name(shown[i]));
-        html_escape(f, cell);
+        pqt_html_escape(f, cell);
         fputs("</td>", f);
     }
     cert_cell(r, cell, sizeof(cell));
     fputs("<td class=\"cert\">", f);
-    html_escape(f, cell);
+    pqt_html_escape(f, cell);
     const char *label = NULL;
     const char *step = pqt_scan_next_step(r, &label);
     fputs("</td><td class=\"next\"><b>", f);
-    html_escape(f, label);
+    pqt_html_escape(f, label);
     fputs("</b> &rarr; ", f);
-    html_escape(f, step);
+    pqt_html_escape(f, step);
     fputs("</td><td class=\"detail\">", f);
-    html_escape(f, r->detail);
+    pqt_html_escape(f, r->detail);
     fputs("</td><td class=\"error\">", f);
-    html_escape(f, r->error);
+    pqt_html_escape(f, r->error);
     fputs("</td></tr>\n", f);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pqtls/html.h"
 #include "pqtls/json.h"
 #include "store_internal.h"
 
@@ -112,28 +113,6 @@ static void json_flags(pqt_json *j, unsigned flags)
     pqt_json_array_end(j);
 }
 
-static void html_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
-
 static void flags_text(unsigned flags, char *buf, size_t cap)
 {
     buf[0] = 0;
@@ -180,9 +159,9 @@ static void html_timeline(hist *h, int first_obs)
     FILE *f = h->t_targets;
     const int cell = 12;
     fputs("<tr class=\"timeline\" data-target=\"", f);
-    html_escape(f, h->target);
+    pqt_html_escape(f, h->target);
     fputs("\"><td>", f);
-    html_escape(f, h->target);
+    pqt_html_escape(f, h->target);
     fprintf(f, "</td><td><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"14\">",
             cell * h->nscans + 2);
     for (int i = first_obs; i < h->nscans; i++) {
@@ -606,9 +585,9 @@ static void html_entry(FILE *out, const char *line)
     entry_field(line, "to", to, sizeof(to));
     entry_flags(line, fl, sizeof(fl));
     fprintf(out, "<tr class=\"%s\" data-target=\"", type);
-    html_escape(out, target);
+    pqt_html_escape(out, target);
     fprintf(out, "\" data-from=\"%s\" data-to=\"%s\"><td>", from, to);
-    html_escape(out, target);
+    pqt_html_escape(out, target);
     fprintf(out, "</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", from[0] ? from : "-",
             to[0] ? to : "-", fl);
 }
@@ -866,9 +845,9 @@ static void since_row(since_ctx *c, const char *kind, const char *target, int fr
     char fl[200];
     flags_text(gained, fl, sizeof(fl));
     fprintf(c->rows, "<tr class=\"since-%s\" data-target=\"", kind);
-    html_escape(c->rows, target);
+    pqt_html_escape(c->rows, target);
     fprintf(c->rows, "\"><td>%s</td><td>", kind);
-    html_escape(c->rows, target);
+    pqt_html_escape(c->rows, target);
     fprintf(c->rows, "</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
             from >= 0 ? pqt_scan_stage_name(from) : "-", to >= 0 ? pqt_scan_stage_name(to) : "-",
             fl);
@@ -964,7 +943,7 @@ int pqt_store_since_last_html(pqt_store *s, const char *scan_id, unsigned k, uns
     }
     fputs("<h2 id=\"since-last\">Since last scan</h2>\n<p>Compared with scan <b id=\"since-prev\">",
           c.f);
-    html_escape(c.f, prev);
+    pqt_html_escape(c.f, prev);
     fprintf(c.f,
             "</b>: <span id=\"since-regressions\">%lu</span> regressed, <span "
             "id=\"since-improved\">%lu</span> improved, <span id=\"since-new\">%lu</span> new, "

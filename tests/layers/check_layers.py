@@ -40,7 +40,7 @@ HEADERS = {
     "tls.h": "tls", "wire.h": "tls", "record.h": "tls", "hello.h": "tls", "names.h": "tls",
     "keyschedule.h": "tls", "ja4.h": "tls",
     "net.h": "net",
-    "json.h": "report",
+    "json.h": "report", "html.h": "report",
     "mask.h": "mask",
     "scan.h": "scan",
     "observe.h": "observe",
