@@ -31,7 +31,14 @@ import stat
 import subprocess
 import sys
 
-PQTLS, SHARED, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+# test_mask.py --recorded PQTLS PQTLS_PROVIDER_SO WORK_DIR: the suite's own
+# loopback recording instead (recorded() below, test mask.recorded).
+RECORDED = len(sys.argv) > 1 and sys.argv[1] == "--recorded"
+if RECORDED:
+    PQTLS, PROVIDER, WORK = sys.argv[2], sys.argv[3], sys.argv[4]
+    SHARED = None
+else:
+    PQTLS, SHARED, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAILS = []
 KNOWN_SEEN = []
@@ -125,6 +132,9 @@ os.makedirs(WORK, exist_ok=True)
 KEY = os.path.join(WORK, "team.key")
 if os.path.exists(KEY):
     os.unlink(KEY)
+if RECORDED:
+    import recorded
+    sys.exit(recorded.main(sys.modules[__name__]))
 
 # ---- generated captures with known secrets ----
 cert = os.path.join(WORK, "cert.der")
