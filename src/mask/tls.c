@@ -671,7 +671,10 @@ void pqt_m_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
             }
         }
         if (nl == 4 && strncasecmp((char *)p, "host", 4) == 0) {
-            uint8_t *port = memchr(p + vs, ':', len - vs);
+            /* RFC 3986 §3.2.2: an IPv6 literal is bracketed, and its colons
+             * are not the port's: mask up to the ']'. */
+            uint8_t *close = vs < len && p[vs] == '[' ? memchr(p + vs, ']', len - vs) : NULL;
+            uint8_t *port = close != NULL ? close + 1 : memchr(p + vs, ':', len - vs);
             size_t hl = port != NULL ? (size_t)(port - p) - vs : len - vs;
             if (pqt_m_is_dnsish(p + vs, hl)) {
                 pqt_mask_name(m, p + vs, hl);

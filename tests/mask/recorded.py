@@ -80,7 +80,6 @@ class Server6(http.server.HTTPServer):
 
 def main(t):
     check, run, WORK = t.check, t.run, t.WORK
-    t.KNOWN["recorded: IPv6 literal"] = "bracketed IPv6 literals in HTTP Host are not masked"
     for cmd in ("tcpdump", "tshark", "curl", "openssl", "editcap"):
         if not shutil.which(cmd):
             check(False, f"{cmd} is not installed")
