@@ -367,12 +367,14 @@ int cli_cmd_mask(int argc, char **argv)
                     "pqtls mask: %llu frames (%llu TCP), %llu ClientHellos, %llu names, %llu "
                     "fields masked; %llu fields spanning packets given up and %llu handshake "
                     "messages that do not parse (masked whole); "
-                    "%llu pcapng blocks and %llu options removed; at most %llu bytes held\n",
+                    "%llu pcapng blocks and %llu options removed; at most %llu bytes held; "
+                    "%llu flows let go after 300 s idle\n",
                     (unsigned long long)st.frames, (unsigned long long)st.tcp_frames,
                     (unsigned long long)st.tls_handshakes, (unsigned long long)st.names,
                     (unsigned long long)st.fields, (unsigned long long)st.forced,
                     (unsigned long long)st.unparsed, (unsigned long long)st.blocks_removed,
-                    (unsigned long long)st.options_removed, (unsigned long long)st.held_max_bytes);
+                    (unsigned long long)st.options_removed, (unsigned long long)st.held_max_bytes,
+                    (unsigned long long)st.flows_idle);
         }
     }
 cleanup:

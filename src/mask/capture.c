@@ -83,12 +83,19 @@ struct mask_dir {
 struct mask_flow {
     mask_flow *hnext, *lprev, *lnext;
     uint64_t hash;
+    uint64_t last_s; /* capture time (s) of the flow's last packet */
     uint8_t key[37];
     mask_dir dir[2];
 };
 
+/* A flow with no packet for this long (capture time) is let go, as the
+ * observer does, so memory stays flat however long the capture: what it
+ * held is written out as a flow at the flow limit's eviction is. */
+#define MASK_FLOW_IDLE_S 300
+
 typedef struct mask_capture_state {
     pqt_mask *m;
+    uint64_t now_s; /* the latest capture time seen (s), 0 before any */
     uint8_t *arena;
     size_t cap;
     uint64_t base, end; /* arena[0] is absolute offset base; data up to end */
@@ -906,6 +913,14 @@ static void flow_unlink_lru(mcap *c, mask_flow *fl)
     fl->lprev = fl->lnext = NULL;
 }
 
+/* Capture time moves forward only (captures may be slightly out of order). */
+static void note_time(mcap *c, uint64_t seconds)
+{
+    if (seconds > c->now_s) {
+        c->now_s = seconds;
+    }
+}
+
 static void flow_free(mcap *c, mask_flow *fl)
 {
     for (int i = 0; i < 2; i++) {
@@ -929,8 +944,14 @@ static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *create
     uint64_t h = pqt_m_siphash64(m->sip_flow, key, klen);
     mask_flow **b = &c->buckets[h & (c->nbuckets - 1)];
     *created = 0;
+    /* The least recently seen flows first: free those idle too long. */
+    while (c->lru_tail != NULL && c->lru_tail->last_s + MASK_FLOW_IDLE_S < c->now_s) {
+        m->st.flows_idle++;
+        flow_free(c, c->lru_tail);
+    }
     for (mask_flow *fl = *b; fl != NULL; fl = fl->hnext) {
         if (fl->hash == h && memcmp(fl->key, key, klen) == 0) {
+            fl->last_s = c->now_s;
             if (c->lru_head != fl) {
                 flow_unlink_lru(c, fl);
                 fl->lnext = c->lru_head;
@@ -953,6 +974,7 @@ static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *create
         return NULL;
     }
     fl->hash = h;
+    fl->last_s = c->now_s;
     memcpy(fl->key, key, klen);
     fl->hnext = *b;
     *b = fl;
@@ -1374,6 +1396,7 @@ static int run_pcap(mcap *c)
                         caplen);
         }
         h = at(c, c->parsed);
+        note_time(c, get32(h, c->swap));
         if (unit > 1) {
             uint64_t ts = (uint64_t)get32(h, c->swap) * (c->nsec ? 1000000000ull : 1000000ull) +
                           get32(h + 4, c->swap);
@@ -1610,6 +1633,10 @@ static int run_pcapng(mcap *c)
                     o += 4 + (((size_t)len + 3) & ~(size_t)3);
                 }
                 uint8_t res = iface < 64 ? c->tsres[iface] : 6;
+                if (res == 6 || res == 9) {
+                    uint64_t t = (uint64_t)get32(b + 12, c->swap) << 32 | get32(b + 16, c->swap);
+                    note_time(c, t / (res == 9 ? 1000000000ull : 1000000ull));
+                }
                 if (m->opts.round_ts_us > 0 && (res == 6 || res == 9)) {
                     uint64_t ts = (uint64_t)get32(b + 12, c->swap) << 32 | get32(b + 16, c->swap);
                     ts = round_ts(ts, m->opts.round_ts_us * (res == 9 ? 1000 : 1));
