@@ -51,9 +51,11 @@ DEB_LATER=(nginx haproxy curl chromium)
 # database servers"): each test starts its own instance on loopback with its
 # own configuration under a temporary directory. postgresql is 15 on Debian
 # 12; ldap-utils and mariadb-client are the clients that check the servers
-# answer; python3 runs the STARTTLS middlebox relay.
+# answer; python3 runs the STARTTLS middlebox relay. prometheus brings
+# promtool (deploy/prometheus rules checked and unit-tested) and the server
+# tests/prometheus/scrape.sh starts on a random loopback port.
 DEB_SERVICES=(postfix dovecot-imapd dovecot-pop3d apache2 postgresql slapd ldap-utils
-    mariadb-server mariadb-client python3)
+    mariadb-server mariadb-client python3 prometheus)
 
 # The system services those packages would enable and start, as
 # "package:unit". deps.sh installs them for the tests only, so none may
@@ -61,7 +63,7 @@ DEB_SERVICES=(postfix dovecot-imapd dovecot-pop3d apache2 postgresql slapd ldap-
 # must not meet the system's postfix on port 25 (or its CPU). See
 # install_debs: policy-rc.d during the install, units disabled after it.
 DEB_SERVICE_UNITS=(postfix:postfix dovecot-imapd:dovecot dovecot-pop3d:dovecot apache2:apache2
-    postgresql:postgresql slapd:slapd mariadb-server:mariadb)
+    postgresql:postgresql slapd:slapd mariadb-server:mariadb prometheus:prometheus)
 
 # Answers to the install-time questions, so that a fresh machine installs
 # without a terminal: postfix writes no main.cf ("No configuration") and
