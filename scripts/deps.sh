@@ -34,7 +34,9 @@ DEB_LIBS=(libssl-dev openssl libjansson-dev zlib1g-dev libpcap-dev)
 # tshark reads every capture `pqtls mask` writes, with checksum checks on
 # (tests/mask); tcpreplay brings tcprewrite, the baseline of
 # bench/mask_bench.sh.
-DEB_TEST=(valgrind tcpdump python3-jsonschema tshark tcpreplay)
+# groff-base, man-db and bsdextrautils (col) render the man pages without
+# warnings in tests/man.
+DEB_TEST=(valgrind tcpdump python3-jsonschema tshark tcpreplay groff-base man-db bsdextrautils)
 
 # The scan store (src/store, docs/store.md): libsqlite3-dev (the embedded
 # default store) and libpq-dev (PostgreSQL stores) to build; sqlite3 and
