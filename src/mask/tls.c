@@ -599,6 +599,31 @@ static void mask_words(pqt_mask *m, uint8_t *p, size_t n)
 
 /* An HTTP request target: path segments as text, query names kept, values
  * masked (tokens in query strings). */
+
+/* An IPv6 literal as text of the same length (a Host header's, whose
+ * length the stream must keep): every hex digit replaced by a keyed one
+ * that is never the original, so even "::1" does not survive; colons and
+ * dots stay. Not the address pseudonym of the IP headers, which has its
+ * own length. */
+static void mask_ipv6_literal(pqt_mask *m, uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = pqt_m_siphash64(m->sip_name, p, n);
+    for (size_t i = 0, used = 0; i < n; i++) {
+        int d = isdigit(p[i]) ? p[i] - '0' : isxdigit(p[i]) ? tolower(p[i]) - 'a' + 10 : -1;
+        if (d < 0) {
+            continue;
+        }
+        if (used == 16) {
+            uint8_t b[8];
+            memcpy(b, &h, sizeof(b));
+            h = pqt_m_siphash64(m->sip_name, b, sizeof(b));
+            used = 0;
+        }
+        p[i] = (uint8_t)hex[(d + 1 + (int)((h >> (4 * used++)) & 0xf) % 15) % 16];
+    }
+}
+
 static void mask_target(pqt_mask *m, uint8_t *p, size_t n)
 {
     uint8_t *q = memchr(p, '?', n);
@@ -672,9 +697,13 @@ void pqt_m_text_line(pqt_mask *m, uint8_t *p, size_t n, int *in_headers)
         }
         if (nl == 4 && strncasecmp((char *)p, "host", 4) == 0) {
             /* RFC 3986 §3.2.2: an IPv6 literal is bracketed, and its colons
-             * are not the port's: mask up to the ']'. */
+             * are not the port's. */
             uint8_t *close = vs < len && p[vs] == '[' ? memchr(p + vs, ']', len - vs) : NULL;
-            uint8_t *port = close != NULL ? close + 1 : memchr(p + vs, ':', len - vs);
+            if (close != NULL) {
+                mask_ipv6_literal(m, p + vs + 1, (size_t)(close - p) - vs - 1);
+                return;
+            }
+            uint8_t *port = memchr(p + vs, ':', len - vs);
             size_t hl = port != NULL ? (size_t)(port - p) - vs : len - vs;
             if (pqt_m_is_dnsish(p + vs, hl)) {
                 pqt_mask_name(m, p + vs, hl);
