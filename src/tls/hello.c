@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pqtls/hello.h"
+#include "tls_internal.h"
 
 /* RFC 8446 §4.1.3: SHA-256("HelloRetryRequest") as the ServerHello random. */
 static const uint8_t hrr_random[32] = {
@@ -28,8 +29,9 @@ static int u16_list(pqt_reader *r, unsigned prefix_bytes, const uint8_t **list, 
     return 0;
 }
 
-/* Extensions block shared by both hellos: split into (type, data). */
-static int parse_extensions(pqt_reader *r, pqt_tls_extension *ext, size_t *n_ext)
+/* Extensions block shared by both hellos and EncryptedExtensions:
+ * split into (type, data). */
+int pqt_tls_parse_extensions(pqt_reader *r, pqt_tls_extension *ext, size_t *n_ext)
 {
     pqt_reader block;
     *n_ext = 0;
@@ -180,7 +182,7 @@ int pqt_hello_parse_client(const uint8_t *body, size_t len, pqt_client_hello *ch
     }
     ch->compression = v.p;
     ch->n_compression = (uint8_t)pqt_reader_left(&v);
-    PQT_TRY(parse_extensions(&r, ch->ext, &ch->n_ext));
+    PQT_TRY(pqt_tls_parse_extensions(&r, ch->ext, &ch->n_ext));
     return decode_client_extensions(ch);
 }
 
@@ -211,7 +213,7 @@ int pqt_hello_parse_server(const uint8_t *body, size_t len, pqt_server_hello *sh
     sh->session_id_len = (uint8_t)pqt_reader_left(&v);
     PQT_TRY(pqt_reader_u16(&r, &sh->cipher_suite));
     PQT_TRY(pqt_reader_u8(&r, &sh->compression));
-    PQT_TRY(parse_extensions(&r, sh->ext, &sh->n_ext));
+    PQT_TRY(pqt_tls_parse_extensions(&r, sh->ext, &sh->n_ext));
     for (size_t i = 0; i < sh->n_ext; i++) {
         const pqt_tls_extension *e = &sh->ext[i];
         pqt_reader x = pqt_reader_make(e->data, e->len);

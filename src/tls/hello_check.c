@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pqtls/hello.h"
+#include "tls_internal.h"
 
 /* Messages an extension may appear in (RFC 8446 §4.2's table, the IANA
  * registry's "TLS 1.3" column for later extensions; TLS12_SH is RFC 5246
@@ -271,20 +272,11 @@ int pqt_hello_check_encrypted_extensions(const pqt_client_hello *ch, const uint8
     *what = 0;
     /* struct { Extension extensions<0..2^16-1>; } EncryptedExtensions;
      * (§4.3.1): unlike a hello's, the block is never omitted. */
-    pqt_reader r = pqt_reader_make(body, len), block;
-    PQT_TRY(pqt_reader_vec(&r, 2, &block));
-    PQT_TRY(pqt_reader_close(&r));
-    while (pqt_reader_left(&block) > 0) {
-        pqt_reader data;
-        if (n == PQT_HELLO_MAX_EXTENSIONS) {
-            return PQT_ERR_LENGTH;
-        }
-        PQT_TRY(pqt_reader_u16(&block, &ext[n].type));
-        PQT_TRY(pqt_reader_vec(&block, 2, &data));
-        ext[n].data = data.p;
-        ext[n].len = (uint16_t)pqt_reader_left(&data);
-        n++;
+    if (len == 0) {
+        return PQT_ERR_TRUNCATED;
     }
+    pqt_reader r = pqt_reader_make(body, len);
+    PQT_TRY(pqt_tls_parse_extensions(&r, ext, &n));
     PQT_TRY(check_extensions(ch, ext, n, IN_EE, what));
     for (size_t i = 0; i < n; i++) {
         *what = ext[i].type;
