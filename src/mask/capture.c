@@ -804,7 +804,16 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
                     d->encrypted = 1;
                 }
             } else {
+                int rec_start = d->rec_left == ((uint32_t)d->rec_hdr[3] << 8 | d->rec_hdr[4]);
                 transform(c, d, p, take, d->off);
+                if (d->rec_type == 22 && rec_start && (p[0] == 1 || p[0] == 2)) {
+                    /* an encrypted handshake record (a TLS 1.2 Finished)
+                     * whose keyed first byte reads as a ClientHello or
+                     * ServerHello type would be taken for a cleartext
+                     * hello by the observer (and by D.4 above when the
+                     * masked copy is masked again): one time in 128 */
+                    p[0] ^= 0x80;
+                }
             }
             d->rec_left -= (uint32_t)take;
             if (d->rec_left == 0) {
