@@ -5,14 +5,16 @@
 #   make demo       the main job (see README.md)
 #   make bench      benchmarks (make bench-openssl: against OpenSSL 3.5)
 #   make install    PREFIX=/usr/local DESTDIR=
-#   make check-sanitize | check-ct | fuzz   the extra CI steps
+#   make check-sanitize | check-ct | fuzz | check-package   the extra CI steps
+#   make deb        Debian packages into build-deb/ (docs/packaging.md)
 BUILD ?= build
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
+DEB_OUT ?= build-deb
 
-.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake demo install clean
+.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake demo install clean deb check-package
 
 all: build
 
@@ -64,5 +66,11 @@ demo: deps
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# Debian packages (pqtls, openssl-provider-pqtls, libpqtls-dev) built with
+# dpkg-buildpackage -b from a copy of the tree, into $(DEB_OUT)/, then
+# lintian (scripts/build-deb.sh).
+deb:
+	JOBS=$(JOBS) scripts/build-deb.sh $(DEB_OUT)
+
 clean:
-	rm -rf $(BUILD) build-sanitize build-ct build-fuzz
+	rm -rf $(BUILD) build-sanitize build-ct build-fuzz $(DEB_OUT)

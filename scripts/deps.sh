@@ -74,6 +74,13 @@ DEB_PRESEED='postfix postfix/main_mailer_type select No configuration
 slapd slapd/no_configuration boolean true
 wireshark-common wireshark-common/install-setuid boolean false'
 
+# Packaging (make deb, make check-package; docs/packaging.md): dpkg-dev and
+# debhelper build the .deb files, lintian checks them, fakeroot for builds
+# as a user; debootstrap makes the clean Debian 12 chroot that
+# tests/package installs them into; rpm brings rpmbuild for the RHEL 9
+# spec's smoke build.
+DEB_PACKAGE=(dpkg-dev debhelper lintian fakeroot debootstrap rpm)
+
 # npm itself, only when the machine has no npm at all: it installs the
 # package.json devDependencies (the Node.js 24 binary for tests/interop).
 DEB_NPM=(nodejs npm)
@@ -247,6 +254,6 @@ install_npm() {
 }
 
 install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" "${DEB_STORE[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
-    "${DEB_SERVICES[@]}"
+    "${DEB_SERVICES[@]}" "${DEB_PACKAGE[@]}"
 install_npm
 say "all dependencies present"
