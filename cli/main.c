@@ -34,7 +34,7 @@ static const command commands[] = {
      cli_cmd_mask, cli_help_mask},
     {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,
      cli_help_kem},
-    {"bench", "bench kem", "ML-KEM benchmark (ticks and microseconds)", cli_cmd_bench,
+    {"bench", "bench kem|tls", "ML-KEM and TLS 1.3 handshake benchmarks", cli_cmd_bench,
      cli_help_bench},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -72,6 +72,7 @@ static void help_main(FILE *out)
           "  pqtls kem keygen --alg ML-KEM-768\n"
           "  pqtls kem encaps --alg ML-KEM-768 --ek @ek.hex\n"
           "  pqtls bench kem --iterations 500 --format jsonl\n"
+          "  pqtls bench tls example.com --groups X25519,X25519MLKEM768\n"
           "\n",
           out);
     fputs(cli_exit_codes_help, out);

@@ -438,7 +438,7 @@ def completion(binary, commands, helps, src):
         if c == "history":
             arms.append("        -f) _pqtls_words '%s'; return ;;" % " ".join(vals.get("--format", [])))
         case.append("    %s)\n      case $prev in\n%s\n      esac ;;" % (c, "\n".join(arms)))
-    sub = {"kem": "keygen encaps decaps", "bench": "kem"}
+    sub = {"kem": "keygen encaps decaps", "bench": "kem tls"}
     lines.append(r'''
 _pqtls_words() { COMPREPLY=($(compgen -W "$1" -- "$cur")); }
 # comma-separated lists (--probes a,b,...): complete the last item
