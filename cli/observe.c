@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "obs_input.h"
 #include "pqtls/observe.h"
 #include "util.h"
 
@@ -164,13 +165,6 @@ static int write_prom_file(const char *path, const pqt_obs_agg *agg, const pqt_o
     return CLI_EXIT_OK;
 }
 
-static void progress(const pqt_obs_stats *st, int final)
-{
-    fprintf(stderr, "\rpqtls: observe: %llu packets, %llu handshakes%s",
-            (unsigned long long)st->packets, (unsigned long long)st->handshakes,
-            final ? "\n" : "   ");
-}
-
 static void summary(const pqt_obs_stats *st, unsigned files, uint64_t dropped)
 {
     fprintf(stderr,
@@ -222,66 +216,6 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* Read one capture file into the observer. Returns a CLI_EXIT_* code. */
-static int run_file(pqt_obs *obs, const char *path, int show_progress)
-{
-    char err[512];
-    pqt_capture *cap = NULL;
-    int ret = pqt_capture_open_file(path, &cap, err, sizeof(err));
-    if (ret != 0) {
-        const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
-        if (ret == PQT_ERR_IO) {
-            cli_error("observe", "cannot open '%s': %s", name, err);
-            return CLI_EXIT_IO;
-        }
-        cli_error("observe",
-                  "'%s' is not a readable pcap/pcapng capture (%s); check the file, "
-                  "or decompress it if it is not gzip",
-                  name, err);
-        return CLI_EXIT_FAILED;
-    }
-    int lt = pqt_capture_linktype(cap);
-    if (!pqt_linktype_supported(lt)) {
-        cli_error("observe",
-                  "'%s': link type %d is not supported (supported: Ethernet 1, "
-                  "BSD loopback 0/108, raw IP 101, Linux SLL 113, SLL2 276, IPv4 228, IPv6 229)",
-                  path, lt);
-        pqt_capture_close(cap);
-        return CLI_EXIT_UNSUPPORTED;
-    }
-    uint64_t ts;
-    const uint8_t *frame;
-    size_t caplen, wirelen;
-    int status = CLI_EXIT_OK;
-    time_t last = time(NULL);
-    for (;;) {
-        int r = pqt_capture_next(cap, &ts, &frame, &caplen, &wirelen, err, sizeof(err));
-        if (r == 0) {
-            break;
-        }
-        if (r < 0) {
-            cli_error("observe",
-                      "'%s' is %s after %llu packets (%s); the handshakes read so far "
-                      "are reported, unfinished ones as 'truncated'",
-                      path, r == PQT_ERR_TRUNCATED ? "truncated" : "corrupt",
-                      (unsigned long long)pqt_obs_get_stats(obs)->packets, err);
-            status = CLI_EXIT_FAILED;
-            break;
-        }
-        pqt_obs_frame(obs, lt, ts, frame, caplen, wirelen);
-        if (show_progress && (pqt_obs_get_stats(obs)->packets & 0xFFFF) == 0 &&
-            time(NULL) != last) {
-            last = time(NULL);
-            progress(pqt_obs_get_stats(obs), 0);
-        }
-        if (stop_requested) {
-            break;
-        }
-    }
-    pqt_capture_close(cap);
-    return status;
 }
 
 /* Options: the same spellings as ever; cli_getopt keeps the old rules (util.h). */
@@ -661,32 +595,6 @@ static char *join_words(const char *const *words, size_t n)
     return s;
 }
 
-/* The built-in client families, and --families FILE before them. */
-static int load_families(const char *path, pqt_obs_families **fam)
-{
-    if (pqt_obs_families_new(fam) != 0) {
-        return CLI_EXIT_INTERNAL;
-    }
-    if (path == NULL) {
-        return CLI_EXIT_OK;
-    }
-    unsigned line = 0;
-    int ret = pqt_obs_families_load(*fam, path, &line);
-    if (ret == PQT_ERR_IO) {
-        cli_error("observe", "cannot read --families '%s': %s", path, strerror(errno));
-        return CLI_EXIT_IO;
-    }
-    if (ret != 0) {
-        cli_error("observe",
-                  "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
-                  "36 characters like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix "
-                  "ending in '*'",
-                  path, line);
-        return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
-    }
-    return CLI_EXIT_OK;
-}
-
 /* Everything the run needs, in the order the errors have always come. */
 static int observe_open(const observe_args *a, observe_state *s)
 {
@@ -711,7 +619,7 @@ static int observe_open(const observe_args *a, observe_state *s)
         }
         s->rc.oopts.pseudonym = &s->ps;
     }
-    int ret = load_families(a->families, &s->fam);
+    int ret = cli_obs_load_families("observe", a->families, &s->fam);
     if (ret != CLI_EXIT_OK) {
         return ret;
     }
@@ -762,7 +670,8 @@ static int observe_run(const observe_args *a, observe_state *s)
         worst = run_live(s->obs, &s->rc, a, s->bpf, s->http, &dropped);
     } else {
         for (size_t i = 0; i < a->noperands && !stop_requested; i++) {
-            int r = run_file(s->obs, a->operands[i], show_progress);
+            int r = cli_obs_feed_file("observe", s->obs, a->operands[i], show_progress,
+                                      &stop_requested);
             if (r > worst) {
                 worst = r;
             }
@@ -771,7 +680,7 @@ static int observe_run(const observe_args *a, observe_state *s)
     pqt_obs_finish(s->obs);
     const pqt_obs_stats *st = pqt_obs_get_stats(s->obs);
     if (show_progress) {
-        progress(st, 1);
+        cli_obs_progress("observe", st, 1);
     }
     status = worst;
     if (s->rc.format == FMT_TABLE) {
