@@ -17,6 +17,8 @@ int cli_cmd_scan(int argc, char **argv);
 void cli_help_scan(FILE *out);
 int cli_cmd_observe(int argc, char **argv);
 void cli_help_observe(FILE *out);
+int cli_cmd_advise(int argc, char **argv);
+void cli_help_advise(FILE *out);
 int cli_cmd_mask(int argc, char **argv);
 void cli_help_mask(FILE *out);
 /* Over src/store: the scans of a store as a trend. */

@@ -1,6 +1,6 @@
 /*
  * The `pqtls` command: dispatches through one table to one file per
- * subcommand (scan.c, observe.c, mask.c, kem.c, bench.c). Exit codes are listed in
+ * subcommand (scan.c, observe.c, advise.c, mask.c, kem.c, bench.c). Exit codes are listed in
  * util.h, --help and docs/cli.md.
  */
 #include <stdio.h>
@@ -30,6 +30,8 @@ static const command commands[] = {
      cli_cmd_history, cli_help_history},
     {"observe", "observe FILE... | -i IFACE", "TLS handshakes from captures or live traffic",
      cli_cmd_observe, cli_help_observe},
+    {"advise", "advise FILE... | -i IFACE", "what-if per service: supported, preferred, required",
+     cli_cmd_advise, cli_help_advise},
     {"mask", "mask CAPTURE | --log FMT FILE", "scrub captures and logs before sharing them",
      cli_cmd_mask, cli_help_mask},
     {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,

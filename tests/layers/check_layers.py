@@ -27,10 +27,11 @@ ALLOWED = {
     "mask": {"net", "tls", "crypto", "common", "report"},
     "scan": {"tls", "crypto", "common", "report"},
     "observe": {"mask", "net", "tls", "crypto", "common", "report"},
+    "advise": {"observe", "mask", "net", "tls", "crypto", "common", "report"},
     "store": {"scan", "tls", "crypto", "common", "report"},
     "provider": {"crypto", "common"},
     "bench": {"tls", "crypto", "common", "report"},
-    "cli": {"store", "scan", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
+    "cli": {"store", "scan", "advise", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
 }
 
 # The public headers and the layer each belongs to.
@@ -44,6 +45,7 @@ HEADERS = {
     "mask.h": "mask",
     "scan.h": "scan",
     "observe.h": "observe",
+    "advise.h": "advise",
     "store.h": "store",
 }
 
