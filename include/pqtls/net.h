@@ -3,9 +3,10 @@
  *
  * capture.c reads pcap files (mapped a window at a time; libpcap for pcapng,
  * gzip, standard input and live interfaces); decode.c takes a frame apart
- * (link layer, VLAN, IPv4/IPv6, TCP) through the bounded reader; reasm.c
- * puts one direction of a TCP connection back in order under a byte budget
- * shared by all flows. What the bytes mean is for the layers above.
+ * (link layer, VLAN, IPv4/IPv6, TCP, UDP) through the bounded reader;
+ * reasm.c puts one direction of a TCP connection back in order under a
+ * byte budget shared by all flows; quic.c (pqtls/quic.h) reads QUIC
+ * Initial packets out of UDP datagrams. What the bytes mean is for the layers above.
  */
 #ifndef PQTLS_NET_H
 #define PQTLS_NET_H
@@ -33,6 +34,9 @@ extern "C" {
 
 #define PQT_NET_MAX_VLAN 2
 
+#define PQT_IPPROTO_TCP 6
+#define PQT_IPPROTO_UDP 17
+
 #define PQT_TCP_FIN 0x01
 #define PQT_TCP_SYN 0x02
 #define PQT_TCP_RST 0x04
@@ -44,10 +48,11 @@ typedef struct {
     uint8_t ttl;              /* IPv4 TTL or IPv6 hop limit */
     uint16_t vlan[PQT_NET_MAX_VLAN];
     uint8_t n_vlan;
+    uint8_t proto; /* PQT_IPPROTO_TCP or _UDP (0 in a hand-made segment: TCP) */
     uint16_t sport, dport;
-    uint32_t seq, ack;
-    uint8_t flags;
-    const uint8_t *payload; /* TCP payload (within the captured bytes) */
+    uint32_t seq, ack;      /* TCP only */
+    uint8_t flags;          /* TCP only */
+    const uint8_t *payload; /* TCP payload or UDP datagram (within the captured bytes) */
     size_t payload_len;
     int payload_cut; /* the capture cut the payload short (snaplen) */
     int fragment;    /* an IP fragment (not reassembled; counted) */
@@ -57,9 +62,10 @@ typedef struct {
 PQT_API int pqt_linktype_supported(int linktype);
 
 /*
- * Decode one captured frame. 0 for a TCP segment; PQT_ERR_UNSUPPORTED for
- * anything that is not TCP over IP (or an unknown link type, or a non-first
- * IP fragment); PQT_ERR_TRUNCATED / PQT_ERR_SYNTAX for damaged headers.
+ * Decode one captured frame. 0 for a TCP segment or a UDP datagram (proto
+ * says which); PQT_ERR_UNSUPPORTED for anything that is neither over IP
+ * (or an unknown link type, or an IP fragment); PQT_ERR_TRUNCATED / PQT_ERR_SYNTAX for damaged
+ * headers.
  */
 PQT_API PQT_MUST_CHECK int pqt_packet_decode(int linktype, const uint8_t *frame, size_t caplen,
                                              pqt_packet *pkt);

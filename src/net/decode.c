@@ -1,5 +1,5 @@
 /*
- * Link layer, VLAN, IPv4/IPv6 and TCP headers, read through pqt_reader
+ * Link layer, VLAN, IPv4/IPv6, TCP and UDP headers, read through pqt_reader
  * (never by casting frame bytes to structs).
  */
 #include <string.h>
@@ -30,7 +30,34 @@ static int decode_tcp(pqt_reader *r, pqt_packet *pkt, int cut)
         return PQT_ERR_SYNTAX;
     }
     PQT_TRY(pqt_reader_skip(r, hdr - 20)); /* options */
+    pkt->proto = PQT_IPPROTO_TCP;
     pkt->flags = flags;
+    pkt->payload = r->p;
+    pkt->payload_len = pqt_reader_left(r);
+    pkt->payload_cut = cut;
+    return 0;
+}
+
+static int decode_udp(pqt_reader *r, pqt_packet *pkt, int cut)
+{
+    uint16_t len;
+    PQT_TRY(pqt_reader_u16(r, &pkt->sport));
+    PQT_TRY(pqt_reader_u16(r, &pkt->dport));
+    PQT_TRY(pqt_reader_u16(r, &len));
+    PQT_TRY(pqt_reader_skip(r, 2)); /* checksum */
+    /* RFC 768: the length counts the 8-byte header. Over IPv6 a jumbogram
+     * has 0 here (RFC 2675); we take what the IP layer gives then. */
+    if (len != 0) {
+        if (len < 8) {
+            return PQT_ERR_SYNTAX;
+        }
+        if ((size_t)len - 8 <= pqt_reader_left(r)) {
+            r->end = r->p + (len - 8);
+        } else {
+            cut = 1;
+        }
+    }
+    pkt->proto = PQT_IPPROTO_UDP;
     pkt->payload = r->p;
     pkt->payload_len = pqt_reader_left(r);
     pkt->payload_cut = cut;
@@ -79,7 +106,10 @@ static int decode_ipv4(pqt_reader *r, pqt_packet *pkt)
         pkt->fragment = 1;
         return PQT_ERR_UNSUPPORTED; /* IP fragments: counted by the caller */
     }
-    if (proto != 6) {
+    if (proto == PQT_IPPROTO_UDP) {
+        return decode_udp(r, pkt, cut);
+    }
+    if (proto != PQT_IPPROTO_TCP) {
         return PQT_ERR_UNSUPPORTED;
     }
     return decode_tcp(r, pkt, cut);
@@ -114,8 +144,10 @@ static int decode_ipv6(pqt_reader *r, pqt_packet *pkt)
     for (int i = 0; i < 8; i++) {
         uint8_t nh, len8;
         switch (next) {
-        case 6:
+        case PQT_IPPROTO_TCP:
             return decode_tcp(r, pkt, cut);
+        case PQT_IPPROTO_UDP:
+            return decode_udp(r, pkt, cut);
         case 0:  /* hop-by-hop */
         case 43: /* routing */
         case 60: /* destination options */

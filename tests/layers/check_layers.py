@@ -40,7 +40,7 @@ HEADERS = {
     "crypto.h": "crypto", "mlkem.h": "crypto", "hybrid.h": "crypto", "groups.h": "crypto",
     "tls.h": "tls", "wire.h": "tls", "record.h": "tls", "hello.h": "tls", "names.h": "tls",
     "keyschedule.h": "tls", "ja4.h": "tls",
-    "net.h": "net",
+    "net.h": "net", "quic.h": "net",
     "json.h": "report", "html.h": "report",
     "mask.h": "mask",
     "scan.h": "scan",
