@@ -31,6 +31,7 @@ extern "C" {
 
 /* JA4 transport letter: 't' TLS over TCP, 'q' QUIC, 'd' DTLS. */
 #define PQT_JA4_TCP 't'
+#define PQT_JA4_QUIC 'q'
 
 /*
  * Fingerprint ch into out (NUL-terminated). If raw is not NULL it receives

@@ -2,7 +2,7 @@
  * Passive TLS handshake observation (`pqtls observe`): packets in,
  * one record per TLS handshake out, plus counters.
  *
- * Pipeline: src/net (pqtls/net.h: captures, link/IP/TCP decoding, TCP
+ * Pipeline: src/net (pqtls/net.h: captures, link/IP/TCP/UDP decoding, TCP
  * reassembly under a byte budget) -> src/observe/tlsstream.c (TLS records
  * and handshake messages through src/tls/record.c, hellos parsed by
  * src/tls/hello.c) -> engine.c (flow table with a hard limit, outcome, JA4,
@@ -34,21 +34,32 @@ extern "C" {
 /* ---- Handshake records ---------------------------------------------- */
 
 typedef enum {
-    PQT_OBS_COMPLETED = 0,   /* both sides went on to encrypted traffic */
-    PQT_OBS_ALERT,           /* a fatal (or close_notify) plaintext alert */
-    PQT_OBS_RESET_AFTER_CH,  /* RST after the ClientHello, nothing from the server */
-    PQT_OBS_CLOSED_AFTER_CH, /* FIN after the ClientHello, nothing from the server */
-    PQT_OBS_RESET,           /* RST after the server's answer, before completion */
-    PQT_OBS_CLOSED,          /* FIN after the server's answer, before completion */
-    PQT_OBS_TIMEOUT,         /* idle longer than the timeout, unfinished */
-    PQT_OBS_TRUNCATED,       /* the capture ended before the handshake did */
-    PQT_OBS_GAP,             /* bytes missing from the capture inside the handshake */
-    PQT_OBS_EVICTED,         /* pushed out of a full flow table */
+    PQT_OBS_COMPLETED = 0,       /* both sides went on to encrypted traffic */
+    PQT_OBS_ALERT,               /* a fatal (or close_notify) plaintext alert */
+    PQT_OBS_RESET_AFTER_CH,      /* RST after the ClientHello, nothing from the server */
+    PQT_OBS_CLOSED_AFTER_CH,     /* FIN after the ClientHello, nothing from the server */
+    PQT_OBS_RESET,               /* RST after the server's answer, before completion */
+    PQT_OBS_CLOSED,              /* FIN after the server's answer, before completion */
+    PQT_OBS_TIMEOUT,             /* idle longer than the timeout, unfinished */
+    PQT_OBS_TRUNCATED,           /* the capture ended before the handshake did */
+    PQT_OBS_GAP,                 /* bytes missing from the capture inside the handshake */
+    PQT_OBS_EVICTED,             /* pushed out of a full flow table */
+    PQT_OBS_NO_ANSWER,           /* QUIC: the server sent nothing (timeout or end of capture) */
+    PQT_OBS_VERSION_NEGOTIATION, /* QUIC: the server answered with Version Negotiation */
     PQT_OBS_N_OUTCOMES
 } pqt_obs_outcome;
 
 /* Stable outcome names used in every output ("completed", ...). */
 PQT_API const char *pqt_obs_outcome_name(pqt_obs_outcome o);
+
+/* What carried the handshake. */
+typedef enum {
+    PQT_OBS_TCP = 0,  /* TLS records over TCP */
+    PQT_OBS_QUIC = 1, /* CRYPTO frames in QUIC Initial packets over UDP */
+} pqt_obs_transport;
+
+/* "tcp", "quic". */
+PQT_API const char *pqt_obs_transport_name(pqt_obs_transport t);
 
 /* Where the negotiated group came from. */
 typedef enum {
@@ -134,6 +145,20 @@ typedef struct {
     uint16_t vlan[PQT_NET_MAX_VLAN];
     uint8_t n_vlan;
     uint8_t client_ttl, server_ttl; /* 0: not seen */
+    pqt_obs_transport transport;
+
+    /* QUIC only (transport PQT_OBS_QUIC): the version of the client's
+     * Initial packets, how many Initial packets and UDP datagrams of the
+     * client's carried the first ClientHello up to its last byte (Chromium
+     * splits a post-quantum one over two), whether the server sent a
+     * Retry, and a CONNECTION_CLOSE in an Initial packet: its error code
+     * (RFC 9001 §4.8: 0x100 + the TLS alert for a crypto error) and who
+     * sent it. */
+    uint32_t quic_version;
+    unsigned quic_initials, quic_datagrams;
+    int quic_retry;
+    int has_quic_close, quic_close_from_server;
+    uint64_t quic_close_code;
 
     /* First ClientHello (JA4 is taken from it, FoxIO note 4). ch points into
      * observer memory valid only during the callback, and holds what the
@@ -235,17 +260,25 @@ typedef struct {
     uint64_t handshakes;
     uint64_t outcomes[PQT_OBS_N_OUTCOMES];
     size_t flows_active, flows_peak, buffered_bytes, buffered_peak;
-    uint64_t flows_evicted_memory;                  /* of flows_evicted: at the memory limit */
+    uint64_t flows_evicted_memory; /* of flows_evicted: at the memory limit */
+    /* QUIC: UDP datagrams that held a QUIC long header of version 1 or 2
+     * (or belonged to a QUIC flow), Initial packets decrypted, and Initial
+     * packets that did not decrypt or parse (damage, or keys we cannot
+     * know: a client Initial sent after the server's first packet, seen
+     * without that packet). */
+    uint64_t quic_datagrams, quic_initials, quic_undecryptable;
     size_t memory_bytes, memory_peak, memory_limit; /* accounted as max_memory_bytes counts */
 } pqt_obs_stats;
 
 typedef struct pqt_obs pqt_obs;
 
 PQT_API PQT_MUST_CHECK int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out);
-/* Feed one captured frame. Frames that are not TCP are counted, not errors. */
+/* Feed one captured frame. TCP segments and UDP datagrams (QUIC) are
+ * followed; other frames are counted, not errors. */
 PQT_API void pqt_obs_frame(pqt_obs *o, int linktype, uint64_t ts_us, const uint8_t *frame,
                            size_t caplen, size_t wirelen);
-/* Feed an already decoded segment (tests, fuzzing). */
+/* Feed an already decoded TCP segment or UDP datagram (pkt->proto; tests,
+ * fuzzing). */
 PQT_API void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *pkt);
 /* Close flows idle since before now_us - idle_timeout (live mode). */
 PQT_API void pqt_obs_expire(pqt_obs *o, uint64_t now_us);

@@ -33,7 +33,8 @@ typedef struct {
 struct pqt_obs_agg {
     pqt_obs_output_opts opts;
     uint64_t total, pq;
-    agg_map by_family, by_server, by_app, failures, groups, prom, hrr, services;
+    agg_map by_family, by_server, by_app, failures, groups, prom, hrr, services, by_transport,
+        prom_transport;
     size_t family_labels, service_labels;
     int err;
     uint8_t hash_key[16]; /* slot_of's SipHash key, random per aggregate */
@@ -119,6 +120,8 @@ void pqt_obs_agg_free(pqt_obs_agg *a)
         return;
     }
     map_free(&a->by_family);
+    map_free(&a->by_transport);
+    map_free(&a->prom_transport);
     map_free(&a->by_server);
     map_free(&a->by_app);
     map_free(&a->services);
@@ -213,6 +216,7 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     }
     const char *app = pqt_obs_app_protocol_name(hs->app_protocol);
     count(map_get(a, &a->by_app, app), pq, failed);
+    count(map_get(a, &a->by_transport, pqt_obs_transport_name(hs->transport)), pq, failed);
     group_label(hs, g);
     if (hs->group_source != PQT_OBS_GROUP_NONE && pqt_group_name(hs->group) == NULL) {
         snprintf(g, sizeof(g), "0x%04x", hs->group);
@@ -236,6 +240,9 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     group_label(hs, g);
     snprintf(key, sizeof(key), "%s\t%s\t%s", g, fam, pqt_obs_outcome_name(hs->outcome));
     count(map_get(a, &a->prom, key), pq, failed);
+    snprintf(key, sizeof(key), "%s\t%s\t%s", pqt_obs_transport_name(hs->transport), g,
+             pqt_obs_outcome_name(hs->outcome));
+    count(map_get(a, &a->prom_transport, key), pq, failed);
     /* Per service, bounded: the first MAX_SERVICE_LABELS services seen have
      * their server, port and SNI as labels, later ones are "other"; the
      * application protocol and the group are bounded by their tables. */
@@ -353,6 +360,10 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
         (ret = service_section(f, &a->by_server, TOP_N)) != 0 ||
         (ret = share_section(f, "Hybrid share by application protocol", "application protocol",
                              &a->by_app, TOP_N)) != 0 ||
+        (ret = share_section(f,
+                             "Hybrid share by transport (tcp: TLS over TCP, quic: QUIC "
+                             "Initial packets)",
+                             "transport", &a->by_transport, TOP_N)) != 0 ||
         (ret = share_section(f, "Negotiated groups", "group", &a->groups, TOP_N)) != 0) {
         return ret;
     }
@@ -392,7 +403,8 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
         "  reassembly gaps %llu, buffer-budget give-ups %llu (peak %zu bytes)\n"
         "  hellos too big %llu, TLS desynchronised %llu, ServerHello without ClientHello %llu, "
         "snaplen-cut %llu\n"
-        "  memory %zu bytes (peak %zu) of the %zu-byte limit\n",
+        "  memory %zu bytes (peak %zu) of the %zu-byte limit\n"
+        "  QUIC: datagrams %llu, Initial packets decrypted %llu, not decrypted %llu\n",
         (unsigned long long)st->packets, (unsigned long long)st->bytes,
         (unsigned long long)st->not_tcp, (unsigned long long)st->decode_errors,
         (unsigned long long)st->ip_fragments, (unsigned long long)st->flows, st->flows_peak,
@@ -404,7 +416,8 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
         (unsigned long long)st->reassembly_budget_giveups, st->buffered_peak,
         (unsigned long long)st->hellos_too_big, (unsigned long long)st->tls_desync,
         (unsigned long long)st->server_only, (unsigned long long)st->snaplen_cut, st->memory_bytes,
-        st->memory_peak, st->memory_limit);
+        st->memory_peak, st->memory_limit, (unsigned long long)st->quic_datagrams,
+        (unsigned long long)st->quic_initials, (unsigned long long)st->quic_undecryptable);
     return a->err;
 }
 
@@ -461,6 +474,32 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
         fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
     }
     free(v);
+    v = sorted(&a->prom_transport, &n);
+    if (v == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    fputs("# HELP pqtls_observe_transport_handshakes_total TLS handshakes seen, by transport (tcp: "
+          "TLS over TCP, quic: QUIC Initial packets), negotiated group and outcome.\n"
+          "# TYPE pqtls_observe_transport_handshakes_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%s", v[i]->key);
+        char *g = strchr(buf, '\t'), *out = g ? strchr(g + 1, '\t') : NULL;
+        if (g == NULL || out == NULL) {
+            continue;
+        }
+        *g++ = 0;
+        *out++ = 0;
+        fputs("pqtls_observe_transport_handshakes_total{transport=\"", f);
+        label(f, buf);
+        fputs("\",group=\"", f);
+        label(f, g);
+        fputs("\",outcome=\"", f);
+        label(f, out);
+        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
+    }
+    free(v);
     v = sorted(&a->hrr, &n);
     if (v == NULL) {
         return PQT_ERR_NOMEM;
@@ -503,7 +542,14 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
     free(v);
     counter(f, "pqtls_observe_packets_total", "Frames read.", st->packets);
     counter(f, "pqtls_observe_bytes_total", "Bytes on the wire of the frames read.", st->bytes);
-    counter(f, "pqtls_observe_flows_total", "TCP flows tracked.", st->flows);
+    counter(f, "pqtls_observe_flows_total", "TCP and QUIC flows tracked.", st->flows);
+    counter(f, "pqtls_observe_quic_datagrams_total",
+            "UDP datagrams read as QUIC (a v1 or v2 long header, or a QUIC flow's).",
+            st->quic_datagrams);
+    counter(f, "pqtls_observe_quic_initials_total", "QUIC Initial packets decrypted.",
+            st->quic_initials);
+    counter(f, "pqtls_observe_quic_undecryptable_total",
+            "QUIC Initial packets of a flow that did not decrypt.", st->quic_undecryptable);
     counter(f, "pqtls_observe_flows_evicted_total",
             "Flows pushed out by the flow-table or the memory limit.", st->flows_evicted);
     counter(f, "pqtls_observe_flows_evicted_memory_total",

@@ -389,6 +389,7 @@ static pqt_obs_app_protocol alpn_app(const uint8_t *p, size_t n)
         pqt_obs_app_protocol app;
     } ids[] = {
         {"h2", PQT_OBS_APP_HTTPS},
+        {"h3", PQT_OBS_APP_HTTPS}, /* HTTP/3 over QUIC (RFC 9114) */
         {"http/1.1", PQT_OBS_APP_HTTPS},
         {"http/1.0", PQT_OBS_APP_HTTPS},
         {"http/0.9", PQT_OBS_APP_HTTPS},

@@ -23,6 +23,7 @@
 #include "obs_internal.h"
 #include "pqtls/common.h"
 #include "pqtls/groups.h"
+#include "pqtls/quic.h"
 #include "siphash.h"
 
 #define DEFAULT_MAX_FLOWS 65536
@@ -34,6 +35,11 @@
 #define JA4_R_MAX 1024 /* JA4_r is cut to 1023 characters, as before */
 
 enum { FLOW_ACTIVE = 0, FLOW_DONE, FLOW_IGNORED };
+
+/* QUIC: the CRYPTO stream prefix kept per direction: a hello of up to
+ * OBS_HELLO_MAX bytes and its header, the same bound as over TCP. */
+#define QUIC_CRYPTO_LIMIT (OBS_HELLO_MAX + 4)
+#define QUIC_BUF 65536 /* a UDP payload is at most 65,527 bytes */
 
 /* Where the first ClientHello of a flow stands. */
 enum { CH_NONE = 0, CH_BEGUN, CH_DONE };
@@ -66,7 +72,30 @@ typedef struct {
      * port of an HTTP CONNECT found there, 0 without one. */
     uint8_t app;
     uint16_t connect_port;
+    /* QUIC */
+    uint8_t quic_retry, has_quic_close, quic_close_from_server;
+    uint64_t quic_close_code;
 } obs_hs;
+
+/*
+ * A QUIC connection's Initial packets as the observer follows them. The
+ * keys of both directions come from kcid: the Destination Connection ID
+ * of the client's first Initial, or the Source Connection ID of the
+ * server's Retry (RFC 9001 §5.2). odcid and the server's first Source
+ * Connection ID tell later Initials of this connection from a new
+ * connection on the same addresses and ports. Indexed by side.
+ */
+typedef struct {
+    uint32_t version;
+    uint8_t odcid_len, kcid_len, srv_cid_len, has_srv_cid;
+    uint8_t odcid[PQT_QUIC_MAX_CID], kcid[PQT_QUIC_MAX_CID], srv_cid[PQT_QUIC_MAX_CID];
+    pqt_quic_keys keys[2];
+    int64_t largest[2]; /* largest Initial packet number opened, -1 none */
+    pqt_quic_crypto cr[2];
+    size_t walked[2]; /* CRYPTO stream bytes handed on as messages */
+    unsigned initials[2], datagrams[2];
+    uint8_t server_sent, handshake_seen[2], done_walking[2];
+} obs_quic;
 
 typedef struct obs_flow {
     struct obs_flow *hnext;
@@ -87,7 +116,9 @@ typedef struct obs_flow {
     pqt_obs *obs;
     uint8_t ch_started, sh_seen, ccs_seen[2], app_after_sh[2], lost_gap, fin_client;
     uint8_t srv_answer; /* server bytes since the ClientHello began, up to 255 */
+    uint8_t proto;      /* PQT_IPPROTO_TCP or PQT_IPPROTO_UDP */
     unsigned anomalies;
+    obs_quic *q; /* QUIC flows */
 } obs_flow;
 
 struct pqt_obs {
@@ -103,6 +134,8 @@ struct pqt_obs {
     uint64_t now_us, last_expire_us;
     obs_tls_events ev;
     pqt_obs_handshake out; /* the record handed to on_handshake */
+    pqt_quic_opener *qop;  /* QUIC: cipher contexts, made at the first QUIC datagram */
+    uint8_t *qbuf;         /* QUIC: a decrypted packet (QUIC_BUF bytes) */
 };
 
 static const char *const outcome_names[PQT_OBS_N_OUTCOMES] = {
@@ -116,7 +149,14 @@ static const char *const outcome_names[PQT_OBS_N_OUTCOMES] = {
     "truncated",
     "gap",
     "evicted",
+    "no_answer",
+    "version_negotiation",
 };
+
+const char *pqt_obs_transport_name(pqt_obs_transport t)
+{
+    return t == PQT_OBS_QUIC ? "quic" : "tcp";
+}
 
 const char *pqt_obs_outcome_name(pqt_obs_outcome o)
 {
@@ -361,6 +401,21 @@ static void stop_parsing(pqt_obs *o, obs_flow *f)
         pqt_obs_tls_free(&f->tls[s], &o->budget);
         pqt_reasm_free(&f->re[s], &o->budget);
         f->re[s].stopped = 1;
+        if (f->q != NULL) {
+            pqt_quic_crypto_free(&f->q->cr[s], &o->budget);
+            f->q->done_walking[s] = 1;
+        }
+    }
+}
+
+static void release_quic(pqt_obs *o, obs_flow *f)
+{
+    if (f->q != NULL) {
+        stop_parsing(o, f);
+        pqt_wipe(f->q->keys, sizeof(f->q->keys));
+        free(f->q);
+        mem_give(o, sizeof(*f->q));
+        f->q = NULL;
     }
 }
 
@@ -376,6 +431,7 @@ static void flow_remove(pqt_obs *o, obs_flow *f)
     }
     lru_unlink(o, f);
     stop_parsing(o, f);
+    release_quic(o, f);
     release_hs(o, f);
     free(f);
     mem_give(o, sizeof(*f));
@@ -397,6 +453,16 @@ static const pqt_obs_handshake *build_record(pqt_obs *o, const obs_flow *f, pqt_
     hs->server_port = f->port[1 - c];
     hs->client_ttl = f->ttl[c];
     hs->server_ttl = f->ttl[1 - c];
+    if (f->proto == PQT_IPPROTO_UDP) {
+        hs->transport = PQT_OBS_QUIC;
+        hs->quic_version = f->q != NULL ? f->q->version : 0;
+        hs->quic_initials = h->ch_records;
+        hs->quic_datagrams = h->ch_segments;
+        hs->quic_retry = h->quic_retry;
+        hs->has_quic_close = h->has_quic_close;
+        hs->quic_close_from_server = h->quic_close_from_server;
+        hs->quic_close_code = h->quic_close_code;
+    }
     memcpy(hs->vlan, f->vlan, sizeof(hs->vlan));
     hs->n_vlan = f->n_vlan;
     hs->ch_err = h->ch_err;
@@ -547,6 +613,11 @@ static void settle(pqt_obs *o, obs_flow *f, pqt_obs_outcome why)
         stop_parsing(o, f);
         return;
     }
+    if (f->q != NULL) {
+        /* QUIC has no RST or FIN: a server that sent nothing is named. */
+        emit(o, f, !f->q->server_sent && why != PQT_OBS_EVICTED ? PQT_OBS_NO_ANSWER : why);
+        return;
+    }
     if (f->fin_client) {
         emit(o, f, ended_early(o, f, 0, NULL, 0));
         return;
@@ -602,10 +673,11 @@ static int reclaim_memory(void *ctx, size_t need)
 static obs_flow *flow_find(pqt_obs *o, const pqt_packet *p, int *side, uint32_t *hash)
 {
     size_t n = p->ip_version == 4 ? 4 : 16;
+    uint8_t proto = p->proto == PQT_IPPROTO_UDP ? PQT_IPPROTO_UDP : PQT_IPPROTO_TCP;
     uint32_t h = flow_hash(o, p->ip_version, p->src, p->sport, p->dst, p->dport);
     *hash = h;
     for (obs_flow *f = o->buckets[h & (o->nbuckets - 1)]; f != NULL; f = f->hnext) {
-        if (f->hash != h || f->ipv != p->ip_version) {
+        if (f->hash != h || f->ipv != p->ip_version || f->proto != proto) {
             continue;
         }
         if (f->port[0] == p->sport && f->port[1] == p->dport &&
@@ -644,6 +716,7 @@ static obs_flow *flow_new(pqt_obs *o, const pqt_packet *p, uint32_t hash)
     f->client = -1;
     f->obs = o;
     f->hash = hash;
+    f->proto = p->proto == PQT_IPPROTO_UDP ? PQT_IPPROTO_UDP : PQT_IPPROTO_TCP;
     memcpy(f->vlan, p->vlan, sizeof(f->vlan));
     f->n_vlan = p->n_vlan;
     obs_flow **b = &o->buckets[f->hash & (o->nbuckets - 1)];
@@ -768,7 +841,8 @@ static void ev_hs_begin(void *ctx, int side, uint8_t type, uint32_t len, int wha
 
 /* Parse the first ClientHello from body (in place: a segment, or the
  * reassembly buffer) and keep its compact copy. */
-static void first_client_hello(pqt_obs *o, obs_hs *hs, const uint8_t *body, uint32_t len)
+static void first_client_hello(pqt_obs *o, obs_hs *hs, const uint8_t *body, uint32_t len,
+                               char transport)
 {
     pqt_client_hello ch;
     char ja4_r[JA4_R_MAX];
@@ -777,7 +851,7 @@ static void first_client_hello(pqt_obs *o, obs_hs *hs, const uint8_t *body, uint
         hs->ch_err = err;
         return;
     }
-    if (pqt_ja4(&ch, PQT_JA4_TCP, hs->ja4, ja4_r, sizeof(ja4_r)) != 0) {
+    if (pqt_ja4(&ch, transport, hs->ja4, ja4_r, sizeof(ja4_r)) != 0) {
         hs->ja4[0] = 0;
         ja4_r[0] = 0;
     }
@@ -885,7 +959,8 @@ static void ev_handshake(void *ctx, int side, uint8_t type, const uint8_t *body,
                 }
                 return;
             }
-            first_client_hello(o, hs, body, len);
+            first_client_hello(o, hs, body, len,
+                               f->proto == PQT_IPPROTO_UDP ? PQT_JA4_QUIC : PQT_JA4_TCP);
             return;
         }
         if (hs->hrr && hs->n_retry_key_share == 0 && body != NULL && kept == len) {
@@ -1029,6 +1104,342 @@ static void sink_gap(void *ctx, int side)
     }
 }
 
+/* ---- QUIC (pqtls/quic.h) ---- */
+
+/* What one Initial packet's frames did, for the packet's caller. */
+typedef struct {
+    obs_flow *f;
+    int side;
+    int closed;
+    uint64_t code;
+    int app;
+} quic_frame_ctx;
+
+static void quic_on_crypto(void *ctx, uint64_t off, const uint8_t *p, size_t n)
+{
+    quic_frame_ctx *c = ctx;
+    obs_flow *f = c->f;
+    pqt_obs *o = f->obs;
+    if (f->q->done_walking[c->side]) {
+        return; /* the stream is past what the observer reads */
+    }
+    unsigned bits =
+        pqt_quic_crypto_add(&f->q->cr[c->side], &o->budget, QUIC_CRYPTO_LIMIT, off, p, n);
+    /* The anomaly bits, not the segment counters: out-of-order and
+     * repeated CRYPTO data is what Chromium sends on purpose. */
+    if (bits & PQT_QUIC_C_OUT_OF_ORDER) {
+        f->anomalies |= PQT_OBS_A_OUT_OF_ORDER;
+    }
+    if (bits & PQT_QUIC_C_OVERLAP) {
+        f->anomalies |= PQT_OBS_A_OVERLAP;
+    }
+    if (bits & (PQT_QUIC_C_BUDGET | PQT_QUIC_C_RANGES)) {
+        /* Not buffered: a hole the handshake may never get past. */
+        f->anomalies |= PQT_OBS_A_BUDGET;
+        o->st.reassembly_budget_giveups++;
+    }
+}
+
+static void quic_on_close(void *ctx, uint64_t code, int app)
+{
+    quic_frame_ctx *c = ctx;
+    if (!c->closed) {
+        c->closed = 1;
+        c->code = code;
+        c->app = app;
+    }
+}
+
+/*
+ * Hand the complete handshake messages at the start of a direction's
+ * CRYPTO stream to the same handshake logic as TLS over TCP: the first
+ * ClientHello (then a second one after a HelloRetryRequest) from the
+ * client, the ServerHello from the server. The "segments" and "records"
+ * of a message are the datagrams and Initial packets of that side so far.
+ */
+static void quic_walk(obs_flow *f, int side)
+{
+    obs_quic *q = f->q;
+    pqt_quic_crypto *c = &q->cr[side];
+    while (f->state == FLOW_ACTIVE && !q->done_walking[side] && c->contig >= q->walked[side] + 4) {
+        pqt_reader r = pqt_reader_make(c->buf + q->walked[side], c->contig - q->walked[side]);
+        uint8_t type = 0;
+        uint32_t len = 0;
+        const uint8_t *body = NULL;
+        if (pqt_reader_u8(&r, &type) != 0 || pqt_reader_u24(&r, &len) != 0) {
+            return;
+        }
+        obs_hs *hs = f->hs;
+        int first_ch = hs != NULL && side == f->client && type == PQT_TLS_HS_CLIENT_HELLO &&
+                       hs->ch_state == CH_NONE;
+        if ((size_t)len + 4 > QUIC_CRYPTO_LIMIT - q->walked[side]) {
+            /* Beyond what is kept: it can never be read whole. */
+            ev_hs_begin(f, side, type, len, OBS_HS_TOO_BIG);
+            ev_handshake(f, side, type, NULL, len, 0, q->datagrams[side], q->initials[side]);
+            q->done_walking[side] = 1;
+            return;
+        }
+        if (pqt_reader_bytes(&r, len, &body) != 0) {
+            if (first_ch) {
+                hs->ch_size = len; /* claimed: said even if it never completes */
+            }
+            return;
+        }
+        q->walked[side] += 4 + (size_t)len;
+        ev_handshake(f, side, type, body, len, len, q->datagrams[side], q->initials[side]);
+    }
+}
+
+/* A new connection on the addresses and ports of a finished one: a client
+ * Initial to a Destination Connection ID that neither the old client chose
+ * nor the old server gave. */
+static int quic_new_connection(const obs_flow *f, int side, const pqt_quic_header *h)
+{
+    const obs_quic *q = f->q;
+    if (q == NULL || side != f->client || h->type != PQT_QUIC_PKT_INITIAL) {
+        return q == NULL && h->type == PQT_QUIC_PKT_INITIAL;
+    }
+    int old = (h->dcid_len == q->odcid_len && memcmp(h->dcid, q->odcid, h->dcid_len) == 0) ||
+              (h->dcid_len == q->kcid_len && memcmp(h->dcid, q->kcid, h->dcid_len) == 0) ||
+              (q->has_srv_cid && h->dcid_len == q->srv_cid_len &&
+               memcmp(h->dcid, q->srv_cid, h->dcid_len) == 0);
+    return !old;
+}
+
+/* The outcome of a CONNECTION_CLOSE in an Initial packet. */
+static void quic_closed(pqt_obs *o, obs_flow *f, int from_client, const quic_frame_ctx *c)
+{
+    obs_hs *hs = f->hs;
+    if (hs == NULL) {
+        return;
+    }
+    hs->has_quic_close = 1;
+    hs->quic_close_code = c->code;
+    hs->quic_close_from_server = (uint8_t)!from_client;
+    if (!c->app && c->code >= 0x100 && c->code <= 0x1ff) {
+        /* RFC 9001 §4.8: "0x100 + the TLS alert": the handshake's alert. */
+        hs->alert_from_server = (uint8_t)!from_client;
+        hs->alert_level = 2;
+        hs->alert_desc = (uint8_t)(c->code - 0x100);
+        emit(o, f, PQT_OBS_ALERT);
+        return;
+    }
+    hs->closed_by_server = (uint8_t)!from_client;
+    emit(o, f, f->q->server_sent ? PQT_OBS_CLOSED : PQT_OBS_CLOSED_AFTER_CH);
+}
+
+/* Open one Initial packet and follow its frames. 0 when it decrypted. */
+static int quic_initial(pqt_obs *o, obs_flow *f, int side, const uint8_t *p,
+                        const pqt_quic_header *h, int *counted)
+{
+    obs_quic *q = f->q;
+    uint64_t pn = 0;
+    const uint8_t *pl = NULL;
+    size_t pll = 0;
+    int from_client = side == f->client;
+    if (h->version != q->version || h->len > QUIC_BUF) {
+        o->st.quic_undecryptable++;
+        return PQT_ERR_UNSUPPORTED;
+    }
+    int ret =
+        pqt_quic_open(o->qop, &q->keys[side], p, h, q->largest[side], o->qbuf, &pn, &pl, &pll);
+    if (ret != 0) {
+        o->st.quic_undecryptable++;
+        return ret;
+    }
+    o->st.quic_initials++;
+    if ((int64_t)pn > q->largest[side]) {
+        q->largest[side] = (int64_t)pn;
+    }
+    if (!*counted) {
+        q->datagrams[side]++;
+        *counted = 1;
+    }
+    q->initials[side]++;
+    if (!from_client) {
+        q->server_sent = 1;
+        if (!q->has_srv_cid) {
+            q->has_srv_cid = 1;
+            q->srv_cid_len = h->scid_len;
+            memcpy(q->srv_cid, h->scid, h->scid_len);
+        }
+    }
+    quic_frame_ctx c = {f, side, 0, 0, 0};
+    pqt_quic_frame_sink sink = {quic_on_crypto, quic_on_close, &c};
+    if (pqt_quic_frames(pl, pll, &sink, NULL) != 0) {
+        o->st.decode_errors++; /* the frames before the bad one were read */
+    }
+    quic_walk(f, side);
+    if (c.closed && f->state == FLOW_ACTIVE) {
+        quic_closed(o, f, from_client, &c);
+    }
+    return 0;
+}
+
+/* The packets of one datagram, coalesced (RFC 9000 §12.2). */
+static void quic_datagram(pqt_obs *o, obs_flow *f, int side, const uint8_t *p, size_t n)
+{
+    obs_quic *q = f->q;
+    int from_client = side == f->client, counted = 0;
+    while (n > 0 && f->state == FLOW_ACTIVE) {
+        pqt_quic_header h;
+        if (pqt_quic_parse_header(p, n, &h) != 0) {
+            o->st.decode_errors++;
+            return;
+        }
+        switch (h.type) {
+        case PQT_QUIC_PKT_VN:
+            /* RFC 9000 §6.2: only before any other packet from the server. */
+            if (!from_client && !q->server_sent) {
+                q->server_sent = 1;
+                emit(o, f, PQT_OBS_VERSION_NEGOTIATION);
+            }
+            return;
+        case PQT_QUIC_PKT_RETRY:
+            /* RFC 9000 §17.2.5.2: one Retry at most, before any Initial
+             * from the server; the client's next Initials go to the Retry's
+             * Source Connection ID, and the keys of both sides follow it. */
+            if (!from_client && !q->server_sent && f->hs != NULL && !f->hs->quic_retry &&
+                h.version == q->version &&
+                pqt_quic_initial_keys(q->version, h.scid, h.scid_len, &q->keys[f->client],
+                                      &q->keys[1 - f->client]) == 0) {
+                f->hs->quic_retry = 1;
+                q->kcid_len = h.scid_len;
+                memcpy(q->kcid, h.scid, h.scid_len);
+            }
+            break;
+        case PQT_QUIC_PKT_INITIAL:
+            (void)quic_initial(o, f, side, p, &h, &counted);
+            break;
+        case PQT_QUIC_PKT_HANDSHAKE:
+        case PQT_QUIC_PKT_SHORT:
+            if (!from_client) {
+                q->server_sent = 1;
+            }
+            q->handshake_seen[side] = 1;
+            /* The client protects packets with the handshake keys (its
+             * Finished) or the 1-RTT keys only after it read the
+             * ServerHello: the handshake went through. */
+            if (f->hs != NULL && f->hs->has_sh && (from_client || h.type == PQT_QUIC_PKT_SHORT)) {
+                emit(o, f, PQT_OBS_COMPLETED);
+            }
+            break;
+        default:
+            break;
+        }
+        p += h.len;
+        n -= h.len;
+    }
+}
+
+/* The observer's QUIC scratch state, made at the first QUIC datagram. */
+static int quic_ready(pqt_obs *o)
+{
+    if (o->qop != NULL) {
+        return 1;
+    }
+    if (!mem_take(o, QUIC_BUF)) {
+        return 0;
+    }
+    o->qbuf = malloc(QUIC_BUF);
+    if (o->qbuf == NULL || pqt_quic_opener_new(&o->qop) != 0) {
+        free(o->qbuf);
+        o->qbuf = NULL;
+        mem_give(o, QUIC_BUF);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A UDP datagram. Only a client Initial of QUIC v1 or v2 opens a flow
+ * (RFC 9000 §14.1: in a datagram of at least 1200 bytes; §7.2: with a
+ * Destination Connection ID of at least 8 bytes), and the flow is dropped
+ * again, unreported, when its first datagram held no Initial that
+ * decrypted: other UDP traffic costs a header check and nothing else.
+ */
+static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
+{
+    int side = 0;
+    uint32_t hash;
+    pqt_quic_header h;
+    if (p->payload_len == 0) {
+        o->st.not_tcp++;
+        return;
+    }
+    obs_flow *f = flow_find(o, p, &side, &hash);
+    int parsed = pqt_quic_parse_header(p->payload, p->payload_len, &h) == 0;
+    if (f != NULL && f->state != FLOW_ACTIVE && parsed && quic_new_connection(f, side, &h)) {
+        flow_remove(o, f); /* a new connection on reused addresses and ports */
+        f = NULL;
+    }
+    if (f == NULL) {
+        if (!parsed || h.type != PQT_QUIC_PKT_INITIAL || h.dcid_len < 8 || p->payload_len < 1200) {
+            o->st.not_tcp++;
+            return;
+        }
+        if (!quic_ready(o)) {
+            return;
+        }
+        f = flow_new(o, p, hash);
+        if (f == NULL) {
+            return;
+        }
+        f->first_us = ts_us;
+        o->cur = f; /* the reservations below evict other flows only */
+        side = 0;
+        f->client = 0;
+        if (mem_take(o, sizeof(*f->q))) {
+            f->q = calloc(1, sizeof(*f->q));
+            if (f->q == NULL) {
+                mem_give(o, sizeof(*f->q));
+            }
+        }
+        if (mem_take(o, sizeof(*f->hs))) {
+            f->hs = calloc(1, sizeof(*f->hs));
+            if (f->hs == NULL) {
+                mem_give(o, sizeof(*f->hs));
+            }
+        }
+        obs_quic *q = f->q;
+        if (q == NULL || f->hs == NULL ||
+            pqt_quic_initial_keys(h.version, h.dcid, h.dcid_len, &q->keys[0], &q->keys[1]) != 0) {
+            flow_remove(o, f);
+            o->st.reassembly_budget_giveups++;
+            return;
+        }
+        f->hs->ts_us = ts_us;
+        f->ch_started = 1;
+        q->version = h.version;
+        q->odcid_len = q->kcid_len = h.dcid_len;
+        memcpy(q->odcid, h.dcid, h.dcid_len);
+        memcpy(q->kcid, h.dcid, h.dcid_len);
+        q->largest[0] = q->largest[1] = -1;
+    }
+    o->st.quic_datagrams++;
+    f->last_us = ts_us;
+    o->cur = f;
+    if (o->head != f) {
+        lru_unlink(o, f);
+        lru_push_front(o, f);
+    }
+    f->ttl[side] = p->ttl;
+    if (p->payload_cut) {
+        f->anomalies |= PQT_OBS_A_SNAPLEN;
+        o->st.snaplen_cut++;
+    }
+    if (f->state != FLOW_ACTIVE || f->q == NULL) {
+        return;
+    }
+    unsigned before = f->q->initials[side];
+    quic_datagram(o, f, side, p->payload, p->payload_len);
+    if (f->state == FLOW_ACTIVE && f->q->initials[0] + f->q->initials[1] == 0 && before == 0) {
+        /* Its first datagram did not decrypt: not a QUIC client Initial. */
+        o->st.flows--;
+        flow_remove(o, f);
+    }
+}
+
 /* ---- public API ---- */
 
 int pqt_obs_new(const pqt_obs_config *cfg, pqt_obs **out)
@@ -1123,6 +1534,10 @@ void pqt_obs_segment(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         o->last_expire_us = o->now_us;
     }
     o->cur = NULL;
+    if (p->proto == PQT_IPPROTO_UDP) {
+        obs_datagram(o, ts_us, p);
+        return;
+    }
     uint32_t hash;
     obs_flow *f = flow_find(o, p, &side, &hash);
     if (f != NULL && f->state != FLOW_ACTIVE &&
@@ -1274,6 +1689,8 @@ void pqt_obs_free(pqt_obs *o)
         flow_remove(o, o->tail);
     }
     free(o->buckets);
+    free(o->qbuf);
+    pqt_quic_opener_free(o->qop);
     pqt_wipe(o->hash_k, sizeof(o->hash_k));
     free(o);
 }

@@ -23,6 +23,7 @@
 #include "pqtls/groups.h"
 #include "pqtls/json.h"
 #include "pqtls/names.h"
+#include "pqtls/quic.h"
 
 void pqt_obs_format_addr(uint8_t ip_version, const uint8_t addr[16], char *out, size_t cap)
 {
@@ -291,6 +292,20 @@ static void client_hello_fields(pqt_json *j, const pqt_obs_handshake *hs)
     pqt_json_array_end(j);
 }
 
+/* "version": "1", "2" or the hex of another. */
+static void quic_version_value(pqt_json *j, uint32_t v)
+{
+    char b[16];
+    if (v == PQT_QUIC_V1) {
+        snprintf(b, sizeof(b), "1");
+    } else if (v == PQT_QUIC_V2) {
+        snprintf(b, sizeof(b), "2");
+    } else {
+        snprintf(b, sizeof(b), "0x%08x", v);
+    }
+    pqt_json_kv_string(j, "version", b);
+}
+
 int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_output_opts *opts)
 {
     pqt_json j;
@@ -312,6 +327,27 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     pqt_json_kv_int(&j, "client_port", hs->client_port);
     pqt_json_kv_string(&j, "server", v.server);
     pqt_json_kv_int(&j, "server_port", hs->server_port);
+    pqt_json_kv_string(&j, "transport", pqt_obs_transport_name(hs->transport));
+    pqt_json_key(&j, "quic");
+    if (hs->transport == PQT_OBS_QUIC) {
+        pqt_json_object_begin(&j);
+        quic_version_value(&j, hs->quic_version);
+        pqt_json_kv_int(&j, "initial_packets", hs->quic_initials);
+        pqt_json_kv_int(&j, "datagrams", hs->quic_datagrams);
+        pqt_json_kv_bool(&j, "retry", hs->quic_retry);
+        pqt_json_key(&j, "close");
+        if (hs->has_quic_close) {
+            pqt_json_object_begin(&j);
+            pqt_json_kv_int(&j, "code", (long long)hs->quic_close_code);
+            pqt_json_kv_string(&j, "from", hs->quic_close_from_server ? "server" : "client");
+            pqt_json_object_end(&j);
+        } else {
+            pqt_json_null(&j);
+        }
+        pqt_json_object_end(&j);
+    } else {
+        pqt_json_null(&j);
+    }
     pqt_json_key(&j, "sni");
     if (v.sni != NULL) {
         pqt_json_string_n(&j, v.sni, v.sni_len);

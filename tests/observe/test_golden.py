@@ -77,13 +77,13 @@ def parse_snap(path):
             cur = {}
             streams.append(cur)
             continue
-        m = re.match(r"^  (transport|src|dst|src_port|dst_port|ja4): (.*)$", line)
+        m = re.match(r"^  (transport|src|dst|src_port|dst_port|ja4|tls_server_name): (.*)$", line)
         if m and cur is not None:
             cur[m.group(1)] = m.group(2).strip()
     return streams
 
 
-fox_total = fox_match = 0
+fox_total = fox_match = fox_quic = 0
 for snap in sorted(glob.glob(os.path.join(PCAPS, "foxio-ja4/expected/rust-snapshots/*.snap"))):
     name = re.search(r"@(.+)\.snap$", snap).group(1)
     pcap = os.path.join(PCAPS, "foxio-ja4/pcap", name)
@@ -91,11 +91,18 @@ for snap in sorted(glob.glob(os.path.join(PCAPS, "foxio-ja4/expected/rust-snapsh
     ours = by_tuple(recs)
     expected_keys = set()
     for s in parse_snap(snap):
-        if s.get("transport") != "tcp" or "ja4" not in s:
+        if s.get("transport") not in ("tcp", "udp") or "ja4" not in s:
             continue
         k = (s["src"], int(s["src_port"]), s["dst"], int(s["dst_port"]))
         expected_keys.add(k)
         want = s["ja4"]
+        if s["transport"] == "udp":
+            # QUIC: the ClientHello from the client's decrypted Initials.
+            fox_quic += 1
+            got = [(r["transport"], r["ja4"], r["sni"]) for r in ours.get(k, [])]
+            check(got == [("quic", want, s.get("tls_server_name"))],
+                  "FoxIO QUIC %s %s: want %s, got %s" % (name, k, want, got))
+            continue
         if name == "tls-non-ascii-alpn.pcapng":
             # Decision (docs/observe.md): ALPN bytes BA AD give the spec's
             # "bd"; the FoxIO tools print "99".
@@ -110,28 +117,40 @@ for snap in sorted(glob.glob(os.path.join(PCAPS, "foxio-ja4/expected/rust-snapsh
     # socks4-https, gives no record at all).
     extra = [k for k in ours if ours[k][0]["ja4"] is not None and k not in expected_keys]
     check(not extra, "FoxIO %s: records FoxIO does not have: %s" % (name, extra))
-print("FoxIO JA4: %d/%d TCP streams match" % (fox_match, fox_total))
+print("FoxIO JA4: %d/%d TCP streams match, %d QUIC streams" % (fox_match, fox_total, fox_quic))
+check(fox_quic >= 3, "FoxIO: expected 3 QUIC streams, saw %d" % fox_quic)
 check(fox_total >= 140, "FoxIO: expected about 144 TCP streams, saw %d" % fox_total)
 
 # ---------------------------------------------------------------- Arkime
-ark_total = ark_match = 0
+ark_total = ark_match = ark_quic = 0
 for tj in sorted(glob.glob(os.path.join(PCAPS, "arkime/*.test.json"))):
     pcap = tj[: -len(".test.json")] + ".pcap"
     doc = json.load(open(tj))
     sessions = [s["body"] for s in doc.get("sessions3", [])]
     want = [(s, s["tls"]["ja4"][0]) for s in sessions
-            if s.get("ipProtocol") in (6, None) and "tls" in s and s["tls"].get("ja4")
-            and not s["tls"]["ja4"][0].startswith("q")]
+            if s.get("ipProtocol") in (6, 17, None) and "tls" in s and s["tls"].get("ja4")]
     if not want:
         continue
     ours = by_tuple(records(pcap))
     for s, ja4 in want:
         k = (s["source"]["ip"], s["source"]["port"], s["destination"]["ip"], s["destination"]["port"])
         got = [r["ja4"] for r in ours.get(k, [])]
+        if ja4.startswith("q"):
+            # QUIC (quicietf, quicietfooo: CRYPTO frames out of order):
+            # JA4 and SNI from the decrypted client Initial.
+            got_sni = [r["sni"] for r in ours.get(k, [])]
+            want_sni = [v for sec in s.values() if isinstance(sec, dict) for h, v in sec.items()
+                        if h == "host" and isinstance(v, list)]
+            check(got == [ja4] and (not want_sni or got_sni == want_sni[0][:1]),
+                  "Arkime QUIC %s %s: want %s %s, got %s %s" % (os.path.basename(pcap), k, ja4, want_sni,
+                                                                 got, got_sni))
+            ark_quic += 1
+            continue
         ark_total += 1
         ark_match += got == [ja4]
         check(got == [ja4], "Arkime %s %s: want %s, got %s" % (os.path.basename(pcap), k, ja4, got))
-print("Arkime JA4: %d/%d sessions match" % (ark_match, ark_total))
+print("Arkime JA4: %d/%d sessions match, %d QUIC" % (ark_match, ark_total, ark_quic))
+check(ark_quic == 2, "Arkime: expected 2 QUIC sessions (quicietf, quicietfooo), saw %d" % ark_quic)
 check(ark_total >= 15, "Arkime: expected 16 TCP sessions, saw %d" % ark_total)
 
 # The split post-quantum ClientHello (Arkime): reassembled from 2 segments.
@@ -150,9 +169,19 @@ sur = 0
 for d, pcapname in (("ja4-tls", "input.pcap"), ("ja4-tls-quic", "input.pcap")):
     y = open(os.path.join(PCAPS, "suricata-verify", d, "test.yaml")).read()
     want = re.findall(r"tls\.ja4:\s*\"?([a-z0-9_]+)", y)
-    got = [x["ja4"] for x in records(os.path.join(PCAPS, "suricata-verify", d, pcapname))]
+    recs = records(os.path.join(PCAPS, "suricata-verify", d, pcapname))
+    got = [x["ja4"] for x in recs if x["transport"] == "tcp"]
     check(len(want) == 1 and got == want, "Suricata %s: want %s got %s" % (d, want, got))
     sur += 1
+# Suricata's quic.ja4 checks: every QUIC ClientHello of the capture (11 in
+# ja4-quic, Chrome's, CRYPTO frames out of order).
+for d, n in (("ja4-quic", 11), ("ja4-tls-quic", 1)):
+    y = open(os.path.join(PCAPS, "suricata-verify", d, "test.yaml")).read()
+    want = set(re.findall(r"quic\.ja4:\s*\"?([a-z0-9_]+)", y))
+    got = [x["ja4"] for x in records(os.path.join(PCAPS, "suricata-verify", d, "input.pcap"))
+           if x["transport"] == "quic"]
+    check(len(want) == 1 and len(got) == n and set(got) == want,
+          "Suricata %s quic.ja4: want %d x %s, got %s" % (d, n, want, got))
 # Conflict 1 (no signature_algorithms): spec/FoxIO hash without a trailing
 # '_'; Suricata's bug-5713-02 value hashes one. We follow the spec.
 y = open(os.path.join(PCAPS, "suricata-verify/bug-5713-02-ja4/test.yaml")).read()
@@ -240,6 +269,38 @@ for pcap in sorted(glob.glob(os.path.join(PCAPS, "zeek/traces/tls/*.pcap"))):
                       "Zeek %s %s: last_alert %s, got %s" % (os.path.basename(pcap), k, alert, r["alert"]))
 print("Zeek curve: %d/%d connections match; %d draft-format ServerHellos not decoded (documented)" % (z_match, z_total, z_draft))
 check(z_total >= 12, "Zeek: expected at least 12 comparable connections, saw %d" % z_total)
+
+# ---------------------------------------------------------------- QUIC
+# Zeek's google.de capture: Chrome's post-quantum ClientHello in CRYPTO
+# frames scattered over five Initial packets (out of order, overlapping,
+# retransmitted), the ServerHello in Google's Initial: Zeek's ssl.log says
+# TLSv13, TLS_AES_128_GCM_SHA256, curve X25519MLKEM768, www.google.de.
+zq = [x for x in records(os.path.join(PCAPS, "zeek/traces/quic/quic-decrypt-fail-google-de-51833.pcap"))
+      if x["transport"] == "quic"]
+check(len(zq) == 1, "Zeek QUIC: one handshake, got %d" % len(zq))
+if zq:
+    q = zq[0]
+    check(q["sni"] == "www.google.de" and q["quic"]["version"] == "1", "Zeek QUIC sni/version %s %s" % (q["sni"], q["quic"]))
+    check(q["group"] == "X25519MLKEM768" and q["group_pq"] and q["version"] == "TLSv1.3" and q["cipher"] == "0x1301",
+          "Zeek QUIC group %s version %s cipher %s" % (q["group"], q["version"], q["cipher"]))
+    check(q["offered_groups"][:2] == ["X25519MLKEM768", "x25519"] and
+          {"group": "X25519MLKEM768", "size": 1216} in q["key_shares"], "Zeek QUIC offered %s" % q["offered_groups"])
+    check(q["client_hello"]["complete"] and q["client_hello"]["size"] > 1216 and q["quic"]["initial_packets"] >= 2,
+          "Zeek QUIC client hello %s %s" % (q["client_hello"], q["quic"]))
+    check(q["outcome"] == "completed" and q["ja4"].startswith("q13d") and q["alpn"] == ["h3"],
+          "Zeek QUIC outcome %s ja4 %s" % (q["outcome"], q["ja4"]))
+# FoxIO/Suricata's Chrome-to-Cloudflare capture: TCP and QUIC side by side.
+cf = records(os.path.join(PCAPS, "foxio-ja4/pcap/chrome-cloudflare-quic-with-secrets.pcapng"))
+check(sorted(x["transport"] for x in cf) == ["quic", "tcp"], "cloudflare: transports %s" % [x["transport"] for x in cf])
+for x in cf:
+    if x["transport"] == "quic":
+        check(x["group"] == "x25519" and x["outcome"] == "completed" and x["sni"] == "cloudflare-quic.com",
+              "cloudflare QUIC: %s %s %s" % (x["group"], x["outcome"], x["sni"]))
+    else:
+        check(x["quic"] is None, "cloudflare TCP record has quic %s" % x["quic"])
+# A client Initial alone (quicietf): nothing from the server.
+qi = records(os.path.join(PCAPS, "arkime/quicietf.pcap"))
+check([x["outcome"] for x in qi] == ["no_answer"], "quicietf outcome %s" % [x["outcome"] for x in qi])
 
 # ---------------------------------------------------------------- behaviour
 def one(path, **kw):
@@ -355,7 +416,8 @@ plain = records(os.path.join(PCAPS, "foxio-ja4/pcap/tls3.pcapng"))
 gz = os.path.join(SCRATCH, "tls3.pcapng.gz")
 with gzip.open(gz, "wb") as f:
     f.write(open(os.path.join(PCAPS, "foxio-ja4/pcap/tls3.pcapng"), "rb").read())
-check(records(gz) == plain and len(plain) == 7, "gzip input gives the same records")
+check(records(gz) == plain and len([r for r in plain if r["transport"] == "tcp"]) == 7,
+      "gzip input gives the same records")
 p = run(["-q", "-"], stdin=open(gz, "rb").read())
 check(p.returncode == 0 and [json.loads(l) for l in p.stdout.decode().splitlines()] == plain, "gzip on stdin")
 p = run(["-q", os.path.join(PCAPS, "zeek/traces/tls/hrr.pcap"), os.path.join(PCAPS, "arkime/tls13.pcap")])
