@@ -14,6 +14,9 @@ void cli_help_bench(FILE *out);
 
 /* The tools over src/scan and src/observe. */
 int cli_cmd_scan(int argc, char **argv);
+/* `pqtls doctor`, over src/host and src/scan. */
+int cli_cmd_doctor(int argc, char **argv);
+void cli_help_doctor(FILE *out);
 void cli_help_scan(FILE *out);
 int cli_cmd_observe(int argc, char **argv);
 void cli_help_observe(FILE *out);

@@ -1,7 +1,7 @@
 /*
  * The `pqtls` command: dispatches through one table to one file per
- * subcommand (scan.c, observe.c, advise.c, mask.c, kem.c, bench.c). Exit codes are listed in
- * util.h, --help and docs/cli.md.
+ * subcommand (scan.c, observe.c, advise.c, mask.c, doctor.c, kem.c, bench.c). Exit codes are listed
+ * in util.h, --help and docs/cli.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +36,8 @@ static const command commands[] = {
      cli_cmd_mask, cli_help_mask},
     {"kem", "kem keygen|encaps|decaps", "ML-KEM (FIPS 203) for interop debugging", cli_cmd_kem,
      cli_help_kem},
+    {"doctor", "doctor [--port PORT]", "this host's TLS services: library, pqtls, verdict",
+     cli_cmd_doctor, cli_help_doctor},
     {"bench", "bench kem|tls", "ML-KEM and TLS 1.3 handshake benchmarks", cli_cmd_bench,
      cli_help_bench},
 };
@@ -75,6 +77,7 @@ static void help_main(FILE *out)
           "  pqtls kem encaps --alg ML-KEM-768 --ek @ek.hex\n"
           "  pqtls bench kem --iterations 500 --format jsonl\n"
           "  pqtls bench tls example.com --groups X25519,X25519MLKEM768\n"
+          "  sudo pqtls doctor\n"
           "\n",
           out);
     fputs(cli_exit_codes_help, out);

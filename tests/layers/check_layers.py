@@ -29,9 +29,10 @@ ALLOWED = {
     "observe": {"mask", "net", "tls", "crypto", "common", "report"},
     "advise": {"observe", "mask", "net", "tls", "crypto", "common", "report"},
     "store": {"scan", "tls", "crypto", "common", "report"},
+    "host": {"tls", "crypto", "common"},
     "provider": {"crypto", "common"},
     "bench": {"tls", "crypto", "common", "report"},
-    "cli": {"store", "scan", "advise", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
+    "cli": {"host", "store", "scan", "advise", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
 }
 
 # The public headers and the layer each belongs to.
@@ -47,6 +48,7 @@ HEADERS = {
     "observe.h": "observe",
     "advise.h": "advise",
     "store.h": "store",
+    "host.h": "host",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# doctor.services: `pqtls doctor` on real services, each built for one
+# verdict and started on free loopback ports under a temporary directory,
+# with the helpers of tests/services (lib.sh, the per-service *_lib.sh):
+#
+#   nginx + pqtls, X25519MLKEM768 in ssl_ecdh_curve      hybrid
+#   nginx + pqtls, classical ssl_ecdh_curve              provider-loaded-group-not-configured
+#   nginx + pqtls, hybrid list, ssl_protocols as nginx   provider-loaded-group-not-configured
+#     1.22's default (TLSv1 TLSv1.1 TLSv1.2: no TLS 1.3)   (the fix names ssl_protocols)
+#   nginx without OPENSSL_CONF                           provider-not-loaded
+#   dovecot with import_environment OPENSSL_CONF=...     hybrid (IMAP STARTTLS, IMAPS, POP3)
+#   dovecot without it (OPENSSL_CONF in the master only) provider-not-loaded (import_environment)
+#   postfix as documented (tls_config_file)              hybrid (SMTP STARTTLS, submission, smtps)
+#   postfix, classical tls_eecdh_auto_curves             provider-loaded-group-not-configured
+#   postfix, OPENSSL_CONF but no tls_config_file         provider-not-loaded (tls_config_file)
+#   PostgreSQL 15 with pqtls in OPENSSL_CONF             library-cannot (ssl_ecdh_curve)
+#   slapd (GnuTLS), StartTLS and ldaps                   library-cannot (GnuTLS)
+#
+# Every socket's verdict is asserted, and with it the group the active
+# check negotiated, the TLS library version read from the mapped file
+# (that of the system's libcrypto, `openssl version`) and whether pqtls.so
+# is mapped. doctor runs with --pid for the test's own servers only, so
+# other listeners on the machine do not matter.
+#
+# Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [SERVICE...]
+#   (SERVICE: nginx dovecot postfix postgresql slapd; default all)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SERVICES_DIR="$HERE/../services"
+# shellcheck source-path=SCRIPTDIR source=../services/lib.sh
+. "$SERVICES_DIR/lib.sh"
+svc_init doctor "$1" "$2" "$3" "$4"
+shift 4
+WANT=("$@")
+[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd)
+wants() {
+    local w
+    for w in "${WANT[@]}"; do
+        [ "$w" != "$1" ] || return 0
+    done
+    return 1
+}
+
+# The version doctor must read from the mapped libcrypto: the system's.
+SYS_OPENSSL="$(openssl version | awk '{print $1 " " $2}')"
+DOCTOR_PIDS=()
+: >"$SVC_DIR/doctor.expect"
+
+# doctor_expect PORT VERDICT GROUP LIBRARY PQTLS FIX: what doctor must say
+# about the socket on 127.0.0.1:PORT. GROUP is the IANA code point (0x11ec)
+# or "-" for no handshake; LIBRARY what it reports as the TLS library
+# ("OpenSSL 3.0.19", "GnuTLS"); PQTLS yes/no: pqtls.so mapped; FIX a text
+# the fix must contain ("-": no fix).
+doctor_expect() {
+    printf '%s|%s|%s|%s|%s|%s\n' "$@" >>"$SVC_DIR/doctor.expect"
+}
+
+# ---- nginx ----
+if wants nginx; then
+    need_cmd nginx nginx
+    # shellcheck disable=SC2034 # read by nginx_http_common
+    DEPLOY_DIR="$SVC_DIR" # nginx_http_common (tests/deploy/lib.sh) takes the certificate there
+
+    # nginx_conf PREFIX PORT CURVES PROTOCOLS...: one TLS server per port.
+    nginx_server() {
+        printf '    server {\n        listen 127.0.0.1:%s ssl;\n        ssl_ecdh_curve %s;\n' "$1" "$2"
+        [ -z "$3" ] || printf '        ssl_protocols %s;\n' "$3"
+        printf '    }\n'
+    }
+    # start_nginx_doctor NAME PROVIDER(yes/no) WRITER NPORTS: nginx in the
+    # foreground, OPENSSL_CONF only when PROVIDER is yes. Sets NG_PORTS, NG_PID.
+    start_nginx_doctor() {
+        local name="$1" provider="$2" writer="$3" n="$4" prefix="$SVC_DIR/$1" pid
+        mkdir -p "$prefix/logs" "$prefix/tmp"
+        SVC_LOGS+=("$prefix/logs/error.log")
+        for _ in 1 2 3 4 5 6; do
+            svc_ports "$n"
+            NG_PORTS=("${SVC_PORTS[@]}")
+            {
+                nginx_http_common "$prefix"
+                "$writer" "${NG_PORTS[@]}"
+                printf '}\n'
+            } >"$prefix/nginx.conf"
+            if [ "$provider" = yes ]; then
+                OPENSSL_CONF="$OSSL_CNF" nginx -p "$prefix/" -c "$prefix/nginx.conf" \
+                    -e "$prefix/logs/error.log" >>"$prefix/logs/stdout.log" 2>&1 </dev/null &
+            else
+                env -u OPENSSL_CONF nginx -p "$prefix/" -c "$prefix/nginx.conf" \
+                    -e "$prefix/logs/error.log" >>"$prefix/logs/stdout.log" 2>&1 </dev/null &
+            fi
+            pid=$!
+            svc_track "$pid"
+            if svc_wait_ports "$pid" "$prefix/logs/error.log" "${NG_PORTS[@]}"; then
+                NG_PID=$pid
+                DOCTOR_PIDS+=("$pid")
+                note "nginx ($name) pid $pid: ports ${NG_PORTS[*]}"
+                return 0
+            fi
+            stop_pids 30 "$pid"
+            grep -q 'Address already in use' "$prefix/logs/error.log" ||
+                fail "nginx ($name) exited at startup"
+        done
+        fail "nginx ($name): no free ports after 6 tries"
+    }
+
+    with_provider() {
+        nginx_server "$1" "$SVC_GROUPS" "TLSv1.2 TLSv1.3"
+        nginx_server "$2" X25519:prime256v1 "TLSv1.2 TLSv1.3"
+        # nginx 1.22's default when ssl_protocols is not set at all (the
+        # common part sets it for the http {} block, so it is spelt out).
+        nginx_server "$3" "$SVC_GROUPS" "TLSv1 TLSv1.1 TLSv1.2"
+    }
+    start_nginx_doctor nginx-pqtls yes with_provider 3
+    doctor_expect "${NG_PORTS[0]}" hybrid 0x11ec "$SYS_OPENSSL" yes -
+    doctor_expect "${NG_PORTS[1]}" provider-loaded-group-not-configured 0x001d "$SYS_OPENSSL" yes \
+        "ssl_ecdh_curve X25519MLKEM768"
+    # TLS 1.2: ECDHE with X25519.
+    doctor_expect "${NG_PORTS[2]}" provider-loaded-group-not-configured 0x001d "$SYS_OPENSSL" yes \
+        "ssl_protocols TLSv1.2 TLSv1.3"
+
+    without_provider() {
+        nginx_server "$1" X25519:prime256v1 "TLSv1.2 TLSv1.3"
+    }
+    start_nginx_doctor nginx-plain no without_provider 1
+    doctor_expect "${NG_PORTS[0]}" provider-not-loaded 0x001d "$SYS_OPENSSL" no \
+        "Environment=OPENSSL_CONF="
+fi
+
+# ---- doctor ----
+pid_args=()
+for p in "${DOCTOR_PIDS[@]}"; do
+    pid_args+=(--pid "$p")
+done
+OUT="$SVC_DIR/doctor.jsonl"
+SVC_LOGS+=("$OUT" "$OUT.err")
+rc=0
+timeout -k 2 60 "$PQTLS" doctor --format jsonl --timeout 3000 "${pid_args[@]}" >"$OUT" 2>"$OUT.err" || rc=$?
+python3 "$HERE/doctor_check.py" "$OUT" "$SVC_DIR/doctor.expect" ||
+    fail "pqtls doctor: not the verdicts the services were built for"
+# Some service is not hybrid: exit status 1 (docs/cli.md).
+[ "$rc" -eq 1 ] || fail "pqtls doctor: exit status $rc, expected 1 (some service not hybrid)"
+note "ok: exit status 1 (some service is not hybrid)"
+
+# The table says the same verdicts, one line per socket.
+"$PQTLS" doctor --timeout 3000 "${pid_args[@]}" >"$SVC_DIR/doctor.table" 2>&1 || true
+SVC_LOGS+=("$SVC_DIR/doctor.table")
+head -n 1 "$SVC_DIR/doctor.table" | grep -q 'VERDICT' || fail "doctor --format table: no header"
+while IFS='|' read -r port verdict _; do
+    grep -Eq "^127\.0\.0\.1:$port .* $verdict\$" "$SVC_DIR/doctor.table" ||
+        fail "doctor --format table: no line '127.0.0.1:$port ... $verdict'"
+done <"$SVC_DIR/doctor.expect"
+note "ok: the table has the same verdicts"
+note "$(cat "$SVC_DIR/doctor.table")"
+
+# Without probes, what needs no connection: a server without pqtls is
+# provider-not-loaded all the same.
+if wants nginx; then
+    "$PQTLS" doctor --no-probe --format jsonl --pid "$NG_PID" >"$SVC_DIR/noprobe.jsonl" 2>&1 || true
+    SVC_LOGS+=("$SVC_DIR/noprobe.jsonl")
+    if ! grep -q '"verdict":"provider-not-loaded"' "$SVC_DIR/noprobe.jsonl" ||
+        ! grep -q '"probe":null' "$SVC_DIR/noprobe.jsonl"; then
+        fail "doctor --no-probe: nginx without pqtls is not provider-not-loaded"
+    fi
+    note "ok: --no-probe: nginx without OPENSSL_CONF is provider-not-loaded"
+fi
+
+svc_done -
