@@ -67,8 +67,11 @@ void cli_help_advise(FILE *out)
           "                              PCT% of handshakes pay an HRR (10)\n"
           "\n"
           "Output:\n"
-          "  --format jsonl|table        one JSON object per service (default), or a\n"
-          "                              table per service (the 50 busiest)\n"
+          "  --format jsonl|table|html   one JSON object per service (default), a\n"
+          "                              table per service (the 50 busiest), or a\n"
+          "                              self-contained HTML page with a chart per\n"
+          "                              service (the 200 busiest; no script, nothing\n"
+          "                              loaded from elsewhere)\n"
           "  -o, --output FILE           write there instead of standard output\n"
           "  --families FILE             extra 'JA4 FAMILY' lines, as for observe\n"
           "  --prefix-v4 N, --prefix-v6 N  network-path prefix lengths (24, 48)\n"
@@ -88,6 +91,7 @@ void cli_help_advise(FILE *out)
           "Examples:\n"
           "  pqtls advise --format table day1.pcap.gz day2.pcap.gz\n"
           "  pqtls advise --server openssl35 capture.pcapng | jq -c '{sni, verdict}'\n"
+          "  pqtls advise --format html -o advise.html capture.pcapng\n"
           "  pqtls advise --groups X25519MLKEM768:SecP256r1MLKEM768:x25519:secp256r1 x.pcap\n"
           "  tcpdump -i eth0 -w - 'tcp port 443' | pqtls advise --format table -\n"
           "  pqtls advise -i eth0 --duration 600 --format table 'tcp port 443'\n"
@@ -204,8 +208,10 @@ static int advise_option(advise_args *a, const cli_opts *o, int code)
             a->format = FMT_JSONL;
         } else if (strcmp(o->value, "table") == 0) {
             a->format = FMT_TABLE;
+        } else if (strcmp(o->value, "html") == 0) {
+            a->format = FMT_HTML;
         } else {
-            cli_error("advise", "--format wants jsonl or table, got '%s'", o->value);
+            cli_error("advise", "--format wants jsonl, table or html, got '%s'", o->value);
             return CLI_EXIT_USAGE;
         }
         return CLI_EXIT_OK;
@@ -315,8 +321,9 @@ static int write_report(const advise_args *a, const pqt_adv *adv)
             return CLI_EXIT_IO;
         }
     }
-    int ret =
-        a->format == FMT_TABLE ? pqt_adv_write_table(adv, out) : pqt_adv_write_jsonl(adv, out);
+    int ret = a->format == FMT_TABLE  ? pqt_adv_write_table(adv, out)
+              : a->format == FMT_HTML ? pqt_adv_write_html(adv, out)
+                                      : pqt_adv_write_jsonl(adv, out);
     int flushed = fflush(out) == 0 && !ferror(out);
     if (out != stdout && fclose(out) != 0) {
         flushed = 0;

@@ -46,7 +46,9 @@ DEB_STORE=(libsqlite3-dev libpq-dev sqlite3 parallel)
 
 # Later work adds its packages here as it lands. Web peers for tests/deploy (docs/deploy.md): nginx and haproxy
 # as servers and curl as a client, each with pqtls loaded through
-# OPENSSL_CONF; chromium as a browser with its default groups.
+# OPENSSL_CONF; chromium as a browser with its default groups (and the
+# headless renderer of the HTML reports: tests/scan, tests/store,
+# tests/advise).
 DEB_LATER=(nginx haproxy curl chromium)
 
 # Real services for tests/services (docs/deploy.md, "Mail, directory and

@@ -146,6 +146,10 @@ PQT_API int pqt_adv_error(const pqt_adv *a);
 PQT_API PQT_MUST_CHECK int pqt_adv_write_jsonl(const pqt_adv *a, FILE *f);
 /* A text table per service. */
 PQT_API PQT_MUST_CHECK int pqt_adv_write_table(const pqt_adv *a, FILE *f);
+/* A self-contained HTML page (no script, no external resource): a table
+ * and an inline SVG chart per service (the 200 busiest), every text from
+ * the traffic escaped. */
+PQT_API PQT_MUST_CHECK int pqt_adv_write_html(const pqt_adv *a, FILE *f);
 PQT_API void pqt_adv_free(pqt_adv *a);
 
 #ifdef __cplusplus
