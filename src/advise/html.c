@@ -216,19 +216,21 @@ int pqt_adv_write_html(const pqt_adv *a, FILE *f)
         hs += v[i]->handshakes;
         rp += v[i]->replayed;
     }
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<title>pqtls advise: what-if per service</title>\n<style>\n"
-          "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}\n"
-          "table{border-collapse:collapse;font-size:13px;margin:.5em 0}td,th{border:1px solid "
-          "#ccc;padding:3px 6px;text-align:left}th{background:#f0f0f0}td.count{text-align:right;white-space:nowrap}\n"
-          "section.service{border-top:2px solid #ddd;margin-top:1.5em}\n"
-          ".verdict{font-weight:600;padding:4px 8px;border-radius:4px}\n"
-          ".verdict.ready{background:#e3f4e8;color:#1d6b38}"
-          ".verdict.not-ready{background:#fde2e1;color:#a40000}\n"
-          "svg .hybrid{fill:#2e8b57}svg .classical{fill:#b8bfcc}svg .refused{fill:#c0392b}"
-          "svg .hrr{fill:#e69500}\n"
-          "</style></head><body>\n<h1>What-if per service</h1>\n",
-          f);
+    fputs(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<title>pqtls advise: what-if per service</title>\n<style>\n"
+        "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}\n"
+        "table{border-collapse:collapse;font-size:13px;margin:.5em 0}td,th{border:1px solid "
+        "#ccc;padding:3px "
+        "6px;text-align:left}th{background:#f0f0f0}td.count{text-align:right;white-space:nowrap}\n"
+        "section.service{border-top:2px solid #ddd;margin-top:1.5em}\n"
+        ".verdict{font-weight:600;padding:4px 8px;border-radius:4px}\n"
+        ".verdict.ready{background:#e3f4e8;color:#1d6b38}"
+        ".verdict.not-ready{background:#fde2e1;color:#a40000}\n"
+        "svg .hybrid{fill:#2e8b57}svg .classical{fill:#b8bfcc}svg .refused{fill:#c0392b}"
+        "svg .hrr{fill:#e69500}\n"
+        "</style></head><body>\n<h1>What-if per service</h1>\n",
+        f);
     fprintf(f,
             "<p id=\"meta\" data-model=\"%s\" data-services=\"%zu\" data-handshakes=\"%llu\" "
             "data-replayed=\"%llu\">pqtls advise, schema %s: the ClientHellos of the capture "
