@@ -155,9 +155,10 @@ int cli_obs_load_families(const char *cmd, const char *path, pqt_obs_families **
     }
     if (ret != 0) {
         cli_error(cmd,
-                  "--families '%s' line %u: expected 'JA4 FAMILY', where JA4 is "
-                  "36 characters like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix "
-                  "ending in '*'",
+                  "--families '%s' line %u: expected 'JA4 FAMILY' (JA4 is 36 characters "
+                  "like t13d1516h2_8daaf6152771_e5627efa2ab1 or a prefix ending in '*'), "
+                  "'ja4 JA4 LIBRARY FAMILY', 'rule LIBRARY FAMILY' or a condition of a rule "
+                  "such as 'ext-has 001c'; see docs/observe.md, \"Client families\"",
                   path, line);
         return ret == PQT_ERR_SYNTAX ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
     }

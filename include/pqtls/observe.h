@@ -137,6 +137,31 @@ typedef struct {
     pqt_obs_app_protocol app;
 } pqt_obs_app_port;
 
+/* The TLS library that wrote a ClientHello (docs/observe.md). */
+typedef enum {
+    PQT_OBS_LIB_UNKNOWN = 0,
+    PQT_OBS_LIB_BORINGSSL,
+    PQT_OBS_LIB_NSS,
+    PQT_OBS_LIB_OPENSSL,
+    PQT_OBS_LIB_GNUTLS,
+    PQT_OBS_LIB_JSSE,
+    PQT_OBS_LIB_GO,
+    PQT_OBS_LIB_RUSTLS,
+    PQT_OBS_LIB_SCHANNEL,
+    PQT_OBS_LIB_APPLE,
+    PQT_OBS_N_LIBRARIES
+} pqt_obs_library;
+
+/* "boringssl", "nss", ... "unknown". */
+PQT_API const char *pqt_obs_library_name(pqt_obs_library l);
+/* The library of a name as pqt_obs_library_name spells it; -1 if none. */
+PQT_API int pqt_obs_library_from_name(const char *name);
+
+/* What decided a record's family: a JA4 entry, a feature rule, nothing. */
+typedef enum { PQT_OBS_BASIS_NONE = 0, PQT_OBS_BASIS_JA4, PQT_OBS_BASIS_FEATURES } pqt_obs_basis;
+/* "none", "ja4", "features". */
+PQT_API const char *pqt_obs_basis_name(pqt_obs_basis b);
+
 typedef struct {
     uint64_t ts_us; /* capture time of the first ClientHello byte */
     uint8_t ip_version;
@@ -173,9 +198,11 @@ typedef struct {
     size_t ch_size; /* handshake length field (body bytes): the claimed size,
                      * also when the hello was too big or not buffered */
     unsigned ch_segments, ch_records;
-    char ja4[PQT_JA4_SIZE]; /* "" without a ClientHello */
-    const char *ja4_r;      /* raw sorted JA4, NULL without one */
-    const char *client_family;
+    char ja4[PQT_JA4_SIZE];            /* "" without a ClientHello */
+    const char *ja4_r;                 /* raw sorted JA4, NULL without one */
+    const char *client_family;         /* display name, "unknown" */
+    pqt_obs_library client_library;    /* the library the hello shows */
+    pqt_obs_basis family_basis;        /* what decided the two */
     pqt_obs_app_protocol app_protocol; /* what carried the handshake */
     pqt_obs_app_source app_source;     /* how that was decided */
 
@@ -202,18 +229,38 @@ typedef struct {
 
 typedef struct pqt_obs_families pqt_obs_families;
 
-/* The built-in table (seeded from captures of real clients). */
+/* The built-in entries (src/observe/families.rules, compiled in). */
 PQT_API PQT_MUST_CHECK int pqt_obs_families_new(pqt_obs_families **out);
 /*
- * Add the entries of a text file, which take precedence over the built-in
- * ones: one "JA4 FAMILY" per line ('#' comments), where JA4 is a full
- * fingerprint or a prefix ending in '*'. On a syntax error *bad_line is the
+ * Add the entries of a rules file, which take precedence over the built-in
+ * ones (docs/observe.md, "Client families"): "ja4 PATTERN LIBRARY FAMILY"
+ * lines, "rule LIBRARY FAMILY" followed by condition lines, and the
+ * original "JA4 FAMILY" lines, where JA4 is a full fingerprint or a prefix
+ * ending in '*'; '#' starts a comment. On a syntax error *bad_line is the
  * 1-based line and PQT_ERR_SYNTAX is returned.
  */
 PQT_API PQT_MUST_CHECK int pqt_obs_families_load(pqt_obs_families *f, const char *path,
                                                  unsigned *bad_line);
-/* The family for a JA4, or "unknown". */
+/* JA4 entries only: the family for a JA4, or "unknown". */
 PQT_API const char *pqt_obs_family(const pqt_obs_families *f, const char *ja4);
+
+typedef struct {
+    pqt_obs_library library;
+    const char *family; /* display name, owned by the table; "unknown" */
+    pqt_obs_basis basis;
+} pqt_obs_family_match;
+
+/*
+ * The first entry that matches a parsed ClientHello (extension bodies
+ * included) and its JA4 (may be NULL or ""): user entries in file order,
+ * then the built-in ones. A JA4 entry that names no library (the "JA4
+ * FAMILY" form) takes its library from the first feature rule that
+ * matches. Nothing matching: unknown, "unknown", none.
+ */
+PQT_API void pqt_obs_family_classify(const pqt_obs_families *f, const pqt_client_hello *ch,
+                                     const char *ja4, pqt_obs_family_match *out);
+/* How many JA4 entries and feature rules the table holds. */
+PQT_API void pqt_obs_families_count(const pqt_obs_families *f, size_t *ja4_entries, size_t *rules);
 PQT_API void pqt_obs_families_free(pqt_obs_families *f);
 
 /* ---- The observer (engine.c) ------------------------------------------ */

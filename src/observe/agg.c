@@ -33,8 +33,8 @@ typedef struct {
 struct pqt_obs_agg {
     pqt_obs_output_opts opts;
     uint64_t total, pq;
-    agg_map by_family, by_server, by_app, failures, groups, prom, hrr, services, by_transport,
-        prom_transport;
+    agg_map by_family, by_library, by_server, by_app, failures, groups, prom, hrr, services,
+        by_transport, prom_transport;
     size_t family_labels, service_labels;
     int err;
     uint8_t hash_key[16]; /* slot_of's SipHash key, random per aggregate */
@@ -120,6 +120,7 @@ void pqt_obs_agg_free(pqt_obs_agg *a)
         return;
     }
     map_free(&a->by_family);
+    map_free(&a->by_library);
     map_free(&a->by_transport);
     map_free(&a->prom_transport);
     map_free(&a->by_server);
@@ -205,6 +206,8 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     a->pq += (unsigned)pq;
     const char *fam = hs->client_family ? hs->client_family : "unknown";
     count(map_get(a, &a->by_family, fam), pq, failed);
+    const char *lib = pqt_obs_library_name(hs->client_library);
+    count(map_get(a, &a->by_library, lib), pq, failed);
     /* Per service (server address, port and SNI), not per host: HTTPS on
      * 443 and SMTP on 25 of one host are two rows. */
     sni_text(&v, sni);
@@ -238,7 +241,8 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
         fam = "other";
     }
     group_label(hs, g);
-    snprintf(key, sizeof(key), "%s\t%s\t%s", g, fam, pqt_obs_outcome_name(hs->outcome));
+    /* the library is bounded by its table (ten values) */
+    snprintf(key, sizeof(key), "%s\t%s\t%s\t%s", g, fam, lib, pqt_obs_outcome_name(hs->outcome));
     count(map_get(a, &a->prom, key), pq, failed);
     snprintf(key, sizeof(key), "%s\t%s\t%s", pqt_obs_transport_name(hs->transport), g,
              pqt_obs_outcome_name(hs->outcome));
@@ -357,6 +361,8 @@ int pqt_obs_agg_write_table(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE 
             (unsigned long long)a->total, (unsigned long long)a->pq, pct(a->pq, a->total));
     if ((ret = share_section(f, "Hybrid share by client family", "client family", &a->by_family,
                              TOP_N)) != 0 ||
+        (ret = share_section(f, "Hybrid share by client library", "client library", &a->by_library,
+                             TOP_N)) != 0 ||
         (ret = service_section(f, &a->by_server, TOP_N)) != 0 ||
         (ret = share_section(f, "Hybrid share by application protocol", "application protocol",
                              &a->by_app, TOP_N)) != 0 ||
@@ -454,21 +460,25 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
         return PQT_ERR_NOMEM;
     }
     fputs("# HELP pqtls_observe_handshakes_total TLS handshakes seen, by negotiated group, client "
-          "family and outcome.\n# TYPE pqtls_observe_handshakes_total counter\n",
+          "family, client library and outcome.\n# TYPE pqtls_observe_handshakes_total counter\n",
           f);
     for (size_t i = 0; i < n; i++) {
         char buf[512];
         snprintf(buf, sizeof(buf), "%s", v[i]->key);
-        char *fam = strchr(buf, '\t'), *out = fam ? strchr(fam + 1, '\t') : NULL;
-        if (fam == NULL || out == NULL) {
+        char *fam = strchr(buf, '\t'), *lib = fam ? strchr(fam + 1, '\t') : NULL;
+        char *out = lib ? strchr(lib + 1, '\t') : NULL;
+        if (fam == NULL || lib == NULL || out == NULL) {
             continue;
         }
         *fam++ = 0;
+        *lib++ = 0;
         *out++ = 0;
         fputs("pqtls_observe_handshakes_total{group=\"", f);
         label(f, buf);
         fputs("\",client_family=\"", f);
         label(f, fam);
+        fputs("\",client_library=\"", f);
+        label(f, lib);
         fputs("\",outcome=\"", f);
         label(f, out);
         fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);

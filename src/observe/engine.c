@@ -59,8 +59,9 @@ typedef struct {
     unsigned ch_segments, ch_records;
     unsigned anomalies;
     const char *client_family;
-    uint8_t ch_state; /* CH_* */
-    uint8_t ch_noted; /* why it was not kept is counted already (ev_hs_begin) */
+    uint8_t client_library, family_basis; /* pqt_obs_library, pqt_obs_basis */
+    uint8_t ch_state;                     /* CH_* */
+    uint8_t ch_noted;                     /* why it was not kept is counted already (ev_hs_begin) */
     uint8_t has_ch, has_sh, hrr, group_source;
     uint8_t alert_from_server, alert_level, alert_desc, closed_by_server;
     uint8_t n_retry_key_share;
@@ -474,6 +475,8 @@ static const pqt_obs_handshake *build_record(pqt_obs *o, const obs_flow *f, pqt_
         memcpy(hs->ja4, h->ja4, sizeof(hs->ja4));
     }
     hs->client_family = h->client_family != NULL ? h->client_family : "unknown";
+    hs->client_library = (pqt_obs_library)h->client_library;
+    hs->family_basis = (pqt_obs_basis)h->family_basis;
     const obs_tls_dir *srv = &f->tls[1 - c];
     pqt_obs_app_protocol answer = PQT_OBS_APP_UNKNOWN;
     if (h->app == PQT_OBS_APP_UNKNOWN && !h->has_sh && srv->mode == OBS_TLS_SCAN &&
@@ -877,8 +880,13 @@ static void first_client_hello(pqt_obs *o, obs_hs *hs, const uint8_t *body, uint
     hs->ch = copy;
     hs->ch_len = n;
     hs->has_ch = 1;
-    hs->client_family =
-        o->cfg.families != NULL ? pqt_obs_family(o->cfg.families, hs->ja4) : "unknown";
+    /* The family from the whole hello (extension bodies too), while it
+     * is still here: the compact copy keeps only what the outputs read. */
+    pqt_obs_family_match m;
+    pqt_obs_family_classify(o->cfg.families, &ch, hs->ja4, &m);
+    hs->client_family = m.family;
+    hs->client_library = (uint8_t)m.library;
+    hs->family_basis = (uint8_t)m.basis;
 }
 
 static int is_ecdhe_suite(uint16_t c)

@@ -364,6 +364,8 @@ int pqt_obs_write_json(FILE *f, const pqt_obs_handshake *hs, const pqt_obs_outpu
     }
     pqt_json_kv_string(&j, "ja4_r", hs->has_ch ? hs->ja4_r : NULL);
     pqt_json_kv_string(&j, "client_family", hs->client_family);
+    pqt_json_kv_string(&j, "client_library", pqt_obs_library_name(hs->client_library));
+    pqt_json_kv_string(&j, "family_basis", pqt_obs_basis_name(hs->family_basis));
     if (hs->has_ch) {
         client_hello_fields(&j, hs);
     } else {
