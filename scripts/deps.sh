@@ -51,6 +51,11 @@ DEB_STORE=(libsqlite3-dev libpq-dev sqlite3 parallel)
 # tests/advise).
 DEB_LATER=(nginx haproxy curl chromium)
 
+# Client families (tests/families, docs/observe.md "Client families"):
+# real clients of more TLS libraries, recorded on loopback: Firefox ESR
+# (NSS), gnutls-cli and wget (GnuTLS), Java 17 (JSSE).
+DEB_FAMILIES=(firefox-esr gnutls-bin wget openjdk-17-jdk-headless)
+
 # Real services for tests/services (docs/deploy.md, "Mail, directory and
 # database servers"): each test starts its own instance on loopback with its
 # own configuration under a temporary directory. postgresql is 15 on Debian
@@ -256,6 +261,6 @@ install_npm() {
 }
 
 install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" "${DEB_STORE[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
-    "${DEB_SERVICES[@]}" "${DEB_PACKAGE[@]}"
+    "${DEB_FAMILIES[@]}" "${DEB_SERVICES[@]}" "${DEB_PACKAGE[@]}"
 install_npm
 say "all dependencies present"
