@@ -46,7 +46,7 @@ KNOWN_SEEN = []
 # instead of failing; remove an entry when its gap is closed.
 KNOWN = {}
 
-SAME = ["ja4", "ja4_r", "client_family", "alpn", "offered_versions", "cipher_suites",
+SAME = ["ja4", "ja4_r", "client_family", "client_library", "family_basis", "alpn", "offered_versions", "cipher_suites",
         "offered_groups", "key_share_groups", "key_shares", "signature_algorithms", "extensions",
         "version", "cipher", "group", "group_code", "group_source", "hrr", "hrr_group",
         "retry_key_share_groups", "outcome", "alert", "closed_by", "client_port", "server_port"]

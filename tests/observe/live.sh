@@ -14,7 +14,7 @@
 #         queue: nothing is refused);
 #   3. curl, Debian OpenSSL 3.0 (X25519 only)     -> group x25519
 # After the first, GET /metrics (curl) must count it under
-# {group="X25519MLKEM768",client_family="Node.js",outcome="completed"} and
+# {group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed"} and
 # the JSON record must already be in the output file; the observer must be
 # alive after each abuse, stop by itself after the fifth handshake
 # (--count 5) with status 0, and its records must say what happened.
@@ -128,7 +128,7 @@ grep -q '^pqtls_observe_flows_active 0$' "$DIR/metrics0.txt" ||
 code="$(timeout -k 2 20 "$NODE" "$HERE/record_peers.mjs" client "$PORT" live 2>"$DIR/node.log")" ||
     fail "Node.js client failed: $(cat "$DIR/node.log")"
 [ "$code" = 200 ] || fail "Node.js client: HTTP $code"
-want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="Node.js",outcome="completed"} 1'
+want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed"} 1'
 seen=0
 for _ in $(seq 1 50); do
     curl --silent --show-error --max-time 2 --noproxy '*' -o "$DIR/metrics1.txt" \
@@ -183,7 +183,7 @@ for i in 1 2 3; do
         fail "Node.js client $i beside the slow client failed: $(cat "$DIR/node.log")"
     [ "$code" = 200 ] || fail "Node.js client $i beside the slow client: HTTP $code"
 done
-want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="Node.js",outcome="completed"} 4'
+want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed"} 4'
 seen=0
 for _ in $(seq 1 20); do
     metrics "$DIR/metrics3.txt" ||
@@ -237,11 +237,16 @@ port = int(sys.argv[2])
 bad = []
 if len(recs) != 5:
     bad.append(f"{len(recs)} records")
-want = [("X25519MLKEM768", "Node.js", True)] * 4 + [("x25519", "curl/OpenSSL", False)]
+# Node.js 24 is OpenSSL 3.5 (ML-DSA signature algorithms); curl is
+# OpenSSL as well (its version range depends on the groups it offers).
+want = [("X25519MLKEM768", "OpenSSL 3.5+", True)] * 4 + [("x25519", None, False)]
 for r, (group, fam, pq) in zip(recs, want):
     print(f"  {r['client_family']} {r['ja4']} group={r['group']} outcome={r['outcome']}")
+    if fam is None:
+        fam = r.get("client_family")
     for k, v in (("schema", "pqtls.observe/1"), ("group", group), ("group_pq", pq),
-                 ("client_family", fam), ("outcome", "completed"), ("server_port", port),
+                 ("client_family", fam), ("client_library", "openssl"),
+                 ("family_basis", "features"), ("outcome", "completed"), ("server_port", port),
                  ("server", "127.0.0.1"), ("version", "TLSv1.3"), ("hrr", False)):
         if r.get(k) != v:
             bad.append(f"{fam}: {k} = {r.get(k)!r}, expected {v!r}")

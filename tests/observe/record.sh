@@ -3,9 +3,9 @@
 # real clients against the project's own servers, then `pqtls observe`
 # must read back what happened:
 #
-#   chromium (Debian, defaults) -> nginx + pqtls  X25519MLKEM768, family Chrome
-#   curl (Debian OpenSSL 3.0)   -> nginx + pqtls  x25519, family curl/OpenSSL
-#   Node.js 24 https client     -> nginx + pqtls  X25519MLKEM768, family Node.js
+#   chromium (Debian, defaults) -> nginx + pqtls  X25519MLKEM768, Chromium 131+ (BoringSSL)
+#   curl (Debian OpenSSL 3.0)   -> nginx + pqtls  x25519, OpenSSL 3.0-3.4
+#   Node.js 24 https client     -> nginx + pqtls  X25519MLKEM768, OpenSSL 3.5+
 #   curl -> split relay -> nginx                  ClientHello in 2 segments
 #   curl + pqtls (X25519 share) -> Node.js 24     HRR to X25519MLKEM768, then
 #                                                 X25519MLKEM768

@@ -52,9 +52,12 @@ def main():
 
     def common(name, r, family, group, segments=1):
         check(r["client_family"] == family, f"{name}: family {r['client_family']}, expected {family}")
+        lib = "boringssl" if "BoringSSL" in family else "openssl"
+        check((r["client_library"], r["family_basis"]) == (lib, "features"),
+              f"{name}: library {r['client_library']} by {r['family_basis']}, expected {lib} by features")
         # Direct TLS on a test port: curl and Chromium offer ALPN h2 and
         # http/1.1, so https by ALPN (docs/observe.md, Application protocol).
-        if family in ("Chrome", "curl/OpenSSL"):
+        if name != "node":
             check((r["app_protocol"], r["app_protocol_source"]) == ("https", "alpn"),
                   f"{name}: app_protocol {r['app_protocol']} by {r['app_protocol_source']}")
         check(r["group"] == group, f"{name}: group {r['group']}, expected {group}")
@@ -64,17 +67,17 @@ def main():
         check(r["client_hello"]["records"] == 1, f"{name}: ClientHello in {r['client_hello']['records']} records")
         check(r["ja4"] is not None and r["ja4"].startswith("t13d"), f"{name}: JA4 {r['ja4']}")
 
-    # Chromium may open more than one connection; every one is Chrome, and
+    # Chromium may open more than one connection; every one is Chromium, and
     # the page load negotiated the hybrid with its first key share.
     ch = by["chromium"]
     check(len(ch) >= 1, "chromium: no handshake")
     for r in ch:
-        check(r["client_family"] == "Chrome", f"chromium: family {r['client_family']}")
+        check(r["client_family"] == "Chromium 131+ (BoringSSL)", f"chromium: family {r['client_family']}")
         check(r["sni"] == "localhost", f"chromium: sni {r['sni']}")
     done = [r for r in ch if r["outcome"] == "completed"]
     if check(done, "chromium: no completed handshake"):
         r = done[0]
-        common("chromium", r, "Chrome", "X25519MLKEM768")
+        common("chromium", r, "Chromium 131+ (BoringSSL)", "X25519MLKEM768")
         check(r["group_pq"] is True, "chromium: group_pq false")
         check(r["hrr"] is False, "chromium: unexpected HRR")
         check(r["key_share_groups"][:1] == ["X25519MLKEM768"],
@@ -83,13 +86,13 @@ def main():
 
     r = one("curl")
     if r:
-        common("curl", r, "curl/OpenSSL", "x25519")
+        common("curl", r, "OpenSSL 3.0-3.4", "x25519")
         check(r["outcome"] == "completed", f"curl: outcome {r['outcome']}")
         check(r["hrr"] is False and r["group_pq"] is False, "curl: hrr/group_pq")
 
     r = one("node")
     if r:
-        common("node", r, "Node.js", "X25519MLKEM768")
+        common("node", r, "OpenSSL 3.5+", "X25519MLKEM768")
         check(r["outcome"] == "completed", f"node: outcome {r['outcome']}")
         check(r["hrr"] is False, "node: unexpected HRR")
         check("X25519MLKEM768" in r["key_share_groups"], f"node: key shares {r['key_share_groups']}")
@@ -99,15 +102,17 @@ def main():
 
     r = one("split")
     if r:
-        common("split", r, "curl/OpenSSL", "x25519", segments=2)
+        common("split", r, "OpenSSL 3.0-3.4", "x25519", segments=2)
         check(r["outcome"] == "completed", f"split: outcome {r['outcome']}")
     r = one("split_front")
     if r:
-        common("split_front", r, "curl/OpenSSL", "x25519", segments=1)
+        common("split_front", r, "OpenSSL 3.0-3.4", "x25519", segments=1)
 
     r = one("hrr")
     if r:
-        common("hrr", r, "curl/OpenSSL", "X25519MLKEM768")
+        # --curves X25519:X25519MLKEM768: no ffdhe groups, so the version
+        # range is the wide one
+        common("hrr", r, "OpenSSL 1.1.1-3.4", "X25519MLKEM768")
         check(r["hrr"] is True, "hrr: no HRR reported")
         check(r["hrr_group"] == "X25519MLKEM768", f"hrr: HRR asked for {r['hrr_group']}")
         check(r["key_share_groups"] == ["x25519"], f"hrr: first key shares {r['key_share_groups']}")
@@ -130,7 +135,7 @@ def main():
 
     r = one("reset")
     if r:
-        common("reset", r, "curl/OpenSSL", None)
+        common("reset", r, "OpenSSL 3.0-3.4", None)
         # The server reset on the ClientHello without a byte of answer: the
         # middlebox signature, which observe must still name.
         check(r["outcome"] == "reset_after_client_hello", f"reset: outcome {r['outcome']}")

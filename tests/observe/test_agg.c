@@ -23,7 +23,10 @@
 
 #define N_HS (600 * 7)
 
-static const char *const families[] = {"Chrome", "Firefox", "curl/OpenSSL"};
+static const char *const families[] = {"Chromium 131+ (BoringSSL)", "Firefox 132+ (NSS)",
+                                       "OpenSSL 3.0-3.4"};
+static const pqt_obs_library libraries[] = {PQT_OBS_LIB_BORINGSSL, PQT_OBS_LIB_NSS,
+                                            PQT_OBS_LIB_OPENSSL};
 
 /* Handshake i of a small estate: 600 servers, server k seen (k % 7) + 1
  * times (many ties), three families, two groups, every 5th an alert,
@@ -44,6 +47,8 @@ static int make_hs(unsigned i, pqt_obs_handshake *hs, char sni[32])
     hs->ch.sni = (const uint8_t *)sni;
     hs->ch.sni_len = strlen(sni);
     hs->client_family = families[i % 3];
+    hs->client_library = libraries[i % 3];
+    hs->family_basis = PQT_OBS_BASIS_FEATURES;
     hs->group_source = PQT_OBS_GROUP_KEY_SHARE;
     hs->group = i % 4 == 0 ? PQT_GROUP_X25519 : PQT_GROUP_X25519MLKEM768;
     hs->outcome = i % 5 == 0 ? PQT_OBS_ALERT : PQT_OBS_COMPLETED;
@@ -162,9 +167,14 @@ static void test_agg_deterministic(void)
         CHECK(rows == 20 && ordered);
         CHECK(strncmp(line, "  (580 more not shown)\n", 23) == 0);
     }
-    /* The exposition counts by group, family and outcome. */
-    CHECK(p1 != NULL && strstr(p1, "pqtls_observe_handshakes_total{group=\"X25519MLKEM768\","
-                                   "client_family=\"Chrome\",outcome=\"completed\"}") != NULL);
+    /* The exposition counts by group, family, library and outcome. */
+    CHECK(p1 != NULL &&
+          strstr(p1, "pqtls_observe_handshakes_total{group=\"X25519MLKEM768\","
+                     "client_family=\"Chromium 131+ (BoringSSL)\",client_library=\"boringssl\","
+                     "outcome=\"completed\"}") != NULL);
+    /* and the table has a row per library */
+    CHECK(t1 != NULL && strstr(t1, "Hybrid share by client library") != NULL &&
+          strstr(t1, "\n  nss ") != NULL);
     free(t1);
     free(p1);
     free(t2);
@@ -322,12 +332,14 @@ static void test_agg_family_labels(void)
     int own = 0;
     for (int k = 0; k < 60; k++) {
         char want[128];
-        snprintf(want, sizeof(want), "client_family=\"%.15s\",outcome=\"completed\"} 2\n",
+        snprintf(want, sizeof(want),
+                 "client_family=\"%.15s\",client_library=\"boringssl\",outcome=\"completed\"} 2\n",
                  names[k]);
         own += prom != NULL && strstr(prom, want) != NULL;
     }
     CHECK(own == 50);
-    CHECK(prom != NULL && strstr(prom, "client_family=\"other\",outcome=\"completed\"} 20\n"));
+    CHECK(prom != NULL && strstr(prom, "client_family=\"other\",client_library=\"boringssl\","
+                                       "outcome=\"completed\"} 20\n"));
     free(prom);
     pqt_obs_agg_free(a);
 }

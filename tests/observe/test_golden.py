@@ -161,7 +161,9 @@ check(r["group"] == "X25519MLKEM768" and r["group_pq"] and r["group_source"] == 
 check(r["client_hello"]["segments"] == 2 and r["client_hello"]["size"] == 1720, "split CH: %s" % r["client_hello"])
 check(r["offered_groups"] == ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"], "split CH groups %s" % r["offered_groups"])
 check({"group": "X25519MLKEM768", "size": 1216} in r["key_shares"], "split CH key share sizes %s" % r["key_shares"])
-check(r["outcome"] == "completed" and r["client_family"] == "Chrome", "split CH outcome/family %s %s" % (r["outcome"], r["client_family"]))
+check(r["outcome"] == "completed" and r["client_family"] == "Chromium 131+ (BoringSSL)"
+      and r["client_library"] == "boringssl" and r["family_basis"] == "ja4",
+      "split CH outcome/family %s %s %s %s" % (r["outcome"], r["client_family"], r["client_library"], r["family_basis"]))
 check(r["sni"] == "clients2.google.com" and r["alpn"] == ["h2", "http/1.1"], "split CH sni/alpn")
 
 # ---------------------------------------------------------------- Suricata
@@ -466,7 +468,8 @@ check(all(re.fullmatch(r'(# (HELP|TYPE) .*|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[
 fam = os.path.join(SCRATCH, "families")
 open(fam, "w").write("# test\nt13d1516h2_8daaf6152771_02713d6af862  Test Browser 1\nt00d0309*  Fizz\n")
 r = records(os.path.join(PCAPS, "arkime/tls-split-client-hello.pcap"), ["--families", fam])
-check(r and r[0]["client_family"] == "Test Browser 1", "--families exact entry")
+check(r and (r[0]["client_family"], r[0]["client_library"], r[0]["family_basis"]) == ("Test Browser 1", "boringssl", "ja4"),
+      "--families exact entry (library from the features)")
 r = records(os.path.join(PCAPS, "ndpi/pcap/tls_2_reasms.pcapng"), ["--families", fam])
 check(r and r[0]["client_family"] == "Fizz", "--families prefix entry")
 open(fam, "w").write("nonsense\n")
@@ -477,6 +480,27 @@ st = run(["--max-flows", "2", sites]).stderr.decode()
 check(p.returncode == 0 and re.search(r"evicted [1-9]", st), "flow limit: evictions reported: %s" % st)
 ev = [json.loads(l)["outcome"] for l in p.stdout.decode().splitlines()]
 check("evicted" in ev, "flow limit: evicted handshakes reported as such")
+
+# ---------------------------------------------------------------- libraries
+# The browsers in the third-party captures get their library: every hello
+# with GREASE and Chromium's cipher set (JA4 part b 8daaf6152771) is
+# BoringSSL, every one with NSS's TLS 1.3 suite order and
+# record_size_limit is NSS; a record without a ClientHello has basis none.
+libs = {"boringssl": 0, "nss": 0}
+for path in sorted(glob.glob(os.path.join(PCAPS, "**", "*.pcap*"), recursive=True)):
+    for r in records(path):
+        cs = r["cipher_suites"]
+        greased = any(re.fullmatch(r"0x([0-9a-f])a\1a", c) for c in cs)
+        if not r["client_hello"]["complete"]:
+            check(r["family_basis"] == "none" and r["client_library"] == "unknown",
+                  "%s: no hello but basis %s" % (path, r["family_basis"]))
+        elif r["ja4"] and r["ja4"][11:23] == "8daaf6152771" and greased:
+            check(r["client_library"] == "boringssl", "%s: Chromium hello named %s" % (path, r["client_library"]))
+            libs["boringssl"] += 1
+        elif cs[:3] == ["0x1301", "0x1303", "0x1302"] and "0x001c" in r["extensions"]:
+            check(r["client_library"] == "nss", "%s: Firefox hello named %s" % (path, r["client_library"]))
+            libs["nss"] += 1
+check(libs["boringssl"] >= 100 and libs["nss"] >= 40, "browsers in the captures: %s" % libs)
 
 print("%d checks, %d failures" % (checks, len(failures)))
 sys.exit(1 if failures else 0)
