@@ -484,9 +484,10 @@ check("evicted" in ev, "flow limit: evicted handshakes reported as such")
 # ---------------------------------------------------------------- libraries
 # The browsers in the third-party captures get their library: every hello
 # with GREASE and Chromium's cipher set (JA4 part b 8daaf6152771) is
-# BoringSSL, every one with NSS's TLS 1.3 suite order and
-# record_size_limit is NSS; a record without a ClientHello has basis none.
-libs = {"boringssl": 0, "nss": 0}
+# BoringSSL (over QUIC: ALPS and certificate compression), every one with
+# NSS's TLS 1.3 suite order and record_size_limit is NSS (TCP and QUIC); a
+# record without a ClientHello has basis none.
+libs = {"boringssl": 0, "boringssl_quic": 0, "nss": 0}
 for path in sorted(glob.glob(os.path.join(PCAPS, "**", "*.pcap*"), recursive=True)):
     for r in records(path):
         cs = r["cipher_suites"]
@@ -497,10 +498,16 @@ for path in sorted(glob.glob(os.path.join(PCAPS, "**", "*.pcap*"), recursive=Tru
         elif r["ja4"] and r["ja4"][11:23] == "8daaf6152771" and greased:
             check(r["client_library"] == "boringssl", "%s: Chromium hello named %s" % (path, r["client_library"]))
             libs["boringssl"] += 1
+        elif (r.get("transport") == "quic" and "0x001b" in r["extensions"]
+              and ("0x4469" in r["extensions"] or "0x44cd" in r["extensions"])):
+            # Chromium over QUIC: no GREASE, ALPS and certificate compression
+            check(r["client_library"] == "boringssl", "%s: Chromium QUIC hello named %s" % (path, r["client_library"]))
+            libs["boringssl_quic"] += 1
         elif cs[:3] == ["0x1301", "0x1303", "0x1302"] and "0x001c" in r["extensions"]:
             check(r["client_library"] == "nss", "%s: Firefox hello named %s" % (path, r["client_library"]))
             libs["nss"] += 1
-check(libs["boringssl"] >= 100 and libs["nss"] >= 40, "browsers in the captures: %s" % libs)
+check(libs["boringssl"] >= 100 and libs["boringssl_quic"] >= 60 and libs["nss"] >= 40,
+      "browsers in the captures: %s" % libs)
 
 print("%d checks, %d failures" % (checks, len(failures)))
 sys.exit(1 if failures else 0)
