@@ -198,11 +198,9 @@ static int family_name(char *p, char out[FAMILY_MAX_NAME])
     if (*p == 0 || strlen(p) >= FAMILY_MAX_NAME) {
         return PQT_ERR_SYNTAX;
     }
-    for (const char *q = p; *q != 0; q++) {
-        if ((unsigned char)*q < 0x20 || *q == '"' || *q == '\\') {
-            return PQT_ERR_SYNTAX; /* names go into JSON, table and label values */
-        }
-    }
+    /* Any bytes: every output escapes them (JSON strings, Prometheus
+     * label values, the HTML of pqtls advise), as the original format
+     * allowed. */
     memcpy(out, p, strlen(p) + 1);
     return 0;
 }
