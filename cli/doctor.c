@@ -417,7 +417,9 @@ static void summarise(listener *l)
     }
     p->tls = got_tls(r);
     p->hybrid = r->stage >= PQT_STAGE_SUPPORTED;
-    if (b->outcome == PQT_OUTCOME_SERVER_HELLO) {
+    if (b->outcome == PQT_OUTCOME_SERVER_HELLO || (b->outcome == PQT_OUTCOME_HRR && b->retried)) {
+        /* After a HelloRetryRequest the second ClientHello was answered
+         * with the group it asked for. */
         p->group = b->group;
         p->version = b->version;
     } else if (p->hybrid) {
@@ -576,7 +578,12 @@ static int write_jsonl(FILE *f, const listener *l, const pqt_host_proc *const *p
         pqt_json_kv_int(&j, "ppid", p->ppid);
         pqt_json_kv_string(&j, "process", p->comm);
         pqt_json_kv_string(&j, "exe", p->exe[0] ? p->exe : NULL);
-        pqt_json_kv_bool(&j, "holds_socket", i < l->nholders);
+        pqt_json_kv_string(&j, "cmdline", p->cmdline[0] ? p->cmdline : NULL);
+        int holds = 0;
+        for (size_t k = 0; k < l->nholders; k++) {
+            holds |= l->pids[k] == p->pid;
+        }
+        pqt_json_kv_bool(&j, "holds_socket", holds);
         pqt_json_kv_bool(&j, "maps_read", p->maps_read);
         pqt_json_key(&j, "libraries");
         pqt_json_array_begin(&j);
@@ -909,7 +916,9 @@ int cli_cmd_doctor(int argc, char **argv)
         size_t np = 0;
         for (size_t k = 0; k < l->npids; k++) {
             const pqt_host_proc *p = proc_get(&pc, l->pids[k]);
-            if (p != NULL) {
+            /* A child that says it serves another port holds this socket
+             * only by inheritance (Postfix). */
+            if (p != NULL && (k == 0 || pqt_host_serves_port(p, l->sock.port) != 0)) {
                 procs[np++] = p;
             }
         }

@@ -194,6 +194,7 @@ typedef struct {
     int pid, ppid;
     char comm[32];                    /* /proc/PID/comm */
     char exe[PQT_HOST_PATH_MAX];      /* /proc/PID/exe, "" if unreadable */
+    char cmdline[PQT_HOST_PATH_MAX];  /* /proc/PID/cmdline, the arguments joined by spaces */
     int maps_read;                    /* /proc/PID/maps could be read */
     unsigned libs;                    /* bit (1u << pqt_host_lib) per library mapped */
     char libssl[PQT_HOST_PATH_MAX];   /* path of the mapped libssl (or GnuTLS, NSS) */
@@ -260,6 +261,12 @@ typedef struct {
  * (the first is the listener's owner, children after it) and the check. */
 PQT_API void pqt_host_judge(const pqt_host_proc *const *procs, size_t n,
                             const pqt_host_probe *probe, pqt_host_verdict *out);
+
+/* Whether a process serves the listening port: 1 yes, 0 it serves another
+ * (a Postfix child holds every listener of its master, and its "-n NAME"
+ * argument says which service it runs: "127.0.0.1:2525", "smtp"), -1 not
+ * known (every other process). */
+PQT_API int pqt_host_serves_port(const pqt_host_proc *p, unsigned port);
 
 /* The daemon a process is, from its executable and name: "nginx",
  * "dovecot", "postfix", "postgres", "apache2", "haproxy", "mariadb",

@@ -333,13 +333,32 @@ int pqt_host_proc_read(const char *proc_root, int pid, const char *default_conf,
         out->exe[0] = '\0';
     }
 
+    /* The arguments, NUL-separated; joined by spaces. */
+    snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, pid);
+    if (pqt_host_read_file(path, 4096, &data, &len, NULL) == 0) {
+        for (size_t i = 0; i < len; i++) {
+            if (data[i] == '\0') {
+                data[i] = ' ';
+            }
+        }
+        while (len > 0 && data[len - 1] == ' ') {
+            len--;
+        }
+        pqt_host_copy(out->cmdline, sizeof(out->cmdline), data, len);
+        free(data);
+    }
+
     snprintf(pp.root, sizeof(pp.root), "%s/%d/root", proc_root, pid);
     snprintf(pp.cwd, sizeof(pp.cwd), "%s/%d/cwd", proc_root, pid);
 
     read_maps(proc_root, pid, out, libcrypto, sizeof(libcrypto));
 
-    /* The libssl version: OPENSSL_VERSION_TEXT lives in libcrypto. */
-    if (libcrypto[0] != '\0' || out->libssl[0] != '\0') {
+    /* The libssl version: OPENSSL_VERSION_TEXT lives in libcrypto. Only
+     * for OpenSSL's libssl: GnuTLS programs may map libcrypto for other
+     * reasons (slapd does). */
+    const unsigned openssl_libs = (1u << PQT_HOST_LIB_LIBSSL3) | (1u << PQT_HOST_LIB_LIBSSL11) |
+                                  (1u << PQT_HOST_LIB_LIBSSL_OLD);
+    if ((out->libs & openssl_libs) != 0) {
         pqt_host_versions v;
         memset(&v, 0, sizeof(v));
         char full[PATH_MAX];

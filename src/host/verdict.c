@@ -62,6 +62,45 @@ const char *pqt_host_daemon(const pqt_host_proc *p)
     return NULL;
 }
 
+int pqt_host_serves_port(const pqt_host_proc *p, unsigned port)
+{
+    const char *d = pqt_host_daemon(p);
+    if (d == NULL || strcmp(d, "postfix") != 0) {
+        return -1;
+    }
+    /* master(8) starts a service as "smtpd -n NAME -t inet ...". */
+    const char *n = strstr(p->cmdline, " -n ");
+    if (n == NULL) {
+        return -1;
+    }
+    n += 4;
+    size_t len = strcspn(n, " ");
+    char name[128];
+    if (len == 0 || len >= sizeof(name)) {
+        return -1;
+    }
+    memcpy(name, n, len);
+    name[len] = '\0';
+    const char *colon = strrchr(name, ':');
+    const char *num = colon != NULL ? colon + 1 : name;
+    char *end;
+    unsigned long v = strtoul(num, &end, 10);
+    if (*num != '\0' && *end == '\0') {
+        return v == port;
+    }
+    /* The service names of Debian's master.cf. */
+    static const struct {
+        const char *name;
+        unsigned port;
+    } names[] = {{"smtp", 25}, {"submission", 587}, {"smtps", 465}, {"submissions", 465}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(num, names[i].name) == 0) {
+            return names[i].port == port;
+        }
+    }
+    return -1;
+}
+
 /* The setting that loads pqtls, per daemon (docs/deploy.md). */
 static const struct {
     const char *daemon;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # doctor.services: `pqtls doctor` on real services, each built for one
 # verdict and started on free loopback ports under a temporary directory,
 # with the helpers of tests/services (lib.sh, the per-service *_lib.sh):
@@ -30,6 +31,7 @@ SERVICES_DIR="$HERE/../services"
 # shellcheck source-path=SCRIPTDIR source=../services/lib.sh
 . "$SERVICES_DIR/lib.sh"
 svc_init doctor "$1" "$2" "$3" "$4"
+DOCTOR_RESULTS="$4"
 shift 4
 WANT=("$@")
 [ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd)
@@ -126,6 +128,65 @@ if wants nginx; then
         "Environment=OPENSSL_CONF="
 fi
 
+# ---- dovecot (root: it switches its login processes to other users) ----
+if wants dovecot; then
+    # shellcheck source=../services/dovecot_lib.sh
+    . "$SERVICES_DIR/dovecot_lib.sh"
+    # As documented: the login processes get OPENSSL_CONF.
+    start_dovecot imported "$DV_DEFAULT_ENV OPENSSL_CONF=$OSSL_CNF"
+    DOCTOR_PIDS+=("$DV_PID")
+    for port in "${DV_PORTS[@]}"; do
+        doctor_expect "$port" hybrid 0x11ec "$SYS_OPENSSL" yes -
+    done
+    # OPENSSL_CONF given to the master only (a systemd drop-in): the login
+    # processes have no pqtls and cannot set the curve list, so no TLS at all.
+    start_dovecot dropped "$DV_DEFAULT_ENV"
+    DOCTOR_PIDS+=("$DV_PID")
+    for port in "${DV_PORTS[@]}"; do
+        doctor_expect "$port" provider-not-loaded - "$SYS_OPENSSL" no "import_environment"
+    done
+fi
+
+# ---- postfix (root: the master hands its services to user postfix) ----
+if wants postfix; then
+    # shellcheck source=../services/postfix_lib.sh
+    . "$SERVICES_DIR/postfix_lib.sh"
+    start_postfix
+    DOCTOR_PIDS+=("$PF_MASTER_PID")
+    # smtp and submission: STARTTLS; smtps: TLS from the first byte.
+    for port in "$P_SMTP" "$P_SUBMISSION" "$P_SMTPS"; do
+        doctor_expect "$port" hybrid 0x11ec "$SYS_OPENSSL" yes -
+    done
+    # Classical names beside the hybrid one in tls_eecdh_auto_curves.
+    doctor_expect "$P_CURVES" provider-loaded-group-not-configured 0x001d "$SYS_OPENSSL" yes \
+        "tls_eecdh_auto_curves = X25519MLKEM768"
+    # tls_config_file = default, OPENSSL_CONF dropped by Postfix.
+    doctor_expect "$P_ENV" provider-not-loaded 0x001d "$SYS_OPENSSL" no "tls_config_file"
+fi
+
+# ---- PostgreSQL 15: pqtls loaded, one classical curve ----
+if wants postgresql; then
+    # shellcheck source=../services/postgresql_lib.sh
+    . "$SERVICES_DIR/postgresql_lib.sh"
+    pg_start
+    DOCTOR_PIDS+=("$PG_PID")
+    note "postgres $PG_VERSION pid $PG_PID on 127.0.0.1:$PG_PORT"
+    # A HelloRetryRequest for P-256, the one curve ssl_ecdh_curve gives.
+    doctor_expect "$PG_PORT" library-cannot 0x0017 "$SYS_OPENSSL" yes "PostgreSQL 18"
+fi
+
+# ---- slapd: GnuTLS ----
+if wants slapd; then
+    # shellcheck source=../services/slapd_lib.sh
+    . "$SERVICES_DIR/slapd_lib.sh"
+    slapd_start
+    DOCTOR_PIDS+=("$LD_PID")
+    note "slapd $LD_VERSION pid $LD_PID: ldap ${LD_PORTS[0]}, ldaps ${LD_PORTS[1]}"
+    for port in "${LD_PORTS[@]}"; do
+        doctor_expect "$port" library-cannot 0x001d GnuTLS no "haproxy + pqtls"
+    done
+fi
+
 # ---- doctor ----
 pid_args=()
 for p in "${DOCTOR_PIDS[@]}"; do
@@ -135,6 +196,8 @@ OUT="$SVC_DIR/doctor.jsonl"
 SVC_LOGS+=("$OUT" "$OUT.err")
 rc=0
 timeout -k 2 60 "$PQTLS" doctor --format jsonl --timeout 3000 "${pid_args[@]}" >"$OUT" 2>"$OUT.err" || rc=$?
+# Kept for a look after the test (the temporary directory goes on success).
+cp "$OUT" "$DOCTOR_RESULTS/doctor.jsonl"
 python3 "$HERE/doctor_check.py" "$OUT" "$SVC_DIR/doctor.expect" ||
     fail "pqtls doctor: not the verdicts the services were built for"
 # Some service is not hybrid: exit status 1 (docs/cli.md).

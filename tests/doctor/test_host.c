@@ -336,6 +336,7 @@ static void test_proc(void)
     CHECK(p.ppid == getpid() && strcmp(p.comm, "sleep") == 0, "proc: comm '%s' ppid %d", p.comm,
           p.ppid);
     CHECK(strstr(p.exe, "sleep") != NULL, "proc: exe '%s'", p.exe);
+    CHECK(strcmp(p.cmdline, "sleep 30") == 0, "proc: cmdline '%s'", p.cmdline);
     CHECK(p.maps_read && p.env_read && p.has_conf && strcmp(p.conf, conf) == 0,
           "proc: OPENSSL_CONF '%s'", p.conf);
     CHECK(p.cnf.read && p.cnf.pqtls_active, "proc: the child's config loads pqtls");
@@ -447,6 +448,18 @@ static void test_verdict(void)
     CHECK(judge(&master, &anvil, &failed, &v) == PQT_VERDICT_PROVIDER_NOT_LOADED &&
               strstr(v.fix, "import_environment") != NULL,
           "verdict: dovecot, only its children seen (%s)", v.why);
+
+    /* Which Postfix child serves which listener: its "-n NAME". */
+    pqt_host_proc pfa = proc(31, "smtpd", "/usr/lib/postfix/sbin/smtpd", SSL3);
+    snprintf(pfa.cmdline, sizeof(pfa.cmdline), "smtpd -n 127.0.0.1:2525 -t inet -u -o a=b");
+    CHECK(pqt_host_serves_port(&pfa, 2525) == 1 && pqt_host_serves_port(&pfa, 25) == 0,
+          "serves: -n 127.0.0.1:2525");
+    snprintf(pfa.cmdline, sizeof(pfa.cmdline), "smtpd -n submission -t inet");
+    CHECK(pqt_host_serves_port(&pfa, 587) == 1 && pqt_host_serves_port(&pfa, 25) == 0,
+          "serves: -n submission");
+    snprintf(pfa.cmdline, sizeof(pfa.cmdline), "smtpd -n mysvc -t inet");
+    CHECK(pqt_host_serves_port(&pfa, 25) == -1, "serves: an unknown name");
+    CHECK(pqt_host_serves_port(&ng, 443) == -1, "serves: not Postfix");
 
     pqt_host_proc pf = proc(30, "smtpd", "/usr/lib/postfix/sbin/smtpd", SSL3);
     CHECK(judge(&pf, NULL, &x25519, &v) == PQT_VERDICT_PROVIDER_NOT_LOADED &&
