@@ -56,6 +56,11 @@ DEB_LATER=(nginx haproxy curl chromium)
 # (NSS), gnutls-cli and wget (GnuTLS), Java 17 (JSSE).
 DEB_FAMILIES=(firefox-esr gnutls-bin wget openjdk-17-jdk-headless)
 
+# QUIC (HTTP/3) peers for tests/observe/record_quic.sh: Debian's ngtcp2
+# example server and client (gtlsserver, gtlsclient; GnuTLS), which
+# Chromium reaches over HTTP/3 and tcpdump records on lo.
+DEB_QUIC=(ngtcp2-server ngtcp2-client)
+
 # Real services for tests/services (docs/deploy.md, "Mail, directory and
 # database servers"): each test starts its own instance on loopback with its
 # own configuration under a temporary directory. postgresql is 15 on Debian
@@ -261,6 +266,6 @@ install_npm() {
 }
 
 install_debs "${DEB_BUILD[@]}" "${DEB_LIBS[@]}" "${DEB_TEST[@]}" "${DEB_STORE[@]}" ${DEB_LATER[@]+"${DEB_LATER[@]}"} \
-    "${DEB_FAMILIES[@]}" "${DEB_SERVICES[@]}" "${DEB_PACKAGE[@]}"
+    "${DEB_FAMILIES[@]}" "${DEB_QUIC[@]}" "${DEB_SERVICES[@]}" "${DEB_PACKAGE[@]}"
 install_npm
 say "all dependencies present"
