@@ -6,8 +6,9 @@
 #   chromium --enable-quic -> ngtcp2 server (GnuTLS)   Chromium's ClientHello
 #       offers X25519MLKEM768 (1216-byte share) + x25519 and spans two
 #       Initial packets; the server (GnuTLS in Debian 12 has no ML-KEM)
-#       selects x25519; JA4 q13d..., family Chrome; completed
-#   ngtcp2 client -> ngtcp2 server                     x25519, completed
+#       selects x25519; JA4 q13d..., family Chromium 131+; completed
+#   ngtcp2 client -> ngtcp2 server                     x25519, completed,
+#       family GnuTLS 3.6.5+ (rule in src/observe/families.rules)
 #   ngtcp2 client -> ngtcp2 server -V (Retry)          the Initial keys
 #       change with the Retry's connection ID; still read; quic.retry
 #
@@ -184,13 +185,13 @@ for r in chrome:
     # GnuTLS 3.7 (the ngtcp2 server's TLS) has no ML-KEM: it takes x25519.
     check(r["group"] == "x25519" and r["version"] == "TLSv1.3", "chromium selected %s %s" % (r["group"], r["version"]))
     check(r["outcome"] == "completed", "chromium outcome %s" % r["outcome"])
-    check(r["client_family"] == "Chrome", "chromium family %s (ja4 %s)" % (r["client_family"], r["ja4"]))
+    check(r["client_family"] == "Chromium 131+ (BoringSSL)", "chromium family %s (ja4 %s)" % (r["client_family"], r["ja4"]))
 ng = [r for r in quic if r["server_port"] == plain and r not in chrome]
 check(len(ng) == 1, "one ngtcp2 client handshake to port %d, got %d" % (plain, len(ng)))
 for r in ng:
     check(r["group"] == "x25519" and r["outcome"] == "completed" and not r["quic"]["retry"],
           "ngtcp2 client: %s %s %s" % (r["group"], r["outcome"], r["quic"]))
-    check(r["ja4"].startswith("q13d") and r["quic"]["initial_packets"] == 1 and r["client_family"] == "ngtcp2/GnuTLS",
+    check(r["ja4"].startswith("q13d") and r["quic"]["initial_packets"] == 1 and r["client_family"] == "GnuTLS 3.6.5+",
           "ngtcp2 client ja4 %s %s %s" % (r["ja4"], r["quic"], r["client_family"]))
 rt = [r for r in quic if r["server_port"] == retry]
 check(len(rt) == 1, "one handshake to the Retry server, got %d" % len(rt))
