@@ -2,6 +2,7 @@
 #
 #   make            build everything (the command lands at build/bin/pqtls)
 #   make check      install missing dependencies, build, run the whole suite
+#                   (but the label package: make check-package)
 #   make demo       the main job (see README.md)
 #   make bench      benchmarks (make bench-openssl: against OpenSSL 3.5)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -29,7 +30,7 @@ build: $(BUILD)/CMakeCache.txt
 
 check: deps
 	$(MAKE) build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900 -LE '^package$$'
 
 check-sanitize: deps
 	CC=clang cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPQT_CONFIG_SANITIZE=ON
@@ -71,6 +72,14 @@ install: build
 # lintian (scripts/build-deb.sh).
 deb:
 	JOBS=$(JOBS) scripts/build-deb.sh $(DEB_OUT)
+
+# The packages installed, used, removed and purged in a clean Debian 12
+# chroot (debootstrap, cached), and the RPM spec's build (tests/package,
+# label package: a few minutes, root, the Debian mirror).
+check-package: deps
+	$(MAKE) build
+	$(MAKE) deb
+	PQTLS_DEB_DIR=$(abspath $(DEB_OUT)) ctest --test-dir $(BUILD) --verbose -L '^package$$' --timeout 1800
 
 clean:
 	rm -rf $(BUILD) build-sanitize build-ct build-fuzz $(DEB_OUT)
