@@ -95,6 +95,11 @@ void cli_help_observe(FILE *out)
           "  --promisc                   promiscuous mode\n"
           "  --metrics-listen ADDR:PORT  serve the Prometheus metrics at /metrics\n"
           "  --metrics-interval SECONDS  rewrite --format prom --output FILE this often (10)\n"
+          "  --metrics-paths N           also count handshakes by client network path\n"
+          "                              (prefix at --prefix-v4/-v6, pseudonymised with\n"
+          "                              --pseudonymise) for the first N prefixes seen,\n"
+          "                              later ones as 'other' (0-1000; default 0: no\n"
+          "                              path metric, the label would be unbounded)\n"
           "  --count N                   stop after N handshakes\n"
           "  --duration SECONDS          stop after this long (also: SIGINT, SIGTERM)\n"
           "\n"
@@ -243,6 +248,7 @@ enum {
     OPT_COUNT,
     OPT_DURATION,
     OPT_METRICS_INTERVAL,
+    OPT_METRICS_PATHS,
     OPT_APP_PORT,
 };
 
@@ -271,6 +277,7 @@ static const struct option observe_options[] = {
     {"count", required_argument, NULL, OPT_COUNT},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+    {"metrics-paths", required_argument, NULL, OPT_METRICS_PATHS},
     {"app-port", required_argument, NULL, OPT_APP_PORT},
     {NULL, 0, NULL, 0},
 };
@@ -283,6 +290,7 @@ typedef struct {
     size_t max_flows, max_buffer_bytes, max_memory_bytes; /* 0: the observer's defaults */
     uint64_t idle_timeout_us;                             /* 0: the observer's default */
     unsigned prefix_v4, prefix_v6;                        /* 0: the defaults */
+    unsigned metrics_paths;                               /* --metrics-paths, 0: none */
     unsigned long long count, duration, interval;
     const char **operands; /* capture files or, with -i, the words of the BPF filter */
     size_t noperands;
@@ -409,6 +417,12 @@ static int observe_number(observe_args *a, const cli_opts *o, int code)
         return number_option(o, UINT64_MAX, &a->count);
     case OPT_DURATION:
         return number_option(o, 31536000, &a->duration);
+    case OPT_METRICS_PATHS:
+        ret = number_option(o, 1000, &v);
+        if (ret == CLI_EXIT_OK) {
+            a->metrics_paths = (unsigned)v;
+        }
+        return ret;
     case OPT_METRICS_INTERVAL:
         return positive_option(o, 86400, &a->interval);
     default:
@@ -612,6 +626,7 @@ static int observe_open(const observe_args *a, observe_state *s)
     s->rc.out_path = a->out_path;
     s->rc.oopts.prefix_v4 = a->prefix_v4;
     s->rc.oopts.prefix_v6 = a->prefix_v6;
+    s->rc.oopts.metrics_paths = a->metrics_paths;
     if (a->iface != NULL) {
         s->bpf = join_words(a->operands, a->noperands);
         if (s->bpf == NULL) {

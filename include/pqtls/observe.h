@@ -342,6 +342,9 @@ PQT_API void pqt_obs_free(pqt_obs *o);
 typedef struct {
     const pqt_pseudonym *pseudonym; /* NULL: write names and addresses as seen */
     unsigned prefix_v4, prefix_v6;  /* network-path prefix lengths (24, 48) */
+    /* Prometheus: label the first metrics_paths client prefixes (at most
+     * 1000) in pqtls_observe_path_handshakes_total; 0: no such metric. */
+    unsigned metrics_paths;
 } pqt_obs_output_opts;
 
 /* One JSON Lines record (schema PQT_OBS_SCHEMA, docs/observe.md). */

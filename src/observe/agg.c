@@ -16,6 +16,7 @@
 #define MAP_CAP 4096 /* slots; at most MAP_CAP / 2 keys */
 #define MAX_FAMILY_LABELS 50
 #define MAX_SERVICE_LABELS 100
+#define MAX_PATH_LABELS 1000 /* the most --metrics-paths may ask for */
 #define TOP_N 20
 
 typedef struct {
@@ -34,8 +35,8 @@ struct pqt_obs_agg {
     pqt_obs_output_opts opts;
     uint64_t total, pq;
     agg_map by_family, by_library, by_server, by_app, failures, groups, prom, hrr, services,
-        by_transport, prom_transport;
-    size_t family_labels, service_labels;
+        by_transport, prom_transport, by_path, paths;
+    size_t family_labels, service_labels, path_labels;
     int err;
     uint8_t hash_key[16]; /* slot_of's SipHash key, random per aggregate */
 };
@@ -130,6 +131,8 @@ void pqt_obs_agg_free(pqt_obs_agg *a)
     map_free(&a->groups);
     map_free(&a->prom);
     map_free(&a->hrr);
+    map_free(&a->by_path);
+    map_free(&a->paths);
     pqt_wipe(a->hash_key, sizeof(a->hash_key));
     free(a);
 }
@@ -153,6 +156,28 @@ static void group_label(const pqt_obs_handshake *hs, char out[32])
     } else {
         snprintf(out, 32, "other");
     }
+}
+
+/*
+ * offered_pq label: the first group of the ClientHello's supported_groups,
+ * in the client's order, that the group table marks post-quantum (hybrid,
+ * ML-KEM or a Kyber draft); "none" when it lists none, "unknown" without a
+ * ClientHello that parsed. Bounded by the table. It is what tells a failure
+ * before any ServerHello (group "none") of a client that asked for a hybrid
+ * from one of a client that did not.
+ */
+static const char *offered_pq_label(const pqt_obs_handshake *hs)
+{
+    if (!hs->has_ch) {
+        return "unknown";
+    }
+    for (size_t i = 0; i < hs->ch.n_groups; i++) {
+        uint16_t code = pqt_u16_at(hs->ch.groups, i);
+        if (pqt_group_is_pq(code) && pqt_group_name(code) != NULL) {
+            return pqt_group_name(code);
+        }
+    }
+    return "none";
 }
 
 /* The SNI as plain text for the table and labels: at most 255 bytes,
@@ -242,21 +267,33 @@ void pqt_obs_agg_add(pqt_obs_agg *a, const pqt_obs_handshake *hs)
     }
     group_label(hs, g);
     /* the library is bounded by its table (ten values) */
-    snprintf(key, sizeof(key), "%s\t%s\t%s\t%s", g, fam, lib, pqt_obs_outcome_name(hs->outcome));
+    const char *outcome = pqt_obs_outcome_name(hs->outcome), *offered = offered_pq_label(hs);
+    snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s", g, fam, lib, outcome, offered);
     count(map_get(a, &a->prom, key), pq, failed);
-    snprintf(key, sizeof(key), "%s\t%s\t%s", pqt_obs_transport_name(hs->transport), g,
-             pqt_obs_outcome_name(hs->outcome));
+    snprintf(key, sizeof(key), "%s\t%s\t%s", pqt_obs_transport_name(hs->transport), g, outcome);
     count(map_get(a, &a->prom_transport, key), pq, failed);
     /* Per service, bounded: the first MAX_SERVICE_LABELS services seen have
      * their server, port and SNI as labels, later ones are "other"; the
      * application protocol and the group are bounded by their tables. */
     if (labelled(se, &a->service_labels, MAX_SERVICE_LABELS)) {
-        snprintf(key, sizeof(key), "%s\t%u\t%s\t%s\t%s", v.server, (unsigned)hs->server_port, sni,
-                 app, g);
+        snprintf(key, sizeof(key), "%s\t%u\t%s\t%s\t%s\t%s", v.server, (unsigned)hs->server_port,
+                 sni, app, g, outcome);
     } else {
-        snprintf(key, sizeof(key), "other\t\t\t%s\t%s", app, g);
+        snprintf(key, sizeof(key), "other\t\t\t%s\t%s\t%s", app, g, outcome);
     }
     count(map_get(a, &a->services, key), pq, failed);
+    /* Per network path, only when asked for (--metrics-paths N): the
+     * client prefix (pseudonymised with the addresses) of the first N
+     * prefixes seen, "other" after, by offered_pq and outcome. */
+    if (a->opts.metrics_paths > 0) {
+        size_t max =
+            a->opts.metrics_paths < MAX_PATH_LABELS ? a->opts.metrics_paths : MAX_PATH_LABELS;
+        agg_entry *pe = map_get(a, &a->by_path, v.client_prefix);
+        count(pe, pq, failed);
+        snprintf(key, sizeof(key), "%s\t%s\t%s",
+                 labelled(pe, &a->path_labels, max) ? v.client_prefix : "other", offered, outcome);
+        count(map_get(a, &a->paths, key), pq, failed);
+    }
     if (hs->hrr) {
         pqt_obs_handshake tmp = *hs;
         tmp.group = hs->hrr_group;
@@ -449,95 +486,22 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
             (unsigned long long)v);
 }
 
-int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *f)
+/* One counter family from a map whose keys are tab-separated label
+ * values, in the order of names. */
+static int labelled_counters(FILE *f, const agg_map *m, const char *name, const char *help,
+                             const char *const *names, int nnames)
 {
     size_t n;
-    if (a == NULL || st == NULL || f == NULL) {
-        return PQT_ERR_ARG;
-    }
-    const agg_entry **v = sorted(&a->prom, &n);
+    const agg_entry **v = sorted(m, &n);
     if (v == NULL) {
         return PQT_ERR_NOMEM;
     }
-    fputs("# HELP pqtls_observe_handshakes_total TLS handshakes seen, by negotiated group, client "
-          "family, client library and outcome.\n# TYPE pqtls_observe_handshakes_total counter\n",
-          f);
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
     for (size_t i = 0; i < n; i++) {
-        char buf[512];
-        snprintf(buf, sizeof(buf), "%s", v[i]->key);
-        char *fam = strchr(buf, '\t'), *lib = fam ? strchr(fam + 1, '\t') : NULL;
-        char *out = lib ? strchr(lib + 1, '\t') : NULL;
-        if (fam == NULL || lib == NULL || out == NULL) {
-            continue;
-        }
-        *fam++ = 0;
-        *lib++ = 0;
-        *out++ = 0;
-        fputs("pqtls_observe_handshakes_total{group=\"", f);
-        label(f, buf);
-        fputs("\",client_family=\"", f);
-        label(f, fam);
-        fputs("\",client_library=\"", f);
-        label(f, lib);
-        fputs("\",outcome=\"", f);
-        label(f, out);
-        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
-    }
-    free(v);
-    v = sorted(&a->prom_transport, &n);
-    if (v == NULL) {
-        return PQT_ERR_NOMEM;
-    }
-    fputs("# HELP pqtls_observe_transport_handshakes_total TLS handshakes seen, by transport (tcp: "
-          "TLS over TCP, quic: QUIC Initial packets), negotiated group and outcome.\n"
-          "# TYPE pqtls_observe_transport_handshakes_total counter\n",
-          f);
-    for (size_t i = 0; i < n; i++) {
-        char buf[512];
-        snprintf(buf, sizeof(buf), "%s", v[i]->key);
-        char *g = strchr(buf, '\t'), *out = g ? strchr(g + 1, '\t') : NULL;
-        if (g == NULL || out == NULL) {
-            continue;
-        }
-        *g++ = 0;
-        *out++ = 0;
-        fputs("pqtls_observe_transport_handshakes_total{transport=\"", f);
-        label(f, buf);
-        fputs("\",group=\"", f);
-        label(f, g);
-        fputs("\",outcome=\"", f);
-        label(f, out);
-        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
-    }
-    free(v);
-    v = sorted(&a->hrr, &n);
-    if (v == NULL) {
-        return PQT_ERR_NOMEM;
-    }
-    fputs("# HELP pqtls_observe_hello_retry_requests_total HelloRetryRequests, by the group "
-          "asked for.\n# TYPE pqtls_observe_hello_retry_requests_total counter\n",
-          f);
-    for (size_t i = 0; i < n; i++) {
-        fputs("pqtls_observe_hello_retry_requests_total{group=\"", f);
-        label(f, v[i]->key);
-        fprintf(f, "\"} %llu\n", (unsigned long long)v[i]->total);
-    }
-    free(v);
-    v = sorted(&a->services, &n);
-    if (v == NULL) {
-        return PQT_ERR_NOMEM;
-    }
-    fputs("# HELP pqtls_observe_service_handshakes_total TLS handshakes seen, by service (server "
-          "address, port and SNI; the first 100 services seen, later ones as server \"other\"), "
-          "application protocol and negotiated group.\n"
-          "# TYPE pqtls_observe_service_handshakes_total counter\n",
-          f);
-    for (size_t i = 0; i < n; i++) {
-        static const char *const names[5] = {"server", "port", "sni", "app_protocol", "group"};
         char buf[512], *part = buf;
         snprintf(buf, sizeof(buf), "%s", v[i]->key);
-        fputs("pqtls_observe_service_handshakes_total{", f);
-        for (int k = 0; k < 5; k++) {
+        fprintf(f, "%s{", name);
+        for (int k = 0; k < nnames; k++) {
             char *tab = part != NULL ? strchr(part, '\t') : NULL;
             if (tab != NULL) {
                 *tab = 0;
@@ -550,6 +514,51 @@ int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *
         fprintf(f, "} %llu\n", (unsigned long long)v[i]->total);
     }
     free(v);
+    return 0;
+}
+
+int pqt_obs_agg_write_prom(const pqt_obs_agg *a, const pqt_obs_stats *st, FILE *f)
+{
+    static const char *const hs_names[] = {"group", "client_family", "client_library", "outcome",
+                                           "offered_pq"};
+    static const char *const hrr_names[] = {"group"};
+    static const char *const transport_names[] = {"transport", "group", "outcome"};
+    static const char *const svc_names[] = {"server",       "port",  "sni",
+                                            "app_protocol", "group", "outcome"};
+    static const char *const path_names[] = {"client_prefix", "offered_pq", "outcome"};
+    int ret;
+    if (a == NULL || st == NULL || f == NULL) {
+        return PQT_ERR_ARG;
+    }
+    if ((ret = labelled_counters(
+             f, &a->prom, "pqtls_observe_handshakes_total",
+             "TLS handshakes seen, by negotiated group (\"none\" before a ServerHello), client "
+             "family, client library, outcome and the first post-quantum group the client "
+             "offered (offered_pq, \"none\" if it offered none).",
+             hs_names, 5)) != 0 ||
+        (ret = labelled_counters(f, &a->prom_transport, "pqtls_observe_transport_handshakes_total",
+                                 "TLS handshakes seen, by transport (tcp: TLS over TCP, quic: "
+                                 "QUIC Initial packets), negotiated group and outcome.",
+                                 transport_names, 3)) != 0 ||
+        (ret = labelled_counters(f, &a->hrr, "pqtls_observe_hello_retry_requests_total",
+                                 "HelloRetryRequests, by the group asked for.", hrr_names, 1)) !=
+            0 ||
+        (ret = labelled_counters(
+             f, &a->services, "pqtls_observe_service_handshakes_total",
+             "TLS handshakes seen, by service (server address, port and SNI; the first 100 "
+             "services seen, later ones as server \"other\"), application protocol, negotiated "
+             "group and outcome.",
+             svc_names, 6)) != 0) {
+        return ret;
+    }
+    if (a->opts.metrics_paths > 0 &&
+        (ret = labelled_counters(
+             f, &a->paths, "pqtls_observe_path_handshakes_total",
+             "TLS handshakes seen, by client network path (the client address prefix; the first "
+             "--metrics-paths prefixes seen, later ones as \"other\"), offered_pq and outcome.",
+             path_names, 3)) != 0) {
+        return ret;
+    }
     counter(f, "pqtls_observe_packets_total", "Frames read.", st->packets);
     counter(f, "pqtls_observe_bytes_total", "Bytes on the wire of the frames read.", st->bytes);
     counter(f, "pqtls_observe_flows_total", "TCP and QUIC flows tracked.", st->flows);

@@ -128,7 +128,7 @@ grep -q '^pqtls_observe_flows_active 0$' "$DIR/metrics0.txt" ||
 code="$(timeout -k 2 20 "$NODE" "$HERE/record_peers.mjs" client "$PORT" live 2>"$DIR/node.log")" ||
     fail "Node.js client failed: $(cat "$DIR/node.log")"
 [ "$code" = 200 ] || fail "Node.js client: HTTP $code"
-want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed"} 1'
+want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed",offered_pq="X25519MLKEM768"} 1'
 seen=0
 for _ in $(seq 1 50); do
     curl --silent --show-error --max-time 2 --noproxy '*' -o "$DIR/metrics1.txt" \
@@ -183,7 +183,7 @@ for i in 1 2 3; do
         fail "Node.js client $i beside the slow client failed: $(cat "$DIR/node.log")"
     [ "$code" = 200 ] || fail "Node.js client $i beside the slow client: HTTP $code"
 done
-want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed"} 4'
+want='pqtls_observe_handshakes_total{group="X25519MLKEM768",client_family="OpenSSL 3.5+",client_library="openssl",outcome="completed",offered_pq="X25519MLKEM768"} 4'
 seen=0
 for _ in $(seq 1 20); do
     metrics "$DIR/metrics3.txt" ||

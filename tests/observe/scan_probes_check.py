@@ -181,7 +181,7 @@ def run_check(work):
         check(set(m.group(4).split("+")) == apps, f"table row {line.strip()!r}: protocols {apps}")
     prom = open(f"{work}/observe.prom").read()
     series = re.findall(r'^pqtls_observe_service_handshakes_total\{server="([^"]*)",port="(\d*)",'
-                        r'sni="([^"]*)",app_protocol="([a-z0-9]+)",group="[^"]*"\} (\d+)$', prom, re.M)
+                        r'sni="([^"]*)",app_protocol="([a-z0-9]+)",group="[^"]*",outcome="[a-z_]+"\} (\d+)$', prom, re.M)
     check(sum(int(s[4]) for s in series) == len(recs), "metrics: service series sum to the records")
     check({(s[0], int(s[1]), s[2]) for s in series} == services, "metrics: one label set per service")
 

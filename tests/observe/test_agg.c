@@ -9,7 +9,9 @@
  * are folded into "(other)". Services are server address, port and SNI: one
  * host with HTTPS on 443 and SMTP on 25 is two rows and two label sets,
  * each with its application protocol; the 101st service and later are
- * "other" in the metrics.
+ * "other" in the metrics. offered_pq names the first post-quantum group a
+ * ClientHello lists, also on a failure before any ServerHello; the path
+ * metric exists only with metrics_paths, for that many client prefixes.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <stdio.h>
@@ -131,7 +133,8 @@ static void test_agg_deterministic(void)
             own += strncmp(q, own_labels, sizeof(own_labels) - 1) == 0;
             other += strncmp(q, other_labels, sizeof(other_labels) - 1) == 0;
         }
-        CHECK(other == 2 && own >= 100 && own <= 200); /* other: x25519 and X25519MLKEM768 */
+        /* other: x25519 and X25519MLKEM768, completed and alert */
+        CHECK(other == 4 && own >= 100 && own <= 400);
         drop_service_metric(p1);
         drop_service_metric(p2);
         CHECK(strcmp(p1, p2) == 0);
@@ -167,14 +170,16 @@ static void test_agg_deterministic(void)
         CHECK(rows == 20 && ordered);
         CHECK(strncmp(line, "  (580 more not shown)\n", 23) == 0);
     }
-    /* The exposition counts by group, family, library and outcome. */
+    /* The exposition counts by group, family, library, outcome and offered_pq. */
     CHECK(p1 != NULL &&
           strstr(p1, "pqtls_observe_handshakes_total{group=\"X25519MLKEM768\","
                      "client_family=\"Chromium 131+ (BoringSSL)\",client_library=\"boringssl\","
-                     "outcome=\"completed\"}") != NULL);
+                     "outcome=\"completed\",offered_pq=\"none\"}") != NULL);
     /* and the table has a row per library */
     CHECK(t1 != NULL && strstr(t1, "Hybrid share by client library") != NULL &&
           strstr(t1, "\n  nss ") != NULL);
+    /* No path metric unless asked for. */
+    CHECK(p1 != NULL && strstr(p1, "pqtls_observe_path_handshakes_total") == NULL);
     free(t1);
     free(p1);
     free(t2);
@@ -286,13 +291,13 @@ static void test_agg_services(void)
     CHECK(prom != NULL &&
           strstr(prom, "pqtls_observe_service_handshakes_total{server=\"192.0.2.7\","
                        "port=\"443\",sni=\"www.example\",app_protocol=\"https\","
-                       "group=\"X25519MLKEM768\"} 3\n"));
+                       "group=\"X25519MLKEM768\",outcome=\"completed\"} 3\n"));
     CHECK(prom != NULL &&
           strstr(prom, "pqtls_observe_service_handshakes_total{server=\"192.0.2.7\","
                        "port=\"25\",sni=\"\",app_protocol=\"smtp\","
-                       "group=\"x25519\"} 2\n"));
+                       "group=\"x25519\",outcome=\"completed\"} 2\n"));
     CHECK(prom != NULL && strstr(prom, "port=\"25\",sni=\"mail.example\",app_protocol=\"unknown\","
-                                       "group=\"x25519\"} 1\n"));
+                                       "group=\"x25519\",outcome=\"completed\"} 1\n"));
     free(table);
     free(prom);
     pqt_obs_agg_free(a);
@@ -333,19 +338,124 @@ static void test_agg_family_labels(void)
     for (int k = 0; k < 60; k++) {
         char want[128];
         snprintf(want, sizeof(want),
-                 "client_family=\"%.15s\",client_library=\"boringssl\",outcome=\"completed\"} 2\n",
+                 "client_family=\"%.15s\",client_library=\"boringssl\",outcome=\"completed\","
+                 "offered_pq=\"none\"} 2\n",
                  names[k]);
         own += prom != NULL && strstr(prom, want) != NULL;
     }
     CHECK(own == 50);
     CHECK(prom != NULL && strstr(prom, "client_family=\"other\",client_library=\"boringssl\","
-                                       "outcome=\"completed\"} 20\n"));
+                                       "outcome=\"completed\",offered_pq=\"none\"} 20\n"));
+    free(prom);
+    pqt_obs_agg_free(a);
+}
+
+static char *prom_of(pqt_obs_agg *a)
+{
+    pqt_obs_stats st;
+    char *prom = NULL;
+    size_t n;
+    memset(&st, 0, sizeof(st));
+    FILE *f = open_memstream(&prom, &n);
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK(pqt_obs_agg_write_prom(a, &st, f) == 0);
+        fclose(f);
+    }
+    return prom;
+}
+
+/* offered_pq: the first post-quantum group of supported_groups (GREASE and
+ * classical ones before it skipped), also when no ServerHello came; "none"
+ * for a classical list, "unknown" without a ClientHello. */
+static void test_agg_offered_pq(void)
+{
+    static const uint8_t hybrid_list[] = {0x0a, 0x0a, 0x00, 0x1d, 0x11, 0xec, 0x11, 0xeb};
+    static const uint8_t classical_list[] = {0x00, 0x1d, 0x00, 0x17};
+    pqt_obs_agg *a = NULL;
+    CHECK(pqt_obs_agg_new(NULL, &a) == 0);
+    if (a == NULL) {
+        return;
+    }
+    for (int k = 0; k < 6; k++) {
+        pqt_obs_handshake hs;
+        char sni[32];
+        (void)make_hs(0, &hs, sni);
+        hs.client_family = "Chrome";
+        hs.ch.groups = k < 3 ? hybrid_list : classical_list;
+        hs.ch.n_groups = k < 3 ? 4 : 2;
+        hs.has_ch = k != 5;
+        /* Two of each list die before any ServerHello, one completes; the
+         * one without a ClientHello has no SNI, so another service. */
+        hs.group_source = k == 0 || k == 3 ? PQT_OBS_GROUP_KEY_SHARE : PQT_OBS_GROUP_NONE;
+        hs.group = k == 0 ? PQT_GROUP_X25519MLKEM768 : PQT_GROUP_X25519;
+        hs.outcome = k == 0 || k == 3 ? PQT_OBS_COMPLETED : PQT_OBS_RESET_AFTER_CH;
+        pqt_obs_agg_add(a, &hs);
+    }
+    char *prom = prom_of(a);
+    CHECK(
+        prom != NULL &&
+        strstr(prom, "\",outcome=\"reset_after_client_hello\",offered_pq=\"X25519MLKEM768\"} 2\n"));
+    CHECK(prom != NULL &&
+          strstr(prom, "\",outcome=\"completed\",offered_pq=\"X25519MLKEM768\"} 1\n"));
+    CHECK(prom != NULL &&
+          strstr(prom, "\",outcome=\"reset_after_client_hello\",offered_pq=\"none\"} 1\n"));
+    CHECK(prom != NULL &&
+          strstr(prom, "\",outcome=\"reset_after_client_hello\",offered_pq=\"unknown\"} 1\n"));
+    /* Only the completed handshake has a group; the others are "none". */
+    CHECK(prom != NULL && strstr(prom, "pqtls_observe_handshakes_total{group=\"none\"") != NULL &&
+          strstr(prom, "pqtls_observe_handshakes_total{group=\"x25519\"") != NULL);
+    CHECK(prom != NULL &&
+          strstr(prom, "pqtls_observe_service_handshakes_total{server=\"192.0.2.7\",port=\"443\","
+                       "sni=\"s000.example\",app_protocol=\"unknown\",group=\"none\","
+                       "outcome=\"reset_after_client_hello\"} 3\n"));
+    free(prom);
+    pqt_obs_agg_free(a);
+}
+
+/* --metrics-paths 3: clients in 5 /24s, seen in order 0..4; the first
+ * three prefixes have labels of their own, the rest are "other". */
+static void test_agg_paths(void)
+{
+    pqt_obs_output_opts opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.metrics_paths = 3;
+    pqt_obs_agg *a = NULL;
+    CHECK(pqt_obs_agg_new(&opts, &a) == 0);
+    if (a == NULL) {
+        return;
+    }
+    for (int k = 0; k < 10; k++) {
+        pqt_obs_handshake hs;
+        char sni[32];
+        (void)make_hs(0, &hs, sni);
+        hs.client[2] = (uint8_t)(k % 5);
+        hs.client[3] = (uint8_t)(10 + k); /* hosts differ, prefixes repeat */
+        hs.outcome = PQT_OBS_COMPLETED;
+        pqt_obs_agg_add(a, &hs);
+    }
+    char *prom = prom_of(a);
+    int own = 0;
+    for (int k = 0; k < 5; k++) {
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "pqtls_observe_path_handshakes_total{client_prefix=\"10.0.%d.0/24\","
+                 "offered_pq=\"none\",outcome=\"completed\"} 2\n",
+                 k);
+        own += prom != NULL && strstr(prom, want) != NULL;
+    }
+    CHECK(own == 3);
+    CHECK(prom != NULL &&
+          strstr(prom, "pqtls_observe_path_handshakes_total{client_prefix=\"other\","
+                       "offered_pq=\"none\",outcome=\"completed\"} 4\n"));
     free(prom);
     pqt_obs_agg_free(a);
 }
 
 int main(void)
 {
+    test_agg_offered_pq();
+    test_agg_paths();
     test_agg_family_labels();
     test_agg_deterministic();
     test_agg_fold();

@@ -8,13 +8,22 @@
 #   - prometheus on 127.0.0.1 (random port, its own config and data dir
 #     under the work dir), scrape and rule evaluation every 1 s, loading
 #     deploy/prometheus/pqtls-rules.yml;
-#   - phase 1: one hybrid (curl + pqtls, --curves X25519MLKEM768) and one
-#     classical (curl, --curves X25519) handshake, waited for in Prometheus;
-#     phase 2: two more hybrid, one more classical;
-#   - /api/v1/query: X25519MLKEM768 completed = 3 and x25519 = 2 (by group,
-#     and per service), the service's hybrid-share recording rule 2/3 (the
-#     phase-2 increase: both series start at the same scrape) and the hybrid
-#     failure ratio recording rule 0.
+#   - the observer labels client paths (--metrics-paths 4);
+#   - phase 1: one hybrid (curl + pqtls, --curves X25519MLKEM768), one
+#     classical (curl, --curves X25519) and one refused hybrid attempt (curl
+#     + pqtls offering only SecP384r1MLKEM1024, which the server lacks: its
+#     handshake_failure alert comes before any ServerHello) handshake,
+#     waited for in Prometheus; phase 2: two more hybrid, one more classical,
+#     one more refused;
+#   - /api/v1/query: X25519MLKEM768 completed = 3 with offered_pq
+#     X25519MLKEM768 and x25519 = 2 with offered_pq none (by group, and per
+#     service with outcome completed); the refused attempts group none,
+#     outcome alert, offered_pq SecP384r1MLKEM1024 = 2 (and per service with
+#     outcome alert); the path metric for 127.0.0.0/24 = 7; the service's
+#     hybrid-share recording rule 2/4 (the phase-2 increase: the series
+#     start at the same scrape); the hybrid failure ratio recording rule
+#     counts the refused hybrid attempts (above 0) and the classical one
+#     is 0.
 # Live capture needs root or CAP_NET_RAW (CI runs as root); otherwise FAIL.
 # Every process has a lifetime guard and is stopped by the trap.
 #
@@ -84,7 +93,7 @@ free_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 12768)); }
 up=0
 for _ in 1 2 3 4 5 6 7 8; do
     MPORT="$(free_port)"
-    "$PQTLS" observe -i lo "tcp port $TLS_PORT" --duration 50 \
+    "$PQTLS" observe -i lo "tcp port $TLS_PORT" --duration 50 --metrics-paths 4 \
         --metrics-listen "127.0.0.1:$MPORT" -o "$WORK/observe.jsonl" >"$WORK/observe.log" 2>&1 </dev/null &
     obs_pid=$!
     PIDS+=("$obs_pid")
@@ -200,16 +209,31 @@ classical() {
     [ "$code" = 200 ] || fail "classical curl: HTTP $code"
 }
 
-H='pqtls_observe_handshakes_total{job="pqtls",group="X25519MLKEM768",outcome="completed"}'
-C='pqtls_observe_handshakes_total{job="pqtls",group="x25519",outcome="completed"}'
-SH="pqtls_observe_service_handshakes_total{job=\"pqtls\",port=\"$TLS_PORT\",group=\"X25519MLKEM768\"}"
-SC="pqtls_observe_service_handshakes_total{job=\"pqtls\",port=\"$TLS_PORT\",group=\"x25519\"}"
+# A hybrid attempt the server refuses before any ServerHello: the client
+# offers only SecP384r1MLKEM1024, the server has X25519MLKEM768:X25519.
+refused() {
+    if OPENSSL_CONF="$WORK/openssl.cnf" curl --silent --max-time 10 --noproxy '*' \
+        --cacert "$WORK/cert.pem" --curves SecP384r1MLKEM1024 -o /dev/null \
+        "https://127.0.0.1:$TLS_PORT/" 2>"$WORK/curl-hs.log"; then
+        fail "curl offering only SecP384r1MLKEM1024 was not refused"
+    fi
+}
 
-# Phase 1: both series appear.
+H='pqtls_observe_handshakes_total{job="pqtls",group="X25519MLKEM768",outcome="completed",offered_pq="X25519MLKEM768"}'
+C='pqtls_observe_handshakes_total{job="pqtls",group="x25519",outcome="completed",offered_pq="none"}'
+F='pqtls_observe_handshakes_total{job="pqtls",group="none",outcome="alert",offered_pq="SecP384r1MLKEM1024"}'
+SH="pqtls_observe_service_handshakes_total{job=\"pqtls\",port=\"$TLS_PORT\",group=\"X25519MLKEM768\",outcome=\"completed\"}"
+SC="pqtls_observe_service_handshakes_total{job=\"pqtls\",port=\"$TLS_PORT\",group=\"x25519\",outcome=\"completed\"}"
+SF="pqtls_observe_service_handshakes_total{job=\"pqtls\",port=\"$TLS_PORT\",group=\"none\",outcome=\"alert\"}"
+P='pqtls_observe_path_handshakes_total{job="pqtls",client_prefix="127.0.0.0/24"}'
+
+# Phase 1: every series appears.
 hybrid
 classical
+refused
 wait_value "sum($H)" 1
 wait_value "sum($C)" 1
+wait_value "sum($F)" 1
 # A few scrapes of both series before phase 2, so that rate() extrapolates
 # both the same way.
 sleep 3
@@ -217,28 +241,37 @@ sleep 3
 hybrid
 hybrid
 classical
+refused
 wait_value "sum($H)" 3
 wait_value "sum($C)" 2
+wait_value "sum($F)" 2
 wait_value "sum($SH)" 3
 wait_value "sum($SC)" 2
-wait_value "sum(pqtls_observe_handshakes_total{job=\"pqtls\",outcome!=\"completed\"}) or vector(0)" 0
+wait_value "sum($SF)" 2
+wait_value "sum($P)" 7
+wait_value "sum(pqtls_observe_handshakes_total{job=\"pqtls\",outcome!~\"completed|alert\"}) or vector(0)" 0
 
 # Recording rules, evaluated every second: the service's hybrid share over
-# the last 5 minutes is the phase-2 increase, 2 of 3; no hybrid failures.
+# the last 5 minutes is the phase-2 increase, 2 of 4 (2 hybrid, 1
+# classical, 1 refused: a failure counts as not hybrid).
 share="job_server_port_sni:pqtls_observe_service_handshakes_hybrid:ratio_rate5m{port=\"$TLS_PORT\"}"
 ok=0
 for _ in $(seq 1 50); do
     v="$(query "round($share, 0.001)")"
-    if [ "$v" = 0.667 ]; then
+    if [ "$v" = 0.5 ]; then
         ok=1
         break
     fi
     sleep 0.2
 done
-[ "$ok" -eq 1 ] || fail "recording rule $share is '$v', expected 0.667 within 10 s"
-note "ok: recording rule $share = 2/3"
-wait_value "job_instance:pqtls_observe_handshakes_hybrid_failed:ratio_rate5m{job=\"pqtls\"}" 0
+[ "$ok" -eq 1 ] || fail "recording rule $share is '$v', expected 0.5 within 10 s"
+note "ok: recording rule $share = 2/4"
+# The refused hybrid attempts (no ServerHello, offered_pq a hybrid) count
+# as hybrid failures: one of the three hybrid attempts of phase 2 (rate()
+# extrapolates, so the exact value is not asserted); none is classical.
+wait_value "count(job_instance:pqtls_observe_handshakes_hybrid_failed:ratio_rate5m{job=\"pqtls\"} > 0.1 < 0.6)" 1
+wait_value "job_instance:pqtls_observe_handshakes_classical_failed:ratio_rate5m{job=\"pqtls\"}" 0
 wait_value 'count(ALERTS{alertname=~"Pqtls.*"}) or vector(0)' 0
 
 OK=1
-note "prometheus.scrape: ok (3 hybrid, 2 classical handshakes through Prometheus)"
+note "prometheus.scrape: ok (3 hybrid, 2 classical, 2 refused hybrid handshakes through Prometheus)"
