@@ -152,7 +152,7 @@ PQT_API int pqt_host_environ_get(const uint8_t *env, size_t len, const char *nam
  * (docs/deploy.md: the Debian pitfall). Repeated sections add to each other.
  */
 #define PQT_HOST_CNF_MAX_FILES 32
-#define PQT_HOST_CNF_MAX_DEPTH 8
+#define PQT_HOST_CNF_MAX_DEPTH 32
 #define PQT_HOST_CNF_MAX_FILE_BYTES (1u << 20)
 
 typedef struct {
@@ -160,7 +160,9 @@ typedef struct {
     int init;               /* openssl_conf names an init section that exists */
     int providers_listed;   /* the init section has "providers" */
     int pqtls_listed;       /* a provider entry is pqtls (its name or module pqtls.so) */
-    int pqtls_active;       /* ... and is activated */
+    int pqtls_active;       /* ... and activated: activate = a true value (OpenSSL 3.2+) */
+    int pqtls_active_any;   /* ... any activate line at all (what OpenSSL 3.0 and 3.1 do) */
+    int unusable;           /* OpenSSL would ignore the whole file (an include cycle) */
     int default_active;     /* "default" is listed and activated (or no providers section) */
     char pqtls_module[256]; /* module = of the pqtls entry, "" */
     char groups[256];       /* Groups of ssl_conf's system_default, "" */

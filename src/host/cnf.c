@@ -157,12 +157,17 @@ static int cmp_str(const void *a, const void *b)
 static void include(parser *p, const char *path)
 {
     if (p->depth >= PQT_HOST_CNF_MAX_DEPTH) {
-        problem(p, "includes nested deeper than 8 at ", path, "; not followed");
+        problem(p, "includes nested deeper than 32 at ", path, "; not followed");
         return;
     }
     for (unsigned i = 0; i < p->depth; i++) {
         if (strcmp(p->stack[i], path) == 0) {
-            problem(p, "include cycle: ", path, " includes itself; not followed again");
+            /* OpenSSL 3.0 follows the cycle until it cannot open a file,
+             * then ignores the whole configuration (tested: openssl list
+             * -providers shows only the implicit default). */
+            problem(p, "include cycle: ", path,
+                    " includes itself; OpenSSL then ignores the whole configuration");
+            p->out->unusable = 1;
             return;
         }
     }
@@ -445,13 +450,16 @@ int pqt_host_cnf_eval(const char *path, pqt_host_cnf_load_fn load, void *ctx, pq
                     continue;
                 }
                 const char *module = get(&p, e->value, "module");
-                int active = truthy(get(&p, e->value, "activate"));
+                const char *activate = get(&p, e->value, "activate");
+                int active = truthy(activate);
                 int is_pqtls = module != NULL ? strcmp(base_name(module), "pqtls.so") == 0
                                               : strcmp(e->key, "pqtls") == 0;
                 const char *chain[11];
                 if (is_pqtls) {
+                    int params = params_ok(&p, e->value, chain, 0) == 0;
                     out->pqtls_listed = 1;
-                    out->pqtls_active |= active && params_ok(&p, e->value, chain, 0) == 0;
+                    out->pqtls_active |= active && params;
+                    out->pqtls_active_any |= activate != NULL && params;
                     if (module != NULL) {
                         pqt_host_copy(out->pqtls_module, sizeof(out->pqtls_module),
                                       (const uint8_t *)module, strlen(module));
@@ -471,6 +479,10 @@ int pqt_host_cnf_eval(const char *path, pqt_host_cnf_load_fn load, void *ctx, pq
             pqt_host_copy(out->groups, sizeof(out->groups), (const uint8_t *)groups,
                           strlen(groups));
         }
+    }
+    if (out->unusable) {
+        out->pqtls_active = out->pqtls_active_any = 0;
+        out->default_active = 1;
     }
     for (size_t i = 0; i < p.n; i++) {
         free(p.e[i].section);

@@ -407,6 +407,13 @@ int pqt_host_proc_read(const char *proc_root, int pid, const char *default_conf,
         if (ret != 0) {
             return ret;
         }
+        /* OpenSSL 3.0 and 3.1 activate a provider whose section has an
+         * activate line, whatever its value (tested on 3.0.19: activate = 0
+         * loads pqtls); later versions read the value. */
+        int maj, min;
+        if (sscanf(out->tls_version, "OpenSSL %d.%d", &maj, &min) == 2 && maj == 3 && min < 2) {
+            out->cnf.pqtls_active = out->cnf.pqtls_active_any;
+        }
     }
     return 0;
 }

@@ -23,8 +23,15 @@
 # is mapped. doctor runs with --pid for the test's own servers only, so
 # other listeners on the machine do not matter.
 #
-# Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [SERVICE...]
-#   (SERVICE: nginx dovecot postfix postgresql slapd; default all)
+# And doctor's reading of openssl.cnf against OpenSSL's own: one openssl
+# s_server per configuration (the documented file, Debian's file with an
+# .include at the top and with the documented edit, an include cycle, a
+# directory include, activate = 0, a missing include), and for each the
+# verdict of OpenSSL (pqtls.so mapped or not) must be doctor's
+# (config_loads_pqtls) and the one written here.
+#
+# Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [PART...]
+#   (PART: nginx dovecot postfix postgresql slapd cnf; default all)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SERVICES_DIR="$HERE/../services"
@@ -34,7 +41,7 @@ svc_init doctor "$1" "$2" "$3" "$4"
 DOCTOR_RESULTS="$4"
 shift 4
 WANT=("$@")
-[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd)
+[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd cnf)
 wants() {
     local w
     for w in "${WANT[@]}"; do
@@ -187,44 +194,113 @@ if wants slapd; then
     done
 fi
 
-# ---- doctor ----
-pid_args=()
-for p in "${DOCTOR_PIDS[@]}"; do
-    pid_args+=(--pid "$p")
-done
-OUT="$SVC_DIR/doctor.jsonl"
-SVC_LOGS+=("$OUT" "$OUT.err")
-rc=0
-timeout -k 2 60 "$PQTLS" doctor --format jsonl --timeout 3000 "${pid_args[@]}" >"$OUT" 2>"$OUT.err" || rc=$?
-# Kept for a look after the test (the temporary directory goes on success).
-cp "$OUT" "$DOCTOR_RESULTS/doctor.jsonl"
-python3 "$HERE/doctor_check.py" "$OUT" "$SVC_DIR/doctor.expect" ||
-    fail "pqtls doctor: not the verdicts the services were built for"
-# Some service is not hybrid: exit status 1 (docs/cli.md).
-[ "$rc" -eq 1 ] || fail "pqtls doctor: exit status $rc, expected 1 (some service not hybrid)"
-note "ok: exit status 1 (some service is not hybrid)"
+# ---- openssl.cnf: doctor's reading against OpenSSL's ----
+if wants cnf; then
+    CN="$SVC_DIR/cnf"
+    mkdir -p "$CN/conf.d"
+    CNF_PIDS=()
+    : >"$CN/expect"
+    # cnf_server NAME LOADS: openssl s_server with OPENSSL_CONF=$CN/NAME.cnf
+    # (classical groups only, so that it starts with or without pqtls).
+    cnf_server() {
+        local name="$1" log="$CN/$1.log" pid port=""
+        SVC_LOGS+=("$log")
+        OPENSSL_CONF="$CN/$name.cnf" openssl s_server -accept 127.0.0.1:0 -www -tls1_3 \
+            -cert "$SVC_DIR/cert.pem" -key "$SVC_DIR/key.pem" -groups X25519:prime256v1 \
+            >"$log" 2>&1 </dev/null &
+        pid=$!
+        svc_track "$pid"
+        for _ in $(seq 1 100); do
+            port="$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$log")"
+            [ -z "$port" ] || break
+            kill -0 "$pid" 2>/dev/null || fail "s_server with $name.cnf exited at startup"
+            sleep 0.1
+        done
+        [ -n "$port" ] || fail "s_server with $name.cnf printed no ACCEPT line"
+        CNF_PIDS+=(--pid "$pid")
+        printf '%s|%s|%s\n' "$port" "$2" "$name" >>"$CN/expect"
+    }
+    "$SVC_ROOT/scripts/openssl-cnf.sh" "$PQTLS_SO" >"$CN/plain.cnf"
+    cnf_server plain yes
+    # Debian's file with an .include at the top: its lines land in the
+    # included [pqtls_sect] (docs/deploy.md), OpenSSL refuses the provider.
+    { printf '.include %s\n' "$CN/plain.cnf"; cat /etc/ssl/openssl.cnf; } >"$CN/debian-top.cnf"
+    cnf_server debian-top no
+    # The documented edit of Debian's file.
+    {
+        sed 's/^# providers = provider_sect$/providers = provider_sect/' /etc/ssl/openssl.cnf
+        sed -n '/^\[provider_sect\]/,$p' "$CN/plain.cnf"
+    } >"$CN/debian-edited.cnf"
+    cnf_server debian-edited yes
+    # An include cycle at the end: OpenSSL ignores the whole file.
+    { cat "$CN/plain.cnf"; printf '.include %s\n' "$CN/cycle-b.cnf"; } >"$CN/cycle.cnf"
+    printf '.include %s\n[junk]\nx = y\n' "$CN/cycle.cnf" >"$CN/cycle-b.cnf"
+    cnf_server cycle no
+    # A directory: its .cnf files, not the .txt.
+    sed -n '1,/^providers/p' "$CN/plain.cnf" >"$CN/dir.cnf"
+    printf '.include %s\n' "$CN/conf.d" >>"$CN/dir.cnf"
+    sed -n '/^\[provider_sect\]/,$p' "$CN/plain.cnf" >"$CN/conf.d/10-providers.cnf"
+    printf '[provider_sect]\npqtls = nowhere\n' >"$CN/conf.d/20-not-read.txt"
+    cnf_server dir yes
+    # activate = 0: OpenSSL 3.0 and 3.1 load the provider all the same.
+    sed 's/^activate = 1$/activate = 0/' "$CN/plain.cnf" >"$CN/activate0.cnf"
+    case "$SYS_OPENSSL" in
+    "OpenSSL 3.0."* | "OpenSSL 3.1."*) cnf_server activate0 yes ;;
+    *) cnf_server activate0 no ;;
+    esac
+    # A missing include is skipped.
+    { printf '.include %s\n' "$CN/nowhere.cnf"; cat "$CN/plain.cnf"; } >"$CN/missing.cnf"
+    cnf_server missing yes
 
-# The table says the same verdicts, one line per socket.
-"$PQTLS" doctor --timeout 3000 "${pid_args[@]}" >"$SVC_DIR/doctor.table" 2>&1 || true
-SVC_LOGS+=("$SVC_DIR/doctor.table")
-head -n 1 "$SVC_DIR/doctor.table" | grep -q 'VERDICT' || fail "doctor --format table: no header"
-while IFS='|' read -r port verdict _; do
-    grep -Eq "^127\.0\.0\.1:$port .* $verdict\$" "$SVC_DIR/doctor.table" ||
-        fail "doctor --format table: no line '127.0.0.1:$port ... $verdict'"
-done <"$SVC_DIR/doctor.expect"
-note "ok: the table has the same verdicts"
-note "$(cat "$SVC_DIR/doctor.table")"
+    out="$CN/doctor.jsonl"
+    SVC_LOGS+=("$out")
+    timeout -k 2 60 "$PQTLS" doctor --no-probe --format jsonl "${CNF_PIDS[@]}" >"$out" 2>"$out.err" || true
+    python3 "$HERE/doctor_check.py" --cnf "$out" "$CN/expect" ||
+        fail "doctor reads openssl.cnf otherwise than OpenSSL"
+fi
 
-# Without probes, what needs no connection: a server without pqtls is
-# provider-not-loaded all the same.
-if wants nginx; then
-    "$PQTLS" doctor --no-probe --format jsonl --pid "$NG_PID" >"$SVC_DIR/noprobe.jsonl" 2>&1 || true
-    SVC_LOGS+=("$SVC_DIR/noprobe.jsonl")
-    if ! grep -q '"verdict":"provider-not-loaded"' "$SVC_DIR/noprobe.jsonl" ||
-        ! grep -q '"probe":null' "$SVC_DIR/noprobe.jsonl"; then
-        fail "doctor --no-probe: nginx without pqtls is not provider-not-loaded"
+# ---- doctor on the services ----
+# (none started: only the cnf part was asked for; doctor without --pid
+# would judge the whole machine)
+if [ "${#DOCTOR_PIDS[@]}" -gt 0 ]; then
+    pid_args=()
+    for p in "${DOCTOR_PIDS[@]}"; do
+        pid_args+=(--pid "$p")
+    done
+    OUT="$SVC_DIR/doctor.jsonl"
+    SVC_LOGS+=("$OUT" "$OUT.err")
+    rc=0
+    timeout -k 2 60 "$PQTLS" doctor --format jsonl --timeout 3000 "${pid_args[@]}" >"$OUT" 2>"$OUT.err" || rc=$?
+    # Kept for a look after the test (the temporary directory goes on success).
+    cp "$OUT" "$DOCTOR_RESULTS/doctor.jsonl"
+    python3 "$HERE/doctor_check.py" "$OUT" "$SVC_DIR/doctor.expect" ||
+        fail "pqtls doctor: not the verdicts the services were built for"
+    # Some service is not hybrid: exit status 1 (docs/cli.md).
+    [ "$rc" -eq 1 ] || fail "pqtls doctor: exit status $rc, expected 1 (some service not hybrid)"
+    note "ok: exit status 1 (some service is not hybrid)"
+
+    # The table says the same verdicts, one line per socket.
+    "$PQTLS" doctor --timeout 3000 "${pid_args[@]}" >"$SVC_DIR/doctor.table" 2>&1 || true
+    SVC_LOGS+=("$SVC_DIR/doctor.table")
+    head -n 1 "$SVC_DIR/doctor.table" | grep -q 'VERDICT' || fail "doctor --format table: no header"
+    while IFS='|' read -r port verdict _; do
+        grep -Eq "^127\.0\.0\.1:$port .* $verdict\$" "$SVC_DIR/doctor.table" ||
+            fail "doctor --format table: no line '127.0.0.1:$port ... $verdict'"
+    done <"$SVC_DIR/doctor.expect"
+    note "ok: the table has the same verdicts"
+    note "$(cat "$SVC_DIR/doctor.table")"
+
+    # Without probes, what needs no connection: a server without pqtls is
+    # provider-not-loaded all the same.
+    if wants nginx; then
+        "$PQTLS" doctor --no-probe --format jsonl --pid "$NG_PID" >"$SVC_DIR/noprobe.jsonl" 2>&1 || true
+        SVC_LOGS+=("$SVC_DIR/noprobe.jsonl")
+        if ! grep -q '"verdict":"provider-not-loaded"' "$SVC_DIR/noprobe.jsonl" ||
+            ! grep -q '"probe":null' "$SVC_DIR/noprobe.jsonl"; then
+            fail "doctor --no-probe: nginx without pqtls is not provider-not-loaded"
+        fi
+        note "ok: --no-probe: nginx without OPENSSL_CONF is provider-not-loaded"
     fi
-    note "ok: --no-probe: nginx without OPENSSL_CONF is provider-not-loaded"
 fi
 
 svc_done -

@@ -2,18 +2,64 @@
 """Checks `pqtls doctor --format jsonl` against what the test built.
 
 Usage: doctor_check.py DOCTOR.jsonl EXPECT
+       doctor_check.py --cnf DOCTOR.jsonl EXPECT
 
 EXPECT has one line per socket: PORT|VERDICT|GROUP|LIBRARY|PQTLS|FIX
 (GROUP 0xNNNN or "-", PQTLS yes/no, FIX a text the fix must contain or
 "-"). Every expected port must be reported exactly once with exactly these
 values; a port doctor reports that the test did not expect is an error
 too (--pid limited doctor to the test's servers).
+
+With --cnf, EXPECT has PORT|LOADS|NAME lines: the configuration of the
+openssl s_server on PORT is NAME, and OpenSSL itself loaded pqtls from it
+(pqtls.so mapped) or not, as LOADS (yes/no) says; doctor's reading of the
+file (config_loads_pqtls) must agree with OpenSSL.
 """
 import json
 import sys
 
 
+def load(path):
+    records = {}
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            records[rec["port"]] = rec
+    return records
+
+
+def check_cnf(out, expect):
+    records = load(out)
+    problems = []
+    with open(expect) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            port, loads, name = line.rstrip("\n").split("|")
+            rec = records.get(int(port))
+            if rec is None:
+                problems.append("%s: port %s not reported" % (name, port))
+                continue
+            proc = rec["processes"][0]
+            mapped = "yes" if proc.get("pqtls_so") else "no"
+            read = "yes" if proc.get("config_loads_pqtls") else "no"
+            if mapped != loads or read != loads:
+                problems.append(
+                    "%s: OpenSSL loaded pqtls: %s (expected %s), doctor read the file as loading it: %s; problem: %s"
+                    % (name, mapped, loads, read, proc.get("config_problem"))
+                )
+            else:
+                print("ok: %s: OpenSSL and doctor agree: pqtls %s%s" % (
+                    name, "loaded" if loads == "yes" else "not loaded",
+                    " (%s)" % proc["config_problem"] if proc.get("config_problem") else ""))
+    for p in problems:
+        print("FAIL: " + p, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main():
+    if sys.argv[1] == "--cnf":
+        return check_cnf(sys.argv[2], sys.argv[3])
     records = {}
     problems = []
     with open(sys.argv[1]) as f:

@@ -10,7 +10,7 @@
  *
  * Properties: nothing crashes or reads out of bounds; the result's
  * strings are terminated; the files read stay within the bound; pqtls is
- * active only when it is listed.
+ * active only when it is listed, and never in a file OpenSSL would ignore.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(memchr(c.pqtls_module, 0, sizeof(c.pqtls_module)) != NULL);
     FUZZ_CHECK(c.files <= PQT_HOST_CNF_MAX_FILES);
     FUZZ_CHECK(!c.pqtls_active || c.pqtls_listed);
+    FUZZ_CHECK(!c.unusable || (!c.pqtls_active && !c.pqtls_active_any));
     FUZZ_CHECK(c.read == (f.n > 0));
     return 0;
 }
