@@ -47,17 +47,20 @@ void cli_help_advise(FILE *out)
           "for the next stage or not, and why, in numbers. docs/advise.md.\n"
           "\n"
           "The server:\n"
-          "  --server openssl30|openssl35|hrr  its group selection rules (openssl30):\n"
-          "                              openssl30  OpenSSL 3.0-3.4: the client's first\n"
-          "                                         key share for a group the server has;\n"
-          "                                         else an HRR for the server's first\n"
-          "                                         group the client lists\n"
-          "                              openssl35  OpenSSL 3.5+: groups in tuples; in the\n"
-          "                                         first tuple the client overlaps, a\n"
-          "                                         group it sent a share for, else an HRR\n"
-          "                              hrr        strict server preference: its first\n"
-          "                                         group the client lists, with an HRR\n"
-          "                                         when the client sent no share for it\n"
+          "  --server MODEL              the server's group selection rules:\n"
+          "    openssl30                 (default) OpenSSL 3.0-3.4: the client's first key\n"
+          "                              share for a group the server has; else an HRR\n"
+          "                              for the server's first group the client lists\n"
+          "    openssl35                 OpenSSL 3.5+: groups in tuples; in the first\n"
+          "                              tuple the client overlaps, a group it sent a\n"
+          "                              share for, else an HRR; the client's order\n"
+          "                              within the tuple (OpenSSL's default)\n"
+          "    openssl35-serverpref      the same with the server's order within the\n"
+          "                              tuple (nginx ssl_prefer_server_ciphers on,\n"
+          "                              Node.js servers by default)\n"
+          "    hrr                       strict server preference: its first group the\n"
+          "                              client lists, with an HRR when the client sent\n"
+          "                              no share for it\n"
           "  --groups LIST               the server's groups, colon-separated, at least one\n"
           "                              hybrid and one classical (default\n"
           "                              " PQT_ADV_DEFAULT_GROUPS ")\n"
@@ -218,7 +221,9 @@ static int advise_option(advise_args *a, const cli_opts *o, int code)
     case OPT_SERVER:
         a->model = pqt_adv_model_from_name(o->value);
         if (a->model < 0) {
-            cli_error("advise", "--server wants openssl30, openssl35 or hrr, got '%s'", o->value);
+            cli_error("advise",
+                      "--server wants openssl30, openssl35, openssl35-serverpref or hrr, got '%s'",
+                      o->value);
             return CLI_EXIT_USAGE;
         }
         return CLI_EXIT_OK;

@@ -15,7 +15,8 @@
  * first client key share for a group the server has, else an HRR for the
  * server's first group the client lists), OpenSSL 3.5 (groups in tuples: in
  * the first tuple the client overlaps, a group it sent a share for, else an
- * HRR) or a server that follows its own preference strictly and asks for
+ * HRR; within a tuple the client's order or, with server preference, the
+ * server's) or a server that follows its own preference strictly and asks for
  * its group with an HRR whenever the client sent no share for it. Results
  * are counted per service (server address, port, SNI) and written as JSON
  * Lines, a table or an HTML page, each service with a verdict.
@@ -46,16 +47,17 @@ typedef enum {
 } pqt_adv_stage;
 
 typedef enum {
-    PQT_ADV_OPENSSL30 = 0, /* OpenSSL 3.0-3.4 */
-    PQT_ADV_OPENSSL35,     /* OpenSSL 3.5 and later: group tuples */
-    PQT_ADV_HRR,           /* strict server preference, HRR when no share */
+    PQT_ADV_OPENSSL30 = 0,        /* OpenSSL 3.0-3.4 */
+    PQT_ADV_OPENSSL35,            /* OpenSSL 3.5 and later: group tuples */
+    PQT_ADV_HRR,                  /* strict server preference, HRR when no share */
+    PQT_ADV_OPENSSL35_SERVERPREF, /* OpenSSL 3.5 with SSL_OP_CIPHER_SERVER_PREFERENCE */
     PQT_ADV_N_MODELS
 } pqt_adv_model;
 
 /* "supported", "preferred", "required". */
 PQT_API const char *pqt_adv_stage_name(pqt_adv_stage s);
-/* "openssl30", "openssl35", "hrr"; pqt_adv_model_from_name returns -1 for
- * any other name. */
+/* "openssl30", "openssl35", "hrr", "openssl35-serverpref";
+ * pqt_adv_model_from_name returns -1 for any other name. */
 PQT_API const char *pqt_adv_model_name(pqt_adv_model m);
 PQT_API int pqt_adv_model_from_name(const char *name);
 
@@ -111,7 +113,7 @@ typedef struct {
 /*
  * Replay: what server s does at stage st with hello h.
  *   supported: classical groups first, hybrid groups after them; for
- *              OpenSSL 3.5, all in one tuple;
+ *              OpenSSL 3.5, all in one tuple, hybrid first;
  *   preferred: hybrid groups first; for OpenSSL 3.5 in a tuple of their
  *              own before the classical tuple;
  *   required:  the hybrid groups only.

@@ -15,7 +15,8 @@
 #include "pqtls/groups.h"
 
 static const char *const stage_names[PQT_ADV_N_STAGES] = {"supported", "preferred", "required"};
-static const char *const model_names[PQT_ADV_N_MODELS] = {"openssl30", "openssl35", "hrr"};
+static const char *const model_names[PQT_ADV_N_MODELS] = {"openssl30", "openssl35", "hrr",
+                                                          "openssl35-serverpref"};
 
 const char *pqt_adv_stage_name(pqt_adv_stage s)
 {
@@ -128,11 +129,20 @@ typedef struct {
     size_t n_tuples;
 } stage_groups;
 
+static int is_openssl35(pqt_adv_model m)
+{
+    return m == PQT_ADV_OPENSSL35 || m == PQT_ADV_OPENSSL35_SERVERPREF;
+}
+
 static void arrange(const pqt_adv_server *s, pqt_adv_stage st, stage_groups *out)
 {
     memset(out, 0, sizeof(*out));
-    /* Two passes: pass 0 takes the hybrid groups, pass 1 the classical. */
-    int first = st == PQT_ADV_SUPPORTED ? 1 : 0;
+    /* Two passes: pass 0 takes the hybrid groups, pass 1 the classical.
+     * supported puts the classical groups first, except on OpenSSL 3.5:
+     * there both kinds share one tuple, where a key share decides before
+     * the order does, and hybrid-first makes a server that prefers its own
+     * order take a hybrid share too. */
+    int first = st == PQT_ADV_SUPPORTED && !is_openssl35(s->model) ? 1 : 0;
     for (int k = 0; k < 2; k++) {
         int want_pq = (first + k) % 2 == 0;
         if (st == PQT_ADV_REQUIRED && !want_pq) {
@@ -145,7 +155,7 @@ static void arrange(const pqt_adv_server *s, pqt_adv_stage st, stage_groups *out
         }
         /* preferred on OpenSSL 3.5: "?*X25519MLKEM768 / ?*x25519:..." (its
          * default list) -- the hybrid tuple, then the classical one. */
-        if (st == PQT_ADV_PREFERRED && s->model == PQT_ADV_OPENSSL35) {
+        if (st == PQT_ADV_PREFERRED && is_openssl35(s->model)) {
             out->tuple_end[out->n_tuples++] = out->n;
         }
     }
@@ -224,28 +234,39 @@ static void select_openssl30(const stage_groups *sg, const pqt_adv_hello *h, pqt
 
 /*
  * OpenSSL 3.5, tls_parse_ctos_key_share with tuples: for each tuple in the
- * server's order, a key share for a group of the tuple is accepted (the
- * client's first, under the default client preference); else, if the
- * client lists a group of the tuple, the server asks for it with an HRR
- * (the client's first listed); else the next tuple.
+ * server's order, a key share for a group of the tuple is accepted; else,
+ * if the client lists a group of the tuple, the server asks for it with an
+ * HRR; else the next tuple. Within a tuple the client's order decides
+ * (its first key share, its first listed group), unless the server prefers
+ * its own order (SSL_OP_CIPHER_SERVER_PREFERENCE: nginx's
+ * ssl_prefer_server_ciphers on, Node.js's default): then the tuple's order
+ * decides both. check_overlap() is called with the two lists swapped.
  */
-static void select_openssl35(const stage_groups *sg, const pqt_adv_hello *h, pqt_adv_choice *out)
+static void select_openssl35(const stage_groups *sg, int server_pref, const pqt_adv_hello *h,
+                             pqt_adv_choice *out)
 {
     size_t start = 0;
     for (size_t t = 0; t < sg->n_tuples; t++) {
         const uint16_t *tuple = sg->g + start;
         size_t tn = sg->tuple_end[t] - start;
         start = sg->tuple_end[t];
-        for (size_t i = 0; i < h->n_shares; i++) {
-            if (in_list(h->shares[i], tuple, tn)) {
-                choose(out, h->shares[i], 0);
-                return;
-            }
-        }
-        for (size_t i = 0; i < h->n_groups; i++) {
-            if (in_list(h->groups[i], tuple, tn)) {
-                choose(out, h->groups[i], 1);
-                return;
+        for (int hrr = 0; hrr < 2; hrr++) {
+            const uint16_t *cl = hrr ? h->groups : h->shares;
+            size_t cn = hrr ? h->n_groups : h->n_shares;
+            if (server_pref) {
+                for (size_t i = 0; i < tn; i++) {
+                    if (in_list(tuple[i], cl, cn)) {
+                        choose(out, tuple[i], hrr);
+                        return;
+                    }
+                }
+            } else {
+                for (size_t i = 0; i < cn; i++) {
+                    if (in_list(cl[i], tuple, tn)) {
+                        choose(out, cl[i], hrr);
+                        return;
+                    }
+                }
             }
         }
     }
@@ -298,7 +319,8 @@ void pqt_adv_select(const pqt_adv_server *s, pqt_adv_stage st, const pqt_adv_hel
     }
     switch (s->model) {
     case PQT_ADV_OPENSSL35:
-        select_openssl35(&sg, h, out);
+    case PQT_ADV_OPENSSL35_SERVERPREF:
+        select_openssl35(&sg, s->model == PQT_ADV_OPENSSL35_SERVERPREF, h, out);
         break;
     case PQT_ADV_HRR:
         select_hrr(&sg, h, out);

@@ -24,6 +24,7 @@ import sys
 PQTLS, GEN, SHARED, SCRATCH = sys.argv[1:5]
 DEFAULT_GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "x448", "secp384r1", "secp521r1"]
 STAGES = ["supported", "preferred", "required"]
+MODELS = ["openssl30", "openssl35", "openssl35-serverpref", "hrr"]
 FAILS = {"reset_after_client_hello", "closed_after_client_hello"}
 failures = []
 
@@ -43,10 +44,10 @@ def arrange(model, stage, groups):
     hyb = [g for g in groups if is_pq(g)]
     cla = [g for g in groups if not is_pq(g)]
     if stage == "supported":
-        return [cla + hyb]
+        return [hyb + cla] if model.startswith("openssl35") else [cla + hyb]
     if stage == "required":
         return [hyb]
-    if model == "openssl35":
+    if model.startswith("openssl35"):
         return [hyb, cla]
     return [hyb + cla]
 
@@ -72,13 +73,22 @@ def replay(model, stage, groups, offered, shares, tls13):
             if g in offered:
                 return False, True, g
         return True, False, None
-    if model == "openssl35":
+    if model == "openssl35":  # client order within the tuple
         for t in tuples:
             for s in shares:
                 if s in t:
                     return False, False, s
             for g in offered:
                 if g in t:
+                    return False, True, g
+        return True, False, None
+    if model == "openssl35-serverpref":  # the tuple's order
+        for t in tuples:
+            for g in t:
+                if g in shares:
+                    return False, False, g
+            for g in t:
+                if g in offered:
                     return False, True, g
         return True, False, None
     for g in flat:  # hrr: strict server preference
@@ -220,7 +230,7 @@ def main():
     for path in inputs:
         obs = run(["observe", "-q", path])
         records = [json.loads(line) for line in obs.stdout.splitlines()]
-        for model in ("openssl30", "openssl35", "hrr"):
+        for model in MODELS:
             adv = run(["advise", "-q", "--server", model, path])
             if adv.returncode != obs.returncode:
                 fail(f"{path} {model}: exit {adv.returncode}, observe {obs.returncode}: "
@@ -236,7 +246,7 @@ def main():
     print("totals over all inputs:", dict(sorted(totals.items())))
     # The inputs must exercise what is compared: hybrid, HRR and refusals
     # in every model, and failures after large hellos.
-    for model in ("openssl30", "openssl35", "hrr"):
+    for model in MODELS:
         for key in ("required.refused", "required.hrr", "supported.hybrid", "preferred.hybrid"):
             # strict preference puts the classical groups first at supported
             if totals[f"{model}.{key}"] == 0 and (model, key) != ("hrr", "supported.hybrid"):

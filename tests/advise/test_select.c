@@ -70,6 +70,7 @@ int main(void)
     pqt_adv_server o30 = server(PQT_ADV_OPENSSL30, groups);
     pqt_adv_server o35 = server(PQT_ADV_OPENSSL35, groups);
     pqt_adv_server hrr = server(PQT_ADV_HRR, groups);
+    pqt_adv_server o35s = server(PQT_ADV_OPENSSL35_SERVERPREF, groups);
 
     /* Chrome 131+: lists and shares X25519MLKEM768 and x25519. */
     {
@@ -82,6 +83,8 @@ int main(void)
         expect("chrome", &o35, &h, (want[]){{MLKEM, 0}, {MLKEM, 0}, {MLKEM, 0}});
         /* strict preference at supported puts x25519 first: classical. */
         expect("chrome", &hrr, &h, (want[]){{X25519, 0}, {MLKEM, 0}, {MLKEM, 0}});
+        /* 3.5 with server preference: supported's tuple is hybrid first. */
+        expect("chrome", &o35s, &h, (want[]){{MLKEM, 0}, {MLKEM, 0}, {MLKEM, 0}});
     }
     /* OpenSSL 3.0 client: lists x25519 first, shares only x25519, no PQ. */
     {
@@ -104,6 +107,8 @@ int main(void)
          * client lists it: HRR. */
         expect("x25519-share", &o35, &h, (want[]){{X25519, 0}, {MLKEM, 1}, {MLKEM, 1}});
         expect("x25519-share", &hrr, &h, (want[]){{X25519, 0}, {MLKEM, 1}, {MLKEM, 1}});
+        /* a share in the tuple beats the order: x25519 at supported */
+        expect("x25519-share", &o35s, &h, (want[]){{X25519, 0}, {MLKEM, 1}, {MLKEM, 1}});
     }
     /* A client whose only share is for a group the server lacks (P-521),
      * listing x25519 and the hybrid: every model asks with an HRR. */
@@ -117,6 +122,7 @@ int main(void)
          * the tuple, SecP256r1MLKEM768 is not the server's: X25519MLKEM768. */
         expect("p521-share", &o35, &h, (want[]){{MLKEM, 1}, {MLKEM, 1}, {MLKEM, 1}});
         expect("p521-share", &hrr, &h, (want[]){{X25519, 1}, {MLKEM, 1}, {MLKEM, 1}});
+        expect("p521-share", &o35s, &h, (want[]){{MLKEM, 1}, {MLKEM, 1}, {MLKEM, 1}});
     }
     /* Chrome 124-130: the Kyber draft and x25519 shared; the server has no
      * Kyber: classical, refused at required. */
@@ -186,6 +192,9 @@ int main(void)
         /* 3.5 preferred: the hybrid tuple first, a share for it: hybrid. */
         expect("x25519-first", &o35, &h, (want[]){{X25519, 0}, {MLKEM, 0}, {MLKEM, 0}});
         expect("x25519-first", &hrr, &h, (want[]){{X25519, 0}, {MLKEM, 0}, {MLKEM, 0}});
+        /* server preference within 3.5's one supported tuple: the server's
+         * first group with a share, the hybrid one */
+        expect("x25519-first", &o35s, &h, (want[]){{MLKEM, 0}, {MLKEM, 0}, {MLKEM, 0}});
     }
 
     /* The arrangement each stage describes. */
@@ -193,6 +202,8 @@ int main(void)
     pqt_adv_stage_groups(&o35, PQT_ADV_PREFERRED, buf, sizeof(buf));
     CHECK(strcmp(buf, "X25519MLKEM768 / x25519:secp256r1:secp384r1") == 0, "3.5 preferred: %s",
           buf);
+    pqt_adv_stage_groups(&o35s, PQT_ADV_SUPPORTED, buf, sizeof(buf));
+    CHECK(strcmp(buf, "X25519MLKEM768:x25519:secp256r1:secp384r1") == 0, "3.5 supported: %s", buf);
     pqt_adv_stage_groups(&o30, PQT_ADV_SUPPORTED, buf, sizeof(buf));
     CHECK(strcmp(buf, "x25519:secp256r1:secp384r1:X25519MLKEM768") == 0, "3.0 supported: %s", buf);
     pqt_adv_stage_groups(&o30, PQT_ADV_REQUIRED, buf, sizeof(buf));
@@ -214,6 +225,7 @@ int main(void)
               "--groups '%s' accepted", bad[i]);
     }
     CHECK(pqt_adv_model_from_name("openssl35") == PQT_ADV_OPENSSL35 &&
+              pqt_adv_model_from_name("openssl35-serverpref") == PQT_ADV_OPENSSL35_SERVERPREF &&
               pqt_adv_model_from_name("openssl3") == -1,
           "model names");
 
