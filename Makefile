@@ -15,7 +15,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 DEB_OUT ?= build-deb
 
-.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake demo install clean deb check-package
+.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake bench-tls demo install clean deb check-package
 
 all: build
 
@@ -54,6 +54,11 @@ bench: build
 # TLS 1.3 handshakes with the pqtls provider: X25519 against X25519MLKEM768.
 bench-handshake: build
 	$(BUILD)/bin/handshake_bench --provider-path $(BUILD)/lib --groups X25519,X25519MLKEM768 --handshakes 8000 --rounds 200
+
+# pqtls bench tls against its in-process server and nginx + pqtls.so
+# (docs/performance.md, "pqtls bench tls").
+bench-tls: build
+	bench/tls_bench.sh $(BUILD) --handshakes 1000 --runs 3
 
 # ML-KEM against OpenSSL 3.5 (Node.js 24's), in one process.
 bench-openssl: deps
