@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 
-PQTLS, GEN, SHARED, SCRATCH = sys.argv[1:5]
+PQTLS = GEN = SHARED = SCRATCH = None  # from the command line (live_check.py imports derive)
 DEFAULT_GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "x448", "secp384r1", "secp521r1"]
 STAGES = ["supported", "preferred", "required"]
 MODELS = ["openssl30", "openssl35", "openssl35-serverpref", "hrr"]
@@ -317,8 +317,10 @@ def bad_inputs():
            "unwritable output")
 
 
-main()
-if failures:
-    print(f"advise.e2e: {len(failures)} failures", file=sys.stderr)
-    sys.exit(1)
-print("advise.e2e: ok")
+if __name__ == "__main__":
+    PQTLS, GEN, SHARED, SCRATCH = sys.argv[1:5]
+    main()
+    if failures:
+        print(f"advise.e2e: {len(failures)} failures", file=sys.stderr)
+        sys.exit(1)
+    print("advise.e2e: ok")
