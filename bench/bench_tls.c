@@ -462,30 +462,45 @@ static int bt_default_provider_dir(char *dir, size_t cap)
     return 0;
 }
 
-static OSSL_LIB_CTX *bt_load_providers(const pqt_bench_tls_config *cfg, char *where, size_t cap,
-                                       FILE *err)
+/* A library context with the default provider and pqtls; prov[] holds
+ * the references OSSL_PROVIDER_load gave, which bt_free_providers gives
+ * back before freeing the context (or the providers leak). */
+static void bt_free_providers(OSSL_LIB_CTX *lib, OSSL_PROVIDER *prov[2])
+{
+    for (int i = 1; i >= 0; i--) {
+        if (prov[i] != NULL) {
+            OSSL_PROVIDER_unload(prov[i]);
+            prov[i] = NULL;
+        }
+    }
+    OSSL_LIB_CTX_free(lib);
+}
+
+static OSSL_LIB_CTX *bt_load_providers(const pqt_bench_tls_config *cfg, OSSL_PROVIDER *prov[2],
+                                       char *where, size_t cap, FILE *err)
 {
     OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
     char dir[PATH_MAX];
     const char *path = cfg->provider_path;
+    prov[0] = prov[1] = NULL;
     if (path == NULL && bt_default_provider_dir(dir, sizeof(dir)) == 0) {
         path = dir;
     }
     if (lib == NULL || (path != NULL && OSSL_PROVIDER_set_default_search_path(lib, path) != 1) ||
-        OSSL_PROVIDER_load(lib, "default") == NULL) {
+        (prov[0] = OSSL_PROVIDER_load(lib, "default")) == NULL) {
         fprintf(err, "pqtls bench tls: cannot load OpenSSL's default provider\n");
         ERR_print_errors_fp(err);
-        OSSL_LIB_CTX_free(lib);
+        bt_free_providers(lib, prov);
         return NULL;
     }
-    if (OSSL_PROVIDER_load(lib, "pqtls") == NULL) {
+    if ((prov[1] = OSSL_PROVIDER_load(lib, "pqtls")) == NULL) {
         fprintf(err,
                 "pqtls bench tls: cannot load the pqtls provider (pqtls.so) from %s; build it "
                 "(make) or install it (make install), or name its directory with "
                 "--provider-path DIR\n",
                 path != NULL ? path : "OpenSSL's module directory");
         ERR_print_errors_fp(err);
-        OSSL_LIB_CTX_free(lib);
+        bt_free_providers(lib, prov);
         return NULL;
     }
     snprintf(where, cap, "%s", path != NULL ? path : "OpenSSL's module directory");
@@ -783,7 +798,8 @@ int pqt_bench_tls_run(const pqt_bench_tls_config *cfg, FILE *out, FILE *err)
         cfg->handshakes > PQT_BENCH_TLS_MAX_HANDSHAKES) {
         return PQT_BENCH_EXIT_USAGE;
     }
-    OSSL_LIB_CTX *lib = bt_load_providers(cfg, where, sizeof(where), err);
+    OSSL_PROVIDER *prov[2];
+    OSSL_LIB_CTX *lib = bt_load_providers(cfg, prov, where, sizeof(where), err);
     if (lib == NULL) {
         return PQT_BENCH_EXIT_UNSUPPORTED;
     }
@@ -936,6 +952,6 @@ cleanup:
     EVP_PKEY_free(key);
     BIO_meth_free(run.bio);
     free(tmp);
-    OSSL_LIB_CTX_free(lib);
+    bt_free_providers(lib, prov);
     return ret;
 }
