@@ -30,8 +30,13 @@
 # verdict of OpenSSL (pqtls.so mapped or not) must be doctor's
 # (config_loads_pqtls) and the one written here.
 #
+# Without root (part "user"): a user's own server is read whole (user
+# nobody runs openssl s_server with pqtls and doctor: hybrid, pqtls.so
+# mapped), and another user's are not (doctor as nobody says so and
+# judges nothing it cannot read).
+#
 # Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [PART...]
-#   (PART: nginx dovecot postfix postgresql slapd cnf; default all)
+#   (PART: nginx dovecot postfix postgresql slapd cnf user; default all)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SERVICES_DIR="$HERE/../services"
@@ -41,7 +46,7 @@ svc_init doctor "$1" "$2" "$3" "$4"
 DOCTOR_RESULTS="$4"
 shift 4
 WANT=("$@")
-[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd cnf)
+[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd cnf user)
 wants() {
     local w
     for w in "${WANT[@]}"; do
@@ -257,6 +262,47 @@ if wants cnf; then
     timeout -k 2 60 "$PQTLS" doctor --no-probe --format jsonl "${CNF_PIDS[@]}" >"$out" 2>"$out.err" || true
     python3 "$HERE/doctor_check.py" --cnf "$out" "$CN/expect" ||
         fail "doctor reads openssl.cnf otherwise than OpenSSL"
+fi
+
+# ---- without root: a user's own processes ----
+if wants user; then
+    [ "$(id -u)" -eq 0 ] || fail "the user part switches to user nobody: run as root"
+    AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    ulog="$SVC_DIR/nobody-s_server.log"
+    SVC_LOGS+=("$ulog")
+    OPENSSL_CONF="$OSSL_CNF" "${AS_NOBODY[@]}" openssl s_server -accept 127.0.0.1:0 -www \
+        -tls1_3 -cert "$SVC_DIR/cert.pem" -key "$SVC_DIR/key.pem" -groups "$SVC_GROUPS" \
+        >"$ulog" 2>&1 </dev/null &
+    upid=$!
+    svc_track "$upid"
+    uport=""
+    for _ in $(seq 1 100); do
+        uport="$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$ulog")"
+        [ -z "$uport" ] || break
+        kill -0 "$upid" 2>/dev/null || fail "s_server as nobody exited at startup"
+        sleep 0.1
+    done
+    [ -n "$uport" ] || fail "s_server as nobody printed no ACCEPT line"
+    uout="$SVC_DIR/nobody.jsonl"
+    SVC_LOGS+=("$uout" "$uout.err")
+    urc=0
+    "${AS_NOBODY[@]}" "$PQTLS" doctor --format jsonl --pid "$upid" >"$uout" 2>"$uout.err" || urc=$?
+    printf '%s|hybrid|0x11ec|%s|yes|-\n' "$uport" "$SYS_OPENSSL" >"$SVC_DIR/nobody.expect"
+    python3 "$HERE/doctor_check.py" "$uout" "$SVC_DIR/nobody.expect" ||
+        fail "doctor as nobody on nobody's s_server: not hybrid with pqtls.so mapped"
+    [ "$urc" -eq 0 ] || fail "doctor as nobody: exit status $urc, expected 0 (every service hybrid)"
+    note "ok: doctor as nobody reads nobody's server whole (exit status 0: all hybrid)"
+    # Root's servers are not nobody's: nothing judged, and doctor says why.
+    if [ "${#DOCTOR_PIDS[@]}" -gt 0 ]; then
+        urc=0
+        "${AS_NOBODY[@]}" "$PQTLS" doctor --no-probe --format jsonl --pid "${DOCTOR_PIDS[0]}" \
+            >"$uout" 2>"$uout.err" || urc=$?
+        if [ "$urc" -ne 0 ] || [ -s "$uout" ]; then
+            fail "doctor as nobody on root's pid ${DOCTOR_PIDS[0]}: status $urc, output $(head -c 300 "$uout")"
+        fi
+        grep -q 'run as root' "$uout.err" || fail "doctor as nobody: no hint to run as root"
+        note "ok: doctor as nobody on root's server: nothing judged; $(head -n 2 "$uout.err" | tr '\n' ' ')"
+    fi
 fi
 
 # ---- doctor on the services ----
