@@ -219,10 +219,19 @@ void adv_verdict_of(const pqt_adv *a, const adv_service *s, adv_verdict *v)
     }
     if (v->ready) {
         add_reason(v,
-                   "%s would make %.1f%% of %llu handshakes hybrid, %.1f%% pay a "
+                   "%s would make %.1f%% of %llu handshake%s hybrid, %.1f%% pay a "
                    "HelloRetryRequest, %.1f%% refused",
                    next, adv_pct(c->hybrid, s->replayed), (unsigned long long)s->replayed,
-                   adv_pct(c->hrr, s->replayed), adv_pct(c->refused, s->replayed));
+                   s->replayed == 1 ? "" : "s", adv_pct(c->hrr, s->replayed),
+                   adv_pct(c->refused, s->replayed));
+    }
+    if (s->replayed > 0 && s->st[PQT_ADV_REQUIRED].hybrid == 0) {
+        /* Even required would negotiate no hybrid group: the clients are
+         * what holds the service back, not the server. */
+        add_reason(v,
+                   "no handshake of the %llu lists a hybrid group the server has: no stage "
+                   "makes any hybrid until the clients offer one",
+                   (unsigned long long)s->replayed);
     }
     size_t len = (size_t)snprintf(v->text, sizeof(v->text), "%s for %s",
                                   v->ready ? "ready" : "not ready", next);
