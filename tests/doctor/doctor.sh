@@ -9,6 +9,8 @@
 #   nginx + pqtls, hybrid list, ssl_protocols as nginx   provider-loaded-group-not-configured
 #     1.22's default (TLSv1 TLSv1.1 TLSv1.2: no TLS 1.3)   (the fix names ssl_protocols)
 #   nginx without OPENSSL_CONF                           provider-not-loaded
+#   haproxy, ssl-provider lines, curves with the hybrid  hybrid (no OPENSSL_CONF at all)
+#   haproxy, ssl-provider lines, no curves               provider-loaded-group-not-configured
 #   dovecot with import_environment OPENSSL_CONF=...     hybrid (IMAP STARTTLS, IMAPS, POP3)
 #   dovecot without it (OPENSSL_CONF in the master only) provider-not-loaded (import_environment)
 #   postfix as documented (tls_config_file)              hybrid (SMTP STARTTLS, submission, smtps)
@@ -36,7 +38,7 @@
 # judges nothing it cannot read).
 #
 # Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [PART...]
-#   (PART: nginx dovecot postfix postgresql slapd cnf user; default all)
+#   (PART: nginx haproxy dovecot postfix postgresql slapd cnf user; default all)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SERVICES_DIR="$HERE/../services"
@@ -46,7 +48,7 @@ svc_init doctor "$1" "$2" "$3" "$4"
 DOCTOR_RESULTS="$4"
 shift 4
 WANT=("$@")
-[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx dovecot postfix postgresql slapd cnf user)
+[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx haproxy dovecot postfix postgresql slapd cnf user)
 wants() {
     local w
     for w in "${WANT[@]}"; do
@@ -138,6 +140,39 @@ if wants nginx; then
     start_nginx_doctor nginx-plain no without_provider 1
     doctor_expect "${NG_PORTS[0]}" provider-not-loaded 0x001d "$SYS_OPENSSL" no \
         "Environment=OPENSSL_CONF="
+fi
+
+# ---- haproxy: the providers from haproxy.cfg, no OPENSSL_CONF ----
+if wants haproxy; then
+    need_cmd haproxy haproxy
+    # haproxy_doctor_cfg: haproxy.cfg for svc_start_haproxy, a TLS frontend
+    # answering HTTP itself; HP_CURVES "" leaves the group list to OpenSSL's
+    # default.
+    haproxy_doctor_cfg() {
+        cat <<EOF
+global
+    ssl-provider-path $(dirname "$PQTLS_SO")
+    ssl-provider default
+    ssl-provider pqtls
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend https
+    bind 127.0.0.1:${SVC_PORTS[0]} ssl crt $HP/site.pem ${HP_CURVES:+curves $HP_CURVES}
+    http-request return status 200
+EOF
+    }
+    HP_CURVES=$SVC_GROUPS
+    svc_start_haproxy haproxy_doctor_cfg
+    DOCTOR_PIDS+=("$HP_PID")
+    doctor_expect "${SVC_PORTS[0]}" hybrid 0x11ec "$SYS_OPENSSL" yes -
+    HP_CURVES=
+    svc_start_haproxy haproxy_doctor_cfg
+    DOCTOR_PIDS+=("$HP_PID")
+    doctor_expect "${SVC_PORTS[0]}" provider-loaded-group-not-configured 0x001d "$SYS_OPENSSL" yes \
+        "curves X25519MLKEM768"
 fi
 
 # ---- dovecot (root: it switches its login processes to other users) ----
