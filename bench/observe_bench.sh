@@ -6,6 +6,10 @@
 #                          [--tshark-runs 3] [--keep DIR] [--pqtls PATH]
 #   bench/observe_bench.sh BUILD_DIR --collide [--mib 256] [--concurrency 4096]
 #                          [--runs 5] [--keep DIR] [--pqtls PATH]
+#   bench/observe_bench.sh BUILD_DIR --quic [--mib 400] [--slice-mib 100] [--runs 5]
+#                          [--tshark-runs 3] [--keep DIR] [--pqtls PATH]
+#   bench/observe_bench.sh BUILD_DIR --interleave OLD_PQTLS [--mib 256] [--runs 5]
+#                          [--keep DIR]
 #
 # BUILD_DIR holds bin/pqtls and bin/observe_gen (bench/observe_gen.c). The
 # captures are generated in a fresh temporary directory ($TMPDIR or /tmp)
@@ -28,17 +32,34 @@
 #     groups, key_share groups, alert description -- the fields observe
 #     reports that Debian 12's tshark has (no ja4) -- and the ratio of the
 #     two per byte. Skipped with a note when tshark is not installed.
+# --quic: QUIC handshakes instead (observe_gen --quic: two client Initials
+# with a hybrid ClientHello, the server's Initial and Handshake packets,
+# alerts, silent servers): bin/quic_bench's Initial decryption alone (keys
+# derived per connection and opening, and opening alone), then pqtls
+# observe over the capture (GB/s of capture and of its Initial packets per
+# core, max RSS) and over the slice (memory flat), and tshark over the
+# slice (it decrypts Initial packets too: quic.frame_type,
+# tls.handshake.type, SNI, groups) with the ratio per byte.
+# --interleave OLD_PQTLS: the TCP capture timed with OLD_PQTLS and this
+# build's pqtls alternately, --runs times each, medians and the ratio
+# (new / old): a change's effect on the TCP path under the same load.
 # One process at a time; the machine's other load is not controlled.
 set -euo pipefail
 [ $# -ge 1 ] || {
-    sed -n '2,31p' "$0" >&2
+    sed -n '2,47p' "$0" >&2
     exit 2
 }
 BUILD="$(cd "$1" && pwd)"
 shift
-MIB='' RUNS=5 SLICE=256 TRUNS=3 KEEP='' PQTLS='' COLLIDE='' CONC=4096
+MIB='' RUNS=5 SLICE='' TRUNS=3 KEEP='' PQTLS='' COLLIDE='' CONC=4096 QUIC='' OLD=''
 while [ $# -gt 0 ]; do
     case "$1" in
+    --quic)
+        QUIC=1
+        shift
+        continue
+        ;;
+    --interleave) OLD="$2" ;;
     --collide)
         COLLIDE=1
         shift
@@ -61,6 +82,12 @@ done
 if [ -z "$MIB" ]; then
     MIB=1100
     [ -z "$COLLIDE" ] || MIB=256
+    [ -z "$QUIC" ] || MIB=400
+    [ -z "$OLD" ] || MIB=256
+fi
+if [ -z "$SLICE" ]; then
+    SLICE=256
+    [ -z "$QUIC" ] || SLICE=100
 fi
 PQTLS="${PQTLS:-$BUILD/bin/pqtls}"
 GEN="$BUILD/bin/observe_gen"
@@ -97,9 +124,14 @@ gen() {
 }
 echo "observe_bench: $(nproc) CPUs, $(uname -m), $PQTLS: $("$PQTLS" --version 2>/dev/null | head -n 1 || echo pqtls)"
 echo "generating captures (observe_gen, seed 1) in $DIR"
-if [ -z "$COLLIDE" ]; then
+if [ -n "$QUIC" ]; then
+    BIG="$DIR/quic-$MIB.pcap"
+    SMALL="$DIR/quic-slice-$SLICE.pcap"
+    gen "$BIG" "$MIB" --quic
+    gen "$SMALL" "$SLICE" --quic
+elif [ -z "$COLLIDE" ]; then
     gen "$BIG" "$MIB"
-    gen "$SMALL" "$SLICE"
+    [ -n "$OLD" ] || gen "$SMALL" "$SLICE"
 fi
 
 # run_timed OUT_PREFIX CMD...: CPU seconds (user + system), wall seconds
@@ -162,8 +194,43 @@ if [ -n "$COLLIDE" ]; then
     exit 0
 fi
 
+if [ -n "$OLD" ]; then
+    [ -x "$OLD" ] || {
+        echo "observe_bench: $OLD is missing" >&2
+        exit 2
+    }
+    cat "$BIG" >/dev/null
+    olds="" news=""
+    echo "interleaved, $RUNS runs each: $OLD and $PQTLS observe -q $(basename "$BIG")"
+    for i in $(seq 1 "$RUNS"); do
+        run_timed "$DIR/old" "$OLD" observe -q "$BIG"
+        olds+="$CPU"$'\n'
+        run_timed "$DIR/new" "$PQTLS" observe -q "$BIG"
+        news+="$CPU"$'\n'
+    done
+    echo "    old CPU s: $(printf '%s' "$olds" | tr '\n' ' ')"
+    echo "    new CPU s: $(printf '%s' "$news" | tr '\n' ' ')"
+    MO=$(printf '%s' "$olds" | median)
+    MN=$(printf '%s' "$news" | median)
+    SZ=$(stat -c %s "$BIG")
+    printf '  median old %.3f CPU s = %.2f GB/s, new %.3f CPU s = %.2f GB/s per core; new / old %.3f\n' \
+        "$MO" "$(echo "$SZ / $MO / 1000000000" | bc -l)" "$MN" "$(echo "$SZ / $MN / 1000000000" | bc -l)" \
+        "$(echo "$MN / $MO" | bc -l)"
+    exit 0
+fi
+
 SZ_BIG=$(stat -c %s "$BIG")
 SZ_SMALL=$(stat -c %s "$SMALL")
+if [ -n "$QUIC" ]; then
+    QB="$BUILD/bin/quic_bench"
+    [ -x "$QB" ] || {
+        echo "observe_bench: $QB is missing; build with cmake --build $BUILD" >&2
+        exit 2
+    }
+    echo "quic_bench $(basename "$BIG") --runs $RUNS (Initial decryption alone)"
+    "$QB" "$BIG" --runs "$RUNS" | sed 's/^/  /'
+    INIT_BYTES=$(sed -n 's/.*quic_initial_bytes \([0-9]*\).*/\1/p' "$BIG.info")
+fi
 echo "pqtls observe -q $(basename "$BIG") >/dev/null ($SZ_BIG bytes), $RUNS runs"
 bench_observe "$BIG" "$RUNS"
 OBS_BIG=$MED
@@ -173,6 +240,10 @@ printf '  median %.3f CPU s = %.2f GB/s per core (wall %.3f s), max RSS %d KiB\n
     "$GBS_BIG" "$MEDW" "$RSS_BIG"
 HS=$("$PQTLS" observe -q "$BIG" | wc -l)
 printf '  %d handshake records, %.0f handshakes/s\n' "$HS" "$(echo "$HS / $OBS_BIG" | bc -l)"
+if [ -n "$QUIC" ] && [ -n "$INIT_BYTES" ]; then
+    printf '  Initial packets: %d bytes, %.2f GB/s of them per core\n' "$INIT_BYTES" \
+        "$(echo "$INIT_BYTES / $OBS_BIG / 1000000000" | bc -l)"
+fi
 
 echo "pqtls observe -q $(basename "$SMALL") >/dev/null ($SZ_SMALL bytes), $RUNS runs"
 bench_observe "$SMALL" "$RUNS"
@@ -191,12 +262,19 @@ echo "$(tshark --version 2>/dev/null | head -n 1)"
 TFIELDS=(-e frame.time -e ip.src -e ip.dst -e tcp.srcport -e tcp.dstport -e tls.handshake.type
     -e tls.handshake.extensions_server_name -e tls.handshake.extensions_supported_group
     -e tls.handshake.extensions_key_share_group -e tls.alert_message.desc)
-echo "tshark -n -r $(basename "$SMALL") -T fields ${TFIELDS[*]} -Y 'tls.handshake or tls.alert_message', $TRUNS runs"
+TFILTER='tls.handshake or tls.alert_message'
+if [ -n "$QUIC" ]; then
+    TFIELDS=(-e frame.time -e ip.src -e ip.dst -e udp.srcport -e udp.dstport -e quic.long.packet_type
+        -e tls.handshake.type -e tls.handshake.extensions_server_name
+        -e tls.handshake.extensions_supported_group -e tls.handshake.extensions_key_share_group
+        -e quic.cc.error_code)
+    TFILTER='tls.handshake or quic.frame_type == 0x1c'
+fi
+echo "tshark -n -r $(basename "$SMALL") -T fields ${TFIELDS[*]} -Y '$TFILTER', $TRUNS runs"
 walls=""
 cpus=""
 for i in $(seq 1 "$TRUNS"); do
-    run_timed "$DIR/tshark" tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" \
-        -Y 'tls.handshake or tls.alert_message'
+    run_timed "$DIR/tshark" tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" -Y "$TFILTER"
     walls+="$WALL"$'\n'
     cpus+="$CPU"$'\n'
     TRSS=$RSS
@@ -204,7 +282,7 @@ done
 echo "    CPU s: $(printf '%s' "$cpus" | tr '\n' ' ')"
 echo "    wall s: $(printf '%s' "$walls" | tr '\n' ' ')"
 TSH=$(printf '%s' "$cpus" | median)
-NL=$(tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" -Y 'tls.handshake or tls.alert_message' 2>/dev/null | wc -l)
+NL=$(tshark -n -r "$SMALL" -T fields "${TFIELDS[@]}" -Y "$TFILTER" 2>/dev/null | wc -l)
 printf '  median %.3f CPU s = %.3f GB/s per core, max RSS %d KiB, %d lines\n' "$TSH" \
     "$(echo "$SZ_SMALL / $TSH / 1000000000" | bc -l)" "$TRSS" "$NL"
 printf 'ratio per byte, CPU time: %.0fx (tshark slice / observe slice), %.0fx (tshark slice / observe whole capture)\n' \

@@ -1,7 +1,7 @@
 /*
  * observe_gen: write a handshake-heavy pcap for bench/observe_bench.sh.
  *
- *   observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide]
+ *   observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide] [--quic]
  *
  * Ethernet/IPv4/TCP, microsecond pcap. Each connection is a complete TCP
  * conversation: three-way handshake, a Chrome-like hybrid ClientHello
@@ -22,6 +22,20 @@
  * Prints "connections N packets P bytes B handshakes_pq Q alerts A resets R
  * hrr H" on standard output.
  *
+ * --quic: QUIC (HTTP/3) handshakes over UDP instead, for the Initial
+ * decryption path: per connection a Chrome-like hybrid ClientHello (ALPN
+ * h3, TLS 1.3 only, the same groups and shares) in CRYPTO frames over two
+ * Initial packets in two 1250-byte datagrams, the second half sent first;
+ * the server's Initial with an ACK and the ServerHello (X25519MLKEM768,
+ * 1120-byte share), a 1200-byte Handshake packet, the client's Handshake
+ * packet, and two 1-RTT packets (1200 bytes from the server, 60 from the
+ * client). Every 10th connection the server closes with CONNECTION_CLOSE
+ * 0x128 (TLS alert 40) in its Initial instead, every 25th it never
+ * answers. Initial packets are sealed for real (pqt_quic_seal with the
+ * RFC 9001 keys of a random Destination Connection ID); Handshake and
+ * 1-RTT packets are random bytes behind a header. The line printed adds
+ * "quic_initial_bytes N": the UDP payload bytes of Initial packets.
+ *
  * --collide: the same capture (same seed, same sizes, same bytes but for
  * addresses, ports and checksums) with every connection's 4-tuple in one
  * bucket of the observer's old flow table: server 192.0.2.1:443, clients
@@ -41,6 +55,7 @@
 
 #include "pqtls/groups.h"
 #include "pqtls/hello.h"
+#include "pqtls/quic.h"
 
 #include "pcap_gen.h"
 
@@ -317,11 +332,221 @@ static void collide_next(collide_search *s, gen_tuple *t)
 static collide_search *collide; /* NULL unless --collide */
 
 typedef struct {
-    uint64_t conns, packets, bytes, pq, alerts, resets, hrr;
+    uint64_t conns, packets, bytes, pq, alerts, resets, hrr, initial_bytes;
 } gen_stats;
+
+/* ---- --quic ------------------------------------------------------------- */
+
+static int quic_mode;
+static pqt_quic_opener *quic_op;
+
+/* One Ethernet/IPv4/UDP frame from side (0 client, 1 server). */
+static void add_udp(gen_conn *c, const gen_tuple *t, int side, const uint8_t *data, size_t len)
+{
+    if (c->n == MAX_PKTS || len > MSS) {
+        fprintf(stderr, "observe_gen: bad QUIC datagram\n");
+        exit(5);
+    }
+    gen_pkt *k = &c->pkt[c->n++];
+    uint8_t *p = k->data;
+    static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
+    memcpy(p, mac[1 - side], 6);
+    memcpy(p + 6, mac[side], 6);
+    put16(p + 12, 0x0800);
+    uint8_t *ip = p + 14;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint32_t)(28 + len));
+    ip[8] = side ? 57 : 121;
+    ip[9] = 17;
+    memcpy(ip + 12, t->ip[side], 4);
+    memcpy(ip + 16, t->ip[1 - side], 4);
+    put16(ip + 10, ip_checksum(ip, 20));
+    uint8_t *udp = ip + 20;
+    put16(udp, t->port[side]);
+    put16(udp + 2, t->port[1 - side]);
+    put16(udp + 4, (uint32_t)(8 + len));
+    put16(udp + 6, 0); /* no checksum (IPv4 allows it) */
+    memcpy(udp + 8, data, len);
+    k->len = (uint32_t)(42 + len);
+}
+
+static size_t quic_varint2(uint8_t *p, size_t v)
+{
+    put16(p, (uint32_t)(0x4000 | v));
+    return 2;
+}
+
+/* A long-header packet: type bits tb, the CIDs, 2-byte packet number;
+ * payload padded to pad bytes and sealed with k, or random bytes when k
+ * is NULL (Handshake). Returns its length. */
+static size_t quic_long(uint8_t *out, unsigned tb, const pqt_quic_keys *k, const uint8_t *dcid,
+                        const uint8_t *scid, uint64_t pn, const uint8_t *payload, size_t n,
+                        size_t pad)
+{
+    uint8_t hdr[64];
+    static uint8_t plain[1500];
+    size_t h = 0;
+    if (pad < n) {
+        pad = n;
+    }
+    hdr[h++] = (uint8_t)(0xc1 | tb << 4);
+    put32(hdr + h, PQT_QUIC_V1);
+    h += 4;
+    hdr[h++] = 8;
+    memcpy(hdr + h, dcid, 8);
+    h += 8;
+    hdr[h++] = 8;
+    memcpy(hdr + h, scid, 8);
+    h += 8;
+    if (tb == 0) {
+        hdr[h++] = 0; /* token */
+    }
+    h += quic_varint2(hdr + h, 2 + pad + 16);
+    size_t pn_off = h;
+    put16(hdr + h, (uint32_t)pn);
+    h += 2;
+    if (k == NULL) {
+        memcpy(out, hdr, h);
+        fill_random(out + h, pad + 16);
+        return h + pad + 16;
+    }
+    memcpy(plain, payload, n);
+    memset(plain + n, 0, pad - n);
+    if (pqt_quic_seal(quic_op, k, hdr, pn_off, 2, pn, plain, pad, out) != 0) {
+        fprintf(stderr, "observe_gen: pqt_quic_seal failed\n");
+        exit(5);
+    }
+    return h + pad + 16;
+}
+
+static size_t crypto_frame(uint8_t *p, size_t off, const uint8_t *data, size_t n)
+{
+    size_t k = 0;
+    p[k++] = 0x06;
+    k += quic_varint2(p + k, off);
+    k += quic_varint2(p + k, n);
+    memcpy(p + k, data, n);
+    return k + n;
+}
+
+static size_t quic_client_hello(uint8_t *out, size_t cap, const char *sni)
+{
+    static const uint16_t suites[] = {0x1301, 0x1302, 0x1303};
+    static const uint16_t groups[] = {0x11EC, 0x001D, 0x0017, 0x0018};
+    static const uint16_t sigs[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
+    static const char *const alpn[] = {"h3", NULL};
+    static uint8_t pq[1216], x[32];
+    uint8_t random[32];
+    fill_random(pq, sizeof(pq));
+    fill_random(x, sizeof(x));
+    fill_random(random, sizeof(random));
+    pqt_key_share shares[2] = {{0x11EC, pq, sizeof(pq)}, {0x001D, x, sizeof(x)}};
+    pqt_client_hello_spec spec = {
+        .sni = sni,
+        .cipher_suites = suites,
+        .n_cipher_suites = 3,
+        .groups = groups,
+        .n_groups = 4,
+        .key_shares = shares,
+        .n_key_shares = 2,
+        .sig_algs = sigs,
+        .n_sig_algs = sizeof(sigs) / sizeof(sigs[0]),
+        .alpn = alpn,
+        .random = random,
+    };
+    size_t len = 0;
+    if (pqt_hello_build_client(&spec, out, cap, &len) != 0) {
+        fprintf(stderr, "observe_gen: pqt_hello_build_client failed\n");
+        exit(5);
+    }
+    return len;
+}
+
+static void make_quic_conn(gen_conn *c, uint64_t id, gen_stats *st)
+{
+    static uint8_t ch[4096], sh[2048], frames[1500], pkt[1500];
+    uint8_t dcid[8], ccid[8], scid[8], sid[32] = {0};
+    gen_tuple t;
+    char sni[64];
+    pqt_quic_keys ck, sk;
+    c->n = c->next = 0;
+    t.ip[0][0] = 10;
+    t.ip[0][1] = (uint8_t)(id >> 16);
+    t.ip[0][2] = (uint8_t)(id >> 8);
+    t.ip[0][3] = (uint8_t)id;
+    t.ip[1][0] = 192;
+    t.ip[1][1] = 0;
+    t.ip[1][2] = 2;
+    t.ip[1][3] = (uint8_t)(1 + id % 200);
+    t.port[0] = (uint16_t)(1024 + id % 60000);
+    t.port[1] = 443;
+    fill_random(dcid, 8);
+    fill_random(ccid, 8);
+    fill_random(scid, 8);
+    if (pqt_quic_initial_keys(PQT_QUIC_V1, dcid, 8, &ck, &sk) != 0) {
+        exit(5);
+    }
+    snprintf(sni, sizeof(sni), "host%u.example.com", (unsigned)(id % 1000));
+    int alert = id % 10 == 7, silent = id % 25 == 11;
+    size_t chl = quic_client_hello(ch, sizeof(ch), sni), cut = 1100, n, len;
+    /* The second half first, in a padded 1250-byte datagram, then the first. */
+    n = crypto_frame(frames, cut, ch + cut, chl - cut);
+    len = quic_long(pkt, 0, &ck, dcid, ccid, 1, frames, n, 1250 - 44);
+    add_udp(c, &t, 0, pkt, len);
+    st->initial_bytes += len;
+    n = crypto_frame(frames, 0, ch, cut);
+    len = quic_long(pkt, 0, &ck, dcid, ccid, 0, frames, n, 1250 - 44);
+    add_udp(c, &t, 0, pkt, len);
+    st->initial_bytes += len;
+    if (silent) {
+        st->resets++;
+        return;
+    }
+    n = 0;
+    frames[n++] = 0x02; /* ACK of 0 and 1 */
+    frames[n++] = 1;
+    frames[n++] = 0;
+    frames[n++] = 0;
+    frames[n++] = 1;
+    if (alert) {
+        frames[n++] = 0x1c; /* CONNECTION_CLOSE 0x128: handshake_failure */
+        frames[n++] = 0x41;
+        frames[n++] = 0x28;
+        frames[n++] = 0x06;
+        frames[n++] = 0;
+        len = quic_long(pkt, 0, &sk, ccid, scid, 0, frames, n, 0);
+        add_udp(c, &t, 1, pkt, len);
+        st->initial_bytes += len;
+        st->alerts++;
+        return;
+    }
+    size_t shl = server_hello(sh, 0, sid);
+    n += crypto_frame(frames + n, 0, sh, shl);
+    len = quic_long(pkt, 0, &sk, ccid, scid, 0, frames, n, 0);
+    add_udp(c, &t, 1, pkt, len);
+    st->initial_bytes += len;
+    len = quic_long(pkt, 2, NULL, ccid, scid, 0, NULL, 0, 1200);
+    add_udp(c, &t, 1, pkt, len);
+    len = quic_long(pkt, 2, NULL, scid, ccid, 0, NULL, 0, 60);
+    add_udp(c, &t, 0, pkt, len);
+    /* 1-RTT: a short header (fixed bit, the DCID) and random bytes. */
+    pkt[0] = 0x41;
+    memcpy(pkt + 1, ccid, 8);
+    fill_random(pkt + 9, 1200);
+    add_udp(c, &t, 1, pkt, 1209);
+    memcpy(pkt + 1, scid, 8);
+    fill_random(pkt + 9, 60);
+    add_udp(c, &t, 0, pkt, 69);
+    st->pq++;
+}
 
 static void make_conn(gen_conn *c, uint64_t id, gen_stats *st)
 {
+    if (quic_mode) {
+        make_quic_conn(c, id, st);
+        return;
+    }
     static uint8_t buf[16 * 1024 + 4096], rec[16 * 1024 + 4096];
     gen_tuple t;
     char sni[64];
@@ -405,12 +630,19 @@ int main(int argc, char **argv)
     unsigned long conc = 64;
     collide_search search;
     if (argc < 3) {
-        fprintf(stderr,
-                "usage: observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide]\n");
+        fprintf(stderr, "usage: observe_gen OUT.pcap MIB [--concurrency N] [--seed S] [--collide] "
+                        "[--quic]\n");
         return 2;
     }
     for (int i = 3; i < argc; i += 2) {
-        if (strcmp(argv[i], "--collide") == 0) {
+        if (strcmp(argv[i], "--quic") == 0) {
+            quic_mode = 1;
+            i--; /* no value */
+            if (pqt_quic_opener_new(&quic_op) != 0) {
+                fprintf(stderr, "observe_gen: no QUIC cipher contexts\n");
+                return 5;
+            }
+        } else if (strcmp(argv[i], "--collide") == 0) {
             collide_init(&search);
             collide = &search;
             i--; /* no value */
@@ -484,6 +716,10 @@ int main(int argc, char **argv)
            (unsigned long long)(st.bytes + 24), (unsigned long long)st.pq,
            (unsigned long long)st.alerts, (unsigned long long)st.resets,
            (unsigned long long)st.hrr);
+    if (quic_mode) {
+        printf("quic_initial_bytes %llu\n", (unsigned long long)st.initial_bytes);
+        pqt_quic_opener_free(quic_op);
+    }
     if (collide != NULL) {
         printf("collide bucket %u of %u tried %llu\n", (unsigned)collide->bucket, COLLIDE_BUCKETS,
                (unsigned long long)collide->tried);

@@ -10,13 +10,17 @@
  * constant-time rules protect (STYLE.md): they are compared with memcmp to
  * skip re-keying the cipher contexts.
  */
+/* SHA256_Init and friends are deprecated in OpenSSL 3 but not removed:
+ * HKDF over a SHA-256 state copied by assignment costs a fraction of the
+ * EVP digest calls (docs/performance.md, "QUIC Initial packets"). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pqtls/common.h"
-#include "pqtls/keyschedule.h"
 #include "pqtls/quic.h"
 #include "pqtls/wire.h"
 
@@ -142,61 +146,119 @@ int pqt_quic_parse_header(const uint8_t *p, size_t n, pqt_quic_header *h)
 
 /* ---- keys ---- */
 
+/*
+ * HMAC-SHA256 (RFC 2104) with the key's two padded blocks absorbed once:
+ * each MAC under the key then costs a state copy and the message's own
+ * blocks. Keys here are at most 32 bytes (a salt, a secret).
+ */
+typedef struct {
+    SHA256_CTX in, out;
+} hmac_key;
+
+static void hmac_setup(hmac_key *k, const uint8_t *key, size_t n)
+{
+    uint8_t pad[SHA256_CBLOCK];
+    memset(pad, 0x36, sizeof(pad));
+    for (size_t i = 0; i < n; i++) {
+        pad[i] ^= key[i];
+    }
+    SHA256_Init(&k->in);
+    SHA256_Update(&k->in, pad, sizeof(pad));
+    for (size_t i = 0; i < sizeof(pad); i++) {
+        pad[i] ^= 0x36 ^ 0x5c;
+    }
+    SHA256_Init(&k->out);
+    SHA256_Update(&k->out, pad, sizeof(pad));
+    pqt_wipe(pad, sizeof(pad));
+}
+
+static void hmac_run(const hmac_key *k, const uint8_t *msg, size_t n, uint8_t out[32])
+{
+    SHA256_CTX c = k->in;
+    uint8_t inner[32];
+    SHA256_Update(&c, msg, n);
+    SHA256_Final(inner, &c);
+    c = k->out;
+    SHA256_Update(&c, inner, sizeof(inner));
+    SHA256_Final(out, &c);
+    pqt_wipe(inner, sizeof(inner));
+    pqt_wipe(&c, sizeof(c));
+}
+
+/* HKDF-Expand-Label(secret, label, "", n) for n <= 32 (RFC 8446 §7.1,
+ * RFC 9001 §5.1): one block, T(1) = HMAC(secret, HkdfLabel | 0x01). */
+static void expand_label(const hmac_key *k, const char *label, uint8_t *out, size_t n)
+{
+    uint8_t info[2 + 1 + 6 + 16 + 1 + 1], t[32];
+    size_t ll = strlen(label), i = 0;
+    info[i++] = 0;
+    info[i++] = (uint8_t)n;
+    info[i++] = (uint8_t)(6 + ll);
+    memcpy(info + i, "tls13 ", 6);
+    i += 6;
+    memcpy(info + i, label, ll);
+    i += ll;
+    info[i++] = 0; /* no context */
+    info[i++] = 1;
+    hmac_run(k, info, i, t);
+    memcpy(out, t, n);
+    pqt_wipe(t, sizeof(t));
+}
+
+/* The salts as HMAC keys, set up once. */
+static hmac_key salt_key[2];
+static pthread_once_t salt_once = PTHREAD_ONCE_INIT;
+
+static void salt_setup(void)
+{
+    hmac_setup(&salt_key[0], salt_v1, sizeof(salt_v1));
+    hmac_setup(&salt_key[1], salt_v2, sizeof(salt_v2));
+}
+
 int pqt_quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len,
                           pqt_quic_keys *client, pqt_quic_keys *server)
 {
     uint8_t initial[32], secret[32];
-    const uint8_t *salt;
     const char *lk, *liv, *lhp;
-    int ret = 0;
+    hmac_key ki, ks;
+    int v2;
     if (version == PQT_QUIC_V1) {
-        salt = salt_v1;
+        v2 = 0;
         lk = "quic key";
         liv = "quic iv";
         lhp = "quic hp";
     } else if (version == PQT_QUIC_V2) {
         /* RFC 9369 §3.3.2: the v2 labels. */
-        salt = salt_v2;
+        v2 = 1;
         lk = "quicv2 key";
         liv = "quicv2 iv";
         lhp = "quicv2 hp";
     } else {
         return PQT_ERR_UNSUPPORTED;
     }
-    if (dcid == NULL && dcid_len > 0) {
+    if ((dcid == NULL && dcid_len > 0) || dcid_len > 255) {
         return PQT_ERR_ARG;
     }
+    pthread_once(&salt_once, salt_setup);
     /* initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id) */
-    ret = pqt_ks_extract(PQT_KS_SHA256, salt, sizeof(salt_v1), dcid_len > 0 ? dcid : salt, dcid_len,
-                         initial);
-    for (int side = 0; side < 2 && ret == 0; side++) {
+    hmac_run(&salt_key[v2], dcid_len > 0 ? dcid : salt_v1, dcid_len, initial);
+    hmac_setup(&ki, initial, sizeof(initial));
+    for (int side = 0; side < 2; side++) {
         pqt_quic_keys *k = side == 0 ? client : server;
         if (k == NULL) {
             continue;
         }
-        ret = pqt_ks_expand_label(PQT_KS_SHA256, initial, side == 0 ? "client in" : "server in",
-                                  NULL, 0, secret, 32);
-        if (ret == 0) {
-            ret = pqt_ks_expand_label(PQT_KS_SHA256, secret, lk, NULL, 0, k->key, 16);
-        }
-        if (ret == 0) {
-            ret = pqt_ks_expand_label(PQT_KS_SHA256, secret, liv, NULL, 0, k->iv, 12);
-        }
-        if (ret == 0) {
-            ret = pqt_ks_expand_label(PQT_KS_SHA256, secret, lhp, NULL, 0, k->hp, 16);
-        }
+        expand_label(&ki, side == 0 ? "client in" : "server in", secret, sizeof(secret));
+        hmac_setup(&ks, secret, sizeof(secret));
+        expand_label(&ks, lk, k->key, 16);
+        expand_label(&ks, liv, k->iv, 12);
+        expand_label(&ks, lhp, k->hp, 16);
     }
     pqt_wipe(initial, sizeof(initial));
     pqt_wipe(secret, sizeof(secret));
-    if (ret != 0) {
-        if (client != NULL) {
-            pqt_wipe(client, sizeof(*client));
-        }
-        if (server != NULL) {
-            pqt_wipe(server, sizeof(*server));
-        }
-    }
-    return ret;
+    pqt_wipe(&ki, sizeof(ki));
+    pqt_wipe(&ks, sizeof(ks));
+    return 0;
 }
 
 /* ---- packet protection ---- */
@@ -215,6 +277,7 @@ struct pqt_quic_opener {
     EVP_CIPHER_CTX *gcm, *ecb;
     uint8_t gcm_key[16], ecb_key[16];
     int gcm_keyed, ecb_keyed, gcm_enc;
+    int gcm_ready, ecb_ready; /* the cipher is set: re-keying keeps its context */
 };
 
 int pqt_quic_opener_new(pqt_quic_opener **out)
@@ -259,10 +322,14 @@ static int hp_mask(pqt_quic_opener *op, const uint8_t hp[16], const uint8_t samp
 {
     int l = 0;
     if (!op->ecb_keyed || memcmp(op->ecb_key, hp, 16) != 0) {
-        if (EVP_EncryptInit_ex(op->ecb, cipher_ecb, NULL, hp, NULL) != 1) {
-            op->ecb_keyed = 0;
+        /* With the cipher already set, only the key schedule is redone:
+         * passing the cipher again would free and rebuild the provider's
+         * context at every connection. */
+        if (EVP_EncryptInit_ex(op->ecb, op->ecb_ready ? NULL : cipher_ecb, NULL, hp, NULL) != 1) {
+            op->ecb_keyed = op->ecb_ready = 0;
             return PQT_ERR_CRYPTO_LIB;
         }
+        op->ecb_ready = 1;
         EVP_CIPHER_CTX_set_padding(op->ecb, 0);
         memcpy(op->ecb_key, hp, 16);
         op->ecb_keyed = 1;
@@ -283,10 +350,12 @@ static int gcm_start(pqt_quic_opener *op, const pqt_quic_keys *k, uint64_t pn, i
         nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
     }
     if (!op->gcm_keyed || op->gcm_enc != enc || memcmp(op->gcm_key, k->key, 16) != 0) {
-        if (EVP_CipherInit_ex(op->gcm, cipher_gcm, NULL, k->key, nonce, enc) != 1) {
-            op->gcm_keyed = 0;
+        if (EVP_CipherInit_ex(op->gcm, op->gcm_ready ? NULL : cipher_gcm, NULL, k->key, nonce,
+                              enc) != 1) {
+            op->gcm_keyed = op->gcm_ready = 0;
             return PQT_ERR_CRYPTO_LIB;
         }
+        op->gcm_ready = 1;
         memcpy(op->gcm_key, k->key, 16);
         op->gcm_keyed = 1;
         op->gcm_enc = enc;
@@ -404,6 +473,14 @@ int pqt_quic_frames(const uint8_t *p, size_t n, const pqt_quic_frame_sink *sink,
         const uint8_t *data;
         if (r.p[0] == 0) {
             /* PADDING: a run of zero bytes, skipped at once. */
+            while (pqt_reader_left(&r) >= 8) {
+                uint64_t w;
+                memcpy(&w, r.p, 8);
+                if (w != 0) {
+                    break;
+                }
+                r.p += 8;
+            }
             while (pqt_reader_left(&r) > 0 && r.p[0] == 0) {
                 r.p++;
             }

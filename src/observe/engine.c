@@ -1445,6 +1445,12 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         /* Its first datagram did not decrypt: not a QUIC client Initial. */
         o->st.flows--;
         flow_remove(o, f);
+    } else if (f->state != FLOW_ACTIVE) {
+        /* Reported: nothing later in the connection changes the record
+         * (Handshake and 1-RTT packets open no flow, and a late client
+         * Initial to the server's connection ID does not decrypt), so the
+         * flow goes now instead of holding memory until it is idle. */
+        flow_remove(o, f);
     }
 }
 

@@ -31,7 +31,7 @@ ALLOWED = {
     "store": {"scan", "tls", "crypto", "common", "report"},
     "host": {"tls", "crypto", "common"},
     "provider": {"crypto", "common"},
-    "bench": {"tls", "crypto", "common", "report"},
+    "bench": {"net", "tls", "crypto", "common", "report"},
     "cli": {"host", "store", "scan", "advise", "observe", "mask", "net", "tls", "crypto", "common", "report", "bench"},
 }
 
