@@ -8,14 +8,16 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make check-sanitize | check-ct | fuzz | check-package   the extra CI steps
 #   make deb        Debian packages into build-deb/ (docs/packaging.md)
+#   make rpm        RPM packages (RHEL 9 spec) into build-rpm/
 BUILD ?= build
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 20
 DEB_OUT ?= build-deb
+RPM_OUT ?= build-rpm
 
-.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake bench-tls demo install clean deb check-package
+.PHONY: all build deps check check-sanitize check-ct fuzz bench bench-openssl bench-handshake bench-tls demo install clean deb rpm check-package
 
 all: build
 
@@ -78,13 +80,21 @@ install: build
 deb:
 	JOBS=$(JOBS) scripts/build-deb.sh $(DEB_OUT)
 
+# RPM packages of packaging/rpm/pqtls.spec (RHEL 9 family) with rpmbuild -bb
+# into $(RPM_OUT)/rpmbuild/RPMS/; on Debian a smoke build (scripts/build-rpm.sh).
+rpm:
+	scripts/build-rpm.sh $(RPM_OUT)
+
 # The packages installed, used, removed and purged in a clean Debian 12
-# chroot (debootstrap, cached), and the RPM spec's build (tests/package,
-# label package: a few minutes, root, the Debian mirror).
+# chroot (debootstrap, cached), and the RPM spec's packages checked
+# (tests/package, label package: a few minutes, root, the Debian mirror).
 check-package: deps
 	$(MAKE) build
 	$(MAKE) deb
-	PQTLS_DEB_DIR=$(abspath $(DEB_OUT)) ctest --test-dir $(BUILD) --verbose -L '^package$$' --timeout 1800
+	$(MAKE) rpm
+	PQTLS_DEB_DIR=$(abspath $(DEB_OUT)) \
+	PQTLS_RPM_DIR=$(abspath $(RPM_OUT))/rpmbuild/RPMS/$(shell uname -m) \
+	  ctest --test-dir $(BUILD) --verbose -L '^package$$' --timeout 1800
 
 clean:
-	rm -rf $(BUILD) build-sanitize build-ct build-fuzz $(DEB_OUT)
+	rm -rf $(BUILD) build-sanitize build-ct build-fuzz $(DEB_OUT) $(RPM_OUT)
