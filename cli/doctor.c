@@ -565,7 +565,12 @@ static int write_jsonl(FILE *f, const listener *l, const pqt_host_proc *const *p
     addr_text(&l->sock, a, sizeof(a));
     pqt_json_kv_string(&j, "listen", a);
     pqt_json_kv_int(&j, "port", l->sock.port);
-    pqt_json_kv_int(&j, "pid", owner != NULL ? owner->pid : (l->npids ? l->pids[0] : -1));
+    pqt_json_key(&j, "pid");
+    if (owner != NULL) {
+        pqt_json_int(&j, owner->pid);
+    } else {
+        pqt_json_null(&j);
+    }
     pqt_json_kv_string(&j, "process", owner != NULL ? owner->comm : NULL);
     pqt_json_kv_string(&j, "exe", owner != NULL && owner->exe[0] ? owner->exe : NULL);
     pqt_json_kv_string(&j, "daemon", owner != NULL ? pqt_host_daemon(owner) : NULL);
@@ -650,7 +655,7 @@ static void write_table_row(FILE *f, const listener *l, const pqt_host_proc *con
     if (owner != NULL) {
         snprintf(who, sizeof(who), "%d/%s", owner->pid, owner->comm);
     } else {
-        snprintf(who, sizeof(who), "%d/?", l->npids ? l->pids[0] : -1);
+        snprintf(who, sizeof(who), "?");
     }
     const char *conf = "-";
     if (tp != NULL && tp->env_read) {

@@ -244,7 +244,23 @@ void pqt_host_judge(const pqt_host_proc *const *procs, size_t n, const pqt_host_
     memset(out, 0, sizeof(*out));
     out->verdict = PQT_VERDICT_UNKNOWN;
     if (n == 0) {
-        snprintf(out->why, sizeof(out->why), "no process holding the socket could be read");
+        /* Another user's process without root: the check alone still
+         * tells hybrid and plaintext apart from the rest. */
+        char g0[48] = "";
+        if (probe->ran && probe->group != 0) {
+            group_text(probe->group, g0);
+        }
+        if (probe->ran && probe->hybrid) {
+            out->verdict = PQT_VERDICT_HYBRID;
+            add(out->why, sizeof(out->why), "negotiated %s", g0[0] ? g0 : "a hybrid group");
+        } else if (probe->ran && probe->plaintext && !probe->tls) {
+            out->verdict = PQT_VERDICT_NOT_TLS;
+            add(out->why, sizeof(out->why), "%s", probe->what != NULL ? probe->what : "no TLS");
+        } else if (probe->ran && probe->tls) {
+            add(out->why, sizeof(out->why), "negotiated %s, not hybrid", g0[0] ? g0 : "no group");
+        }
+        add(out->why, sizeof(out->why),
+            "no process holding the socket could be read (another user's: run as root)");
         return;
     }
     const pqt_host_proc *owner = procs[0];
@@ -316,7 +332,7 @@ void pqt_host_judge(const pqt_host_proc *const *procs, size_t n, const pqt_host_
             set_fix(out, fix_for(daemon, 0));
             return;
         }
-        if (probe->ran && !probe->tls) {
+        if (probe->ran && !probe->tls && owner->maps_read) {
             out->verdict = PQT_VERDICT_NOT_TLS;
             add(out->why, sizeof(out->why),
                 "no TLS library mapped in the %zu process(es) holding "

@@ -502,8 +502,16 @@ static void test_verdict(void)
     CHECK(judge(&sshd, NULL, &plain, &v) == PQT_VERDICT_NOT_TLS, "verdict: plaintext");
     CHECK(judge(&sshd, NULL, &failed, &v) == PQT_VERDICT_NOT_TLS, "verdict: no TLS, no library");
     CHECK(judge(&sshd, NULL, &none, &v) == PQT_VERDICT_UNKNOWN, "verdict: nothing known");
+    sshd.maps_read = 0;
+    CHECK(judge(&sshd, NULL, &failed, &v) == PQT_VERDICT_UNKNOWN && strstr(v.why, "root") != NULL,
+          "verdict: maps unreadable is not not-tls (%s)", v.why);
     pqt_host_judge(NULL, 0, &x25519, &v);
-    CHECK(v.verdict == PQT_VERDICT_UNKNOWN, "verdict: no process");
+    CHECK(v.verdict == PQT_VERDICT_UNKNOWN && strstr(v.why, "run as root") != NULL,
+          "verdict: no process (%s)", v.why);
+    pqt_host_judge(NULL, 0, &hybrid, &v);
+    CHECK(v.verdict == PQT_VERDICT_HYBRID, "verdict: no process, but hybrid negotiated");
+    pqt_host_judge(NULL, 0, &plain, &v);
+    CHECK(v.verdict == PQT_VERDICT_NOT_TLS, "verdict: no process, plaintext");
     for (int i = 0; i < PQT_VERDICT_COUNT; i++) {
         CHECK(pqt_verdict_name(i) != NULL, "verdict name %d", i);
     }
