@@ -11,6 +11,8 @@
 #   nginx without OPENSSL_CONF                           provider-not-loaded
 #   haproxy, ssl-provider lines, curves with the hybrid  hybrid (no OPENSSL_CONF at all)
 #   haproxy, ssl-provider lines, no curves               provider-loaded-group-not-configured
+#   Apache, OPENSSL_CONF in envvars, SSLOpenSSLConfCmd   hybrid (parent and www-data children)
+#   Apache without it (and without the Groups line)      provider-not-loaded (envvars)
 #   dovecot with import_environment OPENSSL_CONF=...     hybrid (IMAP STARTTLS, IMAPS, POP3)
 #   dovecot without it (OPENSSL_CONF in the master only) provider-not-loaded (import_environment)
 #   postfix as documented (tls_config_file)              hybrid (SMTP STARTTLS, submission, smtps)
@@ -38,7 +40,8 @@
 # judges nothing it cannot read).
 #
 # Usage: doctor.sh PQTLS_SO NODE PQTLS_BIN RESULTS_DIR [PART...]
-#   (PART: nginx haproxy dovecot postfix postgresql slapd cnf user; default all)
+#   (PART: nginx haproxy apache dovecot postfix postgresql slapd cnf user;
+#   default all)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SERVICES_DIR="$HERE/../services"
@@ -48,7 +51,7 @@ svc_init doctor "$1" "$2" "$3" "$4"
 DOCTOR_RESULTS="$4"
 shift 4
 WANT=("$@")
-[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx haproxy dovecot postfix postgresql slapd cnf user)
+[ "${#WANT[@]}" -gt 0 ] || WANT=(nginx haproxy apache dovecot postfix postgresql slapd cnf user)
 wants() {
     local w
     for w in "${WANT[@]}"; do
@@ -173,6 +176,25 @@ EOF
     DOCTOR_PIDS+=("$HP_PID")
     doctor_expect "${SVC_PORTS[0]}" provider-loaded-group-not-configured 0x001d "$SYS_OPENSSL" yes \
         "curves X25519MLKEM768"
+fi
+
+# ---- Apache: OPENSSL_CONF from envvars, through apache2ctl ----
+if wants apache; then
+    # shellcheck source=../services/apache_lib.sh
+    . "$SERVICES_DIR/apache_lib.sh"
+    ap_setup apache-pqtls
+    ap_write_envvars pq >"$AP/envvars"
+    ap_start "$SVC_GROUPS"
+    DOCTOR_PIDS+=("$AP_PID")
+    note "apache $AP_VERSION (pqtls) pid $AP_PID on 127.0.0.1:$AP_PORT"
+    doctor_expect "$AP_PORT" hybrid 0x11ec "$SYS_OPENSSL" yes -
+    # Without the export (and without the Groups line, which would stop it).
+    ap_setup apache-plain
+    ap_write_envvars plain >"$AP/envvars"
+    ap_start ""
+    DOCTOR_PIDS+=("$AP_PID")
+    note "apache $AP_VERSION (plain) pid $AP_PID on 127.0.0.1:$AP_PORT"
+    doctor_expect "$AP_PORT" provider-not-loaded 0x001d "$SYS_OPENSSL" no "/etc/apache2/envvars"
 fi
 
 # ---- dovecot (root: it switches its login processes to other users) ----

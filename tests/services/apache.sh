@@ -22,76 +22,14 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 svc_init apache "$@"
-need_cmd apache2 apache2
-need_cmd apache2ctl apache2
-AP_VERSION="$(apache2 -v | sed -n 's|^Server version: Apache/\([0-9.]*\).*|\1|p')"
-MODS=/usr/lib/apache2/modules
-
-AP="$SVC_DIR/apache2"
-mkdir -p "$AP/htdocs" "$AP/logs" "$AP/run" "$AP/lock"
-printf 'hello from pqtls apache\n' >"$AP/htdocs/index.html"
-AP_ERR="$AP/logs/error.log"
-AP_ACCESS="$AP/logs/access.log"
-SVC_LOGS+=("$AP_ERR" "$AP/apache2ctl.log")
-
-# envvars as Debian's, everything under $AP; OPENSSL_CONF when $1 is "pq".
-write_envvars() {
-    cat <<EOF
-unset HOME
-export APACHE_RUN_USER=www-data
-export APACHE_RUN_GROUP=www-data
-export APACHE_PID_FILE=$AP/run/apache2.pid
-export APACHE_RUN_DIR=$AP/run
-export APACHE_LOCK_DIR=$AP/lock
-export APACHE_LOG_DIR=$AP/logs
-export LANG=C
-EOF
-    [ "$1" != pq ] || printf 'export OPENSSL_CONF=%s\n' "$OSSL_CNF"
-}
-
-write_conf() {
-    cat <<EOF
-ServerRoot $AP
-DefaultRuntimeDir \${APACHE_RUN_DIR}
-PidFile \${APACHE_PID_FILE}
-Mutex file:\${APACHE_LOCK_DIR} default
-ServerName localhost
-ErrorLog \${APACHE_LOG_DIR}/error.log
-LogLevel info
-LoadModule mpm_event_module $MODS/mod_mpm_event.so
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule ssl_module $MODS/mod_ssl.so
-User \${APACHE_RUN_USER}
-Group \${APACHE_RUN_GROUP}
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 4
-MaxRequestWorkers 4
-DocumentRoot $AP/htdocs
-<Directory $AP/htdocs>
-  Require all granted
-</Directory>
-LogFormat "%h \"%r\" %>s proto=%{SSL_PROTOCOL}x cipher=%{SSL_CIPHER}x" pq
-CustomLog \${APACHE_LOG_DIR}/access.log pq
-Listen 127.0.0.1:$1
-<VirtualHost 127.0.0.1:$1>
-  SSLEngine on
-  SSLCertificateFile $SVC_DIR/cert.pem
-  SSLCertificateKeyFile $SVC_DIR/key.pem
-  SSLProtocol -all +TLSv1.2 +TLSv1.3
-  SSLOpenSSLConfCmd Groups $SVC_GROUPS
-</VirtualHost>
-EOF
-}
-
-apachectl() {
-    APACHE_CONFDIR="$AP" apache2ctl "$@" >>"$AP/apache2ctl.log" 2>&1
-}
+# shellcheck source=apache_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apache_lib.sh"
+ap_setup apache2
 
 # Without OPENSSL_CONF: configtest passes, start fails and says why.
 svc_ports 1
-write_conf "${SVC_PORTS[0]}" >"$AP/apache2.conf"
-write_envvars plain >"$AP/envvars"
+ap_write_conf "${SVC_PORTS[0]}" "$SVC_GROUPS" >"$AP/apache2.conf"
+ap_write_envvars plain >"$AP/envvars"
 apachectl configtest || fail "apache2ctl configtest failed: $(tail -n 3 "$AP/apache2ctl.log")"
 grep -q 'Syntax OK' "$AP/apache2ctl.log" || fail "apache2ctl configtest did not say Syntax OK"
 note "ok: without OPENSSL_CONF in envvars: apache2ctl configtest says Syntax OK"
@@ -106,35 +44,9 @@ note "ok: without OPENSSL_CONF in envvars: apache2ctl start fails:"
 note "    error.log: $(grep -m1 -o "group 'X25519MLKEM768' cannot be set" "$AP_ERR")"
 
 # With it.
-write_envvars pq >"$AP/envvars"
-svc_track_pidfile "$AP/run/apache2.pid"
-AP_PID=
-for _ in 1 2 3 4 5 6; do
-    write_conf "${SVC_PORTS[0]}" >"$AP/apache2.conf"
-    : >"$AP_ERR"
-    rm -f "$AP/run/apache2.pid"
-    rc=0
-    apachectl start || rc=$?
-    pid=
-    for _ in $(seq 1 50); do
-        pid="$(cat "$AP/run/apache2.pid" 2>/dev/null)" || pid=
-        [ -z "$pid" ] || break
-        [ "$rc" -eq 0 ] || break
-        sleep 0.1
-    done
-    if [ -n "$pid" ]; then
-        svc_track "$pid"
-        if svc_wait_ports "$pid" "$AP_ERR" "${SVC_PORTS[0]}"; then
-            AP_PID=$pid
-            break
-        fi
-    fi
-    grep -q 'Address already in use' "$AP_ERR" "$AP/apache2ctl.log" ||
-        fail "apache did not start (apache2ctl status $rc)"
-    svc_ports 1
-done
-[ -n "$AP_PID" ] || fail "apache: no free port after 6 tries"
-PORT=${SVC_PORTS[0]}
+ap_write_envvars pq >"$AP/envvars"
+ap_start
+PORT=$AP_PORT
 note "apache $AP_VERSION pid $AP_PID on 127.0.0.1:$PORT"
 obs_capture "$PORT=https:direct"
 
