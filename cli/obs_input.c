@@ -153,6 +153,10 @@ int cli_obs_load_families(const char *cmd, const char *path, pqt_obs_families **
         cli_error(cmd, "cannot read --families '%s': %s", path, strerror(errno));
         return CLI_EXIT_IO;
     }
+    if (ret == PQT_ERR_LENGTH) {
+        cli_error(cmd, "--families '%s' is larger than 16 MiB; it cannot be a rules file", path);
+        return CLI_EXIT_USAGE;
+    }
     if (ret != 0) {
         cli_error(cmd,
                   "--families '%s' line %u: expected 'JA4 FAMILY' (JA4 is 36 characters "

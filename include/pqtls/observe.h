@@ -241,6 +241,11 @@ PQT_API PQT_MUST_CHECK int pqt_obs_families_new(pqt_obs_families **out);
  */
 PQT_API PQT_MUST_CHECK int pqt_obs_families_load(pqt_obs_families *f, const char *path,
                                                  unsigned *bad_line);
+/* The same from memory: len bytes of text (no NUL byte in them), at most
+ * PQT_OBS_FAMILIES_MAX (PQT_ERR_LENGTH beyond). */
+#define PQT_OBS_FAMILIES_MAX ((size_t)16 << 20)
+PQT_API PQT_MUST_CHECK int pqt_obs_families_load_text(pqt_obs_families *f, const char *text,
+                                                      size_t len, unsigned *bad_line);
 /* JA4 entries only: the family for a JA4, or "unknown". */
 PQT_API const char *pqt_obs_family(const pqt_obs_families *f, const char *ja4);
 

@@ -83,7 +83,14 @@ typedef struct {
 
 typedef struct {
     uint8_t is_ja4;
-    uint8_t library; /* pqt_obs_library; UNKNOWN on an old "JA4 FAMILY" line */
+    uint8_t library;     /* pqt_obs_library; UNKNOWN on an old "JA4 FAMILY" line */
+    uint8_t pattern_len; /* without the final '*' of a prefix */
+    uint8_t prefix;      /* the pattern ends in '*' */
+    /* Feature rules, a quick look before the conditions (from them):
+     * the GREASE answer a grease condition wants (-1: none asks) and the
+     * first cipher suite a ciphers-start or ciphers-exact wants (-1). */
+    int8_t want_grease;
+    int32_t want_first_cipher;
     char pattern[PQT_JA4_SIZE + 1];
     char family[FAMILY_MAX_NAME];
     size_t cond0, n_cond; /* feature rules: conditions[cond0 .. cond0 + n_cond) */
@@ -99,12 +106,18 @@ struct pqt_obs_families {
 };
 
 /* What a ClientHello says about its library, GREASE values left out
- * (RFC 8701: they are random per connection), lists cut at field_cap. */
+ * (RFC 8701: they are random per connection), lists cut at field_cap.
+ * Read lazily: a field is copied out of the hello when a condition first
+ * asks for it, so a hello the first conditions of every rule turn away
+ * (most unknown ones) costs a few comparisons per rule. */
 typedef struct {
-    uint16_t v[F_N][128];
+    const pqt_client_hello *ch;
+    unsigned have;        /* bit per F_*: v[] and n[] are filled in */
+    int grease;           /* -1: not looked at yet */
+    int32_t first_cipher; /* the first cipher suite that is not GREASE; -1 none, -2 not looked at */
+    int rsl;              /* record_size_limit value (RFC 8449), -1 when absent */
     size_t n[F_N];
-    int grease;
-    int rsl; /* record_size_limit value (RFC 8449), -1 when absent */
+    uint16_t v[F_N][128];
 } fam_features;
 
 /* ---- loading ------------------------------------------------------------ */
@@ -157,6 +170,14 @@ static int valid_pattern(const char *p)
         }
     }
     return p[n - 1] == '*' || n == PQT_JA4_LEN;
+}
+
+static void set_pattern(fam_entry *e, const char *pat)
+{
+    size_t n = strlen(pat); /* valid_pattern: 1 .. PQT_JA4_LEN + 1 */
+    snprintf(e->pattern, sizeof(e->pattern), "%s", pat);
+    e->prefix = pat[n - 1] == '*';
+    e->pattern_len = (uint8_t)(n - e->prefix);
 }
 
 static char *skip_space(char *p)
@@ -331,7 +352,7 @@ static int add_cond(pqt_obs_families *f, const fam_cond *c)
  * entry or the end. */
 static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_line)
 {
-    unsigned no = 0;
+    unsigned no = 0, rule_line = 0;
     fam_entry *rule = NULL; /* the feature rule whose conditions follow */
     char *line = text;
     int ret = 0;
@@ -355,7 +376,7 @@ static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_li
             int is_ja4 = key[0] == 'j';
             if (rule != NULL && rule->n_cond == 0) {
                 ret = PQT_ERR_SYNTAX; /* a rule without conditions would match everything */
-                no--;
+                no = rule_line;
                 break;
             }
             char *pat = is_ja4 ? word(&p) : NULL;
@@ -377,13 +398,16 @@ static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_li
             e->library = (uint8_t)l;
             e->is_ja4 = (uint8_t)is_ja4;
             if (is_ja4) {
-                snprintf(e->pattern, sizeof(e->pattern), "%s", pat);
+                set_pattern(e, pat);
                 f->n_ja4++;
                 rule = NULL;
             } else {
                 e->cond0 = f->n_c;
+                e->want_grease = -1;
+                e->want_first_cipher = -1;
                 f->n_rules++;
                 rule = e;
+                rule_line = no;
             }
             continue;
         }
@@ -391,7 +415,7 @@ static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_li
             /* The original format: "JA4 FAMILY", library from the features. */
             if (rule != NULL && rule->n_cond == 0) {
                 ret = PQT_ERR_SYNTAX;
-                no--;
+                no = rule_line;
                 break;
             }
             fam_entry tmp;
@@ -407,7 +431,7 @@ static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_li
             }
             *e = tmp;
             e->is_ja4 = 1;
-            snprintf(e->pattern, sizeof(e->pattern), "%s", key);
+            set_pattern(e, key);
             f->n_ja4++;
             rule = NULL;
             continue;
@@ -420,12 +444,19 @@ static int load_text(pqt_obs_families *f, char *text, int user, unsigned *bad_li
         if ((ret = add_cond(f, &c)) != 0) {
             break;
         }
+        if (c.kind == C_GREASE) {
+            rule->want_grease = (int8_t)(c.n != 0);
+        } else if (c.kind == C_LIST && c.field == F_CIPHERS &&
+                   (c.op == OP_START || c.op == OP_EXACT) && c.n > 0) {
+            rule->want_first_cipher = c.v[0];
+        }
         /* user rules were moved when inserted: the pointer stays valid
          * because no entry is added until the next rule line */
         rule->n_cond++;
     }
     if (ret == 0 && rule != NULL && rule->n_cond == 0) {
         ret = PQT_ERR_SYNTAX;
+        no = rule_line;
     }
     if (ret == PQT_ERR_SYNTAX && bad_line != NULL) {
         *bad_line = no;
@@ -460,6 +491,43 @@ int pqt_obs_families_new(pqt_obs_families **out)
     return 0;
 }
 
+int pqt_obs_families_load_text(pqt_obs_families *f, const char *text, size_t len,
+                               unsigned *bad_line)
+{
+    if (f == NULL || (text == NULL && len != 0)) {
+        return PQT_ERR_ARG;
+    }
+    if (bad_line != NULL) {
+        *bad_line = 0;
+    }
+    if (len > PQT_OBS_FAMILIES_MAX) {
+        return PQT_ERR_LENGTH; /* no rules file is 16 MB */
+    }
+    if (len > 0 && memchr(text, 0, len) != NULL) {
+        /* a NUL byte: not a text file; its line is the one it is on */
+        if (bad_line != NULL) {
+            const char *z = memchr(text, 0, len);
+            unsigned no = 1;
+            for (const char *q = text; q < z; q++) {
+                no += *q == '\n';
+            }
+            *bad_line = no;
+        }
+        return PQT_ERR_SYNTAX;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        return PQT_ERR_NOMEM;
+    }
+    if (len > 0) {
+        memcpy(copy, text, len);
+    }
+    copy[len] = 0;
+    int ret = load_text(f, copy, 1, bad_line);
+    free(copy);
+    return ret;
+}
+
 int pqt_obs_families_load(pqt_obs_families *f, const char *path, unsigned *bad_line)
 {
     if (f == NULL || path == NULL) {
@@ -476,9 +544,9 @@ int pqt_obs_families_load(pqt_obs_families *f, const char *path, unsigned *bad_l
     char *text = malloc(cap);
     int ret = text == NULL ? PQT_ERR_NOMEM : 0;
     while (ret == 0) {
-        if (cap - len < 2) {
-            if (cap >= ((size_t)16 << 20)) {
-                ret = PQT_ERR_LENGTH; /* no rules file is 16 MB */
+        if (len == cap) {
+            if (cap > PQT_OBS_FAMILIES_MAX) {
+                ret = PQT_ERR_LENGTH;
                 break;
             }
             char *t = realloc(text, cap * 2);
@@ -489,7 +557,7 @@ int pqt_obs_families_load(pqt_obs_families *f, const char *path, unsigned *bad_l
             text = t;
             cap *= 2;
         }
-        size_t got = fread(text + len, 1, cap - len - 1, in);
+        size_t got = fread(text + len, 1, cap - len, in);
         len += got;
         if (got == 0) {
             if (ferror(in)) {
@@ -500,15 +568,7 @@ int pqt_obs_families_load(pqt_obs_families *f, const char *path, unsigned *bad_l
     }
     fclose(in);
     if (ret == 0) {
-        text[len] = 0;
-        if (memchr(text, 0, len) != NULL) {
-            ret = PQT_ERR_SYNTAX; /* a NUL byte: not a text file */
-            if (bad_line != NULL) {
-                *bad_line = 1;
-            }
-        } else {
-            ret = load_text(f, text, 1, bad_line);
-        }
+        ret = pqt_obs_families_load_text(f, text, len, bad_line);
     }
     free(text);
     return ret;
@@ -527,36 +587,51 @@ static void u16_list(fam_features *x, int field, const uint8_t *raw, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint16_t v = pqt_u16_at(raw, i);
-        if (pqt_tls_is_grease(v)) {
-            x->grease = 1;
-        } else {
+        if (!pqt_tls_is_grease(v)) {
             put(x, field, v);
         }
     }
 }
 
-/* The features of a hello; extension bodies that do not parse are left
- * out (the hello parser does not look inside these). */
-static void features(const pqt_client_hello *ch, fam_features *x)
+static int raw_has_grease(const uint8_t *raw, size_t n)
 {
-    memset(x->n, 0, sizeof(x->n));
-    x->grease = 0;
-    x->rsl = -1;
-    u16_list(x, F_CIPHERS, ch->cipher_suites, ch->n_cipher_suites);
-    u16_list(x, F_GROUPS, ch->groups, ch->n_groups);
-    u16_list(x, F_SIGALGS, ch->sig_algs, ch->n_sig_algs);
-    u16_list(x, F_VERSIONS, ch->versions, ch->n_versions);
-    for (size_t i = 0; i < ch->n_key_shares; i++) {
-        if (pqt_tls_is_grease(ch->key_shares[i].group)) {
-            x->grease = 1;
-        } else {
-            put(x, F_SHARES, ch->key_shares[i].group);
+    for (size_t i = 0; i < n; i++) {
+        if (pqt_tls_is_grease(pqt_u16_at(raw, i))) {
+            return 1;
         }
     }
+    return 0;
+}
+
+/* GREASE anywhere it may appear: cipher suites, extensions, groups, key
+ * shares (RFC 8701 §3), first found first. */
+static int has_grease(const pqt_client_hello *ch)
+{
+    if (raw_has_grease(ch->cipher_suites, ch->n_cipher_suites)) {
+        return 1;
+    }
+    for (size_t i = 0; i < ch->n_ext; i++) {
+        if (pqt_tls_is_grease(ch->ext[i].type)) {
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < ch->n_key_shares; i++) {
+        if (pqt_tls_is_grease(ch->key_shares[i].group)) {
+            return 1;
+        }
+    }
+    return raw_has_grease(ch->groups, ch->n_groups);
+}
+
+/* The extension types and what is read from inside extensions (one pass);
+ * bodies that do not parse are left out (the hello parser does not look
+ * inside these). */
+static void ext_fields(fam_features *x)
+{
+    const pqt_client_hello *ch = x->ch;
     for (size_t i = 0; i < ch->n_ext; i++) {
         const pqt_tls_extension *e = &ch->ext[i];
         if (pqt_tls_is_grease(e->type)) {
-            x->grease = 1;
             continue;
         }
         put(x, F_EXT, e->type);
@@ -590,6 +665,51 @@ static void features(const pqt_client_hello *ch, fam_features *x)
             }
         }
     }
+    x->have |= 1u << F_EXT | 1u << F_COMPRESS | 1u << F_PSK;
+}
+
+/* Fill in one field if no condition asked for it before. */
+static void need(fam_features *x, int field)
+{
+    if (x->have & (1u << field)) {
+        return;
+    }
+    const pqt_client_hello *ch = x->ch;
+    switch (field) {
+    case F_CIPHERS:
+        u16_list(x, field, ch->cipher_suites, ch->n_cipher_suites);
+        break;
+    case F_GROUPS:
+        u16_list(x, field, ch->groups, ch->n_groups);
+        break;
+    case F_SIGALGS:
+        u16_list(x, field, ch->sig_algs, ch->n_sig_algs);
+        break;
+    case F_VERSIONS:
+        u16_list(x, field, ch->versions, ch->n_versions);
+        break;
+    case F_SHARES:
+        for (size_t i = 0; i < ch->n_key_shares; i++) {
+            if (!pqt_tls_is_grease(ch->key_shares[i].group)) {
+                put(x, F_SHARES, ch->key_shares[i].group);
+            }
+        }
+        break;
+    default: /* F_EXT, F_COMPRESS, F_PSK */
+        ext_fields(x);
+        break;
+    }
+    x->have |= 1u << field;
+}
+
+static void features_init(const pqt_client_hello *ch, fam_features *x)
+{
+    x->ch = ch;
+    x->have = 0;
+    x->grease = -1;
+    x->first_cipher = -2;
+    x->rsl = -1;
+    memset(x->n, 0, sizeof(x->n));
 }
 
 static int find(const uint16_t *list, size_t n, uint16_t v)
@@ -602,14 +722,35 @@ static int find(const uint16_t *list, size_t n, uint16_t v)
     return -1;
 }
 
-static int cond_holds(const fam_cond *c, const fam_features *x)
+static int cond_holds(const fam_cond *c, fam_features *x)
 {
     if (c->kind == C_GREASE) {
+        if (x->grease < 0) {
+            x->grease = has_grease(x->ch);
+        }
         return x->grease == (c->n != 0);
     }
     if (c->kind == C_RSL) {
+        need(x, F_EXT);
         return c->n == 0 ? x->rsl < 0 : c->n == 2 ? x->rsl >= 0 : x->rsl == c->v[0];
     }
+    if (c->op == OP_START && c->field == F_CIPHERS && !(x->have & (1u << F_CIPHERS))) {
+        /* the usual first list condition: compared on the wire's list,
+         * GREASE skipped, as far as it goes, without copying the list */
+        const pqt_client_hello *ch = x->ch;
+        size_t k = 0;
+        for (size_t i = 0; i < ch->n_cipher_suites && k < c->n; i++) {
+            uint16_t v = pqt_u16_at(ch->cipher_suites, i);
+            if (pqt_tls_is_grease(v)) {
+                continue;
+            }
+            if (v != c->v[k++]) {
+                return 0;
+            }
+        }
+        return k == c->n;
+    }
+    need(x, c->field);
     const uint16_t *l = x->v[c->field];
     size_t n = x->n[c->field];
     switch (c->op) {
@@ -653,17 +794,51 @@ static int cond_holds(const fam_cond *c, const fam_features *x)
     }
 }
 
-static int ja4_matches(const char *p, const char *ja4)
+/* ja4 is "" or PQT_JA4_LEN characters (pqt_ja4). */
+static int ja4_matches(const fam_entry *e, const char *ja4)
 {
-    size_t n = strlen(p);
-    return p[n - 1] == '*' ? strncmp(p, ja4, n - 1) == 0 : strcmp(p, ja4) == 0;
+    if (e->pattern[0] != ja4[0]) {
+        return 0; /* the usual case, decided by the first character */
+    }
+    return e->prefix ? strncmp(e->pattern, ja4, e->pattern_len) == 0 : strcmp(e->pattern, ja4) == 0;
 }
 
-static const fam_entry *first_rule(const pqt_obs_families *f, const fam_features *x)
+/* The quick look: 0 when the rule cannot match (its conditions would say
+ * the same, only later). */
+static int may_match(const fam_entry *e, fam_features *x)
+{
+    if (e->want_first_cipher >= 0) {
+        if (x->first_cipher == -2) {
+            const pqt_client_hello *ch = x->ch;
+            x->first_cipher = -1;
+            for (size_t i = 0; i < ch->n_cipher_suites; i++) {
+                uint16_t v = pqt_u16_at(ch->cipher_suites, i);
+                if (!pqt_tls_is_grease(v)) {
+                    x->first_cipher = v;
+                    break;
+                }
+            }
+        }
+        if (x->first_cipher != e->want_first_cipher) {
+            return 0;
+        }
+    }
+    if (e->want_grease >= 0) {
+        if (x->grease < 0) {
+            x->grease = has_grease(x->ch);
+        }
+        if (x->grease != e->want_grease) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const fam_entry *first_rule(const pqt_obs_families *f, fam_features *x)
 {
     for (size_t i = 0; i < f->n; i++) {
         const fam_entry *e = &f->e[i];
-        if (e->is_ja4) {
+        if (e->is_ja4 || !may_match(e, x)) {
             continue;
         }
         size_t k = 0;
@@ -687,19 +862,18 @@ void pqt_obs_family_classify(const pqt_obs_families *f, const pqt_client_hello *
         return;
     }
     fam_features x;
-    int have_x = 0;
+    features_init(ch, &x);
     const fam_entry *hit = NULL;
     for (size_t i = 0; i < f->n && hit == NULL; i++) {
         const fam_entry *e = &f->e[i];
         if (e->is_ja4) {
-            if (ja4 != NULL && ja4[0] != 0 && ja4_matches(e->pattern, ja4)) {
+            if (ja4 != NULL && ja4[0] != 0 && ja4_matches(e, ja4)) {
                 hit = e;
             }
             continue;
         }
-        if (!have_x) {
-            features(ch, &x);
-            have_x = 1;
+        if (!may_match(e, &x)) {
+            continue;
         }
         size_t k = 0;
         while (k < e->n_cond && cond_holds(&f->c[e->cond0 + k], &x)) {
@@ -717,7 +891,6 @@ void pqt_obs_family_classify(const pqt_obs_families *f, const pqt_client_hello *
     out->basis = hit->is_ja4 ? PQT_OBS_BASIS_JA4 : PQT_OBS_BASIS_FEATURES;
     if (hit->is_ja4 && hit->library == PQT_OBS_LIB_UNKNOWN) {
         /* a "JA4 FAMILY" line names no library: the features may */
-        features(ch, &x);
         const fam_entry *r = first_rule(f, &x);
         if (r != NULL) {
             out->library = (pqt_obs_library)r->library;
@@ -731,7 +904,7 @@ const char *pqt_obs_family(const pqt_obs_families *f, const char *ja4)
         return "unknown";
     }
     for (size_t i = 0; i < f->n; i++) {
-        if (f->e[i].is_ja4 && ja4_matches(f->e[i].pattern, ja4)) {
+        if (f->e[i].is_ja4 && ja4_matches(&f->e[i], ja4)) {
             return f->e[i].family;
         }
     }

@@ -20,7 +20,8 @@
  * to zero and the memory to the fixed part; the memory limit holds; every
  * eviction is counted and its record says evicted; every record names an
  * application protocol and how it was found (the tight run also maps the
- * server port with --app-port's table). The input's two halves are also
+ * server port with --app-port's table); every hello gets a client library
+ * from the built-in family rules. The input's two halves are also
  * given to the preamble classifier directly, as a client's and a server's
  * cleartext.
  */
@@ -45,6 +46,9 @@ static void on_hs(const pqt_obs_handshake *hs, void *arg)
     FUZZ_CHECK((unsigned)hs->app_protocol < PQT_OBS_N_APPS);
     FUZZ_CHECK((hs->app_protocol == PQT_OBS_APP_UNKNOWN) ==
                (hs->app_source == PQT_OBS_APP_BY_NONE));
+    /* every hello is classified by the built-in rules; no hello, no basis */
+    FUZZ_CHECK((unsigned)hs->client_library < PQT_OBS_N_LIBRARIES && hs->client_family != NULL);
+    FUZZ_CHECK(hs->has_ch || hs->family_basis == PQT_OBS_BASIS_NONE);
     pqt_obs_agg_add(agg, hs);
 }
 
@@ -107,20 +111,22 @@ static void run(const uint8_t *data, size_t size, const pqt_obs_config *base)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static size_t tight_memory;
+    static pqt_obs_families *families; /* the built-in client family rules */
     if (devnull == NULL) {
         devnull = fopen("/dev/null", "w");
         FUZZ_CHECK(devnull != NULL);
+        FUZZ_CHECK(pqt_obs_families_new(&families) == 0);
     }
     uint16_t port = 1;
     pqt_obs_app_protocol app =
         pqt_obs_app_from_preamble(data, size / 2, data + size / 2, size - size / 2, &port);
     FUZZ_CHECK((unsigned)app < PQT_OBS_N_APPS && (app == PQT_OBS_APP_UNKNOWN || port == 0));
 
-    pqt_obs_config roomy = {.max_buffer_bytes = 1 << 15};
+    pqt_obs_config roomy = {.max_buffer_bytes = 1 << 15, .families = families};
     run(data, size, &roomy);
 
     static const pqt_obs_app_port ports[] = {{443, PQT_OBS_APP_IMAP}};
-    pqt_obs_config tight = {.max_flows = 8, .max_buffer_bytes = 16u << 10};
+    pqt_obs_config tight = {.max_flows = 8, .max_buffer_bytes = 16u << 10, .families = families};
     tight.app_ports = ports;
     tight.n_app_ports = 1;
     if (tight_memory == 0) {

@@ -291,6 +291,8 @@ static void test_user_files(void)
         {"rule openssl\n    grease no\n", 1},               /* no family */
         {"rule openssl X\nrule nss Y\n    grease no\n", 1}, /* X has no condition */
         {"rule openssl X\n", 1},
+        {"rule openssl X\n\n# c\nrule nss Y\n    grease no\n", 1}, /* the rule's line */
+        {"ja4 t13d1516h2_8daaf6152771_e5627efa2ab1 nss A\nrule nss Y\n# c\n", 2},
         {"    grease no\n", 1}, /* outside a rule */
         {"ja4 t13d1516h2_8daaf6152771_e5627efa2ab1 nss\n", 1},
         {"ja4 t13d1516h2 nss Short\n", 1},
