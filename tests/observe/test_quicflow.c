@@ -6,7 +6,8 @@
  * with the ServerHello coalesced with a Handshake packet, and the client's
  * Handshake packet (completed); a CONNECTION_CLOSE with a TLS alert; a
  * Version Negotiation answer; silence; a Retry after which the keys
- * change; QUIC v2; a new connection on the same addresses and ports; UDP
+ * change; a HelloRetryRequest and the second ClientHello; QUIC v2; a new
+ * connection on the same addresses and ports; UDP
  * that is not QUIC (no flow, no record). Then hostile input: endless
  * Initials from ever new ports and endless CRYPTO data in one flow, under
  * a small memory limit, which holds by the observer's own accounting.
@@ -330,6 +331,74 @@ static void test_retry(void)
     pqt_obs_free(o);
 }
 
+/* A HelloRetryRequest in the server's Initial (RFC 8446 §4.1.4; the same
+ * ServerHello layout with the fixed random), the client's second
+ * ClientHello after the first in its CRYPTO stream, then the ServerHello
+ * after the HRR in the server's. */
+static void test_hrr(void)
+{
+    static const uint8_t hrr_random[32] = {0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11,
+                                           0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+                                           0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E,
+                                           0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C};
+    uint8_t hrr[128], f[1500];
+    size_t n = 0;
+    hrr[n++] = 2; /* ServerHello */
+    hrr[n++] = 0;
+    hrr[n++] = 0;
+    hrr[n++] = 0; /* length, below */
+    put16(hrr + n, 0x0303);
+    n += 2;
+    memcpy(hrr + n, hrr_random, 32);
+    n += 32;
+    hrr[n++] = 0; /* session id */
+    put16(hrr + n, 0x1301);
+    n += 2;
+    hrr[n++] = 0;
+    put16(hrr + n, 12);
+    n += 2;
+    put16(hrr + n, 43); /* supported_versions: TLS 1.3 */
+    put16(hrr + n + 2, 2);
+    put16(hrr + n + 4, 0x0304);
+    n += 6;
+    put16(hrr + n, 51); /* key_share: the group asked for */
+    put16(hrr + n + 2, 2);
+    put16(hrr + n + 4, PQT_GROUP_X25519MLKEM768);
+    n += 6;
+    hrr[3] = (uint8_t)(n - 4);
+    sink s;
+    pqt_quic_keys ck, sk;
+    uint64_t t = 1;
+    pqt_obs *o = observer(&s, 0);
+    CHECK(pqt_quic_initial_keys(PQT_QUIC_V1, DCID, 8, &ck, &sk) == 0);
+    if (o == NULL) {
+        return;
+    }
+    client_flight(o, PQT_QUIC_V1, 11, &t, DCID, &ck);
+    size_t k = crypto_frame(f, 0, hrr, n);
+    server_initial(o, PQT_QUIC_V1, 11, &t, &sk, f, k, 0);
+    /* The second ClientHello at the stream offset after the first. */
+    dgram d = {{0}, 0};
+    k = crypto_frame(f, ch_len, ch, 1100);
+    add_packet(&d, PQT_QUIC_V1, 0, &ck, SCID, 8, CCID, 4, 2, f, k, 1180);
+    pqt_packet p = udp(1, 11, &d);
+    pqt_obs_segment(o, t++, &p);
+    d.n = 0;
+    k = crypto_frame(f, ch_len + 1100, ch + 1100, ch_len - 1100);
+    add_packet(&d, PQT_QUIC_V1, 0, &ck, SCID, 8, CCID, 4, 3, f, k, 1180);
+    p = udp(1, 11, &d);
+    pqt_obs_segment(o, t++, &p);
+    k = crypto_frame(f, n, sh, sh_len);
+    server_initial(o, PQT_QUIC_V1, 11, &t, &sk, f, k, 0);
+    client_handshake(o, PQT_QUIC_V1, 11, &t);
+    CHECK(s.n == 1 && s.last.outcome == PQT_OBS_COMPLETED);
+    CHECK(s.last.hrr && s.last.hrr_group == PQT_GROUP_X25519MLKEM768);
+    CHECK(s.last.n_retry_key_share == 1 && s.last.retry_key_share[0] == PQT_GROUP_X25519MLKEM768);
+    CHECK(s.last.has_sh && s.last.group == PQT_GROUP_X25519MLKEM768);
+    CHECK(s.last.quic_initials == 2); /* the first hello's packets */
+    pqt_obs_free(o);
+}
+
 static void test_not_quic(void)
 {
     sink s;
@@ -425,6 +494,7 @@ int main(void)
     test_handshake(PQT_QUIC_V2);
     test_endings();
     test_retry();
+    test_hrr();
     test_not_quic();
     test_endless();
     pqt_quic_opener_free(op);
