@@ -329,8 +329,7 @@ static int hp_mask(pqt_quic_opener *op, const uint8_t hp[16], const uint8_t samp
             op->ecb_keyed = op->ecb_ready = 0;
             return PQT_ERR_CRYPTO_LIB;
         }
-        op->ecb_ready = 1;
-        EVP_CIPHER_CTX_set_padding(op->ecb, 0);
+        op->ecb_ready = 1; /* one whole block per call: padding never applies */
         memcpy(op->ecb_key, hp, 16);
         op->ecb_keyed = 1;
     }
