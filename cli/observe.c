@@ -109,6 +109,8 @@ void cli_help_observe(FILE *out)
           "  pqtls observe x.pcap | jq -c '{client_library, client_family, family_basis}'\n"
           "  pqtls observe --families ./our-clients.rules x.pcap\n"
           "  tcpdump -i eth0 -w - 'tcp port 443' | pqtls observe -\n"
+          "  pqtls observe -i eth0 'tcp port 443 or udp port 443'   # TLS and QUIC\n"
+          "  pqtls observe x.pcap | jq -c 'select(.transport == \"quic\") | {sni, ja4, quic}'\n"
           "  pqtls observe -i lo 'tcp port 443' --metrics-listen 127.0.0.1:9464\n"
           "  pqtls observe --format prom -o /var/lib/node_exporter/pqtls.prom x.pcap\n"
           "\n"
