@@ -1377,8 +1377,16 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
     }
     obs_flow *f = flow_find(o, p, &side, &hash);
     int parsed = pqt_quic_parse_header(p->payload, p->payload_len, &h) == 0;
-    if (f != NULL && f->state != FLOW_ACTIVE && parsed && quic_new_connection(f, side, &h)) {
-        flow_remove(o, f); /* a new connection on reused addresses and ports */
+    if (f != NULL && parsed && quic_new_connection(f, side, &h) && h.dcid_len >= 8 &&
+        p->payload_len >= 1200) {
+        /* A new connection on the addresses and ports of an earlier one:
+         * the client gave up on that one (settled as if it had gone idle:
+         * no_answer when the server never spoke) and started again. */
+        if (f->state == FLOW_ACTIVE) {
+            o->cur = f;
+            settle(o, f, PQT_OBS_TIMEOUT);
+        }
+        flow_remove(o, f);
         f = NULL;
     }
     if (f == NULL) {

@@ -279,8 +279,16 @@ static void test_endings(void)
     o = observer(&s, 0);
     if (o != NULL) {
         client_flight(o, PQT_QUIC_V1, 3, &t, DCID, &ck);
-        pqt_obs_finish(o);
+        /* The client starts again from the same port with a new DCID:
+         * the first attempt is reported (no_answer), the second read. */
+        uint8_t dcid2[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+        pqt_quic_keys ck2, sk2;
+        CHECK(pqt_quic_initial_keys(PQT_QUIC_V1, dcid2, 8, &ck2, &sk2) == 0);
+        client_flight(o, PQT_QUIC_V1, 3, &t, dcid2, &ck2);
         CHECK(s.n == 1 && s.last.outcome == PQT_OBS_NO_ANSWER && s.last.quic_datagrams == 2);
+        pqt_obs_finish(o);
+        CHECK(s.n == 2 && s.last.outcome == PQT_OBS_NO_ANSWER && s.last.has_ch);
+        CHECK(pqt_obs_get_stats(o)->quic_undecryptable == 0);
         pqt_obs_free(o);
     }
 }
