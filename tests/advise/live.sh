@@ -54,6 +54,7 @@ trap 'exit 143' TERM INT HUP
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$DIR/key.pem" -out "$DIR/cert.pem" -days 2 -subj /CN=localhost \
     >"$DIR/req.log" 2>&1 || fail "openssl req could not make a test certificate"
+: >"$DIR/s_server.log" # exists before the loop below reads it
 timeout -k 5 60 openssl s_server -accept 127.0.0.1:0 -www -cert "$DIR/cert.pem" \
     -key "$DIR/key.pem" -groups x25519:secp256r1 -tls1_3 >"$DIR/s_server.log" 2>&1 </dev/null &
 PIDS+=($!)
@@ -65,6 +66,9 @@ for _ in $(seq 1 100); do
 done
 [ -n "$PORT" ] || fail "s_server printed no ACCEPT line within 10 s"
 
+# Packet sockets open now: both captures must add theirs before the first
+# handshake (a busy machine may take a while to start them).
+base=$(wc -l </proc/net/packet)
 timeout -k 5 40 "$PQTLS" advise -i lo --duration 8 -o "$DIR/advise.jsonl" "tcp port $PORT" \
     2>"$DIR/advise.err" &
 ADV=$!
@@ -73,7 +77,11 @@ timeout -k 5 40 "$PQTLS" observe -q -i lo --duration 8 -o "$DIR/observe.jsonl" \
     "tcp port $PORT" 2>"$DIR/observe.err" &
 OBS=$!
 PIDS+=("$OBS")
-sleep 2 # both capture before the first SYN
+for _ in $(seq 1 100); do
+    [ "$(wc -l </proc/net/packet)" -lt $((base + 2)) ] || break
+    sleep 0.1
+done
+sleep 0.5 # both capture before the first SYN
 if grep -qiE 'permission|not permitted|operation not' "$DIR/advise.err"; then
     fail "pqtls advise cannot capture on lo: $(head -n 2 "$DIR/advise.err"); this test needs root or CAP_NET_RAW (CI runs it as root)"
 fi

@@ -264,6 +264,10 @@ expect_http_200() {
 start_s_server() {
     local name="$1" groups="$2" log="$DEPLOY_DIR/$1.log" i
     DEPLOY_LOGS+=("$log")
+    # Made before the server starts: the loop below reads it at once, and
+    # the background redirection may not have created it yet (sed would
+    # fail on a missing file and set -e end the test).
+    : >"$log"
     OPENSSL_CONF="$OSSL_CNF" openssl s_server -accept 127.0.0.1:0 -www \
         -cert "$DEPLOY_DIR/cert.pem" -key "$DEPLOY_DIR/key.pem" \
         -groups "$groups" -tls1_3 >"$log" 2>&1 </dev/null &
