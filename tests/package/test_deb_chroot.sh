@@ -314,7 +314,8 @@ pc_flags="$("${PC[@]}" --cflags --libs pqtls 2>&1)" || fail "pkg-config --cflags
 # shellcheck disable=SC2086 # a word list from pkg-config
 cc -std=c11 -Wall -Wextra -Werror -o "$WORK/devprog" "$HERE/devprog.c" $pc_flags \
     >"$WORK/devprog.log" 2>&1 || fail "building against libpqtls-dev failed: $(cat "$WORK/devprog.log")"
-"$WORK/devprog" || fail "the program built against libpqtls-dev failed"
+"$WORK/devprog" "$WORK/devprog-store.db" || fail "the program built against libpqtls-dev failed"
+[ -s "$WORK/devprog-store.db" ] || fail "devprog reported a store but $WORK/devprog-store.db is empty"
 note "libpqtls-dev: pkg-config pqtls $pc_version: ${pc_flags//$ROOT/}"
 
 # Test tools, installed after the check above so that they could not have

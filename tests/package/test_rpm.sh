@@ -108,9 +108,16 @@ for h in "$SRC"/include/pqtls/*.h; do
 done
 n="$(grep -c '^/usr/include/pqtls/.*\.h$' "$WORK/pqtls-devel.files")"
 [ "$n" -eq "$(find "$SRC/include/pqtls" -name '*.h' | wc -l)" ] || fail "pqtls-devel has $n headers, the tree has a different number"
-for l in common crypto tls net report mask scan observe store; do
-    has pqtls-devel "/usr/lib64/libpqtls_$l.a"
+# The libraries CMakeLists.txt installs (PQT_INSTALL_LAYERS), and only those.
+libs_txt="$(dirname "$MAN_DIR")/packaging-libs.txt"
+[ -f "$libs_txt" ] || fail "$libs_txt is missing (configure the build first)"
+read -r -a libs < <(sed -n 's/^install //p' "$libs_txt")
+[ "${#libs[@]}" -gt 0 ] || fail "no install line in $libs_txt"
+for l in "${libs[@]}"; do
+    has pqtls-devel "/usr/lib64/lib$l.a"
 done
+n="$(grep -c '^/usr/lib64/libpqtls_.*\.a$' "$WORK/pqtls-devel.files")"
+[ "$n" -eq "${#libs[@]}" ] || fail "pqtls-devel has $n static libraries, CMakeLists.txt installs ${#libs[@]}"
 has pqtls-devel /usr/lib64/pkgconfig/pqtls.pc
 lacks pqtls-devel '^/usr/lib/x86_64-linux-gnu|\.so$'
 rpm -qp --provides "${RPM[pqtls-devel]}" 2>/dev/null | grep -qx "pkgconfig(pqtls) = $VERSION" ||
