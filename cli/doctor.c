@@ -892,7 +892,10 @@ int cli_cmd_doctor(int argc, char **argv)
             goto cleanup;
         }
     }
-    wake_children(&s, &pc);
+    /* --no-probe promises no connection at all: no wake-up either. */
+    if (!a.no_probe) {
+        wake_children(&s, &pc);
+    }
 
     int not_hybrid = 0;
     if (!a.jsonl) {
