@@ -372,7 +372,10 @@ if in_root timeout 10 openssl s_server -accept 127.0.0.1:0 -naccept 1 -cert /tmp
     fail "s_server accepted -groups X25519MLKEM768 without the provider"
 fi
 # -www: the server answers every connection and does not quit when its
-# stdin ends; port 0: the kernel picks a free one, s_server prints it.
+# stdin ends; port 0: the kernel picks a free one, s_server prints it. The
+# log exists before the loop reads it (the redirection of a background job
+# may come later).
+: >"$WORK/s_server.log"
 "${IN_ROOT[@]}" OPENSSL_CONF=$CNF openssl s_server -accept 127.0.0.1:0 -www \
     -cert /tmp/cert.pem -key /tmp/key.pem -tls1_3 -groups X25519MLKEM768 \
     </dev/null >"$WORK/s_server.log" 2>&1 &
