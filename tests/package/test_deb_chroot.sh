@@ -18,7 +18,10 @@
 #             ./openssl-provider-pqtls_*.deb ./libpqtls-dev_*.deb` inside:
 #             the declared dependencies come from the mirror, and every
 #             package apt added must be in their dependency closure;
-# 4. use      `pqtls --version`, the bash completion, `man -l` of the pages,
+# 4. files   (phases "files", "tools", "openssl") `pqtls --version`, ldd of
+#             the command and the module, the bash completion, a program
+#             built with `pkg-config pqtls` from the chroot (devprog.c);
+#             then openssl and man-db as test tools: `man -l` of every page,
 #             `openssl list -providers` with /etc/ssl/openssl-pqtls.cnf (and
 #             without it: no pqtls, the system openssl.cnf is untouched), an
 #             `openssl s_server` / `s_client` pair on 127.0.0.1 whose
@@ -28,9 +31,10 @@
 #             X25519 must be refused by that server;
 # 5. remove   `apt-get remove`: the files are gone, the conffile stays;
 # 6. purge    `apt-get purge`: the conffile is gone too and no file of the
-#             packages remains; then `apt-get autoremove --purge` of what
-#             apt pulled in, and the file list of the whole chroot must
-#             equal the one taken before the install.
+#             packages remains; then `apt-get purge` of every package apt
+#             added for them and for the test tools, and the installed
+#             packages and the file list of the whole chroot must equal
+#             those taken before the install.
 #
 # Prints how long each phase took. Needs root (chroot, mount), debootstrap,
 # and the mirror. Exit 77 (CTest: skipped) when not root.
