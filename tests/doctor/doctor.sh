@@ -289,6 +289,7 @@ if wants cnf; then
     cnf_server() {
         local name="$1" log="$CN/$1.log" pid port=""
         SVC_LOGS+=("$log")
+        : >"$log" # exists before the loop below reads it
         OPENSSL_CONF="$CN/$name.cnf" openssl s_server -accept 127.0.0.1:0 -www -tls1_3 \
             -cert "$SVC_DIR/cert.pem" -key "$SVC_DIR/key.pem" -groups X25519:prime256v1 \
             >"$log" 2>&1 </dev/null &
@@ -349,6 +350,7 @@ if wants user; then
     AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
     ulog="$SVC_DIR/nobody-s_server.log"
     SVC_LOGS+=("$ulog")
+    : >"$ulog" # exists before the loop below reads it
     OPENSSL_CONF="$OSSL_CNF" "${AS_NOBODY[@]}" openssl s_server -accept 127.0.0.1:0 -www \
         -tls1_3 -cert "$SVC_DIR/cert.pem" -key "$SVC_DIR/key.pem" -groups "$SVC_GROUPS" \
         >"$ulog" 2>&1 </dev/null &
