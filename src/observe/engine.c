@@ -96,6 +96,7 @@ typedef struct {
     size_t walked[2]; /* CRYPTO stream bytes handed on as messages */
     unsigned initials[2], datagrams[2];
     uint8_t server_sent, handshake_seen[2], done_walking[2];
+    uint8_t unknown; /* a version without known Initial keys: only a VN is news */
 } obs_quic;
 
 typedef struct obs_flow {
@@ -612,6 +613,14 @@ static void settle(pqt_obs *o, obs_flow *f, pqt_obs_outcome why)
         if (f->sh_seen) {
             o->st.server_only++;
         }
+        f->state = FLOW_DONE;
+        stop_parsing(o, f);
+        return;
+    }
+    if (f->q != NULL && f->q->unknown) {
+        /* A version we cannot read that the server did not negotiate
+         * away: nothing to report (it may not even have been QUIC). */
+        o->st.flows--;
         f->state = FLOW_DONE;
         stop_parsing(o, f);
         return;
@@ -1297,8 +1306,10 @@ static void quic_datagram(pqt_obs *o, obs_flow *f, int side, const uint8_t *p, s
         }
         switch (h.type) {
         case PQT_QUIC_PKT_VN:
-            /* RFC 9000 §6.2: only before any other packet from the server. */
-            if (!from_client && !q->server_sent) {
+            /* RFC 9000 §6.2: only before any other packet from the server;
+             * §17.2.1: its Source Connection ID is the client's DCID. */
+            if (!from_client && !q->server_sent && h.scid_len == q->odcid_len &&
+                memcmp(h.scid, q->odcid, h.scid_len) == 0) {
                 q->server_sent = 1;
                 emit(o, f, PQT_OBS_VERSION_NEGOTIATION);
             }
@@ -1390,7 +1401,11 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         f = NULL;
     }
     if (f == NULL) {
-        if (!parsed || h.type != PQT_QUIC_PKT_INITIAL || h.dcid_len < 8 || p->payload_len < 1200) {
+        /* A client's first Initial, or the same under a version we have
+         * no keys for: kept to see whether the server negotiates it away. */
+        int unknown = parsed && h.type == PQT_QUIC_PKT_UNKNOWN;
+        if (!parsed || (h.type != PQT_QUIC_PKT_INITIAL && !unknown) || h.dcid_len < 8 ||
+            p->payload_len < 1200) {
             o->st.not_tcp++;
             return;
         }
@@ -1419,7 +1434,8 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         }
         obs_quic *q = f->q;
         if (q == NULL || f->hs == NULL ||
-            pqt_quic_initial_keys(h.version, h.dcid, h.dcid_len, &q->keys[0], &q->keys[1]) != 0) {
+            (!unknown &&
+             pqt_quic_initial_keys(h.version, h.dcid, h.dcid_len, &q->keys[0], &q->keys[1]) != 0)) {
             flow_remove(o, f);
             o->st.reassembly_budget_giveups++;
             return;
@@ -1427,6 +1443,7 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
         f->hs->ts_us = ts_us;
         f->ch_started = 1;
         q->version = h.version;
+        q->unknown = (uint8_t)unknown;
         q->odcid_len = q->kcid_len = h.dcid_len;
         memcpy(q->odcid, h.dcid, h.dcid_len);
         memcpy(q->kcid, h.dcid, h.dcid_len);
@@ -1449,7 +1466,8 @@ static void obs_datagram(pqt_obs *o, uint64_t ts_us, const pqt_packet *p)
     }
     unsigned before = f->q->initials[side];
     quic_datagram(o, f, side, p->payload, p->payload_len);
-    if (f->state == FLOW_ACTIVE && f->q->initials[0] + f->q->initials[1] == 0 && before == 0) {
+    if (f->state == FLOW_ACTIVE && f->q->initials[0] + f->q->initials[1] == 0 && before == 0 &&
+        !f->q->unknown) {
         /* Its first datagram did not decrypt: not a QUIC client Initial. */
         o->st.flows--;
         flow_remove(o, f);

@@ -11,6 +11,9 @@
 #       family GnuTLS 3.6.5+ (rule in src/observe/families.rules)
 #   ngtcp2 client -> ngtcp2 server -V (Retry)          the Initial keys
 #       change with the Retry's connection ID; still read; quic.retry
+#   ngtcp2 client, version 0x1a2a3a4a -> ngtcp2 server  Version Negotiation
+#       (ngtcp2 0.12's client then gives up): one record,
+#       version_negotiation, for that version, without a ClientHello
 #
 # Chromium is made to use QUIC on that origin with --origin-to-force-quic-on
 # and to trust the throwaway certificate by its SPKI hash. tcpdump needs
@@ -100,10 +103,12 @@ start_server plain
 P_PLAIN=$PORT
 start_server retry -V
 P_RETRY=$PORT
+start_server vn
+P_VN=$PORT
 
 # ---- capture ----
 PCAP="$WORK/quic.pcap"
-tcpdump -i lo --immediate-mode -U -s 0 -w "$PCAP" "udp and (port $P_PLAIN or port $P_RETRY)" \
+tcpdump -i lo --immediate-mode -U -s 0 -w "$PCAP" "udp and (port $P_PLAIN or port $P_RETRY or port $P_VN)" \
     >"$WORK/tcpdump.log" 2>&1 </dev/null &
 tcpdump_pid=$!
 PIDS+=("$tcpdump_pid")
@@ -145,6 +150,12 @@ for target in "plain $P_PLAIN" "retry $P_RETRY"; do
         fail "ngtcp2 client -> $1 server failed (status $?)"
     echo "ok: ngtcp2 client -> $1 server"
 done
+# A version the server does not speak: it answers with Version Negotiation.
+timeout -k 2 15 gtlsclient -q -v 0x1a2a3a4a --exit-on-all-streams-close \
+    127.0.0.1 "$P_VN" "https://localhost:$P_VN/index.html" >"$WORK/client.vn.log" 2>&1 </dev/null || true
+grep -q 'VERSION_NEGOTIATION' "$WORK/client.vn.log" ||
+    fail "ngtcp2 client with version 0x1a2a3a4a got no Version Negotiation (log: $WORK/client.vn.log)"
+echo "ok: ngtcp2 client (version 0x1a2a3a4a) -> vn server: Version Negotiation"
 
 sleep 0.5
 kill -INT "$tcpdump_pid"
@@ -160,10 +171,10 @@ timeout -k 2 60 "$PQTLS_BIN" observe "$PCAP" >"$WORK/observe.jsonl" 2>"$WORK/obs
 timeout -k 2 60 "$PQTLS_BIN" observe --format table "$PCAP" >"$WORK/observe.table" 2>/dev/null ||
     fail "pqtls observe --format table failed"
 grep -q '^  quic ' "$WORK/observe.table" || fail "the table has no quic row"
-python3 - "$WORK/observe.jsonl" "$P_PLAIN" "$P_RETRY" <<'PY' || fail "observe did not report the recorded QUIC handshakes as they happened (records: $WORK/observe.jsonl)"
+python3 - "$WORK/observe.jsonl" "$P_PLAIN" "$P_RETRY" "$P_VN" <<'PY' || fail "observe did not report the recorded QUIC handshakes as they happened (records: $WORK/observe.jsonl)"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-plain, retry = int(sys.argv[2]), int(sys.argv[3])
+plain, retry, vn = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 bad = []
 def check(cond, what):
     if not cond:
@@ -198,6 +209,9 @@ check(len(rt) == 1, "one handshake to the Retry server, got %d" % len(rt))
 for r in rt:
     check(r["quic"]["retry"] and r["group"] == "x25519" and r["outcome"] == "completed",
           "Retry server: %s %s %s" % (r["quic"], r["group"], r["outcome"]))
+vr = [r for r in quic if r["server_port"] == vn]
+check([(r["outcome"], r["quic"]["version"], r["ja4"]) for r in vr] == [("version_negotiation", "0x1a2a3a4a", None)],
+      "Version Negotiation: %s" % [(r["outcome"], r["quic"]["version"]) for r in vr])
 for b in bad:
     print("FAIL:", b)
 for r in quic:

@@ -275,6 +275,38 @@ static void test_endings(void)
         CHECK(s.n == 1 && s.last.outcome == PQT_OBS_VERSION_NEGOTIATION);
         pqt_obs_free(o);
     }
+    /* A version the observer has no keys for, negotiated away: a record
+     * without a ClientHello, with that version. Without the server's
+     * answer such a datagram leaves nothing. */
+    for (int answered = 0; answered < 2; answered++) {
+        o = observer(&s, 0);
+        if (o == NULL) {
+            break;
+        }
+        dgram d = {{0}, 0};
+        uint8_t junk[8] = {0};
+        add_packet(&d, PQT_QUIC_V1, 0, NULL, DCID, 8, CCID, 4, 0, junk, 0, 1180);
+        d.b[1] = 0x1a; /* version 0x1a2a3a4a */
+        d.b[2] = 0x2a;
+        d.b[3] = 0x3a;
+        d.b[4] = 0x4a;
+        pqt_packet p = udp(1, 5, &d);
+        pqt_obs_segment(o, t++, &p);
+        if (answered) {
+            static const uint8_t vn[] = {0x80, 0,    0,    0,    0,    4,    0xc1, 0xc2,
+                                         0xc3, 0xc4, 8,    0xd1, 0xd2, 0xd3, 0xd4, 0xd5,
+                                         0xd6, 0xd7, 0xd8, 0,    0,    0,    1};
+            memcpy(d.b, vn, sizeof(vn));
+            d.n = sizeof(vn);
+            p = udp(0, 5, &d);
+            pqt_obs_segment(o, t++, &p);
+            CHECK(s.n == 1 && s.last.outcome == PQT_OBS_VERSION_NEGOTIATION);
+            CHECK(s.last.quic_version == 0x1a2a3a4a && !s.last.has_ch);
+        }
+        pqt_obs_finish(o);
+        CHECK(s.n == answered && pqt_obs_get_stats(o)->flows == (uint64_t)answered);
+        pqt_obs_free(o);
+    }
     /* Silence, then the end of the capture: no_answer. */
     o = observer(&s, 0);
     if (o != NULL) {
