@@ -29,10 +29,12 @@ typedef struct {
 } adv_path_count;
 
 typedef struct {
-    /* The key: server address, port and SNI (as seen, at most 255 bytes). */
+    /* The key: server address, port, transport and SNI (as seen, at most
+     * 255 bytes). */
     uint8_t ip_version; /* 0: the "(other)" service */
     uint8_t server[16];
     uint16_t port;
+    uint8_t transport; /* pqt_obs_transport: HTTPS over TCP and HTTP/3 are two services */
     uint16_t sni_len;
     int has_sni;
     uint8_t sni[255];

@@ -91,12 +91,13 @@ static uint64_t mix(uint64_t h, const uint8_t *p, size_t n)
 
 static uint64_t key_hash(uint64_t seed, const adv_service *k)
 {
-    uint8_t head[20];
+    uint8_t head[21];
     head[0] = k->ip_version;
     memcpy(head + 1, k->server, 16);
     head[17] = (uint8_t)(k->port >> 8);
     head[18] = (uint8_t)k->port;
     head[19] = (uint8_t)k->has_sni;
+    head[20] = k->transport;
     uint64_t h = mix(seed ^ 0xcbf29ce484222325ull, head, sizeof(head));
     h = mix(h, k->sni, k->sni_len);
     h ^= h >> 33;
@@ -108,7 +109,7 @@ static uint64_t key_hash(uint64_t seed, const adv_service *k)
 static int key_eq(const adv_service *a, const adv_service *b)
 {
     return a->hash == b->hash && a->ip_version == b->ip_version && a->port == b->port &&
-           a->has_sni == b->has_sni && a->sni_len == b->sni_len &&
+           a->transport == b->transport && a->has_sni == b->has_sni && a->sni_len == b->sni_len &&
            memcmp(a->server, b->server, 16) == 0 && memcmp(a->sni, b->sni, a->sni_len) == 0;
 }
 
@@ -140,6 +141,7 @@ static adv_service *service_of(pqt_adv *a, const pqt_obs_handshake *hs)
     k.ip_version = hs->ip_version;
     memcpy(k.server, hs->server, 16);
     k.port = hs->server_port;
+    k.transport = (uint8_t)hs->transport;
     k.has_sni = hs->has_ch && hs->ch.sni != NULL;
     k.sni_len = k.has_sni ? (uint16_t)(hs->ch.sni_len > 255 ? 255 : hs->ch.sni_len) : 0;
     if (k.sni_len > 0) {
@@ -170,6 +172,7 @@ static adv_service *service_of(pqt_adv *a, const pqt_obs_handshake *hs)
     s->ip_version = k.ip_version;
     memcpy(s->server, k.server, 16);
     s->port = k.port;
+    s->transport = k.transport;
     s->has_sni = k.has_sni;
     s->sni_len = k.sni_len;
     memcpy(s->sni, k.sni, k.sni_len);
@@ -295,9 +298,12 @@ void pqt_adv_add(pqt_adv *a, const pqt_obs_handshake *hs)
     s->observed_hrr += (unsigned)(hs->hrr != 0);
     s->observed_hrr_hybrid += (unsigned)(hs->hrr && pqt_group_is_pq(hs->hrr_group));
     s->completed += hs->outcome == PQT_OBS_COMPLETED;
-    /* RST or FIN while the server had sent nothing since the ClientHello:
-     * the middlebox signature (docs/observe.md, Outcomes). */
-    int failed = hs->outcome == PQT_OBS_RESET_AFTER_CH || hs->outcome == PQT_OBS_CLOSED_AFTER_CH;
+    /* RST or FIN while the server had sent nothing since the ClientHello,
+     * or for QUIC no packet at all: the middlebox signature (docs/observe.md,
+     * Outcomes). A large hello is one carried by more than one TCP segment
+     * or UDP datagram. */
+    int failed = hs->outcome == PQT_OBS_RESET_AFTER_CH || hs->outcome == PQT_OBS_CLOSED_AFTER_CH ||
+                 (hs->transport == PQT_OBS_QUIC && hs->outcome == PQT_OBS_NO_ANSWER);
     int large = hs->ch_segments > 1;
     s->failed_after_ch += (unsigned)failed;
     s->large += (unsigned)large;

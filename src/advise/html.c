@@ -36,7 +36,7 @@ static void service_name(FILE *f, const adv_service *s)
     pqt_html_escape(f, addr);
     fputs(v6 ? "]" : "", f);
     if (s->ip_version != 0) {
-        fprintf(f, ":%u", (unsigned)s->port);
+        fprintf(f, ":%u%s", (unsigned)s->port, s->transport == PQT_OBS_QUIC ? "/quic" : "");
     }
     if (sni[0]) {
         fputc(' ', f);
@@ -52,7 +52,8 @@ static void service_attrs(FILE *f, const adv_service *s)
     sni_cstr(s, sni);
     fputs(" data-server=\"", f);
     pqt_html_escape(f, addr);
-    fprintf(f, "\" data-port=\"%u\"", (unsigned)s->port);
+    fprintf(f, "\" data-port=\"%u\" data-transport=\"%s\"", (unsigned)s->port,
+            pqt_obs_transport_name((pqt_obs_transport)s->transport));
     if (s->has_sni) {
         fputs(" data-sni=\"", f);
         pqt_html_escape(f, sni);

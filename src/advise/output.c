@@ -85,6 +85,9 @@ static int key_cmp(const adv_service *x, const adv_service *y)
     if (x->port != y->port) {
         return x->port < y->port ? -1 : 1;
     }
+    if (x->transport != y->transport) {
+        return x->transport - y->transport;
+    }
     if (x->has_sni != y->has_sni) {
         return x->has_sni - y->has_sni;
     }
@@ -212,9 +215,11 @@ void adv_verdict_of(const pqt_adv *a, const adv_service *s, adv_verdict *v)
             v->ready = 0;
         }
         add_reason(v,
-                   "%llu of %llu ClientHellos over one TCP segment got no answer (reset or "
-                   "closed), on %zu network path%s: %s",
-                   (unsigned long long)s->failed_large, (unsigned long long)s->large, np,
+                   "%llu of %llu ClientHellos over one %s got no answer (%s), on %zu network "
+                   "path%s: %s",
+                   (unsigned long long)s->failed_large, (unsigned long long)s->large,
+                   s->transport == PQT_OBS_QUIC ? "UDP datagram" : "TCP segment",
+                   s->transport == PQT_OBS_QUIC ? "no packet" : "reset or closed", np,
                    np == 1 ? "" : "s", paths);
     }
     if (v->ready) {
@@ -285,6 +290,9 @@ static int write_service_json(const pqt_adv *a, const adv_service *s, FILE *f)
     } else {
         pqt_json_uint(&j, s->port);
     }
+    pqt_json_kv_string(
+        &j, "transport",
+        s->ip_version == 0 ? NULL : pqt_obs_transport_name((pqt_obs_transport)s->transport));
     pqt_json_key(&j, "sni");
     if (s->has_sni) {
         pqt_json_string_n(&j, s->sni, s->sni_len);
@@ -436,7 +444,7 @@ int pqt_adv_write_table(const pqt_adv *a, FILE *f)
         int v6 = s->ip_version == 6;
         fprintf(f, "\n%s%s%s", v6 ? "[" : "", addr, v6 ? "]" : "");
         if (s->ip_version != 0) {
-            fprintf(f, ":%u", (unsigned)s->port);
+            fprintf(f, ":%u%s", (unsigned)s->port, s->transport == PQT_OBS_QUIC ? "/quic" : "");
         }
         fprintf(f,
                 "%s%s: %llu handshakes, %llu replayed (%llu TLS 1.2 only); observed %llu "
@@ -458,7 +466,8 @@ int pqt_adv_write_table(const pqt_adv *a, FILE *f)
             fprintf(f, "  %-10s %16s %16s %16s  %s\n", pqt_adv_stage_name((pqt_adv_stage)st),
                     col[0], col[1], col[2], buf[0] ? buf : "-");
         }
-        fprintf(f, "  ClientHellos over one TCP segment: %llu, then no answer: %llu\n",
+        fprintf(f, "  ClientHellos over one %s: %llu, then no answer: %llu\n",
+                s->transport == PQT_OBS_QUIC ? "datagram" : "TCP segment",
                 (unsigned long long)s->large, (unsigned long long)s->failed_large);
         adv_verdict_of(a, s, &vd);
         fprintf(f, "  verdict: %s\n", vd.text);

@@ -100,7 +100,7 @@ def replay(model, stage, groups, offered, shares, tls13):
 def derive(records, model, groups=DEFAULT_GROUPS, max_refused=0.0, max_hrr=10.0):
     svc = collections.OrderedDict()
     for r in records:
-        key = (r["server"], r["server_port"], r["sni"])
+        key = (r["server"], r["server_port"], r["sni"], r["transport"])
         s = svc.setdefault(key, {
             "handshakes": 0, "replayed": 0, "tls12_only": 0,
             "observed": collections.Counter(), "large": 0, "failed_large": 0,
@@ -110,7 +110,7 @@ def derive(records, model, groups=DEFAULT_GROUPS, max_refused=0.0, max_hrr=10.0)
         })
         s["handshakes"] += 1
         ch = r["client_hello"]
-        failed = r["outcome"] in FAILS
+        failed = r["outcome"] in FAILS or (r["transport"] == "quic" and r["outcome"] == "no_answer")
         large = ch["segments"] > 1
         s["observed"]["hybrid"] += bool(r["group_pq"])
         s["observed"]["hrr"] += bool(r["hrr"])
@@ -160,7 +160,7 @@ def run(args, stdin=None):
 def compare(name, model, records, out, extra=()):
     want = derive(records, model)
     got = [json.loads(line) for line in out.splitlines()]
-    keys = [(g["server"], g["server_port"], g["sni"]) for g in got]
+    keys = [(g["server"], g["server_port"], g["sni"], g["transport"]) for g in got]
     if sorted(keys, key=repr) != sorted(want.keys(), key=repr):
         fail(f"{name} {model}: services {sorted(keys, key=repr)[:5]} != "
              f"{sorted(want.keys(), key=repr)[:5]}")
@@ -169,7 +169,7 @@ def compare(name, model, records, out, extra=()):
     if hs != sorted(hs, reverse=True):
         fail(f"{name} {model}: services not ordered by handshakes: {hs[:10]}")
     for g in got:
-        k = (g["server"], g["server_port"], g["sni"])
+        k = (g["server"], g["server_port"], g["sni"], g["transport"])
         w = want[k]
         where = f"{name} {model} {k}"
         for f in ("handshakes", "replayed", "tls12_only"):

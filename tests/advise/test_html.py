@@ -207,11 +207,11 @@ def check(dom, js):
     if dom.meta is None or int(dom.meta["data-services"]) != len(js) or \
             int(dom.meta["data-handshakes"]) != sum(o["handshakes"] for o in js):
         fail(f"page summary {dom.meta} against {len(js)} services")
-    by_key = {(o["server"], str(o["server_port"]), o["sni"]): o for o in js}
+    by_key = {(o["server"], str(o["server_port"]), o["sni"], o["transport"]): o for o in js}
     seen_evil = False
     for s in dom.sections:
         a = s["attrs"]
-        key = (a["data-server"], a["data-port"], a.get("data-sni"))
+        key = (a["data-server"], a["data-port"], a.get("data-sni"), a["data-transport"])
         o = by_key.get(key)
         if o is None:
             fail(f"section {key} has no JSON object")
