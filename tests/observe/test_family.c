@@ -315,6 +315,79 @@ static void test_user_files(void)
     pqt_obs_families_free(f);
 }
 
+/* The libraries with no client in the test estate, from their documented
+ * or source-visible defaults (families.rules names the sources). */
+static void test_documented_defaults(void)
+{
+    pqt_obs_families *f = NULL;
+    CHECK(pqt_obs_families_new(&f) == 0);
+    static const uint16_t ext[] = {0x0000, 0x0005, 0x000a, 0x000b, 0x000d, 0xff01,
+                                   0x0012, 0x002b, 0x0033, 0x002d, 0x0017};
+    static const uint16_t groups_pq[] = {0x11ec, 0x001d, 0x0017, 0x0018};
+    static const uint16_t shares_pq[] = {0x11ec, 0x001d};
+    /* Go 1.24 with AES hardware: TLS 1.3 suites after the TLS 1.2 ones */
+    static const uint16_t go_aes[] = {0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc009,
+                                      0xc013, 0xc00a, 0xc014, 0x1301, 0x1302, 0x1303};
+    hello_spec go = {go_aes,    N(go_aes),    ext,     N(ext),     groups_pq, N(groups_pq),
+                     shares_pq, N(shares_pq), sigalgs, N(sigalgs), 0,         0};
+    pqt_obs_family_match m = classify(f, &go, NULL);
+    CHECK(m.library == PQT_OBS_LIB_GO && strcmp(m.family, "Go 1.24+ (crypto/tls)") == 0);
+    /* without AES hardware ChaCha20 comes first; older groups */
+    static const uint16_t go_noaes[] = {0xcca9, 0xcca8, 0xc02b, 0xc02f, 0xc02c, 0xc030,
+                                        0xc009, 0xc013, 0x1303, 0x1301, 0x1302};
+    go.ciphers = go_noaes;
+    go.n_ciphers = N(go_noaes);
+    go.groups = x25519;
+    go.n_groups = 1;
+    go.shares = x25519;
+    go.n_shares = 1;
+    m = classify(f, &go, NULL);
+    CHECK(m.library == PQT_OBS_LIB_GO && strcmp(m.family, "Go (crypto/tls)") == 0);
+
+    /* rustls: its default list and the renegotiation SCSV */
+    static const uint16_t rustls_c[] = {0x1302, 0x1301, 0x1303, 0xc02c, 0xc02b,
+                                        0xcca9, 0xc030, 0xc02f, 0xcca8, 0x00ff};
+    hello_spec rustls = {rustls_c,  N(rustls_c),  ext,     N(ext),     groups_pq, N(groups_pq),
+                         shares_pq, N(shares_pq), sigalgs, N(sigalgs), 0,         0};
+    m = classify(f, &rustls, NULL);
+    CHECK(m.library == PQT_OBS_LIB_RUSTLS);
+    static const uint16_t rustls13[] = {0x1302, 0x1301, 0x1303};
+    rustls.ciphers = rustls13;
+    rustls.n_ciphers = N(rustls13);
+    m = classify(f, &rustls, NULL);
+    CHECK(m.library == PQT_OBS_LIB_RUSTLS);
+    /* the same list with JSSE's extensions is not rustls */
+    static const uint16_t jsse_ext[] = {0x0005, 0x000a, 0x000b, 0x0011, 0x0017, 0x0023,
+                                        0x000d, 0x002b, 0x002d, 0x0032, 0x0033};
+    rustls.ciphers = rustls_c;
+    rustls.n_ciphers = N(rustls_c);
+    rustls.ext = jsse_ext;
+    rustls.n_ext = N(jsse_ext);
+    m = classify(f, &rustls, NULL);
+    CHECK(m.library == PQT_OBS_LIB_JSSE && strcmp(m.family, "Java (JSSE)") == 0);
+
+    /* Schannel: two AES-GCM TLS 1.3 suites, no ChaCha20 */
+    static const uint16_t schannel_c[] = {0x1302, 0x1301, 0xc02c, 0xc02b, 0xc030, 0xc02f, 0xc024,
+                                          0xc023, 0xc028, 0xc027, 0xc00a, 0xc009, 0xc014, 0xc013,
+                                          0x009d, 0x009c, 0x003d, 0x003c, 0x0035, 0x002f, 0x000a};
+    hello_spec schannel = {schannel_c, N(schannel_c), ext,        N(ext), x25519, 1, x25519,
+                           1,          sigalgs,       N(sigalgs), 0,      0};
+    m = classify(f, &schannel, NULL);
+    CHECK(m.library == PQT_OBS_LIB_SCHANNEL && strcmp(m.family, "Windows (Schannel)") == 0);
+
+    /* Apple: GREASE, AES-256 before AES-128 after the TLS 1.3 suites */
+    static const uint16_t apple_c[] = {0x5a5a, 0x1301, 0x1302, 0x1303, 0xc02c, 0xc02b, 0xcca9,
+                                       0xc030, 0xc02f, 0xcca8, 0xc00a, 0xc009, 0xc014, 0xc013};
+    static const uint16_t apple_ext[] = {0x2a2a, 0x0000, 0x0017, 0xff01, 0x000a, 0x000b,
+                                         0x0010, 0x0005, 0x000d, 0x0012, 0x0033, 0x002d,
+                                         0x002b, 0x001b, 0x0015, 0x1a1a};
+    hello_spec apple = {apple_c, N(apple_c), apple_ext, N(apple_ext), x25519, 1,
+                        x25519,  1,          sigalgs,   N(sigalgs),   1,      0};
+    m = classify(f, &apple, NULL);
+    CHECK(m.library == PQT_OBS_LIB_APPLE && strcmp(m.family, "Safari (Apple)") == 0);
+    pqt_obs_families_free(f);
+}
+
 static void test_names(void)
 {
     CHECK(strcmp(pqt_obs_library_name(PQT_OBS_LIB_JSSE), "jsse") == 0);
@@ -329,6 +402,7 @@ int main(void)
 {
     test_builtin();
     test_user_files();
+    test_documented_defaults();
     test_names();
     printf("test_observe_family: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
