@@ -200,6 +200,22 @@ static const pqt_host_proc *proc_get(proc_cache *c, int pid)
     return p;
 }
 
+/* Read one known process again; the old reading stays if it is gone. */
+static const pqt_host_proc *proc_update(proc_cache *c, int pid)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->p[i]->pid == pid) {
+            pqt_host_proc *fresh = malloc(sizeof(*fresh));
+            if (fresh != NULL && pqt_host_proc_read("/proc", pid, c->default_conf, fresh) == 0) {
+                *c->p[i] = *fresh;
+            }
+            free(fresh);
+            return c->p[i];
+        }
+    }
+    return proc_get(c, pid);
+}
+
 /* Read every known process again (libraries are mapped when a process
  * first does TLS); one that has exited keeps what was seen of it. */
 static void proc_refresh(proc_cache *c)
@@ -450,6 +466,10 @@ static void wake_children(state *s, proc_cache *pc)
 {
     int fds[256];
     size_t nf = 0;
+    unsigned char *woken = calloc(s->n ? s->n : 1, 1);
+    if (woken == NULL) {
+        return;
+    }
     for (size_t i = 0; i < s->n && nf < 256; i++) {
         listener *l = &s->l[i];
         int seen = 0;
@@ -490,28 +510,47 @@ static void wake_children(state *s, proc_cache *pc)
             continue;
         }
         fds[nf++] = fd;
+        woken[i] = 1;
     }
     if (nf == 0) {
+        free(woken);
         return;
     }
+    /* Up to 2 s: until every woken socket has a holder that maps a TLS
+     * library (a loaded machine may take a while to start it). */
     unsigned unreadable;
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 25; round++) {
         struct timespec ts = {0, 80 * 1000 * 1000};
         nanosleep(&ts, NULL);
         if (collect_holders(s, &unreadable) != 0) {
             break;
         }
-        /* Read the new holders while the connection keeps them alive. */
+        int missing = 0;
         for (size_t i = 0; i < s->n; i++) {
-            for (size_t k = 0; s->l[i].keep && k < s->l[i].npids; k++) {
-                (void)proc_get(pc, s->l[i].pids[k]);
+            if (!s->l[i].keep || !woken[i]) {
+                continue;
             }
+            int seen = 0;
+            /* Read the holders while the connection keeps them alive; a
+             * child read between fork and exec is read again. */
+            for (size_t k = 0; k < s->l[i].npids; k++) {
+                const pqt_host_proc *p = proc_get(pc, s->l[i].pids[k]);
+                if (p != NULL && !tls_mapped(p)) {
+                    p = proc_update(pc, s->l[i].pids[k]);
+                }
+                seen |= tls_mapped(p);
+            }
+            missing |= !seen;
+        }
+        if (!missing) {
+            break;
         }
     }
     proc_refresh(pc);
     for (size_t i = 0; i < nf; i++) {
         close(fds[i]);
     }
+    free(woken);
 }
 
 /* ---- output ---- */

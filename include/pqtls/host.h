@@ -214,7 +214,8 @@ typedef struct {
  * OPENSSLDIR of the system libcrypto). proc_root: "/proc" or a test's copy.
  * Files named by the process are opened under its root (/proc/PID/root),
  * relative ones against its working directory. Returns 0, or PQT_ERR_IO
- * when the process is gone. */
+ * when the process is gone. Not thread-safe: the version of a library file
+ * is remembered (by device and inode) for the next process that maps it. */
 PQT_API PQT_MUST_CHECK int pqt_host_proc_read(const char *proc_root, int pid,
                                               const char *default_conf, pqt_host_proc *out);
 

@@ -284,6 +284,47 @@ static void read_maps(const char *proc_root, int pid, pqt_host_proc *out, char *
     free(data);
 }
 
+/* The version text of a library file, remembered by device and inode:
+ * every process of a host maps the same libcrypto, which is read once
+ * instead of once per process (16 MiB at most each time). */
+static struct {
+    dev_t dev;
+    ino_t ino;
+    char version[48];
+} version_cache[16];
+static size_t version_cache_n;
+
+static void lib_version(const char *full, const char *plain, char *out, size_t cap)
+{
+    struct stat st;
+    const char *path = full;
+    if (stat(path, &st) != 0) {
+        path = plain; /* the process's root is not readable: the same path here */
+        if (stat(path, &st) != 0) {
+            return;
+        }
+    }
+    for (size_t i = 0; i < version_cache_n; i++) {
+        if (version_cache[i].dev == st.st_dev && version_cache[i].ino == st.st_ino) {
+            pqt_host_copy(out, cap, (const uint8_t *)version_cache[i].version,
+                          strlen(version_cache[i].version));
+            return;
+        }
+    }
+    pqt_host_versions v;
+    memset(&v, 0, sizeof(v));
+    if (pqt_host_versions_file(path, LIB_SCAN_MAX, &v) != 0) {
+        return;
+    }
+    const char *text = v.openssl[0] != '\0' ? v.openssl : v.libressl;
+    pqt_host_copy(out, cap, (const uint8_t *)text, strlen(text));
+    size_t slot = version_cache_n < 16 ? version_cache_n++ : (size_t)(st.st_ino % 16);
+    version_cache[slot].dev = st.st_dev;
+    version_cache[slot].ino = st.st_ino;
+    pqt_host_copy(version_cache[slot].version, sizeof(version_cache[slot].version),
+                  (const uint8_t *)text, strlen(text));
+}
+
 int pqt_host_proc_read(const char *proc_root, int pid, const char *default_conf, pqt_host_proc *out)
 {
     char path[PATH_MAX];
@@ -359,22 +400,10 @@ int pqt_host_proc_read(const char *proc_root, int pid, const char *default_conf,
     const unsigned openssl_libs = (1u << PQT_HOST_LIB_LIBSSL3) | (1u << PQT_HOST_LIB_LIBSSL11) |
                                   (1u << PQT_HOST_LIB_LIBSSL_OLD);
     if ((out->libs & openssl_libs) != 0) {
-        pqt_host_versions v;
-        memset(&v, 0, sizeof(v));
         char full[PATH_MAX];
         const char *lib = libcrypto[0] != '\0' ? libcrypto : out->libssl;
         snprintf(full, sizeof(full), "%s%s", pp.root, lib);
-        if (pqt_host_versions_file(full, LIB_SCAN_MAX, &v) != 0) {
-            int again = pqt_host_versions_file(lib, LIB_SCAN_MAX, &v);
-            (void)again; /* unreadable: the version stays unknown */
-        }
-        if (v.openssl[0] != '\0') {
-            pqt_host_copy(out->tls_version, sizeof(out->tls_version), (const uint8_t *)v.openssl,
-                          strlen(v.openssl));
-        } else if (v.libressl[0] != '\0') {
-            pqt_host_copy(out->tls_version, sizeof(out->tls_version), (const uint8_t *)v.libressl,
-                          strlen(v.libressl));
-        }
+        lib_version(full, lib, out->tls_version, sizeof(out->tls_version));
     }
     /* No TLS library mapped: look inside the executable (static OpenSSL,
      * BoringSSL, Go). */

@@ -332,6 +332,15 @@ void pqt_host_judge(const pqt_host_proc *const *procs, size_t n, const pqt_host_
             set_fix(out, fix_for(daemon, 0));
             return;
         }
+        /* Dovecot and Postfix do TLS in processes that live only while
+         * they serve: not having seen one says nothing. */
+        int per_connection =
+            daemon != NULL && (strcmp(daemon, "dovecot") == 0 || strcmp(daemon, "postfix") == 0);
+        if (per_connection) {
+            add(out->why, sizeof(out->why),
+                "%s does TLS in per-connection processes, and none was seen", daemon);
+            return;
+        }
         if (probe->ran && !probe->tls && owner->maps_read) {
             out->verdict = PQT_VERDICT_NOT_TLS;
             add(out->why, sizeof(out->why),

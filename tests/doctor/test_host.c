@@ -446,6 +446,11 @@ static void test_verdict(void)
               strstr(v.why, "drops its environment") != NULL &&
               strstr(v.fix, "import_environment") != NULL,
           "verdict: dovecot drops OPENSSL_CONF (%s / %s)", v.why, v.fix);
+    /* No login process seen and nothing to compare: not "not-tls". */
+    pqt_host_proc bare = proc(23, "dovecot", "/usr/sbin/dovecot", 0);
+    CHECK(judge(&bare, NULL, &failed, &v) == PQT_VERDICT_UNKNOWN &&
+              strstr(v.why, "per-connection") != NULL,
+          "verdict: dovecot without its login process seen (%s)", v.why);
     /* The login process gone: the children's environment tells. */
     pqt_host_proc anvil = proc(22, "anvil", "/usr/lib/dovecot/anvil", 0);
     CHECK(judge(&master, &anvil, &failed, &v) == PQT_VERDICT_PROVIDER_NOT_LOADED &&
