@@ -60,7 +60,7 @@ bench-handshake: build
 # pqtls bench tls against its in-process server and nginx + pqtls.so
 # (docs/performance.md, "pqtls bench tls").
 bench-tls: build
-	bench/tls_bench.sh $(BUILD) --handshakes 1000 --runs 3
+	bench/tls_bench.sh $(BUILD) --handshakes 1000 --runs 5
 
 # ML-KEM against OpenSSL 3.5 (Node.js 24's), in one process.
 bench-openssl: deps
