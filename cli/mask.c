@@ -368,13 +368,15 @@ int cli_cmd_mask(int argc, char **argv)
                     "fields masked; %llu fields spanning packets given up and %llu handshake "
                     "messages that do not parse (masked whole); "
                     "%llu pcapng blocks and %llu options removed; at most %llu bytes held; "
-                    "%llu flows let go after 300 s idle\n",
+                    "%llu flows let go after 300 s idle; %llu QUIC Initials sealed again, "
+                    "%llu zeroed (did not open, parse or fit the bound)\n",
                     (unsigned long long)st.frames, (unsigned long long)st.tcp_frames,
                     (unsigned long long)st.tls_handshakes, (unsigned long long)st.names,
                     (unsigned long long)st.fields, (unsigned long long)st.forced,
                     (unsigned long long)st.unparsed, (unsigned long long)st.blocks_removed,
                     (unsigned long long)st.options_removed, (unsigned long long)st.held_max_bytes,
-                    (unsigned long long)st.flows_idle);
+                    (unsigned long long)st.flows_idle, (unsigned long long)st.quic_initials,
+                    (unsigned long long)st.quic_zeroed);
         }
     }
 cleanup:

@@ -92,8 +92,10 @@ typedef struct {
     uint64_t frames, bytes_in, bytes_out, tcp_frames, tls_handshakes, names, fields;
     uint64_t held_max_bytes, forced; /* fields spanning packets given up (masked whole) */
     uint64_t blocks_removed, options_removed, unsupported_frames, retransmissions;
-    uint64_t unparsed;   /* handshake messages that did not parse: keyed bytes, whole */
-    uint64_t flows_idle; /* flows let go after 300 s of capture time without a packet */
+    uint64_t unparsed;      /* handshake messages that did not parse: keyed bytes, whole */
+    uint64_t flows_idle;    /* flows let go after 300 s of capture time without a packet */
+    uint64_t quic_initials; /* QUIC Initial packets masked and sealed again */
+    uint64_t quic_zeroed;   /* QUIC Initial packets that could not be (protected part zeroed) */
 } pqt_mask_stats;
 
 typedef struct pqt_mask pqt_mask;

@@ -26,6 +26,7 @@
 
 #include "mask_internal.h"
 #include "pqtls/net.h"
+#include "pqtls/quic.h"
 #include "pqtls/wire.h"
 
 #define READ_CHUNK (4u << 20)
@@ -76,6 +77,7 @@ struct mask_dir {
     mask_run *runs;
     uint64_t *held; /* frames this unit holds (as many as runs) */
     uint32_t n_held;
+    struct mask_quic *quic; /* a UDP flow's QUIC connection (both sides), or NULL */
     mask_ahead ahead[MAX_AHEAD];
     uint32_t n_ahead;
 };
@@ -116,6 +118,8 @@ typedef struct mask_capture_state {
     int err;
     char *errbuf;
     size_t errlen;
+    pqt_quic_opener *qop; /* made at the first QUIC Initial */
+    pqt_budget qbudget;   /* CRYPTO stream buffers of all QUIC connections */
 } mcap;
 
 /* ---- errors, bytes ---- */
@@ -831,8 +835,15 @@ static void feed(mcap *c, mask_dir *d, uint64_t no, uint64_t abs, size_t n)
     }
 }
 
+struct mask_quic;
+static void quic_force(mcap *c, struct mask_quic *q);
+static void quic_free(mcap *c, struct mask_quic *q);
+
 static void force_dir(mcap *c, mask_dir *d)
 {
+    if (d->quic != NULL) {
+        quic_force(c, d->quic);
+    }
     unit_force(c, d);
     for (uint32_t i = 0; i < d->n_ahead; i++) {
         mask_ahead *a = &d->ahead[i];
@@ -935,6 +946,9 @@ static void flow_free(mcap *c, mask_flow *fl)
     for (int i = 0; i < 2; i++) {
         force_dir(c, &fl->dir[i]);
     }
+    if (fl->dir[0].quic != NULL) {
+        quic_free(c, fl->dir[0].quic);
+    }
     mask_flow **pp = &c->buckets[fl->hash & (c->nbuckets - 1)];
     while (*pp != NULL && *pp != fl) {
         pp = &(*pp)->hnext;
@@ -947,7 +961,7 @@ static void flow_free(mcap *c, mask_flow *fl)
     free(fl);
 }
 
-static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *created)
+static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *created, int create)
 {
     pqt_mask *m = c->m;
     uint64_t h = pqt_m_siphash64(m->sip_flow, key, klen);
@@ -975,6 +989,9 @@ static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *create
             return fl;
         }
     }
+    if (!create) {
+        return NULL;
+    }
     if (c->nflows >= m->opts.max_flows && c->lru_tail != NULL) {
         flow_free(c, c->lru_tail);
     }
@@ -1001,6 +1018,457 @@ static mask_flow *flow_get(mcap *c, const uint8_t *key, size_t klen, int *create
     }
     *created = 1;
     return fl;
+}
+
+/* ---- QUIC ---- */
+
+/*
+ * A QUIC connection on a UDP flow (as the observer follows it: the side
+ * that sent the first Initial is the client, the keys come from the
+ * Destination Connection ID of its first Initial or a Retry's Source
+ * Connection ID). Each Initial is opened, its CRYPTO frames go into the
+ * side's stream, and the packet is held until every TLS message its
+ * frames touch has been masked in the stream; then the masked bytes are
+ * written back into its CRYPTO frames and the packet is sealed again with
+ * the keys of the pseudonymised Destination Connection ID. Connection IDs
+ * are keyed pseudonyms of the same length; everything else (Handshake,
+ * 0-RTT and 1-RTT payloads, what does not open or parse) is zeroed.
+ */
+#define QM_CRYPTO_LIMIT (64u << 10) /* CRYPTO stream prefix followed per side */
+#define QM_MAX_PKTS 64              /* Initial packets held per side */
+#define QM_MAX_CF 16                /* CRYPTO frames per packet written back */
+
+typedef struct {
+    uint64_t frame, abs; /* the frame, and the packet's absolute arena offset */
+    uint32_t len, pn_offset, hdr_len;
+    uint64_t pn, need; /* need: end of its CRYPTO data in the stream */
+    pqt_quic_keys mk;  /* the masked keys it is sealed with (a Retry changes them) */
+    uint8_t *plain;    /* unprotected header (CIDs pseudonymised) and plaintext */
+    uint32_t n_cf;
+    struct {
+        uint32_t at, n; /* in plain */
+        uint64_t off;   /* in the stream */
+    } cf[QM_MAX_CF];
+} mq_pkt;
+
+typedef struct mask_quic {
+    uint32_t version;
+    uint8_t client; /* side index of the client */
+    uint8_t kcid_len, odcid_len, cid_len[2], has_cid[2], broken[2];
+    uint8_t kcid[PQT_QUIC_MAX_CID], odcid[PQT_QUIC_MAX_CID], cid[2][PQT_QUIC_MAX_CID];
+    pqt_quic_keys keys[2], mkeys[2]; /* original, and of the pseudonymised kcid */
+    int64_t largest[2];
+    pqt_quic_crypto cr[2];
+    size_t masked[2]; /* stream prefix masked, message by message */
+    mq_pkt pk[2][QM_MAX_PKTS];
+    uint32_t n_pk[2];
+} mask_quic;
+
+static void quic_cid(pqt_mask *m, uint8_t *p, size_t n)
+{
+    pqt_mask_bytes(m, "quic-cid", p, n);
+}
+
+/* Keys of both sides, original and masked, from the connection ID cid. */
+static int quic_keys(mcap *c, mask_quic *q, const uint8_t *cid, size_t n)
+{
+    uint8_t ps[PQT_QUIC_MAX_CID];
+    memcpy(ps, cid, n);
+    quic_cid(c->m, ps, n);
+    if (pqt_quic_initial_keys(q->version, cid, n, &q->keys[q->client], &q->keys[1 - q->client]) !=
+            0 ||
+        pqt_quic_initial_keys(q->version, ps, n, &q->mkeys[q->client], &q->mkeys[1 - q->client]) !=
+            0) {
+        return -1;
+    }
+    q->kcid_len = (uint8_t)n;
+    memcpy(q->kcid, cid, n);
+    return 0;
+}
+
+/* Pseudonymise the connection IDs of a long header in place. */
+static void quic_long_cids(pqt_mask *m, uint8_t *p, const pqt_quic_header *h)
+{
+    quic_cid(m, p + 6, h->dcid_len);
+    quic_cid(m, p + 7 + h->dcid_len, h->scid_len);
+}
+
+static void quic_drop_pkt(mcap *c, mq_pkt *k, int seal_failed)
+{
+    /* the packet cannot be sealed again: its protected part is zeroed */
+    memset(at(c, k->abs + k->pn_offset), 0, k->len - k->pn_offset);
+    c->m->st.quic_zeroed++;
+    (void)seal_failed;
+    free(k->plain);
+    k->plain = NULL;
+    release(c, k->frame);
+}
+
+/* Give up on everything held (the bound, the end, a new connection). */
+static void quic_force(mcap *c, mask_quic *q)
+{
+    for (int s = 0; s < 2; s++) {
+        for (uint32_t i = 0; i < q->n_pk[s]; i++) {
+            quic_drop_pkt(c, &q->pk[s][i], 0);
+        }
+        q->n_pk[s] = 0;
+    }
+}
+
+static void quic_free(mcap *c, mask_quic *q)
+{
+    quic_force(c, q);
+    for (int s = 0; s < 2; s++) {
+        pqt_quic_crypto_free(&q->cr[s], &c->qbudget);
+    }
+    free(q);
+}
+
+/* Mask the complete messages of side s's stream, then seal and release
+ * the held packets whose CRYPTO data is all masked. */
+static void quic_progress(mcap *c, mask_quic *q, int s)
+{
+    pqt_quic_crypto *cr = &q->cr[s];
+    while (!q->broken[s] && q->masked[s] + 4 <= cr->contig) {
+        uint8_t *h = cr->buf + q->masked[s];
+        size_t len = (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+        if (q->masked[s] + 4 + len > QM_CRYPTO_LIMIT) {
+            q->broken[s] = 1;
+            break;
+        }
+        if (q->masked[s] + 4 + len > cr->contig) {
+            break;
+        }
+        pqt_m_handshake(c->m, h[0], h + 4, len, s == q->client);
+        q->masked[s] += 4 + len;
+    }
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < q->n_pk[s]; i++) {
+        mq_pkt *k = &q->pk[s][i];
+        if (q->broken[s] && k->need > q->masked[s]) {
+            quic_drop_pkt(c, k, 0);
+            continue;
+        }
+        if (k->need > q->masked[s]) {
+            q->pk[s][w++] = *k;
+            continue;
+        }
+        for (uint32_t j = 0; j < k->n_cf; j++) {
+            memcpy(k->plain + k->cf[j].at, cr->buf + k->cf[j].off, k->cf[j].n);
+        }
+        size_t pn_len = (size_t)(k->plain[0] & 3) + 1;
+        size_t plen = k->len - k->hdr_len - PQT_QUIC_TAG;
+        if (pqt_quic_seal(c->qop, &k->mk, k->plain, k->pn_offset, pn_len, k->pn,
+                          k->plain + k->hdr_len, plen, at(c, k->abs)) != 0) {
+            quic_drop_pkt(c, k, 1);
+            continue;
+        }
+        c->m->st.quic_initials++;
+        free(k->plain);
+        k->plain = NULL;
+        release(c, k->frame);
+    }
+    q->n_pk[s] = w;
+}
+
+typedef struct {
+    mq_pkt *k;
+    const uint8_t *base;
+    int too_many;
+} mq_frames;
+
+static void quic_on_crypto(void *ctx, uint64_t off, const uint8_t *p, size_t n)
+{
+    mq_frames *f = ctx;
+    if (f->k->n_cf == QM_MAX_CF) {
+        f->too_many = 1;
+        return;
+    }
+    f->k->cf[f->k->n_cf].at = (uint32_t)(p - f->base);
+    f->k->cf[f->k->n_cf].n = (uint32_t)n;
+    f->k->cf[f->k->n_cf].off = off;
+    f->k->n_cf++;
+    if (off + n > f->k->need) {
+        f->k->need = off + n;
+    }
+}
+
+/* One Initial packet at abs (header h) from side s: 0 when held or sealed. */
+static int quic_initial(mcap *c, mask_dir *d, mask_quic *q, int s, uint64_t no, uint64_t abs,
+                        const pqt_quic_header *h)
+{
+    if (q->n_pk[s] == QM_MAX_PKTS || h->version != q->version || h->len > (64u << 10) ||
+        h->len < h->pn_offset + 4 + PQT_QUIC_TAG) {
+        return -1;
+    }
+    uint8_t *plain = malloc(h->len);
+    if (plain == NULL) {
+        return -1;
+    }
+    uint64_t pn;
+    const uint8_t *pl;
+    size_t pll;
+    if (pqt_quic_open(c->qop, &q->keys[s], at(c, abs), h, q->largest[s], plain, &pn, &pl, &pll) !=
+        0) {
+        free(plain);
+        return -1;
+    }
+    if ((int64_t)pn > q->largest[s]) {
+        q->largest[s] = (int64_t)pn;
+    }
+    mq_pkt *k = &q->pk[s][q->n_pk[s]];
+    memset(k, 0, sizeof(*k));
+    k->frame = no;
+    k->abs = abs;
+    k->len = (uint32_t)h->len;
+    k->pn_offset = (uint32_t)h->pn_offset;
+    k->hdr_len = (uint32_t)(pl - plain);
+    k->pn = pn;
+    k->plain = plain;
+    k->mk = q->mkeys[s];
+    mq_frames fc = {k, plain, 0};
+    pqt_quic_frame_sink sink = {quic_on_crypto, NULL, &fc};
+    if (pqt_quic_frames(pl, pll, &sink, NULL) != 0 || fc.too_many) {
+        free(plain);
+        return -1;
+    }
+    /* the header as it will be sent: connection IDs pseudonymised, the
+     * token keyed */
+    uint8_t *arena = at(c, abs);
+    quic_long_cids(c->m, plain, h);
+    quic_long_cids(c->m, arena, h); /* the arena copy too (the zeroed fallback) */
+    if (h->token_len > 0) {
+        size_t t = (size_t)(h->token - arena);
+        pqt_mask_bytes(c->m, "quic-token", plain + t, h->token_len);
+        memcpy(arena + t, plain + t, h->token_len);
+    }
+    for (uint32_t j = 0; j < k->n_cf; j++) {
+        unsigned bits = pqt_quic_crypto_add(&q->cr[s], &c->qbudget, QM_CRYPTO_LIMIT, k->cf[j].off,
+                                            plain + k->cf[j].at, k->cf[j].n);
+        if (bits & (PQT_QUIC_C_BUDGET | PQT_QUIC_C_RANGES)) {
+            q->broken[s] = 1;
+        }
+    }
+    if (k->need > QM_CRYPTO_LIMIT) {
+        q->broken[s] = 1;
+    }
+    mask_frame *f = frame_at(c, no);
+    f->pending++;
+    f->holder = d;
+    q->n_pk[s]++;
+    quic_progress(c, q, s);
+    return 0;
+}
+
+/* The RFC 9001 §5.8 Retry integrity tag over the pseudonymised packet. */
+static int quic_retry_tag(uint32_t version, const uint8_t *odcid, size_t odcid_len, uint8_t *pkt,
+                          size_t len)
+{
+    static const uint8_t k1[16] = {0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+                                   0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e};
+    static const uint8_t n1[12] = {0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63,
+                                   0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb};
+    static const uint8_t k2[16] = {0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+                                   0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92};
+    static const uint8_t n2[12] = {0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c,
+                                   0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a};
+    if (len < PQT_QUIC_TAG || (version != PQT_QUIC_V1 && version != PQT_QUIC_V2)) {
+        return -1;
+    }
+    int ok = 0, l = 0;
+    uint8_t ol = (uint8_t)odcid_len;
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    if (x != NULL &&
+        EVP_EncryptInit_ex(x, EVP_aes_128_gcm(), NULL, version == PQT_QUIC_V1 ? k1 : k2,
+                           version == PQT_QUIC_V1 ? n1 : n2) == 1 &&
+        EVP_EncryptUpdate(x, NULL, &l, &ol, 1) == 1 &&
+        (odcid_len == 0 || EVP_EncryptUpdate(x, NULL, &l, odcid, (int)odcid_len) == 1) &&
+        EVP_EncryptUpdate(x, NULL, &l, pkt, (int)(len - PQT_QUIC_TAG)) == 1 &&
+        EVP_EncryptFinal_ex(x, pkt + len, &l) == 1 &&
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, PQT_QUIC_TAG, pkt + len - PQT_QUIC_TAG) ==
+            1) {
+        ok = 1;
+    }
+    EVP_CIPHER_CTX_free(x);
+    return ok ? 0 : -1;
+}
+
+/* A datagram's packets (coalesced), payload at abs, n bytes; fl may be a
+ * new flow (then the first packet must be an Initial that opens). */
+static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t abs, size_t n)
+{
+    pqt_mask *m = c->m;
+    int s = fwd ? 0 : 1;
+    mask_dir *d = &fl->dir[s];
+    mask_quic *q = fl->dir[0].quic;
+    uint64_t end = abs + n;
+    while (abs < end) {
+        uint8_t *p = at(c, abs);
+        size_t left = (size_t)(end - abs);
+        pqt_quic_header h;
+        if (pqt_quic_parse_header(p, left, &h) != 0) {
+            break;
+        }
+        int done = 0;
+        switch (h.type) {
+        case PQT_QUIC_PKT_INITIAL: {
+            int is_new = q == NULL;
+            if (q != NULL && s == q->client &&
+                !(h.dcid_len == q->odcid_len && memcmp(h.dcid, q->odcid, h.dcid_len) == 0) &&
+                !(h.dcid_len == q->kcid_len && memcmp(h.dcid, q->kcid, h.dcid_len) == 0) &&
+                !(q->has_cid[1 - s] && h.dcid_len == q->cid_len[1 - s] &&
+                  memcmp(h.dcid, q->cid[1 - s], h.dcid_len) == 0)) {
+                is_new = 1; /* a new connection on the same addresses and ports */
+            }
+            if (is_new) {
+                if (!pqt_quic_version_known(h.version)) {
+                    break;
+                }
+                if (q == NULL) {
+                    q = calloc(1, sizeof(*q));
+                    if (q == NULL) {
+                        break;
+                    }
+                    fl->dir[0].quic = fl->dir[1].quic = q;
+                } else {
+                    quic_force(c, q);
+                    for (int i = 0; i < 2; i++) {
+                        pqt_quic_crypto_free(&q->cr[i], &c->qbudget);
+                    }
+                    memset(q, 0, sizeof(*q));
+                }
+                q->version = h.version;
+                q->client = (uint8_t)s;
+                q->largest[0] = q->largest[1] = -1;
+                q->odcid_len = h.dcid_len;
+                memcpy(q->odcid, h.dcid, h.dcid_len);
+                if (quic_keys(c, q, h.dcid, h.dcid_len) != 0) {
+                    quic_free(c, q);
+                    q = fl->dir[0].quic = fl->dir[1].quic = NULL;
+                    break;
+                }
+            }
+            if (quic_initial(c, d, q, s, no, abs, &h) != 0) {
+                if (is_new && q->n_pk[0] + q->n_pk[1] == 0 && q->masked[0] + q->masked[1] == 0) {
+                    /* not a QUIC connection we can follow: no state kept */
+                    quic_free(c, q);
+                    q = fl->dir[0].quic = fl->dir[1].quic = NULL;
+                }
+                break;
+            }
+            if (!q->has_cid[s] || s != q->client) {
+                q->has_cid[s] = 1;
+                q->cid_len[s] = h.scid_len;
+                memcpy(q->cid[s], h.scid, h.scid_len);
+            }
+            done = 1;
+            break;
+        }
+        case PQT_QUIC_PKT_0RTT:
+        case PQT_QUIC_PKT_HANDSHAKE:
+            if (q == NULL) {
+                break;
+            }
+            if (!q->has_cid[s]) {
+                q->has_cid[s] = 1;
+                q->cid_len[s] = h.scid_len;
+                memcpy(q->cid[s], h.scid, h.scid_len);
+            }
+            quic_long_cids(m, p, &h);
+            memset(p + h.pn_offset, 0, h.len - h.pn_offset);
+            done = 1;
+            break;
+        case PQT_QUIC_PKT_RETRY:
+            if (q == NULL || s == q->client || h.len < 7u + h.dcid_len + h.scid_len + 16u) {
+                break;
+            }
+            quic_long_cids(m, p, &h);
+            {
+                size_t tok = 7u + h.dcid_len + h.scid_len;
+                pqt_mask_bytes(m, "quic-token", p + tok, h.len - tok - PQT_QUIC_TAG);
+                uint8_t ps[PQT_QUIC_MAX_CID];
+                memcpy(ps, q->kcid, q->kcid_len);
+                quic_cid(m, ps, q->kcid_len);
+                if (quic_retry_tag(h.version, ps, q->kcid_len, p, h.len) != 0) {
+                    memset(p + tok, 0, h.len - tok);
+                }
+            }
+            if (h.version == q->version) {
+                /* the client's next Initials are protected with keys from
+                 * the Retry's Source Connection ID */
+                (void)quic_keys(c, q, h.scid, h.scid_len);
+            }
+            done = 1;
+            break;
+        case PQT_QUIC_PKT_VN:
+            if (q == NULL) {
+                break;
+            }
+            quic_long_cids(m, p, &h);
+            done = 1;
+            break;
+        case PQT_QUIC_PKT_SHORT:
+            if (q != NULL && q->has_cid[1 - s] && left > 1u + q->cid_len[1 - s] &&
+                memcmp(p + 1, q->cid[1 - s], q->cid_len[1 - s]) == 0) {
+                quic_cid(m, p + 1, q->cid_len[1 - s]);
+                memset(p + 1 + q->cid_len[1 - s], 0, left - 1 - q->cid_len[1 - s]);
+            } else {
+                memset(p + 1, 0, left - 1);
+            }
+            done = 1;
+            break;
+        default:
+            break;
+        }
+        if (!done) {
+            break;
+        }
+        abs += h.len;
+    }
+    if (abs < end) {
+        memset(at(c, abs), 0, (size_t)(end - abs)); /* what did not parse */
+    }
+}
+
+/* UDP datagram: QUIC when it belongs to a followed connection or starts
+ * one with an Initial that opens; anything else zeroed. */
+static void udp_datagram(mcap *c, uint64_t no, int ipver, const uint8_t *src, const uint8_t *dst,
+                         const uint8_t *udp, uint64_t payload_abs, size_t plen)
+{
+    uint8_t *p = at(c, payload_abs);
+    if (plen == 0) {
+        return;
+    }
+    if (!(p[0] & 0xc0) || (c->qop == NULL && pqt_quic_opener_new(&c->qop) != 0)) {
+        memset(p, 0, plen); /* not QUIC (a long header or the fixed bit): zeroed */
+        return;
+    }
+    int create = 0;
+    if (p[0] & 0x80) {
+        pqt_quic_header h;
+        create = pqt_quic_parse_header(p, plen, &h) == 0 && h.type == PQT_QUIC_PKT_INITIAL &&
+                 pqt_quic_version_known(h.version);
+    }
+    uint8_t key[37];
+    size_t alen = ipver == 4 ? 4 : 16;
+    uint16_t sport = (uint16_t)(udp[0] << 8 | udp[1]), dport = (uint16_t)(udp[2] << 8 | udp[3]);
+    int cmp = memcmp(src, dst, alen);
+    int forward = cmp < 0 || (cmp == 0 && sport <= dport);
+    key[0] = (uint8_t)(ipver | 0x10); /* UDP flows apart from TCP ones */
+    memcpy(key + 1, forward ? src : dst, alen);
+    memcpy(key + 1 + alen, forward ? dst : src, alen);
+    uint16_t p1 = forward ? sport : dport, p2 = forward ? dport : sport;
+    key[1 + 2 * alen] = (uint8_t)(p1 >> 8);
+    key[2 + 2 * alen] = (uint8_t)p1;
+    key[3 + 2 * alen] = (uint8_t)(p2 >> 8);
+    key[4 + 2 * alen] = (uint8_t)p2;
+    int created;
+    mask_flow *fl = flow_get(c, key, 5 + 2 * alen, &created, create);
+    if (fl == NULL || (fl->dir[0].quic == NULL && !create)) {
+        memset(p, 0, plen);
+        return;
+    }
+    quic_datagram(c, fl, forward, no, payload_abs, plen);
 }
 
 /* ---- frames ---- */
@@ -1036,7 +1504,7 @@ static void tcp_segment(mcap *c, uint64_t no, int ipver, const uint8_t *src, con
     key[3 + 2 * alen] = (uint8_t)(p2 >> 8);
     key[4 + 2 * alen] = (uint8_t)p2;
     int created;
-    mask_flow *fl = flow_get(c, key, 5 + 2 * alen, &created);
+    mask_flow *fl = flow_get(c, key, 5 + 2 * alen, &created, 1);
     if (fl == NULL) {
         mask_payload_opaque(c, frame_at(c, no), at(c, payload_abs), plen, no);
         return;
@@ -1233,7 +1701,11 @@ static void mask_ip(mcap *c, uint64_t no, mask_frame *f, uint8_t *fr, size_t off
         if (l4[6] == 0 && l4[7] == 0 && v == 4) {
             f->csum = 0; /* no checksum sent: none written */
         }
-        mask_payload_opaque(c, f, l4 + 8, l4cap - 8, no);
+        if (frag) {
+            mask_payload_opaque(c, f, l4 + 8, l4cap - 8, no);
+        } else {
+            udp_datagram(c, no, (int)v, src, dst, l4, f->data + l4off + 8, l4cap - 8);
+        }
     } else if ((proto == 1 || proto == 58) && l4cap >= 8) {
         /* ICMP: type, code, checksum, 4 bytes; the rest (quoted packets,
          * neighbour discovery addresses) keyed */
@@ -1707,6 +2179,7 @@ int pqt_mask_capture(pqt_mask *m, int in_fd, int out_fd, pqt_mask_stats *stats, 
     }
     memset(c, 0, sizeof(*c));
     c->m = m;
+    c->qbudget.limit = m->opts.max_hold_bytes;
     c->in_fd = in_fd;
     c->out_fd = out_fd;
     c->errbuf = errbuf;
@@ -1771,6 +2244,8 @@ int pqt_mask_capture(pqt_mask *m, int in_fd, int out_fd, pqt_mask_stats *stats, 
 cleanup:
     /* whatever is held: units given up, then everything written */
     free_flows(c);
+    pqt_quic_opener_free(c->qop);
+    c->qop = NULL;
     if (c->ring != NULL) {
         int saved = c->err;
         char keep[512];

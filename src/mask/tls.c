@@ -12,6 +12,7 @@
 
 #include "mask_internal.h"
 #include "pqtls/hello.h"
+#include "pqtls/quic.h"
 #include "pqtls/wire.h"
 
 /* RFC 8446 §4.1.3: the HelloRetryRequest random (SHA-256 of
@@ -245,6 +246,57 @@ static int mask_dn_list(pqt_mask *m, pqt_reader *r)
     return 0;
 }
 
+/*
+ * quic_transport_parameters (RFC 9000 §18): identifiers and lengths kept;
+ * connection IDs become the pseudonyms the packet headers carry (the same
+ * label, so they still match), the stateless reset token is keyed, the
+ * preferred address masked like any address; integers (8 bytes or fewer)
+ * and version lists kept; any other longer value (a user agent, GREASE
+ * bytes) keyed. 0, or -1 when the list does not parse.
+ */
+static int mask_quic_tp(pqt_mask *m, pqt_reader *e)
+{
+    while (pqt_reader_left(e) > 0) {
+        uint64_t id, len;
+        const uint8_t *v;
+        if (pqt_quic_varint(e, &id) != 0 || pqt_quic_varint(e, &len) != 0 ||
+            len > pqt_reader_left(e) || pqt_reader_bytes(e, (size_t)len, &v) != 0) {
+            return -1;
+        }
+        uint8_t *b = w(v);
+        size_t n = (size_t)len;
+        switch (id) {
+        case 0x00: /* original_destination_connection_id */
+        case 0x0f: /* initial_source_connection_id */
+        case 0x10: /* retry_source_connection_id */
+            pqt_mask_bytes(m, "quic-cid", b, n);
+            break;
+        case 0x02: /* stateless_reset_token */
+            pqt_mask_bytes(m, "quic-reset", b, n);
+            break;
+        case 0x0d: /* preferred_address: v4, port, v6, port, cid<1>, token[16] */
+            if (n >= 41 && n == 41u + b[24] + 16u) {
+                pqt_mask_ipv4(m, b, b);
+                pqt_mask_ipv6(m, b + 6, b + 6);
+                pqt_mask_bytes(m, "quic-cid", b + 25, b[24]);
+                pqt_mask_bytes(m, "quic-reset", b + 25 + b[24], 16);
+            } else {
+                pqt_mask_bytes(m, "quic-tp", b, n);
+            }
+            break;
+        case 0x11:     /* version_information (RFC 9368) */
+        case 0xff73db: /* its draft code point */
+            break;
+        default:
+            if (n > 8) {
+                pqt_mask_bytes(m, "quic-tp", b, n);
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
 /* One extension of a ClientHello (ch) or ServerHello/HRR. */
 static void mask_extension(pqt_mask *m, uint16_t type, pqt_reader *e, int ch)
 {
@@ -256,6 +308,10 @@ static void mask_extension(pqt_mask *m, uint16_t type, pqt_reader *e, int ch)
         if (ch) {
             bad = mask_server_name(m, e);
         }
+        break;
+    case 57:     /* quic_transport_parameters */
+    case 0xffa5: /* its draft code point */
+        bad = mask_quic_tp(m, e) != 0;
         break;
     case 35: /* session_ticket (RFC 5077): the ticket */
         pqt_mask_bytes(m, "ticket", body, len);
