@@ -76,8 +76,8 @@ echo "== ML-KEM benchmark ($ITERATIONS iterations per operation)"
 echo "== PQ readiness inventory: a TLS estate on loopback"
 estate_start "$1" "$WORK/estate" || fail "the estate did not start"
 sed -n 's/^\([^#][^ ]*\) *# \(.*\)$/  \1  \2/p' "$WORK/estate/targets.txt"
-# A 200 ms pause between the two segments of a split ClientHello, so the
-# relay reads them separately even on a loaded machine (as the tests do).
+# A 200 ms pause between the two segments of a split ClientHello, as the
+# tests use: the relay counts segments, the pause keeps writes apart.
 SCAN=("$PQTLS" scan --targets "$WORK/estate/targets.txt" --timeout 3000 --split-gap 200 --no-progress)
 echo "== pqtls scan --targets targets.txt --format table"
 "${SCAN[@]}" --format jsonl -o "$WORK/scan.jsonl" || fail "pqtls scan failed"

@@ -119,12 +119,11 @@ def main():
 
     o = expect("middlebox.test", "preferred", ["segmentation-intolerant"])
     check(probe(o, "classical").get("outcome") == "server_hello", "middlebox: small hello passes")
-    # The relay sees segments as separate reads only if its event loop is
-    # quicker than the split gap; on a loaded machine two may coalesce, so
-    # at least one of the three split points must be dropped.
-    dropped = [n for n in ("split-sni", "split-key-share", "split-mss")
-               if probe(o, n).get("outcome") in ("closed", "reset")]
-    check(dropped, "middlebox: no split ClientHello was dropped")
+    # The relay counts the first record's TCP segments with TCP_INFO
+    # (split_relay.py), so every split point is dropped, however loaded.
+    for n in ("split-sni", "split-key-share", "split-mss"):
+        check(probe(o, n).get("outcome") in ("closed", "reset"),
+              f"middlebox: split ClientHello {n} passed ({probe(o, n)})")
 
     expect("closed-port.test", "none", ["unreachable"])
 

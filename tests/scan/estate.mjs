@@ -6,9 +6,6 @@
 //   legacy      selects X25519Kyber768Draft00 (0x6399) in its ServerHello when
 //               offered (it need not finish: accepting the code point is the
 //               finding), handshake_failure otherwise
-//   relay       a TCP relay to `node` that drops any connection whose first
-//               read is not a complete TLS record, the way broken
-//               middleboxes drop ClientHellos split across segments
 //   garbage, endless, hugelen, slow, midclose, wronggroup   hostile servers
 //
 // usage: node estate.mjs CERT.pem KEY.pem [--lifetime SECONDS]
@@ -131,32 +128,6 @@ servers.legacy = tcpServer((sock) => onClientHello(sock, (hs) => {
     sock.end(alert(40));
   }
 }));
-
-servers.relay = tcpServer((sock) => {
-  let first = true;
-  let upstream = null;
-  const pending = [];
-  sock.on('data', (d) => {
-    if (first) {
-      first = false;
-      // A middlebox that inspects the ClientHello per packet and gives up
-      // when the record does not fit in the first one.
-      if (d.length < 5 || d.length < 5 + d.readUInt16BE(3)) {
-        sock.destroy();
-        return;
-      }
-      upstream = net.connect(servers.node.address().port, HOST);
-      upstream.on('error', () => sock.destroy());
-      upstream.on('connect', () => {
-        for (const x of pending) upstream.write(x);
-        pending.length = 0;
-      });
-      upstream.pipe(sock);
-      sock.on('close', () => upstream.destroy());
-    }
-    if (upstream.connecting) pending.push(d); else upstream.write(d);
-  });
-});
 
 // Bytes that are not TLS: a fixed non-TLS first byte (random bytes start
 // with a valid content type 20..24 about 2% of the time, which would make

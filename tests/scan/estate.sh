@@ -16,6 +16,7 @@
 #   node24.test           Node.js 24 (OpenSSL 3.5) defaults: prefers the hybrid via HRR
 #   legacy-kyber.test     selects X25519Kyber768Draft00 (0x6399)
 #   middlebox.test        a relay to node24 that drops split ClientHellos
+#                         (split_relay.py: segments counted by the kernel)
 #   closed-port.test      nothing listens there
 # and with "hostile": garbage, endless, hugelen, slow, midclose, wronggroup.
 # nginx targets are left out (with a note) when nginx or the provider
@@ -102,6 +103,21 @@ estate_start() {
     while read -r name p; do
         port[$name]=$p
     done < <(python3 -c 'import json,sys; [print(k, v) for k, v in json.load(open(sys.argv[1])).items()]' "$dir/estate.json")
+
+    # The middlebox: a relay to the Node.js server that drops ClientHellos
+    # split across TCP segments (counted by the kernel, split_relay.py).
+    python3 "$root/tests/scan/split_relay.py" "${port[node]}" --lifetime "$ESTATE_LIFETIME" \
+        >"$dir/relay.port" 2>"$dir/relay.log" </dev/null &
+    ESTATE_PIDS+=($!)
+    for i in $(seq 1 100); do
+        [ -s "$dir/relay.port" ] && break
+        sleep 0.1
+    done
+    port[relay]=$(head -n 1 "$dir/relay.port")
+    [ -n "${port[relay]}" ] || {
+        echo "estate: the split relay did not start (see $dir/relay.log)" >&2
+        return 1
+    }
 
     # Debian openssl s_server: classical groups only (OpenSSL 3.0, no provider).
     port[classic]=$(estate_free_port)

@@ -36,9 +36,8 @@ fail() {
 estate_start "$BUILD" "$WORK/estate" hostile
 TARGETS="$WORK/estate/targets.txt"
 T=2500 # handshake timeout (ms): the slow server must hit it
-# The relay tells split ClientHellos apart by its reads; on a loaded machine
-# a 50 ms gap was sometimes shorter than its event loop's latency and the
-# two segments arrived as one read (a run without the flag). 200 ms is not.
+# The relay counts segments with TCP_INFO (split_relay.py); the 200 ms gap
+# only keeps the kernel from coalescing the two writes on a loaded machine.
 
 start=$(date +%s)
 "$PQTLS" scan --targets "$TARGETS" --timeout "$T" --split-gap 200 --no-progress -o "$WORK/scan.jsonl"

@@ -189,8 +189,8 @@ grep -v '^#' "$WORK/estate/targets.txt" >"$WORK/estate.txt"
 head -n 40 "$WORK/kill.txt" >>"$WORK/estate.txt"
 newdb par
 PURL="$(pg_url par)"
-# --split-gap 200: the middlebox relay tells split hellos apart only when
-# the two writes arrive apart, which 25 ms does not ensure on 2 busy cores.
+# --split-gap 200 as in every estate scan: the middlebox relay counts the
+# hello's segments (split_relay.py); the gap keeps the two writes apart.
 ESCAN=("$PQTLS" scan --no-progress --timeout 3000 --split-gap 200 --targets "$WORK/estate.txt" --store "$PURL")
 command -v parallel >/dev/null || fail "GNU parallel is not installed (scripts/deps.sh)"
 parallel --will-cite -j 4 "${ESCAN[@]}" --shard auto/4 -o "$WORK/par{}.jsonl" ::: 1 2 3 4 2>/dev/null || true
