@@ -8,7 +8,8 @@ connection is relayed to 127.0.0.1:UPSTREAM_PORT. While the dialogue is
 plaintext SMTP the relay passes it through and watches it; once the client
 has sent STARTTLS and the server has answered 220, the client's next read
 is the ClientHello, and the relay drops the connection (both sides closed,
-nothing forwarded) unless that one read holds a complete TLS record. That is
+nothing forwarded) unless the first TLS record came in one TCP segment
+(counted by the kernel: TCP_INFO tcpi_data_segs_in). That is
 how broken inspecting middleboxes treat a ClientHello split across TCP
 segments; what pqtls scan's split-* probes look for (flag
 segmentation-intolerant). After the ClientHello the relay is a plain pipe.
@@ -19,6 +20,7 @@ the lifetime (default 170 s) even if nobody stops it.
 import os
 import select
 import socket
+import struct
 import sys
 import threading
 
@@ -26,6 +28,15 @@ import threading
 def log(msg):
     sys.stderr.write(f"starttls_relay: {msg}\n")
     sys.stderr.flush()
+
+
+# struct tcp_info (linux/tcp.h): tcpi_data_segs_in is the u32 at byte 152.
+TCPI_DATA_SEGS_IN = 152
+
+
+def data_segs_in(sock):
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, TCPI_DATA_SEGS_IN)[0]
 
 
 def relay(client, upstream_port, n):
@@ -43,6 +54,8 @@ def relay(client, upstream_port, n):
     piping = False
     from_client = b""  # plaintext command bytes not yet seen as lines
     from_server = b""
+    hello = b""  # the ClientHello record so far
+    segs_at_220 = 0  # the client's data segments before its ClientHello
     try:
         while True:
             readable, _, _ = select.select([client, server], [], [], 60)
@@ -56,14 +69,21 @@ def relay(client, upstream_port, n):
                 if s is client:
                     if tls_next and not piping:
                         # RFC 8446 5.1: the record header is type(1)
-                        # version(2) length(2); the ClientHello must fit.
-                        whole = len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big")
-                        if not whole:
-                            log(f"conn {n}: dropped: the first TLS read has {len(data)} bytes, "
-                                "not a whole record")
+                        # version(2) length(2); the ClientHello record must
+                        # have come in one TCP segment, as the kernel counts
+                        # them (a read can hold several segments when the
+                        # relay is slow to read on a loaded machine).
+                        hello += data
+                        if len(hello) < 5 or len(hello) < 5 + int.from_bytes(hello[3:5], "big"):
+                            continue
+                        segs = data_segs_in(client) - segs_at_220
+                        if segs > 1:
+                            log(f"conn {n}: dropped: the ClientHello record ({len(hello)} bytes) "
+                                f"came in {segs} TCP segments")
                             return
-                        log(f"conn {n}: passed: ClientHello in one read ({len(data)} bytes)")
+                        log(f"conn {n}: passed: ClientHello in one segment ({len(hello)} bytes)")
                         piping = True
+                        data = hello
                     elif not piping:
                         from_client += data
                         *lines, from_client = from_client.split(b"\n")
@@ -79,6 +99,7 @@ def relay(client, upstream_port, n):
                             if line[3:4] == b" ":
                                 tls_next = line.startswith(b"220")
                                 said_starttls = False
+                                segs_at_220 = data_segs_in(client)
                     client.sendall(data)
     except OSError as e:
         log(f"conn {n}: {e}")
