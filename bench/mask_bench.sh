@@ -3,6 +3,7 @@
 # tcprewrite --seed --fixcsum (Debian tcpreplay) on the same file.
 #
 #   bench/mask_bench.sh BUILD_DIR [--mib 1100] [--runs 5] [--tcprewrite-runs 3] [--keep DIR]
+#                       [--quic] [--baseline PQTLS]
 #
 # BUILD_DIR holds bin/pqtls and bin/observe_gen. The capture (observe_gen
 # --seed 1, as bench/observe_bench.sh makes it) is generated in a temporary
@@ -11,17 +12,23 @@
 # (10^9 bytes of capture per CPU second) of `pqtls mask` writing to
 # /dev/null and to a file, max RSS, and tcprewrite's CPU seconds writing a
 # file; the ratio. The file is read from the page cache (read once before).
+# --quic: observe_gen --quic (QUIC handshakes: every Initial opened,
+# masked and sealed again). --baseline PQTLS: another pqtls binary (an
+# older build) run interleaved with this one to /dev/null; the ratio of
+# the medians.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 BUILD="$(cd "$1" && pwd)"
 shift
-MIB=1100 RUNS=5 TRUNS=3 KEEP=''
+MIB=1100 RUNS=5 TRUNS=3 KEEP='' QUIC='' BASE=''
 while [ $# -gt 0 ]; do
     case "$1" in
     --mib) MIB="$2" ;;
     --runs) RUNS="$2" ;;
     --tcprewrite-runs) TRUNS="$2" ;;
     --keep) KEEP="$2" ;;
+    --quic) QUIC=--quic; shift; continue ;;
+    --baseline) BASE="$2" ;;
     *) echo "mask_bench: unknown option $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -32,8 +39,8 @@ if [ -n "$KEEP" ]; then
 else
     DIR="$(mktemp -d)"; trap 'rm -rf "$DIR"' EXIT
 fi
-BIG="$DIR/big-$MIB.pcap"
-[ -s "$BIG" ] || "$GEN" "$BIG" "$MIB" --seed 1 >"$BIG.info"
+BIG="$DIR/big${QUIC:+-quic}-$MIB.pcap"
+[ -s "$BIG" ] || "$GEN" "$BIG" "$MIB" --seed 1 $QUIC >"$BIG.info"
 BYTES=$(stat -c %s "$BIG")
 echo "mask_bench: $(nproc) CPUs, $(uname -m); capture $BIG ($BYTES bytes): $(cat "$BIG.info")"
 head -c 32 /dev/urandom >"$DIR/k.key"
@@ -53,6 +60,9 @@ for _ in $(seq "$RUNS"); do
     timed mask_null "$PQTLS" mask -q --key-file "$DIR/k.key" -o /dev/null "$BIG"
     timed mask_file "$PQTLS" mask -q --key-file "$DIR/k.key" -o "$DIR/out.pcap" "$BIG"
     rm -f "$DIR/out.pcap"
+    if [ -n "$BASE" ]; then
+        timed base_null "$BASE" mask -q --key-file "$DIR/k.key" -o /dev/null "$BIG"
+    fi
 done
 for _ in $(seq "$TRUNS"); do
     timed tcprewrite tcprewrite --seed=42 --fixcsum -i "$BIG" -o "$DIR/tcprewrite.pcap"
@@ -66,6 +76,11 @@ report() {
 }
 report mask_null "pqtls mask -o /dev/null ($RUNS runs)"
 report mask_file "pqtls mask -o FILE ($RUNS runs)"
+if [ -n "$BASE" ]; then
+    report base_null "baseline mask -o /dev/null ($RUNS)"
+    printf "  pqtls mask / baseline (to /dev/null, CPU): %.3f\n" \
+        "$(echo "$CPU_mask_null / ${CPU_base_null}" | bc -l)"
+fi
 report tcprewrite "tcprewrite --seed --fixcsum ($TRUNS)"
 printf "  tcprewrite / pqtls mask (to a file, CPU): %.1fx\n" \
     "$(echo "$CPU_tcprewrite / ${CPU_mask_file}" | bc -l)"

@@ -1055,13 +1055,14 @@ typedef struct mask_quic {
     uint32_t version;
     uint8_t client; /* side index of the client */
     uint8_t kcid_len, odcid_len, cid_len[2], has_cid[2], broken[2];
+    uint8_t released; /* CRYPTO streams freed: the client moved past its Initials */
     uint8_t kcid[PQT_QUIC_MAX_CID], odcid[PQT_QUIC_MAX_CID], cid[2][PQT_QUIC_MAX_CID];
     pqt_quic_keys keys[2], mkeys[2]; /* original, and of the pseudonymised kcid */
     int64_t largest[2];
     pqt_quic_crypto cr[2];
     size_t masked[2]; /* stream prefix masked, message by message */
-    mq_pkt pk[2][QM_MAX_PKTS];
-    uint32_t n_pk[2];
+    mq_pkt *pk[2];    /* held packets (allocated while any is held) */
+    uint32_t n_pk[2], cap_pk[2];
 } mask_quic;
 
 static void quic_cid(pqt_mask *m, uint8_t *p, size_t n)
@@ -1111,7 +1112,9 @@ static void quic_force(mcap *c, mask_quic *q)
         for (uint32_t i = 0; i < q->n_pk[s]; i++) {
             quic_drop_pkt(c, &q->pk[s][i], 0);
         }
-        q->n_pk[s] = 0;
+        q->n_pk[s] = q->cap_pk[s] = 0;
+        free(q->pk[s]);
+        q->pk[s] = NULL;
     }
 }
 
@@ -1122,6 +1125,22 @@ static void quic_free(mcap *c, mask_quic *q)
         pqt_quic_crypto_free(&q->cr[s], &c->qbudget);
     }
     free(q);
+}
+
+/* The client sends Handshake or 1-RTT packets once it has dropped its
+ * Initial keys (RFC 9001 §4.9.1): the CRYPTO streams are freed when no
+ * packet waits on them, so a long capture's connections cost little. An
+ * Initial with CRYPTO data after that is zeroed; one without (an ACK) is
+ * still sealed again. */
+static void quic_release(mcap *c, mask_quic *q)
+{
+    if (q->released || q->n_pk[0] + q->n_pk[1] > 0) {
+        return;
+    }
+    for (int s = 0; s < 2; s++) {
+        pqt_quic_crypto_free(&q->cr[s], &c->qbudget);
+    }
+    q->released = 1;
 }
 
 /* Mask the complete messages of side s's stream, then seal and release
@@ -1169,6 +1188,11 @@ static void quic_progress(mcap *c, mask_quic *q, int s)
         release(c, k->frame);
     }
     q->n_pk[s] = w;
+    if (w == 0) {
+        free(q->pk[s]); /* memory per connection stays small once masked */
+        q->pk[s] = NULL;
+        q->cap_pk[s] = 0;
+    }
 }
 
 typedef struct {
@@ -1201,6 +1225,15 @@ static int quic_initial(mcap *c, mask_dir *d, mask_quic *q, int s, uint64_t no, 
         h->len < h->pn_offset + 4 + PQT_QUIC_TAG) {
         return -1;
     }
+    if (q->n_pk[s] == q->cap_pk[s]) {
+        uint32_t nc = q->cap_pk[s] ? 2 * q->cap_pk[s] : 4;
+        mq_pkt *np = realloc(q->pk[s], nc * sizeof(*np));
+        if (np == NULL) {
+            return -1;
+        }
+        q->pk[s] = np;
+        q->cap_pk[s] = nc;
+    }
     uint8_t *plain = malloc(h->len);
     if (plain == NULL) {
         return -1;
@@ -1228,7 +1261,7 @@ static int quic_initial(mcap *c, mask_dir *d, mask_quic *q, int s, uint64_t no, 
     k->mk = q->mkeys[s];
     mq_frames fc = {k, plain, 0};
     pqt_quic_frame_sink sink = {quic_on_crypto, NULL, &fc};
-    if (pqt_quic_frames(pl, pll, &sink, NULL) != 0 || fc.too_many) {
+    if (pqt_quic_frames(pl, pll, &sink, NULL) != 0 || fc.too_many || (q->released && k->n_cf > 0)) {
         free(plain);
         return -1;
     }
@@ -1369,6 +1402,9 @@ static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t
             if (q == NULL) {
                 break;
             }
+            if (h.type == PQT_QUIC_PKT_HANDSHAKE && s == q->client) {
+                quic_release(c, q);
+            }
             if (!q->has_cid[s]) {
                 q->has_cid[s] = 1;
                 q->cid_len[s] = h.scid_len;
@@ -1410,6 +1446,11 @@ static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t
         case PQT_QUIC_PKT_SHORT:
             if (q != NULL && q->has_cid[1 - s] && left > 1u + q->cid_len[1 - s] &&
                 memcmp(p + 1, q->cid[1 - s], q->cid_len[1 - s]) == 0) {
+                if (s == q->client && q->cid_len[1 - s] > 0) {
+                    /* a 1-RTT packet to the server's connection ID (not
+                     * bytes after the last coalesced packet) */
+                    quic_release(c, q);
+                }
                 quic_cid(m, p + 1, q->cid_len[1 - s]);
                 memset(p + 1 + q->cid_len[1 - s], 0, left - 1 - q->cid_len[1 - s]);
             } else {
