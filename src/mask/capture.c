@@ -1335,6 +1335,7 @@ static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t
     mask_dir *d = &fl->dir[s];
     mask_quic *q = fl->dir[0].quic;
     uint64_t end = abs + n;
+    int long_seen = 0;
     while (abs < end) {
         uint8_t *p = at(c, abs);
         size_t left = (size_t)(end - abs);
@@ -1464,7 +1465,15 @@ static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t
         if (!done) {
             break;
         }
+        long_seen |= h.type != PQT_QUIC_PKT_SHORT;
         abs += h.len;
+    }
+    if (long_seen) {
+        /* --payload drop: a datagram with long-header packets is the
+         * handshake (Initials sealed again, the rest zeroed or
+         * pseudonyms): kept whole, like TLS records, since the observer
+         * reads a client's first datagram only at its full 1200 bytes */
+        keep_upto(c, frame_at(c, no), end);
     }
     if (abs < end) {
         memset(at(c, abs), 0, (size_t)(end - abs)); /* what did not parse */
