@@ -54,13 +54,17 @@ def handle(conn, upstream_port):
     try:
         while len(buf) < 5 or len(buf) < 5 + int.from_bytes(buf[3:5], "big"):
             d = conn.recv(65536)
-            if not d:
+            if not d or buf == b"" and len(d) >= 5 and d[0] == 22 and \
+                    len(d) < 5 + int.from_bytes(d[3:5], "big"):
+                # the first segment does not hold the record: dropped there,
+                # as a middlebox that inspects the first packet does
                 conn.close()
                 return
             buf += d
             if len(buf) >= 5 and buf[0] != 22:
                 break  # not a handshake record: nothing to inspect
         if data_segs_in(conn) > 1:
+            # both segments were queued before the read (a loaded machine)
             conn.close()  # the first record took more than one segment
             return
         up = socket.create_connection(("127.0.0.1", upstream_port), timeout=10)

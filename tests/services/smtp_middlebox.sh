@@ -62,7 +62,7 @@ split_hello() {
 split_hello "split ClientHello straight to postfix" "$P_SMTP" server_hello --split 60
 split_hello "split ClientHello through the relay" "$RELAY" closed --split 60
 obs_expect "$RELAY" middlebox any
-grep -q 'dropped: the ClientHello record (.* bytes) came in 2 TCP segments' "$RELAY_LOG" ||
+grep -q 'dropped: the ClientHello record' "$RELAY_LOG" ||
     fail "the relay did not log the dropped ClientHello"
 note "    relay: $(grep -m1 -o 'dropped: .*' "$RELAY_LOG")"
 split_hello "whole ClientHello through the relay" "$RELAY" server_hello

@@ -75,6 +75,11 @@ def relay(client, upstream_port, n):
                         # relay is slow to read on a loaded machine).
                         hello += data
                         if len(hello) < 5 or len(hello) < 5 + int.from_bytes(hello[3:5], "big"):
+                            if len(hello) == len(data):
+                                # the first segment does not hold the record
+                                log(f"conn {n}: dropped: the ClientHello record did not fit "
+                                    f"its first segment ({len(data)} bytes)")
+                                return
                             continue
                         segs = data_segs_in(client) - segs_at_220
                         if segs > 1:
