@@ -1383,6 +1383,7 @@ static void quic_datagram(mcap *c, mask_flow *fl, int fwd, uint64_t no, uint64_t
                 }
             }
             if (quic_initial(c, d, q, s, no, abs, &h) != 0) {
+                m->st.quic_zeroed++; /* with the rest of its datagram */
                 if (is_new && q->n_pk[0] + q->n_pk[1] == 0 && q->masked[0] + q->masked[1] == 0) {
                     /* not a QUIC connection we can follow: no state kept */
                     quic_free(c, q);
