@@ -217,7 +217,37 @@ static long read_frames(int fd, frame_info *fi, dir_state *dirs, size_t *ndirs,
     return n;
 }
 
-static void fuzz_capture(pqt_mask *m, const uint8_t *data, size_t size)
+static const uint8_t other_key[PQT_MASK_KEY_SIZE] = {
+    0x6f, 0x74, 0x68, 0x65, 0x72, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x66, 0x6f, 0x72, 0x2d, 0x74, 0x68,
+    0x65, 0x2d, 0x73, 0x61, 0x6d, 0x65, 0x2d, 0x69, 0x6e, 0x70, 0x75, 0x74, 0x2e, 0x2e, 0x2e, 0x00};
+
+/* Occurrences of needle in the input masked under other_key. */
+static size_t count_other_key(const pqt_mask_opts *opts, const uint8_t *data, size_t size,
+                              const uint8_t *needle, size_t k)
+{
+    pqt_mask *m2 = NULL;
+    char err[512];
+    pqt_mask_stats st;
+    FUZZ_CHECK(pqt_mask_new(other_key, opts, &m2) == 0);
+    FUZZ_CHECK(pqt_mask_keep_name(m2, "example.org") == 0);
+    int in = memfd_create("fuzz-mask-in2", 0), out = memfd_create("fuzz-mask-out2", 0);
+    FUZZ_CHECK(in >= 0 && out >= 0);
+    FUZZ_CHECK(write(in, data, size) == (ssize_t)size);
+    FUZZ_CHECK(lseek(in, 0, SEEK_SET) == 0);
+    memset(&st, 0, sizeof(st));
+    int r = pqt_mask_capture(m2, in, out, &st, err, sizeof(err));
+    FUZZ_CHECK(r <= 0);
+    size_t olen;
+    uint8_t *o = read_all(out, &olen);
+    size_t c = count(o, olen, needle, k);
+    free(o);
+    close(in);
+    close(out);
+    pqt_mask_free(m2);
+    return c;
+}
+
+static void fuzz_capture(pqt_mask *m, const pqt_mask_opts *opts, const uint8_t *data, size_t size)
 {
     static frame_info fin[MAX_FRAMES], fout[MAX_FRAMES];
     static dir_state dirs[MAX_FLOWS];
@@ -281,6 +311,15 @@ static void fuzz_capture(pqt_mask *m, const uint8_t *data, size_t size)
                 size_t cin = count(data, size, snis[i], sl);
                 size_t cout = count(o, olen, snis[i], sl);
                 if (cout >= cin) {
+                    /* Keyed bytes (a keystream, a pseudonym) can equal the
+                     * SNI when the input was built from them: libFuzzer
+                     * learns the output's bytes from this very comparison
+                     * and writes them into the next input. Such bytes
+                     * change with the key, a kept SNI does not: count
+                     * again in the output under another key. */
+                    cout = count_other_key(opts, data, size, snis[i], sl);
+                }
+                if (cout >= cin) {
                     fprintf(stderr, "SNI %.*s left in the output (%zu times, %zu in the input)\n",
                             (int)sl, (const char *)snis[i], cout, cin);
                 }
@@ -311,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sel & 4) {
         fuzz_logs(m, (pqt_mask_log_format)((sel >> 3) & 3), data + 1, size - 1);
     } else {
-        fuzz_capture(m, data + 1, size - 1);
+        fuzz_capture(m, &opts, data + 1, size - 1);
     }
     pqt_mask_free(m);
     return 0;
