@@ -25,9 +25,13 @@ static pqt_adv_hello hello(const uint16_t *groups, size_t ng, const uint16_t *sh
 {
     pqt_adv_hello h;
     memset(&h, 0, sizeof(h));
-    memcpy(h.groups, groups, ng * sizeof(*groups));
+    if (ng > 0) {
+        memcpy(h.groups, groups, ng * sizeof(*groups));
+    }
     h.n_groups = ng;
-    memcpy(h.shares, shares, ns * sizeof(*shares));
+    if (ns > 0) {
+        memcpy(h.shares, shares, ns * sizeof(*shares));
+    }
     h.n_shares = ns;
     h.tls13 = tls13;
     return h;

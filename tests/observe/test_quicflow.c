@@ -73,7 +73,9 @@ static void add_packet(dgram *d, uint32_t v, unsigned tb, const pqt_quic_keys *k
     if (pad < n) {
         pad = n;
     }
-    memcpy(plain, payload, n);
+    if (n > 0) {
+        memcpy(plain, payload, n);
+    }
     memset(plain + n, 0, pad - n);
     hdr[h++] = (uint8_t)(0xc0 | tb << 4 | 1); /* 2-byte packet number */
     hdr[h++] = (uint8_t)(v >> 24);
