@@ -17,8 +17,10 @@
 #include "pqtls/observe.h"
 
 typedef struct {
-    pqt_obs_handshake last;
+    pqt_obs_handshake last; /* its pointers die with the callback: */
     char ja4[PQT_JA4_SIZE];
+    uint8_t sni[256]; /* the SNI copied */
+    size_t sni_len;
     int n;
 } sink;
 
@@ -29,8 +31,13 @@ static void on_hs(const pqt_obs_handshake *hs, void *arg)
     /* Not snprintf("%s", c ? ja4 : ""): clang turns that into a fixed-size
      * memcpy that reads past the empty literal (ASan). */
     s->ja4[0] = 0;
+    s->sni_len = 0;
     if (hs->has_ch) {
         snprintf(s->ja4, sizeof(s->ja4), "%s", hs->ja4);
+        if (hs->ch.sni != NULL && hs->ch.sni_len <= sizeof(s->sni)) {
+            memcpy(s->sni, hs->ch.sni, hs->ch.sni_len);
+            s->sni_len = hs->ch.sni_len;
+        }
     }
     s->n++;
 }

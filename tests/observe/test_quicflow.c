@@ -219,7 +219,7 @@ static void test_handshake(uint32_t v)
     CHECK(h->quic_initials == 2 && h->quic_datagrams == 2 && h->ch_size == ch_len - 4);
     CHECK(h->group == PQT_GROUP_X25519MLKEM768 && h->group_source == PQT_OBS_GROUP_KEY_SHARE);
     CHECK(s.ja4[0] == 'q' && strncmp(s.ja4 + 1, "13d", 3) == 0);
-    CHECK(h->ch.sni_len == 10 && memcmp(h->ch.sni, "pq.example", 10) == 0);
+    CHECK(s.sni_len == 10 && memcmp(s.sni, "pq.example", 10) == 0);
     CHECK(h->ch.n_key_shares == 1 && h->ch.key_shares[0].len == 1216);
     CHECK(h->anomalies & PQT_OBS_A_OUT_OF_ORDER);
     CHECK(h->client_port == 50000 && h->server_port == 443 && !h->quic_retry);
