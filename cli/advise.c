@@ -251,32 +251,24 @@ static int advise_option(advise_args *a, const cli_opts *o, int code)
     }
 }
 
+static int advise_option_cb(void *a, const cli_opts *o, int code)
+{
+    return advise_option(a, o, code);
+}
+
 static int advise_parse(int argc, char **argv, advise_args *a)
 {
     cli_opts o = {.cmd = "advise", .optstring = advise_optstring, .longopts = advise_options};
-    int code;
     memset(a, 0, sizeof(*a));
     a->max_hrr = 10;
     a->operands = calloc((size_t)argc + 1, sizeof(*a->operands));
     if (a->operands == NULL) {
         return CLI_EXIT_INTERNAL;
     }
-    while ((code = cli_getopt(&o, argc, argv)) != CLI_OPT_END) {
-        if (code == CLI_OPT_ERROR) {
-            return CLI_EXIT_USAGE;
-        }
-        if (code == 'h') {
-            a->help = 1;
-            return CLI_EXIT_OK;
-        }
-        if (code == CLI_OPT_OPERAND) {
-            a->operands[a->noperands++] = o.arg;
-            continue;
-        }
-        int ret = advise_option(a, &o, code);
-        if (ret != CLI_EXIT_OK) {
-            return ret;
-        }
+    int rc =
+        cli_getopt_all(&o, argc, argv, a->operands, &a->noperands, &a->help, advise_option_cb, a);
+    if (rc != CLI_EXIT_OK || a->help) {
+        return rc;
     }
     if (a->iface == NULL && a->noperands == 0) {
         cli_error("advise", "no capture given; name one or more pcap/pcapng files, '-' for "

@@ -473,12 +473,16 @@ static int observe_option(observe_args *a, const cli_opts *o, int code)
     return CLI_EXIT_OK;
 }
 
+static int observe_option_cb(void *a, const cli_opts *o, int code)
+{
+    return observe_option(a, o, code);
+}
+
 /* Fill a from the command line (the caller frees a->operands). CLI_EXIT_OK
  * with a->help set means: print the help and stop. Errors are printed. */
 static int observe_parse(int argc, char **argv, observe_args *a)
 {
     cli_opts o = {.cmd = "observe", .optstring = observe_optstring, .longopts = observe_options};
-    int code;
 
     memset(a, 0, sizeof(*a));
     a->format = FMT_JSONL;
@@ -487,22 +491,10 @@ static int observe_parse(int argc, char **argv, observe_args *a)
     if (a->operands == NULL) {
         return CLI_EXIT_INTERNAL;
     }
-    while ((code = cli_getopt(&o, argc, argv)) != CLI_OPT_END) {
-        if (code == CLI_OPT_ERROR) {
-            return CLI_EXIT_USAGE;
-        }
-        if (code == 'h') {
-            a->help = 1;
-            return CLI_EXIT_OK;
-        }
-        if (code == CLI_OPT_OPERAND) {
-            a->operands[a->noperands++] = o.arg;
-            continue;
-        }
-        int ret = observe_option(a, &o, code);
-        if (ret != CLI_EXIT_OK) {
-            return ret;
-        }
+    int rc =
+        cli_getopt_all(&o, argc, argv, a->operands, &a->noperands, &a->help, observe_option_cb, a);
+    if (rc != CLI_EXIT_OK || a->help) {
+        return rc;
     }
     if (a->iface == NULL && a->noperands == 0) {
         cli_error("observe", "no capture given; name one or more pcap/pcapng files, '-' for "

@@ -403,3 +403,27 @@ int cli_getopt(cli_opts *o, int argc, char **argv)
     }
     return c;
 }
+
+int cli_getopt_all(cli_opts *o, int argc, char **argv, const char **operands, size_t *noperands,
+                   int *help, int (*option)(void *args, const cli_opts *o, int code), void *args)
+{
+    int code;
+    while ((code = cli_getopt(o, argc, argv)) != CLI_OPT_END) {
+        if (code == CLI_OPT_ERROR) {
+            return CLI_EXIT_USAGE;
+        }
+        if (code == 'h') {
+            *help = 1;
+            return CLI_EXIT_OK;
+        }
+        if (code == CLI_OPT_OPERAND) {
+            operands[(*noperands)++] = o->arg;
+            continue;
+        }
+        int ret = option(args, o, code);
+        if (ret != CLI_EXIT_OK) {
+            return ret;
+        }
+    }
+    return CLI_EXIT_OK;
+}

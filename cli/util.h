@@ -131,4 +131,11 @@ enum {
 /* The next option's code (its val in longopts / its letter), or a CLI_OPT_* value. */
 int cli_getopt(cli_opts *o, int argc, char **argv);
 
+/* The loop every command with operands runs over cli_getopt: operands are
+ * appended to operands[*noperands] (room for argc), -h sets *help and stops,
+ * every other option goes to option(args, o, code). CLI_EXIT_OK, or the
+ * exit code of the first bad option (the message has been printed). */
+int cli_getopt_all(cli_opts *o, int argc, char **argv, const char **operands, size_t *noperands,
+                   int *help, int (*option)(void *args, const cli_opts *o, int code), void *args);
+
 #endif
