@@ -97,6 +97,26 @@ typedef struct {
     uint32_t seq[2];
 } gen_tuple;
 
+/* Ethernet and IPv4 headers of a frame from side (0 client, 1 server)
+ * carrying l4len bytes of protocol proto; returns where those bytes go. */
+static uint8_t *eth_ipv4(uint8_t *p, const gen_tuple *t, int side, uint8_t proto, size_t l4len)
+{
+    static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
+    memcpy(p, mac[1 - side], 6);
+    memcpy(p + 6, mac[side], 6);
+    put16(p + 12, 0x0800);
+    uint8_t *ip = p + 14;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint32_t)(20 + l4len));
+    ip[8] = side ? 57 : 121;
+    ip[9] = proto;
+    memcpy(ip + 12, t->ip[side], 4);
+    memcpy(ip + 16, t->ip[1 - side], 4);
+    put16(ip + 10, ip_checksum(ip, 20));
+    return ip + 20;
+}
+
 /* One Ethernet/IPv4/TCP frame from side (0 client, 1 server). */
 static void add_pkt(gen_conn *c, gen_tuple *t, int side, uint8_t flags, const uint8_t *data,
                     size_t len)
@@ -106,21 +126,7 @@ static void add_pkt(gen_conn *c, gen_tuple *t, int side, uint8_t flags, const ui
         exit(5);
     }
     gen_pkt *k = &c->pkt[c->n++];
-    uint8_t *p = k->data;
-    static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
-    memcpy(p, mac[1 - side], 6);
-    memcpy(p + 6, mac[side], 6);
-    put16(p + 12, 0x0800);
-    uint8_t *ip = p + 14;
-    memset(ip, 0, 20);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint32_t)(40 + len));
-    ip[8] = side ? 57 : 121;
-    ip[9] = 6;
-    memcpy(ip + 12, t->ip[side], 4);
-    memcpy(ip + 16, t->ip[1 - side], 4);
-    put16(ip + 10, ip_checksum(ip, 20));
-    uint8_t *tcp = ip + 20;
+    uint8_t *tcp = eth_ipv4(k->data, t, side, 6, 20 + len);
     memset(tcp, 0, 20);
     put16(tcp, t->port[side]);
     put16(tcp + 2, t->port[1 - side]);
@@ -348,21 +354,7 @@ static void add_udp(gen_conn *c, const gen_tuple *t, int side, const uint8_t *da
         exit(5);
     }
     gen_pkt *k = &c->pkt[c->n++];
-    uint8_t *p = k->data;
-    static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}};
-    memcpy(p, mac[1 - side], 6);
-    memcpy(p + 6, mac[side], 6);
-    put16(p + 12, 0x0800);
-    uint8_t *ip = p + 14;
-    memset(ip, 0, 20);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint32_t)(28 + len));
-    ip[8] = side ? 57 : 121;
-    ip[9] = 17;
-    memcpy(ip + 12, t->ip[side], 4);
-    memcpy(ip + 16, t->ip[1 - side], 4);
-    put16(ip + 10, ip_checksum(ip, 20));
-    uint8_t *udp = ip + 20;
+    uint8_t *udp = eth_ipv4(k->data, t, side, 17, 8 + len);
     put16(udp, t->port[side]);
     put16(udp + 2, t->port[1 - side]);
     put16(udp + 4, (uint32_t)(8 + len));
