@@ -95,17 +95,7 @@ tcpdump -i lo --immediate-mode -U -B 32768 -s 0 -w "$PCAP" "$filter" >"$DEPLOY_D
 tcpdump_pid=$!
 DEPLOY_PIDS+=("$tcpdump_pid")
 watchdog "$tcpdump_pid"
-for _ in $(seq 1 100); do
-    grep -q 'listening on' "$DEPLOY_DIR/tcpdump.log" && break
-    if ! kill -0 "$tcpdump_pid" 2>/dev/null; then
-        if grep -qiE 'permission|not permitted' "$DEPLOY_DIR/tcpdump.log"; then
-            fail "tcpdump cannot capture on lo: $(head -n 2 "$DEPLOY_DIR/tcpdump.log"); this test needs root or CAP_NET_RAW (CI runs it as root)"
-        fi
-        fail "tcpdump exited: $(head -n 3 "$DEPLOY_DIR/tcpdump.log")"
-    fi
-    sleep 0.1
-done
-grep -q 'listening on' "$DEPLOY_DIR/tcpdump.log" || fail "tcpdump did not start within 10 s"
+tcpdump_wait "$tcpdump_pid" "$DEPLOY_DIR/tcpdump.log"
 
 args=()
 for model in $MODELS; do

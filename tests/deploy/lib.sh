@@ -95,6 +95,23 @@ deploy_init() {
     }
 }
 
+# tcpdump_wait PID LOG: wait (10 s at most) until the tcpdump started as PID
+# writing LOG listens; fail saying why when it cannot capture or exited.
+tcpdump_wait() {
+    local pid="$1" log="$2"
+    for _ in $(seq 1 100); do
+        grep -q 'listening on' "$log" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            if grep -qiE 'permission|not permitted' "$log"; then
+                fail "tcpdump cannot capture on lo: $(head -n 2 "$log"); this test needs root or CAP_NET_RAW (CI runs it as root)"
+            fi
+            fail "tcpdump exited: $(head -n 3 "$log")"
+        fi
+        sleep 0.1
+    done
+    grep -q 'listening on' "$log" || fail "tcpdump did not start within 10 s"
+}
+
 # Start a watchdog for a server pid.
 watchdog() {
     kill_after "$DEPLOY_SERVER_LIFETIME" "$1"

@@ -367,17 +367,7 @@ obs_capture() {
         >"$log" 2>&1 </dev/null &
     OBS_TCPDUMP=$!
     svc_track "$OBS_TCPDUMP"
-    for _ in $(seq 1 100); do
-        grep -q 'listening on' "$log" && break
-        if ! kill -0 "$OBS_TCPDUMP" 2>/dev/null; then
-            if grep -qiE 'permission|not permitted' "$log"; then
-                fail "tcpdump cannot capture on lo: $(head -n 2 "$log"); this test needs root or CAP_NET_RAW"
-            fi
-            fail "tcpdump exited: $(head -n 3 "$log")"
-        fi
-        sleep 0.05
-    done
-    grep -q 'listening on' "$log" || fail "tcpdump did not start within 5 s"
+    tcpdump_wait "$OBS_TCPDUMP" "$log"
     note "observe: recording $* on lo"
 }
 
